@@ -1,0 +1,325 @@
+"""Run the unmodified community tap-quickbooks so that it lasts under Meltano.
+
+Meltano calls this in place of `tap-quickbooks`, with the same arguments. Around the tap it:
+
+1. checks the config first and names the missing setting, instead of a bare KeyError;
+2. keeps QuickBooks' rotating refresh token: Intuit hands out a new refresh token about daily
+   and the old one then fails with `invalid_grant`. The tap writes the new token into its
+   --config file, which Meltano deletes after the run, so a scheduled pipeline would die after a
+   day. We feed the newest token into the config before the tap starts and copy every token the
+   tap writes back into a durable token store (a 0600 JSON file) as soon as it appears;
+3. keeps the change-data-capture bookmark (stream deleted_objects) within the 30 days QuickBooks
+   accepts: the tap starts it at start_date and only moves it when a deletion is found, so
+   without this its first run, and any run after a quiet month, is refused by the API;
+4. streams the tap's log with every secret masked, and on failure ends with one message naming
+   the cause and the fix.
+
+The tap's stdout (the Singer messages) goes straight through, untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+REQUIRED_SETTINGS = {
+    "start_date": "the first day to sync, e.g. 2024-01-01T00:00:00Z",
+    "user_agent": "any name for your app, e.g. tributary",
+    "realm_id": "your company id: Intuit developer portal → your app → Keys & credentials, or the URL of QuickBooks Online",
+    "client_id": "Intuit developer portal → your app → Keys & credentials",
+    "client_secret": "Intuit developer portal → your app → Keys & credentials",
+    "refresh_token": "Intuit's OAuth 2.0 Playground, after connecting your company to the app",
+}
+SECRET_SETTINGS = ("client_secret", "refresh_token", "access_token")
+CDC_LOOKBACK = dt.timedelta(days=29)  # the API refuses changedSince older than 30 days
+
+
+def log(message: str) -> None:
+    print(f"tap-quickbooks-wrapper | {message}", file=sys.stderr, flush=True)
+
+
+class ConfigError(Exception):
+    """A problem with the settings: its message says which setting and how to fix it."""
+
+
+def _project_root() -> Path:
+    return Path(os.environ.get("MELTANO_PROJECT_ROOT") or os.getcwd())
+
+
+def _arg_value(args: list[str], flag: str) -> str | None:
+    if flag in args:
+        index = args.index(flag)
+        if index + 1 < len(args):
+            return args[index + 1]
+    return None
+
+
+def _write_json_atomically(path: Path, data: dict, mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out, indent=2)
+        out.flush()
+        os.fsync(out.fileno())
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def check_config(config: dict) -> None:
+    missing = [key for key in REQUIRED_SETTINGS if not str(config.get(key) or "").strip()]
+    if missing:
+        lines = [
+            f"  TAP_QUICKBOOKS_{key.upper()}: {REQUIRED_SETTINGS[key]}" for key in missing
+        ]
+        raise ConfigError(
+            "QuickBooks is not configured: missing "
+            + ", ".join(missing)
+            + ".\nSet these in .env (see .env.example) or with `meltano config tap-quickbooks set`:\n"
+            + "\n".join(lines)
+        )
+
+
+class TokenStore:
+    """The newest refresh token for one QuickBooks company, kept across runs.
+
+    The file remembers which configured token it grew from: when the user puts a *new* token
+    in the config (after reconnecting the app), that one wins and the chain starts again.
+    """
+
+    def __init__(self, path: Path, realm_id: str, client_id: str, configured_token: str):
+        self.path = path
+        self.realm_id = realm_id
+        self.client_id = client_id
+        self.configured_fingerprint = hashlib.sha256(configured_token.encode()).hexdigest()
+        self.configured_token = configured_token
+        self._lock = threading.Lock()
+
+    def current_token(self) -> str:
+        try:
+            saved = json.loads(self.path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return self.configured_token
+        same_chain = (
+            saved.get("realm_id") == self.realm_id
+            and saved.get("client_id") == self.client_id
+            and saved.get("configured_fingerprint") == self.configured_fingerprint
+        )
+        return saved["refresh_token"] if same_chain and saved.get("refresh_token") else self.configured_token
+
+    def save(self, refresh_token: str) -> bool:
+        """Store the token; True when it was new."""
+        with self._lock:
+            if refresh_token == self.current_token():
+                return False
+            _write_json_atomically(self.path, {
+                "realm_id": self.realm_id,
+                "client_id": self.client_id,
+                "configured_fingerprint": self.configured_fingerprint,
+                "refresh_token": refresh_token,
+                "saved_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            })
+            return True
+
+
+def default_token_store_path(realm_id: str) -> Path:
+    return _project_root() / ".meltano" / "quickbooks" / f"refresh-token-{realm_id}.json"
+
+
+def bounded_cdc_state(state: dict, start_date: str, now: dt.datetime) -> dict:
+    """Return the state with the deleted_objects bookmark no older than the API accepts."""
+    earliest = now - CDC_LOOKBACK
+    bookmarks = state.setdefault("bookmarks", {})
+    current = bookmarks.get("deleted_objects", {}).get("LastUpdatedTime") or start_date
+    try:
+        current_time = dt.datetime.fromisoformat(current.replace("Z", "+00:00"))
+        if current_time.tzinfo is None:
+            current_time = current_time.replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        current_time = earliest
+    if current_time < earliest:
+        if "deleted_objects" in bookmarks and bookmarks["deleted_objects"].get("LastUpdatedTime"):
+            log(
+                "WARNING: the last sync of deletions was more than 30 days ago; QuickBooks keeps "
+                "only 30 days of change history, so older deletions may be missing. "
+                "A `meltano run --full-refresh …` reloads everything."
+            )
+        bookmarks["deleted_objects"] = {"LastUpdatedTime": earliest.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return state
+
+
+def route_to_sandbox(config: dict) -> None:
+    """In dev the tap reaches the sandbox through its local proxy, trusting the sandbox's CA.
+
+    Set only for the tap's process, from the `https_proxy` and `ca_bundle` settings. Fails fast
+    when the sandbox is not up: the tap would retry a refused connection three times, a minute
+    apart, before giving up.
+    """
+    proxy = str(config.get("https_proxy") or "")
+    if not proxy:
+        return
+    bundle = Path(str(config.get("ca_bundle") or ""))
+    if not bundle.is_absolute():
+        bundle = _project_root() / bundle
+    parsed = urlparse(proxy)
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        if sock.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 80)) != 0:
+            raise ConfigError(
+                f"The QuickBooks sandbox is not running (nothing listens on {parsed.hostname}:{parsed.port}). "
+                "Start it with `make sandbox-start`, or run against the real API with --environment=prod."
+            )
+    if not bundle.is_file():
+        raise ConfigError(
+            f"The sandbox's CA certificate {bundle} is missing. Start the sandbox with `make sandbox-start`."
+        )
+    os.environ["HTTPS_PROXY"] = proxy
+    os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)
+
+
+# Known failures of the tap, by a telling fragment of its log: (fragment, cause and fix).
+DIAGNOSES = [
+    ("invalid_grant",
+     "QuickBooks refused the refresh token (invalid_grant): it has expired (100 days unused, or "
+     "5 years old) or was revoked. Fix: reconnect your company in Intuit's OAuth 2.0 Playground, "
+     "put the new token in TAP_QUICKBOOKS_REFRESH_TOKEN (.env) and run again."),
+    ("invalid_client",
+     "QuickBooks refused the app's credentials (invalid_client). Fix: check TAP_QUICKBOOKS_CLIENT_ID "
+     "and TAP_QUICKBOOKS_CLIENT_SECRET against the Intuit developer portal (Keys & credentials)."),
+    ("ThrottleExceeded",
+     "QuickBooks throttled the sync (HTTP 429, ThrottleExceeded: 500 requests a minute per company). "
+     "Nothing past the last loaded page was marked as synced. Fix: run again in a few minutes."),
+    ("HTTP-error-code: 429",
+     "QuickBooks throttled the sync (HTTP 429). Nothing past the last loaded page was marked as "
+     "synced. Fix: run again in a few minutes."),
+    ("3200",
+     "QuickBooks rejected the access token (AuthenticationFailed, 3200). Fix: check "
+     "TAP_QUICKBOOKS_REALM_ID and that the app is still connected to this company; reconnect it if not."),
+    ("ProxyError",
+     "Could not reach QuickBooks through the proxy in HTTPS_PROXY. In dev, start the sandbox with "
+     "`make sandbox-start`."),
+    ("ConnectionError",
+     "Could not connect to QuickBooks (network error). Fix: check the machine's network and "
+     "https://status.developer.intuit.com, then run again."),
+    ("Max retries exceeded",
+     "Could not connect to QuickBooks (network error). Fix: check the machine's network, then run again."),
+]
+
+
+def diagnose(log_text: str) -> str:
+    for fragment, message in DIAGNOSES:
+        if fragment in log_text:
+            return message
+    return "tap-quickbooks failed; its log above says why."
+
+
+def _tap_executable() -> str:
+    beside_us = Path(sys.executable).parent / "tap-quickbooks"
+    return str(beside_us) if beside_us.exists() else "tap-quickbooks"
+
+
+def run(args: list[str]) -> int:
+    config_path_arg = _arg_value(args, "--config")
+    if not config_path_arg:
+        os.execvp(_tap_executable(), [_tap_executable(), *args])  # e.g. --help: nothing to guard
+    config_path = Path(config_path_arg)
+    config = json.loads(config_path.read_text())
+    check_config(config)
+    route_to_sandbox(config)
+
+    store = TokenStore(
+        Path(config.get("token_store_path") or default_token_store_path(str(config["realm_id"]))),
+        str(config["realm_id"]), str(config["client_id"]), str(config["refresh_token"]),
+    )
+    secrets = {str(config.get(key)) for key in SECRET_SETTINGS if config.get(key)}
+    config["refresh_token"] = store.current_token()
+    secrets.add(config["refresh_token"])
+    _write_json_atomically(config_path, config)
+
+    tap_args = list(args)
+    temp_state = None
+    if "--discover" not in args:
+        state_path = _arg_value(args, "--state")
+        state = json.loads(Path(state_path).read_text()) if state_path else {}
+        state = bounded_cdc_state(state or {}, str(config["start_date"]), dt.datetime.now(dt.timezone.utc))
+        fd, temp_state = tempfile.mkstemp(prefix="tap-quickbooks-state.", suffix=".json")
+        with os.fdopen(fd, "w") as out:
+            json.dump(state, out)
+        if state_path:
+            tap_args[tap_args.index("--state") + 1] = temp_state
+        else:
+            tap_args += ["--state", temp_state]
+
+    def capture_rotated_token() -> None:
+        try:
+            written = json.loads(config_path.read_text()).get("refresh_token")
+        except (OSError, json.JSONDecodeError):
+            return  # the tap is mid-write; the next poll sees the whole file
+        if written:
+            secrets.add(written)
+            if store.save(written):
+                log(f"Saved the rotated QuickBooks refresh token to {store.path}")
+        access = json.loads(config_path.read_text()).get("access_token") if written else None
+        if access:
+            secrets.add(access)
+
+    process = subprocess.Popen([_tap_executable(), *tap_args], stderr=subprocess.PIPE, text=True, bufsize=1)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: process.send_signal(signum))
+
+    done = threading.Event()
+
+    def watch_config() -> None:
+        last_mtime = config_path.stat().st_mtime_ns
+        while not done.wait(0.2):
+            try:
+                mtime = config_path.stat().st_mtime_ns
+            except FileNotFoundError:
+                continue
+            if mtime != last_mtime:
+                last_mtime = mtime
+                capture_rotated_token()
+
+    watcher = threading.Thread(target=watch_config, daemon=True)
+    watcher.start()
+
+    log_tail: list[str] = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        for secret in sorted(secrets, key=len, reverse=True):
+            if len(secret) >= 6:
+                line = line.replace(secret, "****")
+        sys.stderr.write(line)
+        log_tail = (log_tail + [line])[-200:]
+    returncode = process.wait()
+    done.set()
+    watcher.join()
+    capture_rotated_token()
+    if temp_state:
+        os.unlink(temp_state)
+
+    if returncode != 0:
+        log("ERROR: " + diagnose("".join(log_tail)))
+    return returncode
+
+
+def main() -> None:
+    try:
+        sys.exit(run(sys.argv[1:]))
+    except ConfigError as error:
+        log(f"ERROR: {error}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

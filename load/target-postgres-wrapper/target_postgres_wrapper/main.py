@@ -1,0 +1,62 @@
+"""Check the warehouse before target-postgres starts, then hand over to it.
+
+A warehouse that is down, or a wrong password, otherwise surfaces as a 160-line SQLAlchemy
+traceback. Here it is one line naming the cause and the fix, and a non-zero exit before any
+record is read, so Meltano advances no state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def log(message: str) -> None:
+    print(f"target-postgres-wrapper | {message}", file=sys.stderr, flush=True)
+
+
+def diagnose(error: Exception, host: str, port: object, user: str, database: str) -> str:
+    text = str(error)
+    where = f"{host}:{port}"
+    if "password authentication failed" in text or "no password supplied" in text:
+        return (f"The warehouse at {where} refused user {user!r}: wrong password. "
+                "Fix: set WAREHOUSE_PASSWORD (prod) or TARGET_POSTGRES_PASSWORD to the right one.")
+    if "does not exist" in text and "database" in text:
+        return (f"The warehouse at {where} has no database {database!r}. "
+                "Fix: create it, or set WAREHOUSE_DB to an existing one.")
+    if "role" in text and "does not exist" in text:
+        return (f"The warehouse at {where} has no user {user!r}. Fix: set WAREHOUSE_USER.")
+    return (f"Cannot reach the warehouse at {where} ({text.strip().splitlines()[0] if text.strip() else type(error).__name__}). "
+            "Fix: in dev start it with `make warehouse-start`; in prod check WAREHOUSE_HOST and "
+            "WAREHOUSE_PORT and that the server accepts connections from this machine.")
+
+
+def check_warehouse(config: dict) -> str | None:
+    import psycopg
+
+    host, port = config.get("host") or "localhost", config.get("port") or 5432
+    user, database = config.get("user") or "", config.get("database") or ""
+    try:
+        psycopg.connect(host=host, port=port, user=user, password=config.get("password") or "",
+                        dbname=database, connect_timeout=5).close()
+    except psycopg.Error as error:
+        return diagnose(error, host, port, user, database)
+    return None
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    target = str(Path(sys.executable).parent / "target-postgres")
+    if "--config" in args:
+        config = json.loads(Path(args[args.index("--config") + 1]).read_text())
+        problem = check_warehouse(config)
+        if problem:
+            log("ERROR: " + problem)
+            sys.exit(1)
+    os.execv(target, [target, *args])
+
+
+if __name__ == "__main__":
+    main()

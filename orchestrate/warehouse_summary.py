@@ -1,0 +1,86 @@
+"""Print what the warehouse holds: rows per raw table, the marts built, how to connect.
+
+`make demo` ends with this. It reads the same WAREHOUSE_* variables as load/warehouse.py
+(defaults: the local dev warehouse).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import psycopg
+
+HOST = os.environ.get("WAREHOUSE_HOST", "127.0.0.1")
+PORT = int(os.environ.get("WAREHOUSE_PORT", "55432"))
+USER = os.environ.get("WAREHOUSE_USER", "tributary")
+PASSWORD = os.environ.get("WAREHOUSE_PASSWORD", "tributary-dev")
+DATABASE = os.environ.get("WAREHOUSE_DB", "warehouse")
+
+
+def table_counts(conn: psycopg.Connection, schema_pattern: str) -> list[tuple[str, str, int]]:
+    tables = conn.execute(
+        """select table_schema, table_name from information_schema.tables
+           where table_schema like %s and table_type in ('BASE TABLE', 'VIEW')
+           order by 1, 2""",
+        (schema_pattern,),
+    ).fetchall()
+    return [
+        (schema, table, conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0])
+        for schema, table in tables
+    ]
+
+
+def print_counts(title: str, counts: list[tuple[str, str, int]]) -> None:
+    print(f"\n{title}")
+    if not counts:
+        print("  (none)")
+    for schema, table, rows in counts:
+        print(f"  {schema}.{table:<40} {rows:>9,} rows")
+
+
+def headline_figures(conn: psycopg.Connection) -> None:
+    figures = {
+        "Open accounts receivable": "select sum(total_open) from marts.quickbooks__ar_aging",
+        "Invoices overdue": "select count(*) from marts.quickbooks__invoices where days_overdue > 0",
+        "Revenue, last 12 months": (
+            "select sum(net_revenue) from marts.quickbooks__revenue_by_month "
+            "where revenue_month >= date_trunc('month', current_date) - interval '12 months'"
+        ),
+    }
+    print("\nHeadline figures")
+    for label, sql in figures.items():
+        try:
+            value = conn.execute(sql).fetchone()[0]
+        except psycopg.Error:
+            conn.rollback()
+            value = "n/a (mart not built)"
+        if isinstance(value, (int, float)) or hasattr(value, "quantize"):
+            value = f"{value:,.2f}" if not isinstance(value, int) else f"{value:,}"
+        print(f"  {label:<28} {value}")
+
+
+def main() -> int:
+    try:
+        conn = psycopg.connect(
+            host=HOST, port=PORT, user=USER, password=PASSWORD, dbname=DATABASE, connect_timeout=5
+        )
+    except psycopg.OperationalError as error:
+        print(f"Cannot connect to the warehouse at {HOST}:{PORT}: {error}".strip(), file=sys.stderr)
+        print("Start it with `make warehouse-start`.", file=sys.stderr)
+        return 1
+    with conn:
+        print_counts("Loaded (raw schemas)", table_counts(conn, "raw\\_%"))
+        print_counts("Marts built", table_counts(conn, "marts"))
+        headline_figures(conn)
+    # The local dev password is no secret; any other is never printed.
+    password = PASSWORD if PASSWORD == "tributary-dev" else "$WAREHOUSE_PASSWORD"
+    print(
+        f"\nExplore: PGPASSWORD={password} psql -h {HOST} -p {PORT} -U {USER} {DATABASE}"
+        "\nThe warehouse and the sandbox keep running; `make stop` stops both."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Unit tests of the QuickBooks wrapper's own logic (the end-to-end tests run it for real)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extract" / "tap-quickbooks-wrapper"))
+from tap_quickbooks_wrapper.main import (  # noqa: E402
+    ConfigError, TokenStore, bounded_cdc_state, check_config, diagnose,
+)
+
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def test_token_store_starts_from_the_configured_token(tmp_path):
+    store = TokenStore(tmp_path / "t.json", "realm", "client", "first")
+    assert store.current_token() == "first"
+
+
+def test_token_store_keeps_the_newest_token_privately(tmp_path):
+    path = tmp_path / "deep" / "t.json"
+    store = TokenStore(path, "realm", "client", "first")
+    assert store.save("second") is True
+    assert store.save("second") is False
+    assert TokenStore(path, "realm", "client", "first").current_token() == "second"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_newly_configured_token_starts_a_new_chain(tmp_path):
+    path = tmp_path / "t.json"
+    TokenStore(path, "realm", "client", "first").save("rotated")
+    assert TokenStore(path, "realm", "client", "reconnected").current_token() == "reconnected"
+    assert TokenStore(path, "other-realm", "client", "first").current_token() == "first"
+
+
+def test_cdc_bookmark_starts_inside_the_30_day_window():
+    state = bounded_cdc_state({}, "2024-01-01T00:00:00Z", NOW)
+    assert state["bookmarks"]["deleted_objects"]["LastUpdatedTime"] == "2026-10-27T12:00:00Z"
+
+
+def test_recent_cdc_bookmark_is_kept():
+    recent = {"bookmarks": {"deleted_objects": {"LastUpdatedTime": "2026-11-20T08:00:00-08:00"},
+                            "invoices": {"LastUpdatedTime": "2025-01-01T00:00:00Z"}}}
+    state = bounded_cdc_state(json.loads(json.dumps(recent)), "2024-01-01T00:00:00Z", NOW)
+    assert state == recent
+
+
+def test_a_recent_start_date_is_left_to_the_tap():
+    state = bounded_cdc_state({}, "2026-11-20T00:00:00Z", NOW)
+    assert "deleted_objects" not in state["bookmarks"]  # the tap starts at start_date itself
+
+
+def test_missing_settings_are_named_with_their_variables():
+    with pytest.raises(ConfigError) as error:
+        check_config({"start_date": "2024-01-01", "user_agent": "x", "realm_id": "1", "client_id": "c",
+                      "client_secret": "", "refresh_token": None})
+    message = str(error.value)
+    assert "TAP_QUICKBOOKS_CLIENT_SECRET" in message and "TAP_QUICKBOOKS_REFRESH_TOKEN" in message
+    assert "TAP_QUICKBOOKS_CLIENT_ID" not in message
+
+
+def test_diagnoses_name_the_fix():
+    assert "TAP_QUICKBOOKS_REFRESH_TOKEN" in diagnose("oauthlib.oauth2.rfc6749.errors.InvalidGrantError: (invalid_grant)")
+    assert "TAP_QUICKBOOKS_CLIENT_SECRET" in diagnose("(invalid_client) Client authentication failed")
+    assert "run again" in diagnose("HTTP-error-code: 429, Error: ThrottleExceeded")
