@@ -41,7 +41,7 @@ def print_counts(title: str, counts: list[tuple[str, str, int]]) -> None:
 
 def headline_figures(conn: psycopg.Connection) -> None:
     figures = {
-        "Open accounts receivable": "select sum(total_open) from marts.quickbooks__ar_aging",
+        "Open accounts receivable": "select sum(total_open_balance) from marts.quickbooks__ar_aging",
         "Invoices overdue": "select count(*) from marts.quickbooks__invoices where days_overdue > 0",
         "Revenue, last 12 months": (
             "select sum(net_revenue) from marts.quickbooks__revenue_by_month "

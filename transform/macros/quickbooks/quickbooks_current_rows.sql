@@ -1,0 +1,36 @@
+{#
+    The current version of every QuickBooks entity in a raw table: one row per "Id" (the newest
+    by MetaData.LastUpdatedTime, then by load), minus entities deleted in QuickBooks.
+
+    target-postgres upserts on "Id", so duplicates should not exist; the ranking is a guard for
+    re-created tables or a changed key. The tap never removes a deleted entity from its own
+    table: the deletion only arrives in deleted_objects (from the CDC endpoint). A row is dropped
+    when a deletion of the same ("Type", "Id") is at least as new as the row itself; a newer row
+    means the entity was changed again after that deletion record, so it is kept.
+#}
+{% macro quickbooks_current_rows(table_name, entity_type) %}
+    select ranked.*
+    from (
+        select
+            raw.*,
+            row_number() over (
+                partition by raw."Id"
+                order by
+                    (raw."MetaData" ->> 'LastUpdatedTime')::timestamptz desc nulls last,
+                    raw._sdc_batched_at desc nulls last,
+                    raw._sdc_sequence desc nulls last
+            ) as _quickbooks_row_rank
+        from {{ source('quickbooks', table_name) }} as raw
+        where raw._sdc_deleted_at is null
+    ) as ranked
+    where ranked._quickbooks_row_rank = 1
+        and not exists (
+            select 1
+            from {{ ref('stg_quickbooks__deleted_objects') }} as deleted
+            where deleted.entity_type = '{{ entity_type }}'
+                and deleted.entity_id = ranked."Id"
+                and deleted.deleted_at >= coalesce(
+                    (ranked."MetaData" ->> 'LastUpdatedTime')::timestamptz, '-infinity'::timestamptz
+                )
+        )
+{% endmacro %}

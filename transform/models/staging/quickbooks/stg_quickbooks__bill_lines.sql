@@ -1,0 +1,1 @@
+{{ quickbooks_expense_lines('bills', 'Bill', 'bill_id') }}

@@ -1,0 +1,26 @@
+with source as (
+    {{ quickbooks_current_rows('bills', 'Bill') }}
+),
+
+renamed as (
+    select
+        "Id" as bill_id,
+        "DocNumber" as doc_number,
+        {{ quickbooks_ref_id('"VendorRef"') }} as vendor_id,
+        {{ quickbooks_ref_name('"VendorRef"') }} as vendor_name,
+        "TxnDate"::date as transaction_date,
+        "DueDate"::date as due_date,
+        {{ quickbooks_money('"TotalAmt"') }} as total_amount,
+        coalesce({{ quickbooks_money("\"TxnTaxDetail\" ->> 'TotalTax'") }}, 0) as tax_amount,
+        {{ quickbooks_money('"Balance"') }} as balance,
+        {{ quickbooks_ref_id('"APAccountRef"') }} as payable_account_id,
+        {{ quickbooks_ref_id('"SalesTermRef"') }} as term_id,
+        {{ quickbooks_ref_id('"DepartmentRef"') }} as department_id,
+        {{ quickbooks_ref_id('"CurrencyRef"') }} as currency_code,
+        {{ quickbooks_decimal('"ExchangeRate"') }} as exchange_rate,
+        "PrivateNote" as private_note,
+        {{ quickbooks_metadata_columns('source') }}
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,26 @@
+with source as (
+    {{ quickbooks_current_rows('credit_memos', 'CreditMemo') }}
+),
+
+renamed as (
+    select
+        "Id" as credit_memo_id,
+        "DocNumber" as doc_number,
+        {{ quickbooks_ref_id('"CustomerRef"') }} as customer_id,
+        {{ quickbooks_ref_name('"CustomerRef"') }} as customer_name,
+        "TxnDate"::date as transaction_date,
+        {{ quickbooks_money('"TotalAmt"') }} as total_amount,
+        coalesce({{ quickbooks_money("\"TxnTaxDetail\" ->> 'TotalTax'") }}, 0) as tax_amount,
+        {{ quickbooks_money('"Balance"') }} as balance,
+        {{ quickbooks_money('"RemainingCredit"') }} as remaining_credit,
+        {{ quickbooks_ref_id('"InvoiceRef"') }} as invoice_id,
+        {{ quickbooks_ref_id('"ClassRef"') }} as class_id,
+        {{ quickbooks_ref_id('"DepartmentRef"') }} as department_id,
+        {{ quickbooks_ref_id('"CurrencyRef"') }} as currency_code,
+        {{ quickbooks_decimal('"ExchangeRate"') }} as exchange_rate,
+        "PrivateNote" as private_note,
+        {{ quickbooks_metadata_columns('source') }}
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,38 @@
+-- A deposit line either moves an earlier receipt out of Undeposited Funds (LinkedTxn: a Payment
+-- or SalesReceipt) or records new money against an account (DepositLineDetail.AccountRef).
+with deposits as (
+    {{ quickbooks_current_rows('deposits', 'Deposit') }}
+),
+
+lines as (
+    select
+        deposits."Id" as deposit_id,
+        deposits."TxnDate" as transaction_date,
+        line.line_position::integer as line_position,
+        line.line_item as item,
+        line.line_item -> 'DepositLineDetail' as detail
+    from deposits
+    cross join lateral unnest(deposits."Line") with ordinality as line(line_item, line_position)
+),
+
+renamed as (
+    select
+        deposit_id || '-' || line_position as deposit_line_id,
+        deposit_id,
+        line_position,
+        item ->> 'Id' as source_line_id,
+        transaction_date::date as transaction_date,
+        item ->> 'Description' as description,
+        {{ quickbooks_money("item ->> 'Amount'") }} as amount,
+        item -> 'LinkedTxn' -> 0 ->> 'TxnId' as linked_transaction_id,
+        item -> 'LinkedTxn' -> 0 ->> 'TxnType' as linked_transaction_type,
+        {{ quickbooks_ref_id('detail', "-> 'AccountRef'") }} as account_id,
+        {{ quickbooks_ref_name('detail', "-> 'AccountRef'") }} as account_name,
+        {{ quickbooks_ref_id('detail', "-> 'Entity'") }} as entity_id,
+        {{ quickbooks_ref_id('detail', "-> 'PaymentMethodRef'") }} as payment_method_id,
+        {{ quickbooks_ref_id('detail', "-> 'ClassRef'") }} as class_id,
+        detail ->> 'CheckNum' as check_number
+    from lines
+)
+
+select * from renamed

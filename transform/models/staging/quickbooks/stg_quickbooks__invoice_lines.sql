@@ -1,0 +1,1 @@
+{{ quickbooks_sales_lines('invoices', 'Invoice', 'invoice_id') }}

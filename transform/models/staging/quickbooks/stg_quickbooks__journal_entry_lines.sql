@@ -1,0 +1,42 @@
+with journal_entries as (
+    {{ quickbooks_current_rows('journal_entries', 'JournalEntry') }}
+),
+
+lines as (
+    select
+        journal_entries."Id" as journal_entry_id,
+        journal_entries."TxnDate" as transaction_date,
+        line.line_position::integer as line_position,
+        line.line_item as item,
+        line.line_item -> 'JournalEntryLineDetail' as detail
+    from journal_entries
+    cross join lateral unnest(journal_entries."Line") with ordinality as line(line_item, line_position)
+),
+
+renamed as (
+    select
+        journal_entry_id || '-' || line_position as journal_entry_line_id,
+        journal_entry_id,
+        line_position,
+        item ->> 'Id' as source_line_id,
+        transaction_date::date as transaction_date,
+        item ->> 'Description' as description,
+        detail ->> 'PostingType' as posting_type,
+        {{ quickbooks_ref_id('detail', "-> 'AccountRef'") }} as account_id,
+        {{ quickbooks_ref_name('detail', "-> 'AccountRef'") }} as account_name,
+        {{ quickbooks_money("item ->> 'Amount'") }} as amount,
+        -- Debits positive, credits negative: the lines of one entry sum to zero.
+        case detail ->> 'PostingType'
+            when 'Debit' then {{ quickbooks_money("item ->> 'Amount'") }}
+            when 'Credit' then -{{ quickbooks_money("item ->> 'Amount'") }}
+        end as debit_minus_credit,
+        detail -> 'Entity' ->> 'Type' as entity_type,
+        {{ quickbooks_ref_id('detail', "-> 'Entity' -> 'EntityRef'") }} as entity_id,
+        {{ quickbooks_ref_id('detail', "-> 'ClassRef'") }} as class_id,
+        {{ quickbooks_ref_id('detail', "-> 'DepartmentRef'") }} as department_id
+    from lines
+    -- Description-only lines carry no posting.
+    where detail is not null
+)
+
+select * from renamed

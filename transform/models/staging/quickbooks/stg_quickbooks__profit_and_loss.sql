@@ -1,0 +1,32 @@
+-- The tap flattens QuickBooks' daily ProfitAndLoss report into one row per day whose "Details"
+-- maps each row label (an account name, or a summary such as "Total Income") to that day's
+-- amount. Unpivoted here to one row per day and label. A blank cell means no activity: 0.
+with source as (
+    select
+        *,
+        row_number() over (partition by "ReportDate" order by _sdc_batched_at desc, _sdc_sequence desc) as row_rank
+    from {{ source('quickbooks', 'profit_loss_report') }}
+),
+
+unpivoted as (
+    select
+        source."ReportDate"::date as report_date,
+        source."AccountingMethod" as accounting_method,
+        detail.key as row_label,
+        detail.value as raw_amount,
+        source._sdc_batched_at as _loaded_at
+    from source
+    cross join lateral jsonb_each_text(
+        case when jsonb_typeof(source."Details") = 'object' then source."Details" else '{}'::jsonb end
+    ) as detail(key, value)
+    where source.row_rank = 1
+)
+
+select
+    report_date || ':' || row_label as profit_and_loss_id,
+    report_date,
+    accounting_method,
+    row_label,
+    coalesce({{ quickbooks_money('raw_amount') }}, 0) as amount,
+    _loaded_at
+from unpivoted

@@ -1,0 +1,1 @@
+{{ quickbooks_expense_lines('purchases', 'Purchase', 'purchase_id') }}

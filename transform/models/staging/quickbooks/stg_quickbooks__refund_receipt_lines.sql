@@ -1,0 +1,1 @@
+{{ quickbooks_sales_lines('refund_receipts', 'RefundReceipt', 'refund_receipt_id') }}

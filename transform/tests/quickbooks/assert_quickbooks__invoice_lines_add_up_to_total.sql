@@ -1,0 +1,20 @@
+-- Unnesting lost no line: item lines less discounts plus tax give each invoice's total.
+-- Invoices with bundle (GroupLineDetail) lines are skipped: their amounts sit in nested lines.
+with lines as (
+    select
+        invoice_id,
+        sum(case detail_type
+            when 'SalesItemLineDetail' then amount
+            when 'DiscountLineDetail' then -amount
+            else 0
+        end) as lines_amount,
+        bool_or(detail_type = 'GroupLineDetail') as has_bundle
+    from {{ ref('stg_quickbooks__invoice_lines') }}
+    group by invoice_id
+)
+
+select invoices.invoice_id, invoices.total_amount, invoices.tax_amount, lines.lines_amount
+from {{ ref('stg_quickbooks__invoices') }} as invoices
+left join lines on invoices.invoice_id = lines.invoice_id
+where not coalesce(lines.has_bundle, false)
+    and invoices.total_amount <> coalesce(lines.lines_amount, 0) + invoices.tax_amount
