@@ -87,6 +87,9 @@ class Stack:
         last_line = [line for line in result.output.splitlines() if line.startswith("{")]
         return json.loads(last_line[-1]) if last_line else {}
 
+    def env_path(self, name: str) -> Path:
+        return Path(self.env[name])
+
     # -- the warehouse ---------------------------------------------------------------------
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(**WAREHOUSE) as conn:

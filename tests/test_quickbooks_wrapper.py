@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extract" / "tap-quickbooks-wrapper"))
 from tap_quickbooks_wrapper.main import (  # noqa: E402
-    ConfigError, TokenStore, bounded_cdc_state, check_config, diagnose,
+    ConfigError, TokenStore, bounded_cdc_state, check_config, diagnose, with_report_restatement,
 )
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
@@ -69,3 +69,16 @@ def test_diagnoses_name_the_fix():
     assert "TAP_QUICKBOOKS_REFRESH_TOKEN" in diagnose("oauthlib.oauth2.rfc6749.errors.InvalidGrantError: (invalid_grant)")
     assert "TAP_QUICKBOOKS_CLIENT_SECRET" in diagnose("(invalid_client) Client authentication failed")
     assert "run again" in diagnose("HTTP-error-code: 429, Error: ThrottleExceeded")
+
+
+def test_report_is_read_again_for_the_restatement_window():
+    state = {"bookmarks": {"profit_loss_report": {"LastUpdatedTime": "2026-11-25T00:00:00+00:00"}}}
+    state = with_report_restatement(state, "2024-01-01T00:00:00Z", NOW, 90)
+    assert state["bookmarks"]["profit_loss_report"]["LastUpdatedTime"] == "2026-08-27T12:00:00Z"
+
+
+def test_report_restatement_never_reaches_before_start_date_nor_starts_a_first_run():
+    state = {"bookmarks": {"profit_loss_report": {"LastUpdatedTime": "2026-11-25T00:00:00+00:00"}}}
+    state = with_report_restatement(state, "2026-11-01T00:00:00Z", NOW, 90)
+    assert state["bookmarks"]["profit_loss_report"]["LastUpdatedTime"] == "2026-11-01T00:00:00Z"
+    assert with_report_restatement({}, "2024-01-01T00:00:00Z", NOW, 90) == {"bookmarks": {}}

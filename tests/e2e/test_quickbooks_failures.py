@@ -64,8 +64,7 @@ def test_sandbox_not_running_is_named_at_once(stack, loaded):
 def test_no_secret_in_any_log(stack, loaded):
     """Runs last in this module: every Meltano output so far, and Meltano's log files."""
     secrets = {"sandbox-client-secret", "sandbox-refresh-token-0", "not-the-secret"}
-    current = stack.sandbox("GET", "/_sandbox/quickbooks/tokens")
-    secrets |= {value for value in current.values() if isinstance(value, str) and len(value) > 8}
+    secrets.add(stack.sandbox("GET", "/_sandbox/quickbooks/tokens")["refresh_token"])
     logs = "\n".join(stack.outputs)
     for path in (stack.env_path("XDG_STATE_HOME")).rglob("*"):
         if path.is_file():

@@ -28,6 +28,11 @@ def content_checksums(stack) -> dict[str, tuple[int, str]]:
         if not columns:
             continue
         cols = ", ".join(f'"{c}"' for c in columns)
+        if stream == "profit_loss_report":
+            # A P&L lists only the accounts active in the period asked for, so re-pulling a day
+            # in another 30-day window adds or drops empty ("") cells: the figures are the same.
+            cols = cols.replace('"Details"', """(select jsonb_object_agg(key, value) from jsonb_each("Details")
+                                     where value <> '""') as details""")
         sums[stream] = stack.sql(
             f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
             f"from (select {cols} from raw_quickbooks.{stream}) t")[0]
@@ -88,11 +93,11 @@ def test_changes_in_quickbooks_arrive_exactly(stack, first_run):
 
     for change in changes:
         stream = STREAMS[change["entity"]]
-        staged = stack.sql(f'select "SyncToken" from raw_quickbooks.{stream} where "Id" = %s', (change["id"],))
+        staged = stack.sql(f'select "SyncToken" from raw_quickbooks.{stream} where "Id" = %s', (change["Id"],))
         if change["kind"] == "deleted":
             assert stack.scalar(
                 'select count(*) from raw_quickbooks.deleted_objects where "Id" = %s and "Type" = %s',
-                (change["id"], change["entity"])) == 1, change
+                (change["Id"], change["entity"])) == 1, change
         else:
             assert staged, f"{change} did not arrive"
     # deletions applied downstream: staging and marts agree with QuickBooks again

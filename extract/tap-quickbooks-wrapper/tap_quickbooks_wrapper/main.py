@@ -11,7 +11,10 @@ Meltano calls this in place of `tap-quickbooks`, with the same arguments. Around
 3. keeps the change-data-capture bookmark (stream deleted_objects) within the 30 days QuickBooks
    accepts: the tap starts it at start_date and only moves it when a deletion is found, so
    without this its first run, and any run after a quiet month, is refused by the API;
-4. streams the tap's log with every secret masked, and on failure ends with one message naming
+4. re-pulls the profit-and-loss report for the last `report_restatement_days` (default 90):
+   the tap alone re-reads only 30 days, so a bill or invoice edited last quarter (month-end
+   closing) would leave the warehouse's P&L stale for good;
+5. streams the tap's log with every secret masked, and on failure ends with one message naming
    the cause and the fix.
 
 The tap's stdout (the Singer messages) goes straight through, untouched.
@@ -43,6 +46,7 @@ REQUIRED_SETTINGS = {
 }
 SECRET_SETTINGS = ("client_secret", "refresh_token", "access_token")
 CDC_LOOKBACK = dt.timedelta(days=29)  # the API refuses changedSince older than 30 days
+DEFAULT_REPORT_RESTATEMENT_DAYS = 90
 
 
 def log(message: str) -> None:
@@ -136,17 +140,36 @@ def default_token_store_path(realm_id: str) -> Path:
     return _project_root() / ".meltano" / "quickbooks" / f"refresh-token-{realm_id}.json"
 
 
+def _parse_time(text: str, fallback: dt.datetime) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return fallback
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def with_report_restatement(state: dict, start_date: str, now: dt.datetime, days: int) -> dict:
+    """Move the P&L bookmark back so the last `days` days are read again (never before start_date)."""
+    bookmarks = state.setdefault("bookmarks", {})
+    current = bookmarks.get("profit_loss_report", {}).get("LastUpdatedTime")
+    if not current:
+        return state  # first run: the tap reads everything from start_date
+    window_start = max(now - dt.timedelta(days=days), _parse_time(start_date, now))
+    if _parse_time(current, now) > window_start:
+        bookmarks["profit_loss_report"] = {"LastUpdatedTime": _iso(window_start)}
+    return state
+
+
 def bounded_cdc_state(state: dict, start_date: str, now: dt.datetime) -> dict:
     """Return the state with the deleted_objects bookmark no older than the API accepts."""
     earliest = now - CDC_LOOKBACK
     bookmarks = state.setdefault("bookmarks", {})
     current = bookmarks.get("deleted_objects", {}).get("LastUpdatedTime") or start_date
-    try:
-        current_time = dt.datetime.fromisoformat(current.replace("Z", "+00:00"))
-        if current_time.tzinfo is None:
-            current_time = current_time.replace(tzinfo=dt.timezone.utc)
-    except ValueError:
-        current_time = earliest
+    current_time = _parse_time(current, earliest)
     if current_time < earliest:
         if "deleted_objects" in bookmarks and bookmarks["deleted_objects"].get("LastUpdatedTime"):
             log(
@@ -154,7 +177,7 @@ def bounded_cdc_state(state: dict, start_date: str, now: dt.datetime) -> dict:
                 "only 30 days of change history, so older deletions may be missing. "
                 "A `meltano run --full-refresh …` reloads everything."
             )
-        bookmarks["deleted_objects"] = {"LastUpdatedTime": earliest.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        bookmarks["deleted_objects"] = {"LastUpdatedTime": _iso(earliest)}
     return state
 
 
@@ -251,7 +274,10 @@ def run(args: list[str]) -> int:
     if "--discover" not in args:
         state_path = _arg_value(args, "--state")
         state = json.loads(Path(state_path).read_text()) if state_path else {}
-        state = bounded_cdc_state(state or {}, str(config["start_date"]), dt.datetime.now(dt.timezone.utc))
+        now = dt.datetime.now(dt.timezone.utc)
+        state = bounded_cdc_state(state or {}, str(config["start_date"]), now)
+        restatement_days = int(config.get("report_restatement_days") or DEFAULT_REPORT_RESTATEMENT_DAYS)
+        state = with_report_restatement(state, str(config["start_date"]), now, restatement_days)
         fd, temp_state = tempfile.mkstemp(prefix="tap-quickbooks-state.", suffix=".json")
         with os.fdopen(fd, "w") as out:
             json.dump(state, out)

@@ -1,0 +1,1 @@
+"""Tributary sandbox: a local simulator of the project's vendor APIs (see README.md)."""

@@ -1,0 +1,140 @@
+"""The aiohttp application: vendor routes, the control API (/_sandbox/...) and the request log.
+
+Vendor routes and control routes are kept apart: vendor routes are whatever the simulated
+vendors serve (QuickBooks now); control routes all live under /_sandbox/. Both are on the plain
+HTTP port; through the proxy the control API is reachable too, which is harmless.
+
+Control API:
+  GET    /_sandbox/health                  {"ok": true, seed, scale, today, sandbox_now, ports}
+  POST   /_sandbox/reset                   {seed?, scale?, today?} rebuild world; faults, tokens, clock, log cleared
+  POST   /_sandbox/clock                   {"advance_days": n} | {"advance_seconds": n}; GET shows it
+  POST   /_sandbox/faults                  {"rules": [...]} (see faults.py); GET lists; DELETE clears
+  GET    /_sandbox/requests?since=N        [{seq, method, host, path, query, status, ms}]
+  GET    /_sandbox/truth                   world ground truth (identity map, totals)
+  /_sandbox/quickbooks/...                 see quickbooks.py (throttle, mutate, revoke, truth, tokens, tokens/age)
+"""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import itertools
+import time
+
+from aiohttp import web
+
+from .clock import Clock
+from .faults import Faults, make_middleware
+from .quickbooks import QuickBooksSim
+from .world import build_world
+
+REQUEST_LOG_SIZE = 100_000
+
+
+class Sandbox:
+    """Everything the running server holds; one instance per process."""
+
+    def __init__(self, seed: int, scale: float, today: dt.date, ports: dict | None = None) -> None:
+        self.clock = Clock()
+        self.faults = Faults()
+        self.ports = ports or {}
+        self.log: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        self.seq = itertools.count(1)
+        self.build(seed, scale, today)
+        self.quickbooks = QuickBooksSim(self.world, self.clock)
+
+    def build(self, seed: int, scale: float, today: dt.date) -> None:
+        self.seed, self.scale, self.today = seed, scale, today
+        self.world = build_world(seed, scale, today)
+
+    def reset(self, seed: int, scale: float, today: dt.date) -> None:
+        self.clock.reset()
+        self.faults.clear()
+        self.log.clear()
+        self.build(seed, scale, today)
+        self.quickbooks.load(self.world)
+
+
+def _log_middleware(sb: Sandbox):
+    @web.middleware
+    async def request_log(request: web.Request, handler):
+        t0 = time.perf_counter()
+        status = 500
+        try:
+            resp = await handler(request)
+            status = 0 if request.get("dropped") else resp.status     # 0 = connection dropped
+            return resp
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            if not request.path.startswith("/_sandbox/requests"):
+                sb.log.append({"seq": next(sb.seq), "method": request.method, "host": request.host,
+                               "path": request.path, "query": request.query_string, "status": status,
+                               "ms": round((time.perf_counter() - t0) * 1000, 2)})
+    return request_log
+
+
+def build_app(sb: Sandbox) -> web.Application:
+    # Order: log outermost (sees faults too), then faults, then the handler.
+    app = web.Application(middlewares=[_log_middleware(sb), make_middleware(sb.faults, sb.clock)],
+                          client_max_size=16 * 1024 * 1024)
+    app["sandbox"] = sb
+
+    async def health(request):
+        return web.json_response({"ok": True, "seed": sb.seed, "scale": sb.scale, "today": sb.today.isoformat(),
+                                  "sandbox_now": sb.clock.now().isoformat(), "ports": sb.ports})
+
+    async def body_of(request) -> dict:
+        if not request.can_read_body:
+            return {}
+        try:
+            data = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text='{"error": "body must be JSON"}', content_type="application/json")
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text='{"error": "body must be a JSON object"}', content_type="application/json")
+        return data
+
+    async def reset(request):
+        body = await body_of(request)
+        try:
+            today = dt.date.fromisoformat(body["today"]) if body.get("today") else sb.today
+            sb.reset(int(body.get("seed", sb.seed)), float(body.get("scale", sb.scale)), today)
+        except (ValueError, TypeError) as err:
+            return web.json_response({"error": str(err)}, status=400)
+        return await health(request)
+
+    async def clock(request):
+        if request.method == "POST":
+            body = await body_of(request)
+            sb.clock.advance(float(body.get("advance_days", 0)) * 86400 + float(body.get("advance_seconds", 0)))
+        return web.json_response({"sandbox_now": sb.clock.now().isoformat(),
+                                  "offset_seconds": sb.clock.offset.total_seconds()})
+
+    async def faults(request):
+        if request.method == "DELETE":
+            sb.faults.clear()
+        elif request.method == "POST":
+            body = await body_of(request)
+            try:
+                sb.faults.set(list(body.get("rules", [])))
+            except ValueError as err:
+                return web.json_response({"error": str(err)}, status=400)
+        return web.json_response({"rules": sb.faults.rules})
+
+    async def requests_(request):
+        since = int(request.query.get("since", 0))
+        return web.json_response([e for e in sb.log if e["seq"] > since])
+
+    async def truth(request):
+        return web.json_response(sb.world.truth())
+
+    app.add_routes([
+        web.get("/_sandbox/health", health), web.post("/_sandbox/reset", reset),
+        web.get("/_sandbox/clock", clock), web.post("/_sandbox/clock", clock),
+        web.get("/_sandbox/faults", faults), web.post("/_sandbox/faults", faults), web.delete("/_sandbox/faults", faults),
+        web.get("/_sandbox/requests", requests_), web.get("/_sandbox/truth", truth),
+    ])
+    app.add_routes(sb.quickbooks.control_routes())
+    app.add_routes(sb.quickbooks.routes())        # vendor routes
+    return app

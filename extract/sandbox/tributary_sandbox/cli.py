@@ -1,0 +1,219 @@
+"""`tributary-sandbox` / `python -m tributary_sandbox`: serve | start | stop | status | truth.
+
+  serve   run in the foreground (app on --port, proxy on --proxy-port)
+  start   run in the background; writes <state_dir>/sandbox.pid and sandbox.log, returns once
+          /_sandbox/health answers. Already running and healthy → says so, exits 0.
+  stop    stop the background server (fine if it is not running)
+  status  running or not, with ports; exit 1 when not running
+  truth   write the world's ground truth JSON (--out FILE, default stdout)
+
+Options (flag > env > default): --state-dir SANDBOX_STATE_DIR ./.sandbox, --host 127.0.0.1,
+--port SANDBOX_PORT 8765, --proxy-port SANDBOX_PROXY_PORT 8766, --seed SANDBOX_SEED 42,
+--scale SANDBOX_SCALE 1.0, --today (YYYY-MM-DD, default today's UTC date).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+class CliError(Exception):
+    """A message for the user; printed without a traceback, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", default=env("SANDBOX_STATE_DIR", "./.sandbox"))
+    common.add_argument("--host", default="127.0.0.1")
+    common.add_argument("--port", type=int, default=int(env("SANDBOX_PORT", "8765")))
+    common.add_argument("--proxy-port", type=int, default=int(env("SANDBOX_PROXY_PORT", "8766")))
+    common.add_argument("--seed", type=int, default=int(env("SANDBOX_SEED", "42")))
+    common.add_argument("--scale", type=float, default=float(env("SANDBOX_SCALE", "1.0")))
+    common.add_argument("--today", default=None, help="last day of history + 1 (YYYY-MM-DD); default: today (UTC)")
+    p = argparse.ArgumentParser(prog="tributary-sandbox", description="Local simulator of Tributary's vendor APIs.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, help_ in (("serve", "run in the foreground"), ("start", "run in the background"),
+                        ("stop", "stop the background server"), ("status", "is it running?")):
+        sub.add_parser(name, parents=[common], help=help_)
+    t = sub.add_parser("truth", parents=[common], help="write the ground truth JSON")
+    t.add_argument("--out", default="-")
+    return p
+
+
+def _today(args) -> dt.date:
+    if not args.today:
+        return dt.datetime.now(dt.timezone.utc).date()
+    try:
+        return dt.date.fromisoformat(args.today)
+    except ValueError:
+        raise CliError(f"--today must be YYYY-MM-DD, got {args.today!r}") from None
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+def _health(host: str, port: int, timeout: float = 1.0) -> dict | None:
+    try:
+        # Bypass any proxy env: this is a local call.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://{host}:{port}/_sandbox/health", timeout=timeout) as resp:
+            return json.load(resp)
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        return None
+
+
+def _pid(state: Path) -> int | None:
+    try:
+        pid = int((state / "sandbox.pid").read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def cmd_serve(args) -> int:
+    from aiohttp import web
+
+    from .app import Sandbox, build_app
+    from .certs import ensure_certs
+    from .proxy import InterceptingProxy
+
+    for label, port, env in (("port", args.port, "SANDBOX_PORT"), ("proxy port", args.proxy_port, "SANDBOX_PROXY_PORT")):
+        if not _port_free(args.host, port):
+            raise CliError(f"{label} {port} is already in use by another program: set {env} (or --{label.replace(' ', '-')})")
+    today = _today(args)
+    paths = ensure_certs(args.state_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+    async def main() -> None:
+        t0 = time.perf_counter()
+        sb = Sandbox(args.seed, args.scale, today, ports={"http": args.port, "proxy": args.proxy_port})
+        logging.info("world built (seed=%s scale=%s today=%s) in %.1fs", args.seed, args.scale, today,
+                     time.perf_counter() - t0)
+        runner = web.AppRunner(build_app(sb), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, args.host, args.port).start()
+        proxy = InterceptingProxy(str(paths["leaf"]), str(paths["key"]), args.host, args.port)
+        await proxy.start(args.host, args.proxy_port)
+        logging.info("sandbox ready: http://%s:%s  proxy http://%s:%s  CA %s", args.host, args.port,
+                     args.host, args.proxy_port, paths["ca"])
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await proxy.close()
+        await runner.cleanup()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_start(args) -> int:
+    state = Path(args.state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    if (h := _health(args.host, args.port)) is not None:
+        print(f"sandbox already running on http://{args.host}:{args.port} (proxy {h.get('ports', {}).get('proxy')})")
+        return 0
+    for label, port, env in (("port", args.port, "SANDBOX_PORT"), ("proxy port", args.proxy_port, "SANDBOX_PROXY_PORT")):
+        if not _port_free(args.host, port):
+            raise CliError(f"{label} {port} is already in use by another program: set {env}")
+    cmd = [sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(state), "--host", args.host,
+           "--port", str(args.port), "--proxy-port", str(args.proxy_port), "--seed", str(args.seed),
+           "--scale", str(args.scale), "--today", _today(args).isoformat()]
+    with open(state / "sandbox.log", "ab") as logf:
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    (state / "sandbox.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = (state / "sandbox.log").read_text(errors="replace").strip().splitlines()[-5:]
+            raise CliError("sandbox exited during start-up:\n  " + "\n  ".join(tail))
+        if _health(args.host, args.port) is not None:
+            print(f"sandbox running: http://{args.host}:{args.port}  proxy http://{args.host}:{args.proxy_port}  "
+                  f"CA {state.resolve() / 'ca.pem'}  (pid {proc.pid})")
+            return 0
+        time.sleep(0.2)
+    proc.terminate()
+    raise CliError(f"sandbox did not become healthy within 120 s; see {state / 'sandbox.log'}")
+
+
+def cmd_stop(args) -> int:
+    state = Path(args.state_dir)
+    pid = _pid(state)
+    if pid is None:
+        print("sandbox not running")
+        (state / "sandbox.pid").unlink(missing_ok=True)
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        if _pid(state) is None:
+            break
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    (state / "sandbox.pid").unlink(missing_ok=True)
+    print(f"sandbox stopped (pid {pid})")
+    return 0
+
+
+def cmd_status(args) -> int:
+    h = _health(args.host, args.port)
+    if h is None:
+        print(f"sandbox not running on http://{args.host}:{args.port}")
+        return 1
+    print(f"sandbox running: http://{args.host}:{args.port}  proxy port {h['ports'].get('proxy')}  "
+          f"seed {h['seed']} scale {h['scale']} today {h['today']}  sandbox_now {h['sandbox_now']}")
+    return 0
+
+
+def cmd_truth(args) -> int:
+    from .world import build_world
+    data = json.dumps(build_world(args.seed, args.scale, _today(args)).truth(), indent=1, sort_keys=True)
+    if args.out == "-":
+        print(data)
+    else:
+        Path(args.out).write_text(data + "\n")
+        print(f"truth written to {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"serve": cmd_serve, "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "truth": cmd_truth}
+    try:
+        return handler[args.command](args)
+    except CliError as err:
+        print(f"tributary-sandbox: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

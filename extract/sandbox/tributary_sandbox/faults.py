@@ -1,0 +1,106 @@
+"""Fault injection: a queue of rules, set through the control API, applied as aiohttp middleware.
+
+A rule: {"vendor"?: "quickbooks"|"attio"|"shopify"|"ga4", "path_contains"?: str,
+         "kind": "status"|"drop"|"delay", "status"?: int, "body"?: str, "seconds"?: float,
+         "count": int (default 1)}.
+The first rule that matches a vendor request (never a /_sandbox/ request) fires and its count
+goes down; spent rules disappear. "status" answers that status (a QBO 429 gets Intuit's XML
+throttle Fault, other QBO statuses a JSON Fault); "drop" closes the connection without an
+answer; "delay" waits, then lets the request through.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+
+from .quickbooks import throttle_response
+
+VENDOR_HOSTS = {
+    "quickbooks.api.intuit.com": "quickbooks", "sandbox-quickbooks.api.intuit.com": "quickbooks",
+    "oauth.platform.intuit.com": "quickbooks", "appcenter.intuit.com": "quickbooks",
+    "api.attio.com": "attio", "analyticsdata.googleapis.com": "ga4", "oauth2.googleapis.com": "ga4",
+}
+VALID_KINDS = ("status", "drop", "delay")
+
+
+def vendor_of(request: web.Request) -> str | None:
+    """Which vendor a request is for: by Host (through the proxy), else by path (plain port)."""
+    host = (request.host or "").split(":")[0].lower()
+    if host in VENDOR_HOSTS:
+        return VENDOR_HOSTS[host]
+    if host.endswith(".myshopify.com"):
+        return "shopify"
+    path = request.path
+    if path.startswith(("/v3/company/", "/oauth2/v1/")):
+        return "quickbooks"
+    return None
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.rules: list[dict] = []
+
+    def set(self, rules: list[dict]) -> list[dict]:
+        clean = []
+        for rule in rules:
+            if rule.get("kind") not in VALID_KINDS:
+                raise ValueError(f"fault kind must be one of {VALID_KINDS}: {rule!r}")
+            if rule["kind"] == "status" and not isinstance(rule.get("status"), int):
+                raise ValueError(f"a status fault needs an integer 'status': {rule!r}")
+            clean.append({"count": 1, **rule})
+        self.rules = clean
+        return self.rules
+
+    def clear(self) -> None:
+        self.rules = []
+
+    def take(self, request: web.Request) -> dict | None:
+        vendor = vendor_of(request)
+        target = request.path_qs
+        for rule in self.rules:
+            if rule.get("vendor") and rule["vendor"] != vendor:
+                continue
+            if rule.get("path_contains") and rule["path_contains"] not in target:
+                continue
+            rule["count"] -= 1
+            if rule["count"] <= 0:
+                self.rules.remove(rule)
+            return rule
+        return None
+
+
+def make_middleware(faults: Faults, clock):
+    @web.middleware
+    async def fault_middleware(request: web.Request, handler):
+        if request.path.startswith("/_sandbox/"):
+            return await handler(request)
+        rule = faults.take(request)
+        if rule is None:
+            return await handler(request)
+        if rule["kind"] == "delay":
+            await asyncio.sleep(float(rule.get("seconds", 1)))
+            return await handler(request)
+        if rule["kind"] == "drop":
+            # Close the socket with no answer; aiohttp quietly discards the response below.
+            request["dropped"] = True
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=499)
+        status = rule["status"]
+        vendor = vendor_of(request)
+        if "body" in rule:
+            return web.Response(status=status, text=rule["body"],
+                                content_type=rule.get("content_type", "application/json"))
+        if vendor == "quickbooks" and status == 429:
+            return throttle_response(clock.now())
+        if vendor == "quickbooks":
+            body = {"Fault": {"Error": [{"Message": "An application error has occurred while processing your request",
+                                         "Detail": f"Injected fault (HTTP {status})", "code": "10000"}],
+                              "type": "SystemFault"}}
+        else:
+            body = {"error": f"injected fault (HTTP {status})"}
+        return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+
+    return fault_middleware

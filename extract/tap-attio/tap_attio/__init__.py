@@ -1,0 +1,1 @@
+"""Singer tap for the Attio CRM REST API v2."""

@@ -1,0 +1,291 @@
+"""The one place where tap-attio talks HTTP: auth, throttle, paging, errors and back-off."""
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import sys
+import threading
+import time
+import typing as t
+from functools import cached_property
+
+import requests
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.pagination import OffsetPaginator
+from singer_sdk.streams import RESTStream
+
+from tap_attio.auth import API_KEY_HINT, attio_authenticator
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
+
+RECORDS_PAGE_MAX = 500   # records/entries query: Attio's documented default; we treat it as the max
+NOTES_PAGE_MAX = 50      # GET /notes: documented maximum
+TASKS_PAGE_MAX = 500     # GET /tasks: documented default
+
+
+class AttioAuthError(FatalAPIError):
+    """Attio refused the token (401/403). Not retried: the setting has to be fixed."""
+
+
+class AttioConfigError(Exception):
+    """A setting is missing or wrong in a way the API made clear."""
+
+
+# ---- throttle -------------------------------------------------------------------------------------
+class RequestThrottle:
+    """Spaces requests at least 1/rate seconds apart (Attio allows 100 reads/s per workspace).
+
+    Spacing rather than a burst bucket: no one-second window can ever see more than `rate`
+    requests, and at 500 records a page the tap is far from being slowed by it."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> float:
+        if not self.interval:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            sleep(delay)
+            return delay
+        return 0.0
+
+
+_THROTTLES: dict[tuple, RequestThrottle] = {}
+
+
+def throttle_for(api_url: str, api_key: str, rate: float) -> RequestThrottle:
+    """One throttle per workspace (token) and URL in this process, however many tap objects."""
+    key = (api_url.rstrip("/"), hashlib.sha256(api_key.encode()).hexdigest(), float(rate or 0))
+    if key not in _THROTTLES:
+        _THROTTLES[key] = RequestThrottle(rate)
+    return _THROTTLES[key]
+
+
+def sleep(seconds: float) -> None:  # patched by tests
+    time.sleep(seconds)
+
+
+# ---- responses ------------------------------------------------------------------------------------
+def payload(response: requests.Response) -> t.Any:
+    """The parsed JSON body, parsed once per response (paginator and parser share it)."""
+    cached = getattr(response, "_attio_payload", None)
+    if cached is None:
+        cached = response.json()   # floats as float: Attio numbers fit, and Decimal is 3x slower
+        response._attio_payload = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Attio sends Retry-After as an HTTP date (RFC 7231 IMF-fixdate); seconds are accepted too."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def error_message(response: requests.Response) -> str:
+    """`<status> <type>/<code>: <message>` from Attio's error body, or the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "message" in body:
+        return (f"{body.get('status_code', response.status_code)} {body.get('type', '')}/"
+                f"{body.get('code', '')}: {body['message']}")
+    text = (response.text or "").strip()
+    return f"{response.status_code} {response.reason}: {text[:300]}"
+
+
+# ---- writer ---------------------------------------------------------------------------------------
+class BufferedMsgSpecWriter(MsgSpecWriter):
+    """msgspec encoding without a flush after every RECORD (the pipe is flushed on SCHEMA/STATE
+    messages and at exit), the largest single cost after type conformance."""
+
+    def write_message(self, message) -> None:  # noqa: ANN001
+        out = sys.stdout.buffer
+        out.write(self.format_message(message))
+        if getattr(message, "type", None) != "RECORD":
+            out.flush()
+
+
+# ---- paging ---------------------------------------------------------------------------------------
+class AttioOffsetPaginator(OffsetPaginator):
+    """limit/offset paging as Attio documents it: a page shorter than the limit is the last."""
+
+    def has_more(self, response: requests.Response) -> bool:
+        data = payload(response).get("data") or []
+        return len(data) >= self.page_size
+
+
+# ---- base stream ----------------------------------------------------------------------------------
+class AttioStream(RESTStream):
+    """Base for every Attio stream: bearer auth, throttle, Attio's error body, Retry-After."""
+
+    records_key = "data"
+    page_size: int | None = None          # None = endpoint is not paged
+    backoff_base_seconds = 1.0             # 1, 2, 4, 8 ... for 5xx / dropped connections
+    backoff_cap_seconds = 60.0
+
+    @property
+    def url_base(self) -> str:
+        return self.config.get("api_url", "https://api.attio.com/v2").rstrip("/")
+
+    @cached_property
+    def authenticator(self):  # noqa: ANN201
+        return attio_authenticator(self.config["api_key"])
+
+    @property
+    def http_headers(self) -> dict:
+        return {"Accept": "application/json", "User-Agent": self.user_agent}
+
+    @cached_property
+    def user_agent(self) -> str:
+        return self.config.get("user_agent") or "tap-attio/0.1 (+Tributary)"
+
+    @cached_property
+    def throttle(self) -> RequestThrottle:
+        return throttle_for(self.url_base, self.config["api_key"], self.config.get("max_requests_per_second", 80))
+
+    # -- requests --------------------------------------------------------------------------------
+    def _request(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+        self.throttle.wait()
+        return super()._request(prepared_request, context)
+
+    def validate_response(self, response: requests.Response) -> None:
+        code = response.status_code
+        if code < 400:
+            return
+        msg = error_message(response)
+        if code in (401, 403):
+            raise AttioAuthError(f"Attio rejected the API key ({msg}): {API_KEY_HINT}.")
+        if code == 429 or code >= 500:
+            raise RetriableAPIError(f"{self.path}: {msg}", response)
+        raise FatalAPIError(f"Attio answered {self.http_method} {self.path} with {msg}")
+
+    def backoff_max_tries(self) -> int:
+        return 8
+
+    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
+        """429: wait until Retry-After; 5xx and dropped connections: exponential."""
+        attempt = 0
+        exc = yield 0.0  # primed by backoff with None
+        while True:
+            wait = None
+            response = getattr(exc, "response", None)
+            if response is not None and response.status_code == 429:
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                if wait is None:
+                    wait = 1.0
+            if wait is None:
+                wait = min(self.backoff_cap_seconds, self.backoff_base_seconds * (2 ** attempt))
+            attempt += 1
+            exc = yield wait
+
+    def backoff_jitter(self, value: float) -> float:
+        # Only ever add: a Retry-After is a floor, not a hint.
+        return value + min(0.25, value * 0.1) * (time.perf_counter_ns() % 1000) / 1000
+
+    def backoff_handler(self, details) -> None:  # noqa: ANN001
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        status = response.status_code if response is not None else type(exc).__name__
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        self.logger.warning(
+            "Attio %s on %s (try %d): waiting %.2f s%s", status, self.path, details.get("tries", 0),
+            details.get("wait", 0.0), f" (Retry-After: {retry_after})" if retry_after else "")
+        log = getattr(self._tap, "backoff_log", None)
+        if log is not None:
+            log.append({"stream": self.name, "status": status, "wait": details.get("wait"),
+                        "retry_after": retry_after, "tries": details.get("tries")})
+
+    def response_error_message(self, response: requests.Response) -> str:
+        return error_message(response)
+
+    # -- deletions ---------------------------------------------------------------------------------
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        # The SDK would send ACTIVATE_VERSION *before* reading, so a run that fails half-way
+        # leaves the loader with the unread rows marked deleted. We send it after the last page
+        # instead (get_records), the Singer pattern for full-table streams.
+        return False
+
+    def _activate_version_wanted(self) -> bool:
+        return bool(self.config.get("emit_activate_version_messages", True)) and self.parent_stream_type is None
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        if not self._activate_version_wanted():
+            yield from super().get_records(context)
+            return
+        version = getattr(self._tap, "run_version", None) or int(time.time() * 1000)
+        self._stream_version = version
+        yield from super().get_records(context)
+        if self.selected:
+            self._write_activate_version_message(version)
+
+    # -- paging and parsing -----------------------------------------------------------------------
+    def get_new_paginator(self) -> BaseAPIPaginator | None:
+        if self.page_size is None:
+            return None
+        return AttioOffsetPaginator(start_value=0, page_size=self.page_size)
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        return payload(response).get(self.records_key) or []
+
+
+class AttioGetPagedStream(AttioStream):
+    """GET endpoints paged with ?limit&offset (notes, tasks)."""
+
+    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
+        if self.page_size is None:
+            return {}
+        return {"limit": self.page_size, "offset": next_page_token or 0}
+
+
+class AttioQueryStream(AttioStream):
+    """POST .../query endpoints (records, list entries) paged with limit/offset in the body."""
+
+    http_method = "POST"  # type: ignore[assignment]
+
+    @property
+    def page_size(self) -> int:  # type: ignore[override]
+        return int(self.config.get("page_size") or RECORDS_PAGE_MAX)
+
+    def query_filter(self) -> dict | None:
+        start = self.config.get("start_date")
+        return {"created_at": {"$gte": start}} if start else None
+
+    def prepare_request_payload(self, context: Context | None, next_page_token: int | None) -> dict:
+        body: dict[str, t.Any] = {
+            "limit": self.page_size,
+            "offset": next_page_token or 0,
+            # A fixed order makes offset paging deterministic; records created during the run
+            # sort last and so cannot shift the pages still to come.
+            "sorts": [{"attribute": "created_at", "direction": "asc"}],
+        }
+        flt = self.query_filter()
+        if flt:
+            body["filter"] = flt
+        return body

@@ -1,0 +1,354 @@
+"""The QuickBooks simulator over real HTTP, through the intercepting proxy (as the tap sees it)."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+from decimal import Decimal
+
+import pytest
+import requests
+
+from conftest import OAUTH, QBO, BASE
+from tributary_sandbox import quickbooks as q
+
+D = lambda x: Decimal(str(x))  # noqa: E731  money as exact decimals
+
+
+# ---- OAuth -------------------------------------------------------------------------------------
+def test_refresh_token_rotates_after_24h_and_old_one_dies(sim):
+    first = sim.refresh()
+    assert first.status_code == 200
+    body = first.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 3600
+    assert body["refresh_token"] == q.INITIAL_REFRESH_TOKEN           # young token: returned unchanged
+    sim.ctl("POST", "/_sandbox/clock", {"advance_days": 1})
+    rotated = sim.refresh().json()["refresh_token"]
+    assert rotated != q.INITIAL_REFRESH_TOKEN
+    old = sim.refresh()
+    assert old.status_code == 400 and old.json() == {"error": "invalid_grant"}
+    assert sim.ctl("GET", "/_sandbox/quickbooks/tokens")["refresh_token"] == rotated
+    # 30 days of daily runs: each day the token rotates and the chain keeps working.
+    token = rotated
+    for _ in range(30):
+        sim.ctl("POST", "/_sandbox/clock", {"advance_days": 1})
+        resp = sim.refresh(token)
+        assert resp.status_code == 200
+        token = resp.json()["refresh_token"]
+
+
+def test_oauth_errors(sim):
+    assert sim.refresh(client_secret="nope").status_code == 401
+    assert sim.refresh(client_secret="nope").json() == {"error": "invalid_client"}
+    assert sim.refresh("made-up").json() == {"error": "invalid_grant"}
+    # HTTP Basic client authentication works too.
+    basic = base64.b64encode(f"{q.CLIENT_ID}:{q.CLIENT_SECRET}".encode()).decode()
+    resp = sim.vendor("POST", OAUTH, data={"grant_type": "refresh_token", "refresh_token": q.INITIAL_REFRESH_TOKEN},
+                      headers={"Authorization": f"Basic {basic}"})
+    assert resp.status_code == 200
+    # Unused for more than 100 days → invalid_grant.
+    sim.ctl("POST", "/_sandbox/clock", {"advance_days": 101})
+    assert sim.refresh().json() == {"error": "invalid_grant"}
+
+
+def test_revoke_kills_refresh_tokens(sim):
+    assert sim.refresh().status_code == 200
+    sim.ctl("POST", "/_sandbox/quickbooks/revoke")
+    resp = sim.refresh()
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_grant"
+
+
+def test_access_token_expires_after_an_hour(sim):
+    assert sim.api("GET", f"/companyinfo/{q.REALM_ID}").json()["CompanyInfo"]["CompanyName"]
+    sim.ctl("POST", "/_sandbox/clock", {"advance_seconds": 3601})
+    resp = sim.api("GET", f"/companyinfo/{q.REALM_ID}")
+    assert resp.status_code == 401
+    err = resp.json()["fault"]["error"][0]
+    assert err["code"] == "3200" and "AuthenticationFailed" in err["message"]
+    bogus = sim.vendor("GET", QBO + BASE + f"/companyinfo/{q.REALM_ID}", headers={"Authorization": "Bearer x"})
+    assert bogus.status_code == 401
+
+
+# ---- queries -----------------------------------------------------------------------------------
+def _tap_style_batch(sim, streams: dict[str, str | None], bookmark="2024-01-01T00:00:00Z", page=1000):
+    """Replays tap-quickbooks' batch loop; returns rows per entity and every raw answer."""
+    start = {e: 1 for e in streams}
+    rows = {e: [] for e in streams}
+    answers = []
+    while True:
+        items = [{"bId": e, "Query": f"SELECT * FROM {e} WHERE Metadata.LastUpdatedTime >= '{bookmark}'"
+                  + (f" AND {extra}" if extra else "")
+                  + f" ORDER BY Metadata.LastUpdatedTime ASC STARTPOSITION {start[e]} MAXRESULTS {page}"}
+                 for e, extra in streams.items()]
+        resp = sim.api("POST", "/batch", data=json.dumps({"BatchItemRequest": items}),
+                       headers={"Content-Type": "application/json"})
+        assert resp.status_code == 200, resp.text
+        got = resp.json()["BatchItemResponse"]
+        answers.append(got)
+        if not [r for r in got if r.get("QueryResponse", {}).get("maxResults")]:
+            return rows, answers
+        for r in got:
+            qr = r["QueryResponse"]
+            keys = qr.keys() - {"startPosition", "maxResults", "totalCount"}
+            if keys:
+                (entity,) = keys
+                rows[entity] += qr[entity]
+                start[entity] += len(qr[entity])
+
+
+def test_batch_pages_to_the_end(sim):
+    truth = sim.ctl("GET", "/_sandbox/quickbooks/truth")
+    rows, answers = _tap_style_batch(sim, {"Invoice": None, "Customer": "Active IN (true, false)", "Term": "Active IN (true, false)"},
+                                     bookmark="2000-01-01T00:00:00Z", page=300)
+    assert len(rows["Invoice"]) == truth["counts"]["Invoice"] == len({r["Id"] for r in rows["Invoice"]})
+    assert len(rows["Customer"]) == truth["counts"]["Customer"]
+    assert len(rows["Term"]) == truth["counts"]["Term"]
+    # An exhausted item answers an empty QueryResponse; the last round has only those.
+    assert all(r["QueryResponse"] == {} for r in answers[-1])
+    stamps = [q.parse_time(r["MetaData"]["LastUpdatedTime"]) for r in rows["Invoice"]]
+    assert stamps == sorted(stamps)
+
+
+def test_invoice_json_is_consistent(sim):
+    for inv in sim.all_rows("Invoice", where=None):
+        lines = [ln for ln in inv["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+        sub = sum(D(ln["Amount"]) for ln in lines)
+        for ln in lines:
+            d = ln["SalesItemLineDetail"]
+            assert D(ln["Amount"]) == D(d["UnitPrice"]) * d["Qty"]
+        (subtotal,) = [ln for ln in inv["Line"] if ln["DetailType"] == "SubTotalLineDetail"]
+        assert D(subtotal["Amount"]) == sub
+        assert D(inv["TotalAmt"]) == sub + D(inv["TxnTaxDetail"]["TotalTax"])
+        assert isinstance(inv["Id"], str) and isinstance(inv["SyncToken"], str)
+    payments = sim.all_rows("Payment", where=None)
+    paid: dict[str, Decimal] = {}
+    for p in payments:
+        for ln in p["Line"]:
+            for link in ln["LinkedTxn"]:
+                paid[link["TxnId"]] = paid.get(link["TxnId"], Decimal(0)) + D(ln["Amount"])
+    for inv in sim.all_rows("Invoice", where=None):
+        assert D(inv["Balance"]) == D(inv["TotalAmt"]) - paid.get(inv["Id"], Decimal(0))
+
+
+def test_active_filter_on_name_lists(sim):
+    truth = sim.ctl("GET", "/_sandbox/quickbooks/truth")
+    for entity in ("Customer", "Account", "Item", "Class", "PaymentMethod"):
+        everything = sim.all_rows(entity)
+        active_only = sim.all_rows(entity, where=None)
+        assert len(everything) == truth["counts"][entity]
+        assert len(active_only) == truth["active_counts"][entity] < len(everything), entity
+        assert all(r["Active"] for r in active_only)
+    inactive = sim.query("SELECT * FROM Customer WHERE Active = false")
+    assert inactive and all(not r["Active"] for r in inactive["Customer"])
+
+
+def test_time_filters_compare_as_datetimes(sim):
+    rows = sim.all_rows("Invoice", where=None)
+    pivot = rows[len(rows) // 2]["MetaData"]["LastUpdatedTime"]          # e.g. 2025-03-04T10:11:12-08:00
+    as_utc = q.parse_time(pivot).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    a = sim.query(f"SELECT COUNT(*) FROM Invoice WHERE Metadata.LastUpdatedTime >= '{pivot}'")["totalCount"]
+    b = sim.query(f"SELECT COUNT(*) FROM Invoice WHERE Metadata.LastUpdatedTime >= '{as_utc}'")["totalCount"]
+    c = sim.query(f"SELECT COUNT(*) FROM Invoice WHERE Metadata.LastUpdatedTime < '{pivot}'")["totalCount"]
+    assert a == b and a + c == len(rows)
+    one = sim.query(f"SELECT * FROM Invoice WHERE Id = '{rows[0]['Id']}'")
+    assert [r["Id"] for r in one["Invoice"]] == [rows[0]["Id"]]
+
+
+def test_query_errors(sim):
+    bad = sim.api("GET", "/query", params={"query": "SELECT Id FROM Invoice WHERE DocNumber LIKE '%1'"})
+    assert bad.status_code == 400 and bad.json()["Fault"]["Error"][0]["code"] == "4000"
+    old = sim.api("GET", "/query", params={"query": "SELECT * FROM Invoice", "minorversion": "65"})
+    assert old.status_code == 400 and "Fault" in old.json()
+    too_many = {"BatchItemRequest": [{"bId": str(i), "Query": "SELECT * FROM Term"} for i in range(31)]}
+    resp = sim.api("POST", "/batch", data=json.dumps(too_many), headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400 and "Fault" in resp.json()
+    # A bad item inside a batch is a per-item Fault, the rest still answer.
+    mixed = {"BatchItemRequest": [{"bId": "a", "Query": "SELECT * FROM Term"}, {"bId": "b", "Query": "SELECT * FROM Nope"}]}
+    got = sim.api("POST", "/batch", data=json.dumps(mixed), headers={"Content-Type": "application/json"}).json()
+    assert "Term" in got["BatchItemResponse"][0]["QueryResponse"] and "Fault" in got["BatchItemResponse"][1]
+
+
+# ---- change data capture and mutations ---------------------------------------------------------
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_mutate_and_cdc(sim):
+    before = sim.ctl("GET", "/_sandbox/quickbooks/truth")
+    since = _iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1))
+    changes = sim.ctl("POST", "/_sandbox/quickbooks/mutate", {"seed": 7, "new": 5, "updated": 5, "deleted": 2})["changes"]
+    kinds = [(c["entity"], c["kind"]) for c in changes]
+    assert kinds.count(("Invoice", "new")) == 5 and kinds.count(("Invoice", "updated")) == 5
+    assert kinds.count(("Invoice", "deleted")) == 2 and ("Customer", "new") in kinds
+    after = sim.ctl("GET", "/_sandbox/quickbooks/truth")
+    assert after["counts"]["Invoice"] == before["counts"]["Invoice"] + 5 - 2
+    deleted_ids = {c["Id"] for c in changes if c["kind"] == "deleted"}
+    live_ids = {r["Id"] for r in sim.all_rows("Invoice", where=None)}
+    assert not deleted_ids & live_ids
+    for c in changes:
+        if c["kind"] == "updated" and c["entity"] == "Invoice":
+            (inv,) = sim.query(f"SELECT * FROM Invoice WHERE Id = '{c['Id']}'")["Invoice"]
+            assert int(inv["SyncToken"]) >= 1
+    resp = sim.api("GET", "/cdc", params={"entities": "Invoice,Customer,Payment", "changedSince": since})
+    assert resp.status_code == 200, resp.text
+    answer = resp.json()["CDCResponse"][0]["QueryResponse"]
+    invoices = next(e["Invoice"] for e in answer if "Invoice" in e)
+    assert {r["Id"] for r in invoices if r.get("status") == "Deleted"} == deleted_ids
+    changed = {r["Id"] for r in invoices if r.get("status") != "Deleted"}
+    assert changed == {c["Id"] for c in changes if c["entity"] == "Invoice" and c["kind"] != "deleted"}
+    assert all(r["domain"] == "QBO" and r["MetaData"]["LastUpdatedTime"] for r in invoices)
+    # The 30-day look-back rule.
+    old = sim.api("GET", "/cdc", params={"entities": "Invoice", "changedSince": _iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=31))})
+    assert old.status_code == 400 and "older than" in old.json()["Fault"]["Error"][0]["Detail"]
+    # The P&L of the last 30 days follows the mutations (reports are computed from served data).
+    assert after["pl_by_month"] != before["pl_by_month"]
+
+
+def test_cdc_answers_at_most_1000_objects(sim):
+    sim.ctl("POST", "/_sandbox/quickbooks/mutate", {"seed": 1, "new": 1005})
+    since = _iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1))
+    answer = sim.api("GET", "/cdc", params={"entities": "Invoice,Customer", "changedSince": since}).json()
+    total = sum(len(v) for e in answer["CDCResponse"][0]["QueryResponse"] for v in e.values() if isinstance(v, list))
+    assert total == 1000
+
+
+# ---- reports -----------------------------------------------------------------------------------
+PL_TYPES = {"Income": -1, "Cost of Goods Sold": 1, "Expense": 1}
+
+
+def _pl_from_transactions(sim, start: str, end: str) -> dict[str, Decimal]:
+    """Independent accrual P&L from raw transactions: {account name: amount in natural sign}."""
+    accounts = {a["Id"]: a for a in sim.all_rows("Account")}
+    items = {i["Id"]: i for i in sim.all_rows("Item")}
+    out: dict[str, Decimal] = {}
+
+    def add(acct_id, amount):
+        a = accounts[acct_id]
+        if a["AccountType"] in PL_TYPES:
+            out[a["Name"]] = out.get(a["Name"], Decimal(0)) + amount
+
+    for entity, sign in (("Invoice", 1), ("SalesReceipt", 1), ("CreditMemo", -1), ("RefundReceipt", -1)):
+        for t in sim.all_rows(entity, where=None):
+            if not start <= t["TxnDate"] <= end:
+                continue
+            for ln in t["Line"]:
+                if ln["DetailType"] != "SalesItemLineDetail":
+                    continue
+                item = items[ln["SalesItemLineDetail"]["ItemRef"]["value"]]
+                add(item["IncomeAccountRef"]["value"], sign * D(ln["Amount"]))
+                if item["Type"] == "Inventory":
+                    add(item["ExpenseAccountRef"]["value"], sign * ln["SalesItemLineDetail"]["Qty"] * D(item["PurchaseCost"]))
+    for entity, sign in (("Bill", 1), ("Purchase", 1), ("VendorCredit", -1)):
+        for t in sim.all_rows(entity, where=None):
+            if start <= t["TxnDate"] <= end:
+                for ln in t["Line"]:
+                    add(ln["AccountBasedExpenseLineDetail"]["AccountRef"]["value"], sign * D(ln["Amount"]))
+    for t in sim.all_rows("JournalEntry", where=None):
+        if start <= t["TxnDate"] <= end:
+            for ln in t["Line"]:
+                d = ln["JournalEntryLineDetail"]
+                debit = (1 if d["PostingType"] == "Debit" else -1) * D(ln["Amount"])
+                add(d["AccountRef"]["value"], -debit if accounts[d["AccountRef"]["value"]]["AccountType"] == "Income" else debit)
+    return out          # natural signs: income and expenses both positive
+
+
+def _flatten(rows, out):
+    for row in rows:
+        if "ColData" in row:
+            out.append(row["ColData"])
+        if "Rows" in row:
+            _flatten(row["Rows"]["Row"], out)
+        if "Summary" in row:
+            out.append(row["Summary"]["ColData"])
+    return out
+
+
+def test_profit_and_loss_days_reconciles_with_transactions(sim):
+    end = dt.date.today() - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=29)
+    resp = sim.api("GET", "/reports/ProfitAndLoss", params={"summarize_column_by": "Days", "start_date": start.isoformat(),
+                                                           "end_date": end.isoformat()})
+    rep = resp.json()
+    cols = rep["Columns"]["Column"]
+    assert len(cols) == 30 + 2 and cols[-1]["ColTitle"] == "Total"
+    assert cols[1]["MetaData"][0] == {"Name": "StartDate", "Value": start.isoformat()}
+    assert cols[1]["ColTitle"] == f"{start:%b} {start.day}, {start.year}"
+    lines = _flatten(rep["Rows"]["Row"], [])
+    labels = [ln[0]["value"] for ln in lines]
+    assert len(labels) == len(set(labels))                                  # the tap keys rows by label
+    for label in ("Total Income", "Total Cost of Goods Sold", "Gross Profit", "Total Expenses", "Net Operating Income", "Net Income"):
+        assert label in labels
+    by_label = {ln[0]["value"]: ln[1:] for ln in lines}
+    for cells in by_label.values():                                          # day cells add up to Total
+        assert sum(D(c["value"] or "0") for c in cells[:-1]) == D(cells[-1]["value"])
+    expected = _pl_from_transactions(sim, start.isoformat(), end.isoformat())
+    reported = {ln[0]["value"]: D(ln[-1]["value"]) for ln in lines if "id" in ln[0]}
+    assert reported == {k: v for k, v in expected.items() if v or k in reported}
+    income = sum(v for k, v in expected.items() if k in ("Sales of Product Income", "Services", "Shipping Income"))
+    assert D(by_label["Total Income"][-1]["value"]) == income
+    assert D(by_label["Net Income"][-1]["value"]) == income - sum(v for k, v in expected.items()
+                                                                   if k not in ("Sales of Product Income", "Services", "Shipping Income"))
+
+
+def test_profit_and_loss_total_and_month_columns(sim):
+    total = sim.api("GET", "/reports/ProfitAndLoss", params={"start_date": "2025-01-01", "end_date": "2025-03-31"}).json()
+    assert [c["ColTitle"] for c in total["Columns"]["Column"]] == ["", "Total"]
+    months = sim.api("GET", "/reports/ProfitAndLoss", params={"summarize_column_by": "Month", "start_date": "2025-01-01",
+                                                             "end_date": "2025-03-31"}).json()
+    assert [c["ColTitle"] for c in months["Columns"]["Column"]] == ["", "Jan 2025", "Feb 2025", "Mar 2025", "Total"]
+    t = {ln[0]["value"]: ln[-1]["value"] for ln in _flatten(total["Rows"]["Row"], [])}
+    m = {ln[0]["value"]: ln[-1]["value"] for ln in _flatten(months["Rows"]["Row"], [])}
+    assert t == m
+
+
+def test_balance_sheet_balances(sim):
+    for end in ("2025-06-30", (dt.date.today() - dt.timedelta(days=1)).isoformat()):
+        rep = sim.api("GET", "/reports/BalanceSheet", params={"start_date": "2025-01-01", "end_date": end}).json()
+        summary = {ln[0]["value"]: D(ln[-1]["value"]) for ln in _flatten(rep["Rows"]["Row"], [])}
+        assert summary["TOTAL ASSETS"] == summary["TOTAL LIABILITIES AND EQUITY"] != 0
+
+
+# ---- throttling, faults, request log -----------------------------------------------------------
+def _is_throttle_xml(resp):
+    return (resp.status_code == 429 and resp.headers["Content-Type"].startswith("application/xml")
+            and 'code="3001"' in resp.text and "ThrottleExceeded" in resp.text)
+
+
+def test_throttle_answers_429_xml(sim):
+    sim.login()
+    sim.ctl("POST", "/_sandbox/quickbooks/throttle", {"enabled": True, "per_second": 3, "per_minute": 500})
+    codes = [sim.api("GET", f"/companyinfo/{q.REALM_ID}") for _ in range(5)]
+    assert [r.status_code for r in codes[:3]] == [200, 200, 200]
+    assert _is_throttle_xml(codes[3])
+    sim.ctl("POST", "/_sandbox/quickbooks/throttle", {"enabled": False})
+    assert sim.api("GET", f"/companyinfo/{q.REALM_ID}").status_code == 200
+
+
+def test_fault_rules(sim):
+    sim.login()
+    sim.ctl("POST", "/_sandbox/faults", {"rules": [
+        {"vendor": "quickbooks", "path_contains": "/companyinfo", "kind": "status", "status": 429, "count": 1},
+        {"vendor": "quickbooks", "path_contains": "/companyinfo", "kind": "drop", "count": 1},
+        {"vendor": "quickbooks", "path_contains": "/companyinfo", "kind": "delay", "seconds": 0.6, "count": 1},
+        {"vendor": "quickbooks", "path_contains": "/companyinfo", "kind": "status", "status": 503, "count": 1}]})
+    assert _is_throttle_xml(sim.api("GET", f"/companyinfo/{q.REALM_ID}"))
+    with pytest.raises(requests.ConnectionError):
+        sim.api("GET", f"/companyinfo/{q.REALM_ID}")
+    t0 = time.monotonic()
+    assert sim.api("GET", f"/companyinfo/{q.REALM_ID}").status_code == 200
+    assert time.monotonic() - t0 >= 0.6
+    assert sim.api("GET", f"/companyinfo/{q.REALM_ID}").status_code == 503
+    assert sim.api("GET", f"/companyinfo/{q.REALM_ID}").status_code == 200      # rules spent
+    assert sim.ctl("GET", "/_sandbox/faults")["rules"] == []
+    log = sim.ctl("GET", "/_sandbox/requests?since=0")
+    info = [e for e in log if "/companyinfo" in e["path"]]
+    assert [e["status"] for e in info] == [200, 429, 0, 200, 503, 200][-len(info):]
+    assert info[-1]["host"] == "quickbooks.api.intuit.com" and info[-1]["ms"] >= 0
+    last = log[-1]["seq"]
+    assert sim.ctl("GET", f"/_sandbox/requests?since={last}") == []
+
+
+def test_proxy_refuses_unsimulated_hosts(sim):
+    with pytest.raises(requests.exceptions.ProxyError):
+        sim.vendor("GET", "https://pypi.org/simple/")

@@ -1,0 +1,69 @@
+"""The world generator: deterministic, messy in the right ways, fast at scale."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+from tributary_sandbox import quickbooks as q
+from tributary_sandbox.world import build_world
+
+TODAY = dt.date(2025, 6, 1)
+
+
+def test_same_seed_same_world_and_books():
+    a, b = build_world(42, 1.0, TODAY), build_world(42, 1.0, TODAY)
+    assert json.dumps(a.truth(), sort_keys=True) == json.dumps(b.truth(), sort_keys=True)
+    assert json.dumps(q.project(a).rows, sort_keys=True) == json.dumps(q.project(b).rows, sort_keys=True)
+    assert json.dumps(build_world(43, 1.0, TODAY).truth()) != json.dumps(a.truth())
+
+
+def test_truth_is_the_same_in_another_process():
+    code = ("import json,datetime as d; from tributary_sandbox.world import build_world; "
+            "print(json.dumps(build_world(42, 1.0, d.date(2025, 6, 1)).truth(), sort_keys=True))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2)}
+    assert len(outs) == 1
+
+
+def test_demo_size_and_mess():
+    w = build_world(42, 1.0, TODAY)
+    t = w.truth()
+    c = t["counts"]
+    assert c["companies"] == 150 and c["people"] == 600 and c["invoices"] == 1500
+    assert c["shop_orders"] == 3000 and c["deals"] == 300
+    assert all(w.start <= o.at.date() < TODAY for o in w.orders)
+    assert t["quickbooks_duplicate_customers"] and t["renamed_companies"]
+    shop_emails = [p.emails["shopify"] for p in w.people]
+    assert any("+shop@" in e for e in shop_emails)
+    assert any(p.emails["quickbooks"] != p.email and p.emails["quickbooks"].lower() == p.email for p in w.people)
+    assert any(c.domains["quickbooks"] != c.domain for c in w.companies)
+    # QuickBooks' invoice totals and open A/R agree with the world's.
+    books = q.project(w)
+    assert sum(q.to_cents(i["TotalAmt"]) for i in books.rows["Invoice"].values()) == round(sum(t["invoice_totals_by_month"].values()) * 100)
+    assert sum(q.to_cents(i["Balance"]) for i in books.rows["Invoice"].values()) == round(t["open_ar"] * 100)
+
+
+def test_large_scale_builds():
+    # ~130k records; 1M (scale ≈ 170) takes ~10 s on a 2-core machine. Not a timed assert.
+    w = build_world(7, 20.0, TODAY)
+    assert len(w.orders) == 60_000 and len(w.invoices) == 30_000 and len(w.people) == 12_000
+
+
+def test_cli_truth_and_port_in_use(tmp_path):
+    out = tmp_path / "truth.json"
+    subprocess.run([sys.executable, "-m", "tributary_sandbox", "truth", "--seed", "42", "--today", "2025-06-01",
+                    "--out", str(out)], check=True, capture_output=True)
+    assert json.loads(out.read_text())["counts"]["invoices"] == 1500
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        res = subprocess.run([sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(tmp_path),
+                              "--port", str(port), "--proxy-port", "0"], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 2
+    assert "already in use by another program: set SANDBOX_PORT" in res.stderr and "Traceback" not in res.stderr
+    st = subprocess.run([sys.executable, "-m", "tributary_sandbox", "status", "--port", str(port)], capture_output=True, text=True)
+    assert st.returncode == 1 and "not running" in st.stdout
