@@ -54,7 +54,7 @@ test: install
 	$(BIN)/python -m pytest tests
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/quickbooks.py
 
 clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs

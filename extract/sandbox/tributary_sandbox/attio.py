@@ -112,6 +112,8 @@ class ObjectStore:
     created: dict = field(default_factory=dict)                # record id -> created_at string
     is_list: bool = False
     parent_object: str | None = None                           # lists only
+    version: int = 0                                           # bumped when the id set changes
+    sorted_cache: dict = field(default_factory=dict)           # sorts spec -> (version, ids)
 
     def ensure(self) -> None:
         if self.builder is None:
@@ -124,6 +126,7 @@ class ObjectStore:
         rid = rec["id"]["entry_id" if self.is_list else "record_id"]
         if rid not in self.raw:
             self.order.append(rid)
+            self.version += 1
         self.raw[rid] = json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode()
         self.created[rid] = rec["created_at"]
 
@@ -139,6 +142,7 @@ class ObjectStore:
         del self.raw[rid]
         del self.created[rid]
         self.order.remove(rid)
+        self.version += 1
         return True
 
     def count(self) -> int:
@@ -1008,21 +1012,30 @@ async def _body(request: web.Request) -> dict:
 def _query(st: ObjectStore, body: dict) -> list:
     """Apply the subset of Attio filters/sorts this sandbox understands; return raw records."""
     st.ensure()
-    ids = st.order
     flt = body.get("filter") or {}
-    if flt:
-        ids = [rid for rid in ids if _match(st, rid, flt)]
     sorts = body.get("sorts") or []
     if not isinstance(sorts, list):
         raise ValueError("sorts must be an array")
-    for s in reversed(sorts):
-        attr = s.get("attribute") or s.get("path")
-        if attr not in ("created_at", "record_id", "entry_id"):
-            raise ValueError(f"sorting by {attr!r} is not supported by the sandbox")
-        if s.get("direction", "asc") not in ("asc", "desc"):
-            raise ValueError("direction must be 'asc' or 'desc'")
-        key = (lambda rid: (st.created[rid], rid)) if attr == "created_at" else (lambda rid: rid)
-        ids = sorted(ids, key=key, reverse=s.get("direction") == "desc")
+    if not isinstance(flt, dict):
+        raise ValueError("filter must be an object")
+    ids = st.order
+    if flt or sorts:
+        spec = json.dumps([flt, sorts], sort_keys=True)
+        hit = st.sorted_cache.get(spec)
+        if hit and hit[0] == st.version:
+            ids = hit[1]       # paging through the same query: filter and sort once, not per page
+        else:
+            if flt:
+                ids = [rid for rid in ids if _match(st, rid, flt)]
+            for s in reversed(sorts):
+                attr = s.get("attribute") or s.get("path")
+                if attr not in ("created_at", "record_id", "entry_id"):
+                    raise ValueError(f"sorting by {attr!r} is not supported by the sandbox")
+                if s.get("direction", "asc") not in ("asc", "desc"):
+                    raise ValueError("direction must be 'asc' or 'desc'")
+                key = (lambda rid: (st.created[rid], rid)) if attr == "created_at" else (lambda rid: rid)
+                ids = sorted(ids, key=key, reverse=s.get("direction") == "desc")
+            st.sorted_cache = {spec: (st.version, ids)}
     limit = _int_param(body.get("limit"), "limit", RECORDS_MAX_LIMIT, RECORDS_MAX_LIMIT)
     offset = _int_param(body.get("offset"), "offset", 0, None)
     return [st.raw[rid] for rid in ids[offset:offset + limit]]
