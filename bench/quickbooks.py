@@ -102,6 +102,7 @@ def run_ceiling_once(scale: float) -> tuple[float, int]:
     from tap_quickbooks.streams import BATCH_STREAMS  # the tap's own table names and filters
 
     session = requests.Session()
+    session.trust_env = False  # else this machine's REQUESTS_CA_BUNDLE overrides `verify`
     session.proxies = {"https": f"http://127.0.0.1:{PROXY_PORT}"}
     session.verify = str(RUN_DIR / "sandbox" / "ca.pem")
     base = f"https://quickbooks.api.intuit.com/v3/company/{CREDENTIALS['realm_id']}"

@@ -12,12 +12,14 @@ Production points WAREHOUSE_* at a real server and never runs this.
   auth, so the warehouse behaves like the production one; no unix socket (CI paths can be longer
   than a socket path may be).
 - PostgreSQL refuses to run as root: as root the cluster is owned by the `postgres` system user
-  (or a `tributary-pg` user created for it).
+  (or a `tributary-pg` user created for it). When that user cannot reach the project folder
+  (a clone under /root, say), the data goes to /tmp/tributary-warehouse-<hash of the folder>.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -39,9 +41,7 @@ PORT = int(_env("WAREHOUSE_PORT", "55432"))
 USER = _env("WAREHOUSE_USER", "tributary")
 PASSWORD = _env("WAREHOUSE_PASSWORD", "tributary-dev")
 DATABASE = _env("WAREHOUSE_DB", "warehouse")
-BASE_DIR = Path(_env("WAREHOUSE_DIR", str(PROJECT_ROOT / ".warehouse"))).resolve()
-DATA_DIR = BASE_DIR / "data"
-LOG_FILE = BASE_DIR / "postgres.log"
+REQUESTED_DIR = Path(_env("WAREHOUSE_DIR", str(PROJECT_ROOT / ".warehouse"))).resolve()
 
 
 class WarehouseError(Exception):
@@ -82,6 +82,36 @@ def _server_user() -> pwd.struct_passwd | None:
         check=True,
     )
     return pwd.getpwnam("tributary-pg")
+
+
+def _reachable_by(account: pwd.struct_passwd, path: Path) -> bool:
+    """Can the server user walk down to `path`? (Every ancestor must let it search.)"""
+    for folder in [*reversed(path.parents)]:
+        if not folder.exists():
+            return True  # we create the rest, searchable by all
+        info = folder.stat()
+        if info.st_uid == account.pw_uid:
+            mode_bit = 0o100
+        elif info.st_gid == account.pw_gid:
+            mode_bit = 0o010
+        else:
+            mode_bit = 0o001
+        if not info.st_mode & mode_bit:
+            return False
+    return True
+
+
+def _base_dir() -> Path:
+    account = _server_user()
+    if account is None or _reachable_by(account, REQUESTED_DIR):
+        return REQUESTED_DIR
+    digest = hashlib.sha1(str(REQUESTED_DIR).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"tributary-warehouse-{digest}"
+
+
+BASE_DIR = _base_dir()
+DATA_DIR = BASE_DIR / "data"
+LOG_FILE = BASE_DIR / "postgres.log"
 
 
 def _run_as_server_user(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
