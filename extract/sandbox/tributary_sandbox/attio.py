@@ -154,8 +154,13 @@ class AttioSandbox:
     """The simulated workspace: objects, lists, notes, tasks, members, faults and limits."""
 
     def __init__(self, world: World, clock: Any = None) -> None:
-        self.world = world
         self.clock = clock
+        self.load(world)
+
+    def load(self, world: World) -> None:
+        """(Re)build the workspace from `world`: mutations, drift, faults and counters are dropped.
+        The app's reset calls this with its freshly built world."""
+        self.world = world
         self.api_keys = {API_KEY}
         self.faults = {"rate_limit": 0, "server_error": 0, "drop": 0, "retry_after_seconds": 1}
         self.rate_limit_enabled = True
@@ -1212,13 +1217,12 @@ def set_faults(app: web.Application, **kwargs) -> dict:
     return app[APP_KEY].set_faults(**kwargs)
 
 
-def reset(app: web.Application) -> AttioSandbox:
-    """Rebuild the workspace from the world (drops mutations, drift, faults and counters)."""
-    old = app[APP_KEY]
-    fresh = AttioSandbox(old.world, old.clock)
-    old.__dict__.clear()
-    old.__dict__.update(fresh.__dict__)
-    return old
+def reset(app: web.Application, world: World | None = None) -> AttioSandbox:
+    """Rebuild the workspace from `world` (default: the current one); drops mutations, drift,
+    faults and counters."""
+    state = app[APP_KEY]
+    state.load(world or state.world)
+    return state
 
 
 def add_control_routes(app: web.Application, prefix: str = "/_sandbox/attio") -> None:

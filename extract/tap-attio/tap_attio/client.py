@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import gc
 import hashlib
+import json
 import sys
 import threading
 import time
 import typing as t
 from functools import cached_property
 
+import msgspec
 import requests
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -80,9 +83,26 @@ def payload(response: requests.Response) -> t.Any:
     """The parsed JSON body, parsed once per response (paginator and parser share it)."""
     cached = getattr(response, "_attio_payload", None)
     if cached is None:
-        cached = response.json()   # floats as float: Attio numbers fit, and Decimal is 3x slower
+        # msgspec on the raw bytes: ~2x the standard library's json and ~3x requests' .json()
+        # (simplejson, installed with singer-sdk). Same result as json.loads: floats stay floats
+        # (Attio numbers fit; the SDK's Decimal parse is slower still).
+        # The cyclic GC is paused while the page is built: a parsed page is a tree of ~30,000
+        # fresh containers with no cycles, and collections triggered by those allocations
+        # cost twice the parse itself.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            cached = _decode(response.content)
+        except msgspec.DecodeError:
+            cached = json.loads(response.content)   # let the stdlib word the error
+        finally:
+            if paused:
+                gc.enable()
         response._attio_payload = cached  # type: ignore[attr-defined]
     return cached
+
+
+_decode = msgspec.json.Decoder().decode
 
 
 def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:

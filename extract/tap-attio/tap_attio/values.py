@@ -118,7 +118,12 @@ def _make_extractor(kind: str, multi: bool, col: str, extras: list[tuple[str, st
 
     if multi:
         def extract(values: list, out: dict) -> None:
-            cur = [v for v in values if v.get("active_until") is None] if values else []
+            if not values:
+                out[col] = []
+                for ecol, _ in extras:
+                    out[ecol] = []
+                return
+            cur = [v for v in values if v.get("active_until") is None]
             out[col] = [pick(v) for v in cur]
             for ecol, efield in extras:
                 out[ecol] = [v.get(efield) for v in cur]
@@ -126,9 +131,14 @@ def _make_extractor(kind: str, multi: bool, col: str, extras: list[tuple[str, st
         def extract(values: list, out: dict) -> None:
             last = None
             if values:
-                for v in values:
-                    if v.get("active_until") is None:
-                        last = v
+                # fast path: one value, current (most attributes of most records)
+                if len(values) == 1:
+                    if values[0].get("active_until") is None:
+                        last = values[0]
+                else:
+                    for v in values:
+                        if v.get("active_until") is None:
+                            last = v
             if last is None:
                 out[col] = None
                 for ecol, _ in extras:
