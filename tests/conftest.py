@@ -48,6 +48,7 @@ def stack_env() -> dict[str, str]:
         "TAP_QUICKBOOKS_HTTPS_PROXY": f"http://127.0.0.1:{SANDBOX_PROXY_PORT}",
         "TAP_QUICKBOOKS_CA_BUNDLE": str(RUN_DIR / "sandbox" / "ca.pem"),
         "TAP_QUICKBOOKS_TOKEN_STORE_PATH": str(RUN_DIR / "quickbooks-refresh-token.json"),
+        "TAP_ATTIO_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/attio/v2",
     })
     return env
 

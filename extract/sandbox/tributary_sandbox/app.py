@@ -12,6 +12,7 @@ Control API:
   GET    /_sandbox/requests?since=N        [{seq, method, host, path, query, status, ms}]
   GET    /_sandbox/truth                   world ground truth (identity map, totals)
   /_sandbox/quickbooks/...                 see quickbooks.py (throttle, mutate, revoke, truth, tokens, tokens/age)
+  /_sandbox/attio/...                      see attio.py (mutate, attributes, faults, reset, counts, requests)
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import time
 
 from aiohttp import web
 
+from . import attio
 from .clock import Clock
 from .faults import Faults, make_middleware
 from .quickbooks import QuickBooksSim
@@ -41,6 +43,7 @@ class Sandbox:
         self.seq = itertools.count(1)
         self.build(seed, scale, today)
         self.quickbooks = QuickBooksSim(self.world, self.clock)
+        self.attio = None  # set by build_app: the Attio simulator keeps its state on the app
 
     def build(self, seed: int, scale: float, today: dt.date) -> None:
         self.seed, self.scale, self.today = seed, scale, today
@@ -52,6 +55,8 @@ class Sandbox:
         self.log.clear()
         self.build(seed, scale, today)
         self.quickbooks.load(self.world)
+        if self.attio is not None:
+            self.attio.load(self.world)
 
 
 def _log_middleware(sb: Sandbox):
@@ -137,4 +142,6 @@ def build_app(sb: Sandbox) -> web.Application:
     ])
     app.add_routes(sb.quickbooks.control_routes())
     app.add_routes(sb.quickbooks.routes())        # vendor routes
+    sb.attio = attio.add_routes(app, sb.world, sb.clock)   # /attio/v2/...
+    attio.add_control_routes(app)                          # /_sandbox/attio/...
     return app
