@@ -55,6 +55,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/quickbooks.py
+	$(BIN)/python bench/attio_tap.py
 
 clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs

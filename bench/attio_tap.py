@@ -14,8 +14,8 @@ Reports medians: records/s (tap: from its first to its last RECORD line, and end
 process start and discovery), the ratio to the ceiling, requests per 1,000 records, and
 whether sampled RECORDs match the SCHEMA the tap declared. Writes bench/results/attio_tap.json.
 
-Run with the tap's venv (it needs tap-attio and aiohttp):
-    /tmp/tap-attio-venv/bin/python bench/attio_tap.py [--people 100000] [--runs 3]
+Run with the project venv after `make install` (the tap comes from its Meltano plugin venv):
+    .venv/bin/python bench/attio_tap.py [--people 100000] [--runs 3]
 Not a test: it prints figures and never fails on them.
 """
 from __future__ import annotations
@@ -154,7 +154,9 @@ def main() -> None:
     ap.add_argument("--max-requests-per-second", type=float, default=80,
                     help="the tap's throttle (its default, 80; Attio allows 100)")
     a = ap.parse_args()
-    exe = shutil.which("tap-attio", path=str(Path(sys.executable).parent)) or shutil.which("tap-attio")
+    plugin_venv = ROOT / ".meltano" / "extractors" / "tap-attio" / "venv" / "bin"
+    exe = (shutil.which("tap-attio", path=str(plugin_venv))
+           or shutil.which("tap-attio", path=str(Path(sys.executable).parent)) or shutil.which("tap-attio"))
     if not exe:
         raise SystemExit("tap-attio is not installed in this Python's environment")
 
