@@ -19,7 +19,10 @@ help:
 	@echo "make warehouse-start | warehouse-stop | sandbox-start | sandbox-stop | status"
 
 # The project venv (Meltano, the sandbox, the test tools) and every Meltano plugin's own venv.
-$(VENV)/.installed: requirements.txt extract/sandbox/pyproject.toml meltano.yml */*.meltano.yml
+# Our own taps; each carries its own test suite (run by `make test`).
+OUR_TAPS := extract/tap-attio
+
+$(VENV)/.installed: requirements.txt extract/sandbox/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (found %s)" % sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -47,11 +50,12 @@ status:
 	@$(BIN)/python load/warehouse.py status; $(BIN)/python -m tributary_sandbox status
 
 demo: warehouse-start sandbox-start
-	$(MELTANO) run quickbooks
+	$(MELTANO) run quickbooks attio
 	@$(BIN)/python orchestrate/warehouse_summary.py
 
 test: install
 	$(BIN)/python -m pytest tests
+	for tap in $(OUR_TAPS); do (cd $$tap && $(CURDIR)/$(BIN)/python -m pytest) || exit 1; done
 
 bench: install
 	$(BIN)/python bench/quickbooks.py

@@ -47,6 +47,8 @@ def headline_figures(conn: psycopg.Connection) -> None:
             "select sum(net_revenue) from marts.quickbooks__revenue_by_month "
             "where revenue_month >= date_trunc('month', current_date) - interval '12 months'"
         ),
+        "Open pipeline (Attio)": "select sum(deal_value) from marts.attio__deal_pipeline where is_open",
+        "Deals won (Attio)": "select count(*) from marts.attio__deal_pipeline where is_won",
     }
     print("\nHeadline figures")
     for label, sql in figures.items():

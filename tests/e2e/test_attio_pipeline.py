@@ -52,10 +52,12 @@ def test_a_changed_record_arrives_on_the_next_default_run(stack, first_run):
         loaded = stack.sql(f"select {update['attribute']} from raw_attio.deals where record_id = %s",
                            (update["record_id"],))
         assert loaded and str(loaded[0][0]) == str(update["value"]), update
-    for record in changed["created"]:
-        assert stack.scalar("select count(*) from raw_attio.deals where record_id = %s", (record["record_id"],)) == 1
-    for record in changed["deleted"]:
-        assert stack.scalar("select count(*) from marts.attio__deal_pipeline where deal_id = %s", (record["record_id"],)) == 0
+    for record_id in changed["created"]:
+        assert stack.scalar("select count(*) from marts.attio__deal_pipeline where deal_id = %s", (record_id,)) == 1
+    for record_id in changed["deleted"]:
+        assert stack.scalar("select count(*) from marts.attio__deal_pipeline where deal_id = %s", (record_id,)) == 0
+        assert stack.scalar("select count(*) from raw_attio.deals where record_id = %s and _sdc_deleted_at is not null",
+                            (record_id,)) == 1
     assert stack.scalar("select count(*) from marts.attio__deal_pipeline") == first_run["deals"] + 1
 
 

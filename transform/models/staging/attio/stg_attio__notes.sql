@@ -1,0 +1,22 @@
+with source as (
+    {{ attio_current_rows('notes', 'note_id') }}
+),
+
+renamed as (
+    select
+        note_id,
+        parent_object,
+        parent_record_id,
+        title,
+        content_plaintext,
+        content_markdown,
+        meeting_id,
+        coalesce(cardinality(tags), 0) as tag_count,
+        created_by_actor ->> 'type' as created_by_actor_type,
+        created_by_actor ->> 'id' as created_by_actor_id,
+        {{ attio_utc('created_at') }} as created_at,
+        _sdc_batched_at as _loaded_at
+    from source
+)
+
+select * from renamed

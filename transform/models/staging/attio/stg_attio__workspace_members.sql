@@ -1,0 +1,18 @@
+with source as (
+    {{ attio_current_rows('workspace_members', 'workspace_member_id') }}
+),
+
+renamed as (
+    select
+        workspace_member_id,
+        first_name,
+        last_name,
+        nullif(concat_ws(' ', nullif(trim(first_name), ''), nullif(trim(last_name), '')), '') as full_name,
+        lower(trim(email_address)) as email,
+        access_level,
+        {{ attio_utc('created_at') }} as created_at,
+        _sdc_batched_at as _loaded_at
+    from source
+)
+
+select * from renamed
