@@ -1,0 +1,25 @@
+"""The commands the README gives users work verbatim in the default (dev) environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from conftest import BIN, PROJECT_ROOT
+
+
+def test_the_readme_pipeline_command_works_verbatim(stack):
+    stack.reset()
+    assert stack.meltano("run", "tap-attio", "target-postgres").ok  # dbt:run models every source
+    result = stack.meltano("run", "tap-quickbooks", "target-postgres", "dbt:run")
+    assert result.ok, result.output[-4000:]
+    assert stack.scalar("select count(*) from marts.quickbooks__invoices") > 0
+    assert stack.scalar("select count(*) from marts.attio__deal_pipeline") > 0
+
+
+def test_every_source_has_a_schedule(stack):
+    listed = subprocess.run([str(BIN / "meltano"), "schedule", "list", "--format=json"], cwd=PROJECT_ROOT,
+                            env=stack.env, capture_output=True, text=True, check=True)
+    jobs = {schedule["name"]: schedule for schedule in json.loads(listed.stdout)["schedules"]["job"]}
+    assert jobs["quickbooks-daily"]["interval"] == "@daily"
+    assert jobs["attio-hourly"]["interval"] == "@hourly"
