@@ -62,10 +62,17 @@ def find_binaries() -> Path:
             "No PostgreSQL binaries found: install Debian's postgresql-15 package, or run "
             "`.venv/bin/pip install pgserver==0.1.4` for its bundled binaries."
         )
-    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin"
-    if not (bundled / "pg_ctl").exists():
-        raise WarehouseError(f"pgserver is installed but {bundled}/pg_ctl is missing.")
-    return bundled
+    install = Path(pgserver.__file__).parent / "pginstall"
+    if not (install / "bin" / "pg_ctl").exists():
+        raise WarehouseError(f"pgserver is installed but {install}/bin/pg_ctl is missing.")
+    account = _server_user()
+    if account is not None and not _reachable_by(account, install / "bin" / "pg_ctl"):
+        # The server user cannot reach into this venv (a clone under /root, say): use a copy.
+        copy = Path(tempfile.gettempdir()) / f"tributary-pgserver-{hashlib.sha1(str(install).encode()).hexdigest()[:12]}"
+        if not (copy / "bin" / "pg_ctl").exists():
+            shutil.copytree(install, copy, dirs_exist_ok=True)
+        install = copy
+    return install / "bin"
 
 
 def _server_user() -> pwd.struct_passwd | None:
