@@ -67,11 +67,15 @@ def find_binaries() -> Path:
         raise WarehouseError(f"pgserver is installed but {install}/bin/pg_ctl is missing.")
     account = _server_user()
     if account is not None and not _reachable_by(account, install / "bin" / "pg_ctl"):
-        # The server user cannot reach into this venv (a clone under /root, say): use a copy.
-        copy = Path(tempfile.gettempdir()) / f"tributary-pgserver-{hashlib.sha1(str(install).encode()).hexdigest()[:12]}"
-        if not (copy / "bin" / "pg_ctl").exists():
-            shutil.copytree(install, copy, dirs_exist_ok=True)
-        install = copy
+        # The server user cannot reach into this venv (a clone under /root, say): use a copy,
+        # keeping the layout the binaries' RPATH expects (…/pgserver/pginstall → …/pgserver.libs).
+        site = install.parent.parent
+        copy = Path(tempfile.gettempdir()) / f"tributary-pgserver-{hashlib.sha1(str(site).encode()).hexdigest()[:12]}"
+        if not (copy / "pgserver" / "pginstall" / "bin" / "pg_ctl").exists():
+            shutil.copytree(install, copy / "pgserver" / "pginstall", dirs_exist_ok=True)
+            if (site / "pgserver.libs").exists():
+                shutil.copytree(site / "pgserver.libs", copy / "pgserver.libs", dirs_exist_ok=True)
+        install = copy / "pgserver" / "pginstall"
     return install / "bin"
 
 
