@@ -20,7 +20,7 @@ help:
 
 # The project venv (Meltano, the sandbox, the test tools) and every Meltano plugin's own venv.
 # Our own taps; each carries its own test suite (run by `make test`).
-OUR_TAPS := extract/tap-attio
+OUR_TAPS := extract/tap-attio extract/tap-ga4
 
 $(VENV)/.installed: requirements.txt extract/sandbox/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -63,3 +63,24 @@ bench: install
 
 clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs
+
+# -- Operations (orchestrate/): every source at once, data quality, schedules that fire ------------
+.PHONY: full transform data-quality cron-print cron-install cron-uninstall
+
+full: install            # every source, one failing source stopping no other, then transform
+	$(BIN)/python orchestrate/run_all.py
+
+transform: install       # rebuild and test every model
+	$(BIN)/python orchestrate/run.py --wait transform
+
+data-quality: install    # freshness + every test; the report lands in output/data-quality/
+	$(BIN)/python orchestrate/run.py --wait data-quality
+
+cron-print: install      # the crontab lines Meltano's schedules give
+	$(BIN)/python orchestrate/cron.py print
+
+cron-install: install    # fire the schedules from your crontab (MELTANO_ENVIRONMENT picks the environment)
+	$(BIN)/python orchestrate/cron.py install
+
+cron-uninstall:
+	$(BIN)/python orchestrate/cron.py uninstall

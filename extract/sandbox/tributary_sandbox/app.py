@@ -13,6 +13,7 @@ Control API:
   GET    /_sandbox/truth                   world ground truth (identity map, totals)
   /_sandbox/quickbooks/...                 see quickbooks.py (throttle, mutate, revoke, truth, tokens, tokens/age)
   /_sandbox/attio/...                      see attio.py (mutate, attributes, faults, reset, counts, requests)
+  /_sandbox/ga4/...                        see ga4.py (service-account-key, restate, quota, faults, counts, …)
 """
 from __future__ import annotations
 
@@ -20,22 +21,26 @@ import collections
 import datetime as dt
 import itertools
 import time
+from pathlib import Path
 
 from aiohttp import web
 
-from . import attio
+from . import attio, ga4
 from .clock import Clock
 from .faults import Faults, make_middleware
 from .quickbooks import QuickBooksSim
 from .world import build_world
 
 REQUEST_LOG_SIZE = 100_000
+GA4_KEY_FILE = "ga4-service-account.json"  # the sandbox's service-account key, for tap-ga4 in dev
 
 
 class Sandbox:
     """Everything the running server holds; one instance per process."""
 
-    def __init__(self, seed: int, scale: float, today: dt.date, ports: dict | None = None) -> None:
+    def __init__(self, seed: int, scale: float, today: dt.date, ports: dict | None = None,
+                 state_dir: Path | None = None) -> None:
+        self.state_dir = state_dir  # where files a client needs live (the GA4 service-account key)
         self.clock = Clock()
         self.faults = Faults()
         self.ports = ports or {}
@@ -44,6 +49,7 @@ class Sandbox:
         self.build(seed, scale, today)
         self.quickbooks = QuickBooksSim(self.world, self.clock)
         self.attio = None  # set by build_app: the Attio simulator keeps its state on the app
+        self.ga4 = None    # likewise
 
     def build(self, seed: int, scale: float, today: dt.date) -> None:
         self.seed, self.scale, self.today = seed, scale, today
@@ -57,6 +63,8 @@ class Sandbox:
         self.quickbooks.load(self.world)
         if self.attio is not None:
             self.attio.load(self.world)
+        if self.ga4 is not None:
+            self.ga4.load(self.world)
 
 
 def _log_middleware(sb: Sandbox):
@@ -144,4 +152,7 @@ def build_app(sb: Sandbox) -> web.Application:
     app.add_routes(sb.quickbooks.routes())        # vendor routes
     sb.attio = attio.add_routes(app, sb.world, sb.clock)   # /attio/v2/...
     attio.add_control_routes(app)                          # /_sandbox/attio/...
+    key_path = sb.state_dir / GA4_KEY_FILE if sb.state_dir else None
+    sb.ga4 = ga4.add_routes(app, sb.world, sb.clock, key_path=key_path)   # /ga4/...
+    ga4.add_control_routes(app)                            # /_sandbox/ga4/...
     return app

@@ -93,7 +93,7 @@ def _pid(state: Path) -> int | None:
 def cmd_serve(args) -> int:
     from aiohttp import web
 
-    from .app import Sandbox, build_app
+    from .app import GA4_KEY_FILE, Sandbox, build_app
     from .certs import ensure_certs
     from .proxy import InterceptingProxy
 
@@ -107,10 +107,14 @@ def cmd_serve(args) -> int:
 
     async def main() -> None:
         t0 = time.perf_counter()
-        sb = Sandbox(args.seed, args.scale, today, ports={"http": args.port, "proxy": args.proxy_port})
+        sb = Sandbox(args.seed, args.scale, today, ports={"http": args.port, "proxy": args.proxy_port},
+                     state_dir=Path(args.state_dir).resolve())
         logging.info("world built (seed=%s scale=%s today=%s) in %.1fs", args.seed, args.scale, today,
                      time.perf_counter() - t0)
-        runner = web.AppRunner(build_app(sb), access_log=None)
+        app = build_app(sb)
+        # A key file as the GCP console gives it, its token_uri pointing at this sandbox.
+        sb.ga4.write_service_account_key(sb.state_dir / GA4_KEY_FILE, f"http://{args.host}:{args.port}")
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, args.host, args.port).start()
         proxy = InterceptingProxy(str(paths["leaf"]), str(paths["key"]), args.host, args.port)

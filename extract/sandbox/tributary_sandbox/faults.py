@@ -35,6 +35,9 @@ def vendor_of(request: web.Request) -> str | None:
     path = request.path
     if path.startswith(("/v3/company/", "/oauth2/v1/")):
         return "quickbooks"
+    for vendor in ("attio", "ga4", "shopify"):
+        if path.startswith(f"/{vendor}/"):
+            return vendor
     return None
 
 
