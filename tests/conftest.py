@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RUN_DIR = PROJECT_ROOT / ".test-run"
+RUN_DIR = Path(os.environ.get("TEST_RUN_DIR", PROJECT_ROOT / ".test-run"))  # separate dirs let two suites run at once
 BIN = Path(sys.executable).parent
 
 WAREHOUSE_PORT = int(os.environ.get("TEST_WAREHOUSE_PORT", "55442"))
@@ -49,6 +49,8 @@ def stack_env() -> dict[str, str]:
         "TAP_QUICKBOOKS_CA_BUNDLE": str(RUN_DIR / "sandbox" / "ca.pem"),
         "TAP_QUICKBOOKS_TOKEN_STORE_PATH": str(RUN_DIR / "quickbooks-refresh-token.json"),
         "TAP_ATTIO_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/attio/v2",
+        "TAP_GA4_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/ga4",
+        "TAP_GA4_SERVICE_ACCOUNT_KEY": str(RUN_DIR / "sandbox" / "ga4-service-account.json"),
     })
     return env
 

@@ -1,0 +1,90 @@
+"""GA4 end to end: tap-ga4 → target-postgres → dbt, run by Meltano against the sandbox, and the
+warehouse held against what the GA4 API itself answers."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from conftest import SANDBOX_PORT
+
+PIPELINE = ("run", "tap-ga4", "target-postgres")
+PROPERTY = "412345678"
+
+
+def api_sessions_by_day(stack) -> dict[str, int]:
+    """Sessions per day straight from the simulated Data API (one big report)."""
+    token = stack.sandbox("POST", "/_sandbox/ga4/token", {})["access_token"]
+    body = {"dateRanges": [{"startDate": "2024-01-01", "endDate": "yesterday"}], "dimensions": [{"name": "date"}],
+            "metrics": [{"name": "sessions"}], "limit": "250000"}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{SANDBOX_PORT}/ga4/v1beta/properties/{PROPERTY}:runReport",
+        data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        report = json.loads(response.read())
+    return {f"{r['dimensionValues'][0]['value'][:4]}-{r['dimensionValues'][0]['value'][4:6]}-"
+            f"{r['dimensionValues'][0]['value'][6:]}": int(r["metricValues"][0]["value"]) for r in report["rows"]}
+
+
+def warehouse_sessions_by_day(stack) -> dict[str, int]:
+    return {str(day): int(sessions) for day, sessions in stack.sql(
+        "select date, sessions from raw_ga4.daily_overview where property_id = %s", (PROPERTY,))}
+
+
+@pytest.fixture(scope="module")
+def first_run(stack):
+    stack.reset()
+    result = stack.meltano("run", "ga4")
+    assert result.ok, result.output[-4000:]
+
+
+def test_the_warehouse_equals_the_api(stack, first_run):
+    assert warehouse_sessions_by_day(stack) == api_sessions_by_day(stack)
+    for table in ("daily_overview", "traffic_acquisition", "landing_pages", "events", "ecommerce_items",
+                  "devices_countries"):
+        assert stack.scalar(f"select count(*) from raw_ga4.{table}") > 0, table
+
+
+def test_restated_days_replace_and_never_duplicate(stack, first_run):
+    before = warehouse_sessions_by_day(stack)
+    rows_before = stack.scalar("select count(*) from raw_ga4.traffic_acquisition")
+    stack.sandbox("POST", "/_sandbox/ga4/restate", {})
+    result = stack.meltano(*PIPELINE)
+    assert result.ok, result.output[-4000:]
+    after = warehouse_sessions_by_day(stack)
+    assert after == api_sessions_by_day(stack)
+    latest = max(after)
+    assert after[latest] > before[latest], "the partial latest day must have grown"
+    assert {d: v for d, v in after.items() if d < sorted(after)[-3]} == \
+        {d: v for d, v in before.items() if d < sorted(after)[-3]}, "settled days must not change"
+    duplicates = stack.scalar("""select count(*) from (select date, session_source, session_medium,
+        session_campaign_name, session_default_channel_group from raw_ga4.traffic_acquisition
+        group by 1, 2, 3, 4, 5 having count(*) > 1) d""")
+    assert duplicates == 0
+    assert stack.scalar("select count(*) from raw_ga4.traffic_acquisition") >= rows_before
+
+
+def test_quota_exhaustion_stops_cleanly_and_the_next_run_resumes(stack):
+    stack.reset()
+    stack.sandbox("POST", "/_sandbox/ga4/quota", {"property_id": PROPERTY, "tokensPerHour": 300})
+    stopped = stack.meltano(*PIPELINE)
+    assert not stopped.ok
+    assert "tokensPerHour" in stopped.output and "resume" in stopped.output
+    state = stack.state("dev:tap-ga4-to-target-postgres")
+    assert state, "the days loaded before the stop must be bookmarked"
+    partial = warehouse_sessions_by_day(stack)
+    stack.sandbox("POST", "/_sandbox/ga4/quota", {"property_id": PROPERTY, "tokensPerHour": 40000})
+    resumed = stack.meltano(*PIPELINE)
+    assert resumed.ok, resumed.output[-4000:]
+    assert warehouse_sessions_by_day(stack) == api_sessions_by_day(stack)
+    assert len(partial) < len(api_sessions_by_day(stack))
+
+
+def test_a_bad_dimension_is_named(stack, first_run):
+    reports = json.dumps([{"name": "broken", "dimensions": ["date", "sessionSourceTypo"], "metrics": ["sessions"]}])
+    result = stack.meltano(*PIPELINE, env={"TAP_GA4_REPORTS": reports})
+    assert not result.ok
+    assert "sessionSourceTypo" in result.output

@@ -1,0 +1,157 @@
+"""The operations commands (orchestrate/*.py, entrypoint.sh) without a warehouse or sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT / "orchestrate"))
+
+import project  # noqa: E402
+import run_all  # noqa: E402
+
+ENTRYPOINT = PROJECT_ROOT / "orchestrate" / "entrypoint.sh"
+
+
+# -- entrypoint.sh: each mode calls the right command ------------------------------------------
+@pytest.fixture
+def fake_python(tmp_path):
+    """Stands in for the venv's python: records the command the entry point would run."""
+    script = tmp_path / "python"
+    script.write_text('#!/bin/sh\necho "python $*"\n')
+    script.chmod(0o755)
+    cron = tmp_path / "cron"
+    cron.write_text('#!/bin/sh\necho "cron $*"\n')
+    cron.chmod(0o755)
+    return {**os.environ, "TRIBUTARY_PYTHON": str(script), "CRON": str(cron)}
+
+
+def entrypoint(env, *args):
+    return subprocess.run([str(ENTRYPOINT), *args], env=env, capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["full"], ["python orchestrate/run_all.py"]),
+    (["source", "quickbooks"], ["python orchestrate/run.py --wait quickbooks"]),
+    (["transform"], ["python orchestrate/run.py --wait transform"]),
+    (["data-quality"], ["python orchestrate/run.py --wait data-quality"]),
+    (["schedule"], ["python orchestrate/cron.py install", "cron -f"]),
+])
+def test_each_entrypoint_mode_runs_its_command(fake_python, args, expected):
+    result = entrypoint(fake_python, *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == expected
+
+
+@pytest.mark.parametrize("args", [[], ["bogus"], ["source"], ["source", "a", "b"], ["full", "extra"]])
+def test_a_wrong_entrypoint_call_prints_usage_and_exits_2(fake_python, args):
+    result = entrypoint(fake_python, *args)
+    assert result.returncode == 2
+    assert result.stdout == ""  # nothing was run
+    assert "usage: entrypoint.sh MODE" in result.stderr and "source NAME" in result.stderr
+
+
+# -- cron.py: a crontab from Meltano's schedules, installed idempotently ------------------------
+def cron(*args, env=None):
+    return subprocess.run([sys.executable, "orchestrate/cron.py", *args], cwd=PROJECT_ROOT,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60)
+
+
+def meltano_schedules():
+    listed = subprocess.run([project.meltano_executable(), "schedule", "list", "--format=json"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, check=True)
+    return json.loads(listed.stdout)["schedules"]["job"]
+
+
+def test_install_writes_one_line_per_meltano_schedule_between_markers_and_keeps_other_lines(tmp_path):
+    crontab = tmp_path / "crontab"
+    mine = ["MAILTO=ops@example.com", "*/5 * * * * /usr/local/bin/backup.sh"]
+    crontab.write_text("\n".join(mine) + "\n")
+    env = {"MELTANO_ENVIRONMENT": "prod"}
+
+    assert cron("install", "--crontab-file", str(crontab), env=env).returncode == 0
+    once = crontab.read_text()
+    assert cron("install", "--crontab-file", str(crontab), env=env).returncode == 0
+    assert crontab.read_text() == once  # idempotent
+
+    lines = once.splitlines()
+    assert lines[:2] == mine
+    schedule_lines = [line for line in lines[2:] if line and not line.startswith("#")]
+    schedules = meltano_schedules()
+    assert len(schedule_lines) == len(schedules)
+    for schedule in schedules:  # whatever Meltano lists: GA4 and Shopify appear by themselves
+        [line] = [line for line in schedule_lines if f"--schedule {schedule['name']} " in line]
+        assert line.startswith(schedule["cron_interval"] + " ")
+        assert f"cd {PROJECT_ROOT} && MELTANO_ENVIRONMENT=prod " in line
+        assert f"{PROJECT_ROOT}/.venv/bin/python orchestrate/run.py" in line
+
+    assert cron("uninstall", "--crontab-file", str(crontab)).returncode == 0
+    assert crontab.read_text().splitlines() == mine
+
+
+def test_print_matches_what_install_writes(tmp_path):
+    crontab = tmp_path / "crontab"
+    cron("install", "--crontab-file", str(crontab))
+    assert cron("print").stdout == crontab.read_text()
+
+
+# -- sources come from Meltano; locks; the summary's error line --------------------------------
+def test_source_jobs_are_the_jobs_with_an_extractor():
+    assert project.extracts(["tap-attio target-postgres", "dbt:build_attio"])
+    assert not project.extracts(["dbt:build"])
+    assert not project.extracts(["data-quality-report:write"])
+    sources = project.source_jobs()
+    assert {"quickbooks", "attio"} <= set(sources)
+    assert "transform" not in sources and "data-quality" not in sources
+
+
+def test_a_second_holder_of_a_job_lock_is_refused_with_the_holder_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(project, "LOCK_DIR", tmp_path)
+    with project.job_lock("attio"):
+        with pytest.raises(project.JobBusy, match=r"job 'attio' is already running \(pid \d+ since .*\); not starting"):
+            with project.job_lock("attio"):
+                pass
+        with project.job_lock("quickbooks"):  # other jobs are not held up
+            pass
+
+
+def test_a_waiting_holder_runs_once_the_first_is_done(tmp_path, monkeypatch):
+    monkeypatch.setattr(project, "LOCK_DIR", tmp_path)
+    said, order = [], []
+
+    def second():
+        with project.job_lock("attio", wait=True, say=said.append):
+            order.append("second")
+
+    with project.job_lock("attio"):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.5)
+        order.append("first done")
+    waiter.join(10)
+    assert order == ["first done", "second"]
+    assert "already running" in said[0] and "waiting" in said[0]
+
+
+def test_the_summary_names_the_cause_not_meltanos_bookkeeping(tmp_path):
+    log = tmp_path / "attio.log"
+    log.write_text(
+        "2026-11-25T20:08:55.359263Z [info     ] meltano      Running job with name 'x'\n"
+        "2026-11-25T20:08:55.359263Z [info     ] tap-attio    CRITICAL Attio refused the API key: check TAP_ATTIO_API_KEY\n"
+        "2026-11-25T20:08:55.619329Z [error    ] meltano      Extractor failed\n"
+        "2026-11-25T20:08:55.619329Z [error    ] meltano      Block run completed\n"
+        "[run.py] exit 1\n")
+    assert run_all.last_error_line(log) == "CRITICAL Attio refused the API key: check TAP_ATTIO_API_KEY"
+
+
+def test_transform_leaves_out_what_a_failed_source_feeds():
+    assert run_all.transform_args([]) == ["run", "transform"]
+    assert run_all.transform_args(["attio"]) == ["invoke", "dbt:build", "--exclude", "source:attio+"]
