@@ -60,6 +60,7 @@ test: install
 bench: install
 	$(BIN)/python bench/quickbooks.py
 	$(BIN)/python bench/attio_tap.py
+	$(BIN)/python bench/ga4_tap.py
 
 clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs

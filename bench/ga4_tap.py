@@ -15,7 +15,7 @@ figures measure the client. Sampled RECORDs are validated against the SCHEMA the
 Quota: the default six reports over 28 days with window_days 1, 7 and 28, tokens charged by the
 simulator (its model: 5 + 2*ceil(days/7) + ceil(page rows/1000) per request) per day of data.
 
-    /tmp/tap-ga4-venv/bin/python bench/ga4_tap.py [--scale 1] [--days 365] [--runs 3] [--tap-bin PATH]
+    .venv/bin/python bench/ga4_tap.py [--scale 1] [--days 365] [--runs 3] [--tap-bin PATH]
 Not a test: it prints figures and writes bench/results/ga4_tap.json.
 """
 from __future__ import annotations
