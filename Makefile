@@ -20,7 +20,7 @@ help:
 
 # The project venv (Meltano, the sandbox, the test tools) and every Meltano plugin's own venv.
 # Our own taps; each carries its own test suite (run by `make test`).
-OUR_TAPS := extract/tap-attio extract/tap-ga4
+OUR_TAPS := extract/tap-attio extract/tap-ga4 extract/tap-shopify
 
 $(VENV)/.installed: requirements.txt extract/sandbox/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -50,7 +50,7 @@ status:
 	@$(BIN)/python load/warehouse.py status; $(BIN)/python -m tributary_sandbox status
 
 demo: warehouse-start sandbox-start
-	$(MELTANO) run quickbooks attio
+	$(MELTANO) run quickbooks attio ga4 shopify
 	@$(BIN)/python orchestrate/warehouse_summary.py
 
 test: install
@@ -61,6 +61,7 @@ bench: install
 	$(BIN)/python bench/quickbooks.py
 	$(BIN)/python bench/attio_tap.py
 	$(BIN)/python bench/ga4_tap.py
+	$(BIN)/python bench/shopify_tap.py
 
 clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs

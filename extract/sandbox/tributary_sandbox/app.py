@@ -14,6 +14,7 @@ Control API:
   /_sandbox/quickbooks/...                 see quickbooks.py (throttle, mutate, revoke, truth, tokens, tokens/age)
   /_sandbox/attio/...                      see attio.py (mutate, attributes, faults, reset, counts, requests)
   /_sandbox/ga4/...                        see ga4.py (service-account-key, restate, quota, faults, counts, …)
+  /_sandbox/shopify/...                    see shopify.py (counts, truth, mutate, faults, throttle, tokens/expire, …)
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import attio, ga4
+from . import attio, ga4, shopify
 from .clock import Clock
 from .faults import Faults, make_middleware
 from .quickbooks import QuickBooksSim
@@ -50,6 +51,7 @@ class Sandbox:
         self.quickbooks = QuickBooksSim(self.world, self.clock)
         self.attio = None  # set by build_app: the Attio simulator keeps its state on the app
         self.ga4 = None    # likewise
+        self.shopify = None
 
     def build(self, seed: int, scale: float, today: dt.date) -> None:
         self.seed, self.scale, self.today = seed, scale, today
@@ -65,6 +67,8 @@ class Sandbox:
             self.attio.load(self.world)
         if self.ga4 is not None:
             self.ga4.load(self.world)
+        if self.shopify is not None:
+            self.shopify.load(self.world)
 
 
 def _log_middleware(sb: Sandbox):
@@ -155,4 +159,8 @@ def build_app(sb: Sandbox) -> web.Application:
     key_path = sb.state_dir / GA4_KEY_FILE if sb.state_dir else None
     sb.ga4 = ga4.add_routes(app, sb.world, sb.clock, key_path=key_path)   # /ga4/...
     ga4.add_control_routes(app)                            # /_sandbox/ga4/...
+    # Shopify's smallest plans restore 100 cost points/s; the sandbox's shop restores 1,000/s
+    # (Shopify Plus' rate) so a paged demo backfill takes seconds, not half an hour.
+    sb.shopify = shopify.add_routes(app, sb.world, sb.clock, restore_rate=1000)   # /shopify/...
+    shopify.add_control_routes(app)                        # /_sandbox/shopify/...
     return app

@@ -1,0 +1,402 @@
+"""Shopify streams: one class, parameterised by a Resource from queries.py.
+
+Paged path: `<root>(first:, after:, query: "updated_at:>='<bookmark>'", sortKey: UPDATED_AT)`,
+each node's nested connections (line items, discount applications, shipping lines, refund line
+items, refund transactions, addresses, checkout lines) are paged to their end with their own
+cursor queries before the record is emitted: nothing is ever cut off at the first page.
+
+Bulk path: bulkOperationRunQuery with the same selection (no page sizes), poll, download the
+JSONL, put child rows back under their parent by __parentId, and emit records identical to the
+paged path's.
+
+State: the bookmark (updatedAt) moves only at the end of a fully emitted page (or of a complete
+bulk file), and the ids already emitted at the bookmark's exact second are kept in state, so the
+next run's `>=` query does not emit them again.
+"""
+from __future__ import annotations
+
+import re
+import typing as t
+
+from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import RecordMessage
+from singer_sdk.streams import Stream
+
+from tap_shopify import queries as q
+from tap_shopify.client import ShopifyAPIError, QueryTooCostly, parse_json, sleep
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+GID_RE = re.compile(r"gid://shopify/BulkOperation/\d+")
+
+
+def legacy_id(gid: str | None) -> int | None:
+    if not gid:
+        return None
+    tail = gid.rsplit("/", 1)[-1].split("?", 1)[0]
+    return int(tail) if tail.isdigit() else None
+
+
+class ShopifyStream(Stream):
+    """A top-level Shopify connection as a Singer stream."""
+
+    # Records are built to the declared schema (both come from one declaration in queries.py),
+    # so the SDK's per-record type conformance is skipped.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    primary_keys = ("id",)
+    incremental = True
+
+    def __init__(self, tap, name: str, resource: q.Resource, *, incremental: bool, sorted_: bool,
+                 bulk_capable: bool = False) -> None:
+        self.resource = resource
+        self.version = tap.config.get("api_version") or "2026-10"
+        self._incremental = incremental
+        self._sorted = sorted_
+        self.bulk_capable = bulk_capable
+        schema = q.stream_schema(resource, self.version)
+        super().__init__(tap=tap, name=name, schema=schema)
+        if incremental:
+            self.replication_key = "updatedAt"
+        self.nested = q.nested_connections(resource.node, self.version)
+        self._checkpoint = None
+        self.last_mode: str | None = None
+
+    _deselected: tuple | None = None
+
+    def _generate_record_messages(self, record: dict):
+        """The SDK walks every nested dict of a record against the selection mask (~10% of the
+        tap's time on orders). Our nested objects have no separately selectable parts in practice:
+        when only whole top-level fields are deselected, drop them by name; otherwise use the SDK."""
+        if self._deselected is None:
+            mask = self.mask
+            top = {("properties", p) for p in self.schema["properties"]}
+            nested_off = any(not v for k, v in mask.items() if k and k not in top)
+            self._deselected = () if not nested_off else ("*",)
+            self._deselected += tuple(p for p in self.schema["properties"] if not mask[("properties", p)])
+        if self._deselected[:1] == ("*",):
+            yield from super()._generate_record_messages(record)
+            return
+        for col in self._deselected:
+            record.pop(col, None)
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(stream=stream_map.stream_alias, record=mapped,
+                                    version=self._stream_version, time_extracted=utc_now())
+
+    @property
+    def is_sorted(self) -> bool:
+        return self._incremental and self._sorted
+
+    @property
+    def client(self):
+        return self._tap.client
+
+    # -- state -------------------------------------------------------------------------------------
+    def _increment_stream_state(self, latest_record, *, context=None) -> None:
+        if not self._incremental:
+            return
+        if not self.is_sorted:
+            super()._increment_stream_state(latest_record, context=context)
+            return
+        if latest_record is not self._checkpoint:
+            return                      # only at the end of a fully emitted page
+        super()._increment_stream_state(latest_record, context=context)
+        state = self.get_context_state(context)
+        state["boundary_ids"] = list(self._boundary_ids)
+        self._write_state_message()
+
+    def _start(self, context: Context | None) -> tuple[str | None, set]:
+        if not self._incremental:
+            return None, set()
+        start = self.get_starting_replication_key_value(context)
+        state = self.get_context_state(context)
+        seen = set(state.get("boundary_ids") or []) if state.get("replication_key_value") == start else set()
+        return start, seen
+
+    # -- records ---------------------------------------------------------------------------------
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        start, seen = self._start(context)
+        search = f"updated_at:>='{start}'" if start and self.resource.search else None
+        self._boundary_ids: list = []
+        self._boundary_ts = start
+        if self._use_bulk(search):
+            self.last_mode = "bulk"
+            records = self._bulk_records(search)
+            if records is not None:
+                yield from self._emit_bulk(records, seen, start)
+                return
+        self.last_mode = "paged"
+        yield from self._paged_records(context, search, seen, start)
+
+    def _use_bulk(self, search: str | None) -> bool:
+        mode = (self.config.get("use_bulk") or "auto").lower()
+        if not self.bulk_capable or mode == "never" or self.resource.parent_root:
+            return False
+        if mode == "always":
+            return True
+        threshold = int(self.config.get("bulk_threshold") or 10000)
+        count_q = self.resource.count_query()
+        if not count_q:
+            return False
+        data = self.client.execute(count_q, {"query": search, "limit": threshold}, cost=2, what=f"{self.name} count")
+        found = data.get(self.resource.count_root) or {}
+        n = int(found.get("count") or 0)
+        use = n >= threshold
+        self.logger.info("%s: %s%d records to sync -> %s", self.name,
+                         "at least " if found.get("precision") == "AT_LEAST" else "", n,
+                         "bulk operation" if use else "paged queries")
+        return use
+
+    def _track(self, record: dict) -> None:
+        ts = record.get("updatedAt")
+        if ts != self._boundary_ts:
+            self._boundary_ts = ts
+            self._boundary_ids = []
+        self._boundary_ids.append(record["id"])
+
+    def _paged_records(self, context, search, seen, start) -> t.Iterator[dict]:
+        res = self.resource
+        page_size = res.page_size(self.version, int(self.config.get("page_size") or q.MAX_PAGE))
+        query = res.page_query(self.version)
+        after = None
+        while True:
+            variables = {"first": page_size, "after": after}
+            if res.search:
+                variables["query"] = search
+            if res.parent_root:
+                variables["parentId"] = context["location_id"]
+            cost = 2 + page_size * (1 + q.node_cost(res.node, self.version))
+            try:
+                data = self.client.execute(query, variables, cost=cost, what=f"{self.name} page")
+            except QueryTooCostly:
+                if page_size == 1:
+                    raise
+                page_size = max(1, page_size // 2)
+                self.logger.warning("%s: query cost above Shopify's limit, page size now %d", self.name, page_size)
+                continue
+            conn = data.get(res.parent_root) if res.parent_root else data
+            conn = (conn or {}).get(res.root) or {}
+            nodes = conn.get("nodes") or []
+            info = conn.get("pageInfo") or {}
+            emit = []
+            for node in nodes:
+                if seen and node.get("updatedAt") == start and node["id"] in seen:
+                    continue            # emitted by the previous run at the bookmark's second
+                self._complete(node)
+                emit.append(node)
+            for i, record in enumerate(emit):
+                if self.is_sorted:
+                    self._track(record)
+                    if i == len(emit) - 1:
+                        self._checkpoint = record
+                yield record
+            if not info.get("hasNextPage"):
+                return
+            after = info.get("endCursor")
+
+    def _complete(self, node: dict) -> None:
+        """Page every nested connection of `node` to its end; connections become plain lists."""
+        for path, holder, field, conn in self.nested:
+            key = q.key_of(field)
+            for h in _holders(node, path):
+                value = h.get(key)
+                if not isinstance(value, dict):
+                    continue
+                items = list(value.get("nodes") or [])
+                info = value.get("pageInfo") or {}
+                if info.get("hasNextPage"):
+                    items += self._follow(h["id"], holder, field, conn, info.get("endCursor"))
+                h[key] = items
+        node["legacyResourceId"] = legacy_id(node.get("id"))
+
+    def _follow(self, parent_id: str, holder, field, conn, after) -> list:
+        query, root, first = q.nested_query(holder, field, conn, self.version)
+        key = q.key_of(field)
+        out = []
+        while True:
+            data = self.client.execute(query, {"id": parent_id, "first": first, "after": after},
+                                       cost=3 + first * (1 + q.node_cost(conn.node, self.version)),
+                                       what=f"{self.name} {key} of {parent_id}")
+            value = ((data.get(root) or {}).get(key)) or {}
+            out += value.get("nodes") or []
+            info = value.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return out
+            after = info.get("endCursor")
+
+    # -- bulk --------------------------------------------------------------------------------------
+    def _bulk_records(self, search: str | None) -> t.Iterator[dict] | None:
+        """Run the bulk operation; an iterator over reassembled records, or None to fall back to
+        paged queries (the operation failed, was cancelled or expired)."""
+        client = self.client
+        bulk_q = self.resource.bulk_query(self.version, search)
+        poll_q = q.bulk_poll_query(self.version)
+        interval = float(self.config.get("bulk_poll_interval") or 5)
+        timeout = float(self.config.get("bulk_timeout") or 6 * 3600)
+        waited = 0.0
+        while True:
+            data = client.execute(q.BULK_RUN, {"query": bulk_q}, cost=10, what=f"{self.name} bulk run")
+            payload = data.get("bulkOperationRunQuery") or {}
+            errors = payload.get("userErrors") or []
+            if not errors:
+                op_id = payload["bulkOperation"]["id"]
+                break
+            busy = [e for e in errors if e.get("code") == "OPERATION_IN_PROGRESS"]
+            if not busy:
+                raise ShopifyAPIError(f"{self.name}: Shopify refused the bulk query: "
+                                      + "; ".join(e.get("message", "") for e in errors))
+            other = GID_RE.search(busy[0].get("message") or "")
+            self.logger.warning("%s: another bulk query is running on this shop (%s); waiting for it to finish "
+                                "(Shopify allows one per app and shop)", self.name, other.group(0) if other else "id unknown")
+            if other is None and self.version >= "2026-01":
+                raise ShopifyAPIError(f"{self.name}: a bulk operation is already running and its id is unknown; "
+                                      "wait for it or cancel it (bulkOperationCancel), then re-run.")
+            w = self._wait_bulk(other.group(0) if other else None, poll_q, interval, timeout - waited)
+            waited += w
+        op = self._wait_for_done(op_id, poll_q, interval, timeout - waited)
+        status = op.get("status")
+        if status != "COMPLETED":
+            partial = op.get("partialDataUrl")
+            self.logger.warning(
+                "%s: bulk operation %s ended %s (errorCode %s)%s; falling back to paged queries from the same "
+                "bookmark", self.name, op_id, status, op.get("errorCode"),
+                f"; its partial results ({op.get('objectCount')} rows at partialDataUrl) are not used: they are "
+                "incomplete and unordered" if partial else "")
+            return None
+        self.logger.info("%s: bulk operation %s completed: %s rows, %s bytes", self.name, op_id,
+                         op.get("objectCount"), op.get("fileSize"))
+        url = op.get("url")
+        return self._reassemble(client.download(url)) if url else iter(())
+
+    def _wait_bulk(self, op_id: str | None, poll_q: str, interval: float, budget: float) -> float:
+        waited = 0.0
+        while waited <= budget:
+            sleep(interval)
+            waited += interval
+            op = self._poll(op_id, poll_q)
+            if not op or op.get("status") not in ("CREATED", "RUNNING", "CANCELING"):
+                return waited
+        raise ShopifyAPIError(f"{self.name}: bulk operation {op_id} still running after {budget:.0f} s "
+                              "(setting bulk_timeout)")
+
+    def _poll(self, op_id: str | None, poll_q: str) -> dict:
+        data = self.client.execute(poll_q, {"id": op_id} if "$id" in poll_q else {}, cost=1,
+                                   what=f"{self.name} bulk poll")
+        return data.get("bulkOperation") or data.get("currentBulkOperation") or {}
+
+    def _wait_for_done(self, op_id: str, poll_q: str, interval: float, budget: float) -> dict:
+        waited = 0.0
+        while True:
+            op = self._poll(op_id, poll_q)
+            if op.get("status") not in ("CREATED", "RUNNING", "CANCELING"):
+                return op
+            if waited > budget:
+                raise ShopifyAPIError(f"{self.name}: bulk operation {op_id} did not finish within {budget:.0f} s "
+                                      "(setting bulk_timeout); it keeps running on Shopify's side")
+            sleep(interval)
+            waited += interval
+
+    def _reassemble(self, lines: t.Iterable[bytes]) -> t.Iterator[dict]:
+        """JSONL rows -> records. With groupObjects: true a parent's children follow it, so a
+        record is complete when the next top-level row arrives."""
+        by_type: dict[str, dict[str, tuple]] = {}
+        for path, holder, field, conn in self.nested:
+            for tn in conn.typenames:
+                by_type.setdefault(holder.typename, {})[tn] = (q.key_of(field), "__typename" in conn.node.fields)
+        current = None
+        index: dict[str, tuple[dict, str]] = {}
+        for line in lines:
+            if not line:
+                continue
+            row = parse_json(line)
+            parent_id = row.pop("__parentId", None)
+            if parent_id is None:
+                if current is not None:
+                    yield self._finish_bulk(current)
+                current = row
+                index = {row["id"]: (row, self.resource.node.typename)}
+                for path, holder, field, conn in self.nested:
+                    if path:
+                        for h in _holders(row, path):
+                            if h.get("id"):
+                                index[h["id"]] = (h, holder.typename)
+                continue
+            parent, ptype = index.get(parent_id, (None, None))
+            if parent is None:
+                raise ShopifyAPIError(f"{self.name}: bulk row with unknown __parentId {parent_id}")
+            tn = row.get("__typename")
+            key, keep = by_type.get(ptype, {}).get(tn, (None, False))
+            if key is None:
+                raise ShopifyAPIError(f"{self.name}: bulk row of type {tn} under {ptype} is not expected")
+            if not keep:
+                row.pop("__typename", None)
+            parent.setdefault(key, []).append(row)
+        if current is not None:
+            yield self._finish_bulk(current)
+
+    def _finish_bulk(self, record: dict) -> dict:
+        for path, holder, field, conn in self.nested:
+            key = q.key_of(field)
+            for h in _holders(record, path):
+                if key not in h:
+                    h[key] = []
+        record["legacyResourceId"] = legacy_id(record.get("id"))
+        return record
+
+    def _emit_bulk(self, records: t.Iterator[dict], seen: set, start) -> t.Iterator[dict]:
+        """Bulk rows come in the order Shopify wrote them: the bookmark moves once, at the end,
+        to the newest updatedAt of the whole file."""
+        newest = None
+        for record in records:
+            if seen and record.get("updatedAt") == start and record["id"] in seen:
+                continue
+            ts = record.get("updatedAt")
+            if newest is None or (ts and ts > newest["updatedAt"]):
+                newest = record
+            yield record
+        if newest is not None and self.is_sorted:
+            self._boundary_ts = None
+            self._boundary_ids = []
+            self._checkpoint = {"id": newest["id"], "updatedAt": newest["updatedAt"]}
+            self._track(self._checkpoint)
+            self._increment_stream_state(self._checkpoint, context=None)
+
+
+def _holders(node: dict, path: tuple) -> t.Iterator[dict]:
+    if not path:
+        yield node
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        return
+    value = node.get(head)
+    if isinstance(value, list) and rest and rest[0] == "*":
+        for item in value:
+            if isinstance(item, dict):
+                yield from _holders(item, rest[1:])
+    elif isinstance(value, dict):
+        yield from _holders(value, rest)
+
+
+class LocationsStream(ShopifyStream):
+    def get_child_context(self, record: dict, context) -> dict:
+        return {"location_id": record["id"]}
+
+
+class InventoryLevelsStream(ShopifyStream):
+    """Inventory levels of each location (child of locations): quantities by name."""
+
+    parent_stream_type = LocationsStream
+    state_partitioning_keys: t.ClassVar[list] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._schema["properties"]["locationId"] = {"type": ["string", "null"]}
+
+    def get_records(self, context):
+        for record in super().get_records(context):
+            record["locationId"] = context["location_id"]
+            yield record
