@@ -51,6 +51,7 @@ def stack_env() -> dict[str, str]:
         "TAP_ATTIO_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/attio/v2",
         "TAP_GA4_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/ga4",
         "TAP_GA4_SERVICE_ACCOUNT_KEY": str(RUN_DIR / "sandbox" / "ga4-service-account.json"),
+        "TAP_SHOPIFY_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/shopify",
     })
     return env
 
@@ -64,6 +65,16 @@ class MeltanoResult:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+    def records_loaded(self) -> dict[str, int]:
+        """Records the loader counted per stream (its record_count metrics)."""
+        counts: dict[str, int] = {}
+        for line in self.output.splitlines():
+            if "target-postgres" in line and '"record_count"' in line:
+                metric = json.loads(line[line.index("{"):])
+                stream = metric["tags"]["stream"]
+                counts[stream] = counts.get(stream, 0) + metric["value"]
+        return counts
 
 
 class Stack:

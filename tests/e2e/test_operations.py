@@ -31,9 +31,10 @@ def command(stack, script: str, *args: str, timeout: int = 600, **extra) -> subp
                           env=ops_env(stack, **extra), capture_output=True, text=True, timeout=timeout)
 
 
-def start(stack, script: str, *args: str, **extra) -> subprocess.Popen:
+def start(stack, script: str, *args: str, log) -> subprocess.Popen:
+    """Started in the background; its output goes to a file (a full pipe would stall it)."""
     return subprocess.Popen([str(BIN / "python"), f"orchestrate/{script}", *args], cwd=PROJECT_ROOT,
-                            env=ops_env(stack, **extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=ops_env(stack), stdout=open(log, "w"), stderr=subprocess.STDOUT, text=True)
 
 
 def table_exists(stack, name: str) -> bool:
@@ -161,7 +162,7 @@ def test_meltano_alone_refuses_a_second_extract_load_only_once_the_first_has_reg
     check comes before the row is written (two starts in the same second both pass), and dbt
     steps are not covered. Hence the runner's own per-job lock."""
     first = subprocess.Popen([str(BIN / "meltano"), "run", "tap-attio", "target-postgres"], cwd=PROJECT_ROOT,
-                             env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while running_rows(ATTIO_STATE) == 0 and first.poll() is None and time.monotonic() < deadline:
@@ -171,13 +172,16 @@ def test_meltano_alone_refuses_a_second_extract_load_only_once_the_first_has_reg
         assert not second.ok
         assert f"Another '{ATTIO_STATE}' pipeline is already running" in second.output
     finally:
-        first.communicate(timeout=300)
+        first.wait(timeout=300)
     assert first.returncode == 0
 
 
-def test_two_runs_of_one_job_at_once_one_refuses_clearly_and_state_stays_valid(stack):
-    runs = [start(stack, "run.py", "attio"), start(stack, "run.py", "attio")]
-    outputs = [run.communicate(timeout=600)[0] for run in runs]
+def test_two_runs_of_one_job_at_once_one_refuses_clearly_and_state_stays_valid(stack, tmp_path):
+    logs = [tmp_path / "one.log", tmp_path / "two.log"]
+    runs = [start(stack, "run.py", "attio", log=log) for log in logs]
+    for run in runs:
+        run.wait(timeout=300)
+    outputs = [log.read_text() for log in logs]
     codes = sorted(run.returncode for run in runs)
     assert codes == [0, 75], outputs
     refused = outputs[[run.returncode for run in runs].index(75)]
@@ -187,12 +191,11 @@ def test_two_runs_of_one_job_at_once_one_refuses_clearly_and_state_stays_valid(s
     assert running_rows(ATTIO_STATE) == 0
 
 
-def test_a_waiting_second_run_queues_behind_the_first(stack):
-    first = start(stack, "run.py", "attio")
+def test_a_waiting_second_run_queues_behind_the_first(stack, tmp_path):
+    first = start(stack, "run.py", "attio", log=tmp_path / "first.log")
     time.sleep(1)
-    second = command(stack, "run.py", "--wait", "attio")
-    first_output = first.communicate(timeout=600)[0]
-    assert first.returncode == 0, first_output
+    second = command(stack, "run.py", "--wait", "attio", timeout=300)
+    assert first.wait(timeout=60) == 0, (tmp_path / "first.log").read_text()
     assert second.returncode == 0, second.stderr
     assert "already running" in second.stderr and "waiting for it to finish" in second.stderr
 
