@@ -1,0 +1,39 @@
+{#
+    The rows of a raw GA4 report table that belong to the latest load of their day: per
+    (property_id, date), only the rows whose _sdc_sync_started_at is that day's newest.
+
+    Why: each run re-reads the trailing lookback_days and target-postgres upserts on row_key,
+    so a restated row replaces its old figures, but a row GA4 no longer returns (folded into
+    "(other)", or gone) stays in the table with the old run's figures. A day's rows all come
+    from one API request per run, so the newest run that loaded the day holds the whole of it.
+
+    Why _sdc_sync_started_at (the target's start, in epoch ms, the same on every row of a run)
+    and not _sdc_batched_at or _sdc_extracted_at: target-postgres flushes every 10,000 rows and
+    the tap stamps time_extracted per API page, so one run's rows of one day can carry two
+    batch or page times; keeping only the newest would drop live rows of that day.
+
+    A loader run without add_record_metadata leaves the column null: every row is then kept.
+#}
+{% macro ga4_latest_load(table_name) %}
+    select ranked.*
+    from (
+        select
+            raw.*,
+            max(raw._sdc_sync_started_at) over (
+                partition by raw.property_id, raw.date
+            ) as _ga4_day_latest_load
+        from {{ source('ga4', table_name) }} as raw
+    ) as ranked
+    where ranked._sdc_sync_started_at is not distinct from ranked._ga4_day_latest_load
+{% endmacro %}
+
+{# Columns every staging model ends with: GA4's data-loss signals, the currency, load times. #}
+{% macro ga4_data_loss_and_load_columns() -%}
+    coalesce(is_other_row, false) as is_other_row,
+    coalesce(subject_to_thresholding, false) as is_subject_to_thresholding,
+    coalesce(data_loss_from_other_row, false) as has_data_loss_from_other_row,
+    coalesce(is_sampled, false) as is_sampled,
+    currency_code,
+    to_timestamp(_sdc_sync_started_at / 1000.0) as _load_started_at,
+    _sdc_batched_at as _loaded_at
+{%- endmacro %}
