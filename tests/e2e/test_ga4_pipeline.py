@@ -48,6 +48,13 @@ def test_the_warehouse_equals_the_api(stack, first_run):
         assert stack.scalar(f"select count(*) from raw_ga4.{table}") > 0, table
 
 
+def test_traffic_mart_adds_up_to_the_api(stack, first_run):
+    mart_sessions = stack.scalar("select sum(sessions) from marts.ga4__traffic_daily")
+    assert mart_sessions == sum(api_sessions_by_day(stack).values())
+    channels = {c for (c,) in stack.sql("select distinct session_default_channel_group from marts.ga4__traffic_daily")}
+    assert {"Organic Search", "Direct", "Email"} <= channels
+
+
 def test_restated_days_replace_and_never_duplicate(stack, first_run):
     before = warehouse_sessions_by_day(stack)
     rows_before = stack.scalar("select count(*) from raw_ga4.traffic_acquisition")
@@ -88,3 +95,4 @@ def test_a_bad_dimension_is_named(stack, first_run):
     result = stack.meltano(*PIPELINE, env={"TAP_GA4_REPORTS": reports})
     assert not result.ok
     assert "sessionSourceTypo" in result.output
+
