@@ -1,0 +1,23 @@
+{#
+    The current version of every row of a raw Shopify table: the newest load per key, unless
+    that version is marked deleted.
+
+    target-postgres upserts on the key ("id", the GID), so a table should hold one row per key;
+    the ranking guards against a re-created table or a changed key. Incremental streams (orders,
+    customers, the catalogue) re-send a record whenever its updatedAt moves; the full-table
+    streams (locations, inventory levels) re-send every row on each run.
+#}
+{% macro shopify_current_rows(table_name, key_column='id') %}
+    select ranked.*
+    from (
+        select
+            raw.*,
+            row_number() over (
+                partition by raw.{{ key_column }}
+                order by raw._sdc_batched_at desc nulls last, raw._sdc_sequence desc nulls last
+            ) as _shopify_row_rank
+        from {{ source('shopify', table_name) }} as raw
+    ) as ranked
+    where ranked._shopify_row_rank = 1
+        and ranked._sdc_deleted_at is null
+{% endmacro %}

@@ -1,0 +1,21 @@
+{#
+    One row per element of one of an order's nested arrays (lineItems, shippingLines, refunds,
+    transactions, ...), taken from the current version of each order: order_id and order_gid,
+    the element's 1-based position in the array, and the element itself (jsonb) as `element`.
+
+    target-postgres stores these arrays as jsonb[] (PostgreSQL arrays), so they are unnested,
+    not read with jsonb_array_elements. The tap pages every nested connection to its end before
+    it emits the order (orders with 300+ line items included), so the array is complete.
+#}
+{% macro shopify_order_elements(array_column) %}
+    select
+        orders."legacyResourceId" as order_id,
+        orders.id as order_gid,
+        orders."createdAt" as order_created_at,
+        orders."currencyCode" as order_currency_code,
+        nested.position::integer as position,
+        nested.element,
+        orders._sdc_batched_at
+    from ({{ shopify_current_rows('orders') }}) as orders
+    cross join lateral unnest(orders."{{ array_column }}") with ordinality as nested(element, position)
+{% endmacro %}
