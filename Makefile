@@ -50,7 +50,7 @@ status:
 	@$(BIN)/python load/warehouse.py status; $(BIN)/python -m tributary_sandbox status
 
 demo: warehouse-start sandbox-start
-	$(MELTANO) run quickbooks attio ga4 shopify
+	$(MELTANO) run quickbooks attio ga4 shopify cross-source
 	@$(BIN)/python orchestrate/warehouse_summary.py
 
 test: install

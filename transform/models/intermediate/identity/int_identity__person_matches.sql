@@ -1,0 +1,105 @@
+-- Links between two person records (never company accounts) that are the same human, one row
+-- per linked pair (contact_key_a < contact_key_b) with the strongest rule that links them:
+--   email_exact       1.00  the same address, once trimmed and lower-cased
+--   email_normalised  0.95  the same mailbox only after plus-alias / Gmail-dot normalisation
+--   phone             0.85  the same phone digits, only where the two records' e-mails do not
+--                           disagree (a shared switchboard must not merge two colleagues)
+-- A key that many records share says nothing about any one of them: keys on more than
+-- `max_records_per_key` records are dropped (role mailboxes, a shop's own test address).
+{{ config(materialized='table') }}
+
+{% set max_records_per_key = 5 %}
+
+with contacts as (
+    select * from {{ ref('int_identity__contacts') }}
+    where not is_company_record
+),
+
+addresses as (
+    select distinct
+        contacts.contact_key,
+        typed.address as email,
+        {{ identity_normalised_email('typed.address') }} as email_normalised
+    from contacts
+    cross join lateral unnest(contacts.emails) as typed(address)
+),
+
+usable_addresses as (
+    select *
+    from addresses
+    where email_normalised is not null
+        and email_normalised in (
+            select email_normalised from addresses
+            group by email_normalised
+            having count(distinct contact_key) <= {{ max_records_per_key }}
+        )
+),
+
+email_links as (
+    select
+        a.contact_key as contact_key_a,
+        b.contact_key as contact_key_b,
+        case when bool_or(a.email = b.email) then 'email_exact' else 'email_normalised' end as match_rule,
+        case when bool_or(a.email = b.email) then 1.00 else 0.95 end as confidence,
+        min(a.email_normalised) as matched_on
+    from usable_addresses as a
+    inner join usable_addresses as b
+        on a.email_normalised = b.email_normalised
+        and a.contact_key < b.contact_key
+    group by a.contact_key, b.contact_key
+),
+
+phones as (
+    select distinct contacts.contact_key, phone.phone_key
+    from contacts
+    cross join lateral unnest(contacts.phone_keys) as phone(phone_key)
+),
+
+usable_phones as (
+    select *
+    from phones
+    where phone_key in (
+        select phone_key from phones
+        group by phone_key
+        having count(distinct contact_key) <= {{ max_records_per_key }}
+    )
+),
+
+phone_links as (
+    select
+        a.contact_key as contact_key_a,
+        b.contact_key as contact_key_b,
+        'phone' as match_rule,
+        0.85 as confidence,
+        min(a.phone_key) as matched_on
+    from usable_phones as a
+    inner join usable_phones as b
+        on a.phone_key = b.phone_key
+        and a.contact_key < b.contact_key
+    inner join contacts as contact_a on contact_a.contact_key = a.contact_key
+    inner join contacts as contact_b on contact_b.contact_key = b.contact_key
+    -- Two records that both carry e-mails and share none are two people with one phone.
+    where cardinality(contact_a.emails_normalised) = 0
+        or cardinality(contact_b.emails_normalised) = 0
+        or contact_a.emails_normalised && contact_b.emails_normalised
+    group by a.contact_key, b.contact_key
+),
+
+all_links as (
+    select * from email_links
+    union all
+    select * from phone_links
+),
+
+strongest as (
+    select
+        *,
+        row_number() over (
+            partition by contact_key_a, contact_key_b order by confidence desc, match_rule
+        ) as strength_rank
+    from all_links
+)
+
+select contact_key_a, contact_key_b, match_rule, confidence::numeric(3, 2) as confidence, matched_on
+from strongest
+where strength_rank = 1
