@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import urllib.request
 
 import psycopg
 
@@ -16,6 +18,7 @@ PORT = int(os.environ.get("WAREHOUSE_PORT", "55432"))
 USER = os.environ.get("WAREHOUSE_USER", "tributary")
 PASSWORD = os.environ.get("WAREHOUSE_PASSWORD", "tributary-dev")
 DATABASE = os.environ.get("WAREHOUSE_DB", "warehouse")
+SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8765"))
 
 
 def table_counts(conn: psycopg.Connection, schema_pattern: str) -> list[tuple[str, str, int]]:
@@ -49,6 +52,22 @@ def headline_figures(conn: psycopg.Connection) -> None:
         ),
         "Open pipeline (Attio)": "select sum(deal_value) from marts.attio__deal_pipeline where is_open",
         "Deals won (Attio)": "select count(*) from marts.attio__deal_pipeline where is_won",
+        "Shop net revenue (Shopify)": "select sum(net_revenue) from marts.shopify__orders",
+        "Sessions, last 30 days (GA4)": (
+            "select sum(sessions)::bigint from marts.ga4__traffic_daily where report_date >= current_date - 30"
+        ),
+        "Customers unified": (
+            "select count(*) || ' (' || count(*) filter (where customer_kind = 'company') || ' companies) from '"
+            " || (select count(*) from intermediate.int_identity__customer_map) || ' source records'"
+            " from marts.customer_360"
+        ),
+        "Days Shopify ≠ QuickBooks": (
+            "select count(*) filter (where is_sales_mismatch or is_refunds_mismatch) || ' of ' || count(*)"
+            " from marts.reconciliation__shopify_vs_quickbooks"
+        ),
+        "Won deals not invoiced": (
+            "select count(*) from marts.reconciliation__deals_vs_invoices where is_won_deal_not_invoiced"
+        ),
     }
     print("\nHeadline figures")
     for label, sql in figures.items():
@@ -60,6 +79,36 @@ def headline_figures(conn: psycopg.Connection) -> None:
         if isinstance(value, (int, float)) or hasattr(value, "quantize"):
             value = f"{value:,.2f}" if not isinstance(value, int) else f"{value:,}"
         print(f"  {label:<28} {value}")
+
+
+def revenue_by_channel(conn: psycopg.Connection) -> None:
+    try:
+        rows = conn.execute(
+            "select channel, sum(shopify_revenue_attributed) from marts.revenue_by_channel"
+            " where report_date >= current_date - 30 group by 1 order by 2 desc nulls last limit 6").fetchall()
+    except psycopg.Error:
+        conn.rollback()
+        return
+    print("\nShop revenue by channel, last 30 days (GA4 → Shopify)")
+    for channel, revenue in rows:
+        print(f"  {channel:<28} {revenue or 0:>14,.2f}")
+
+
+def identity_scores(conn: psycopg.Connection) -> None:
+    """On the sandbox only: how well customers were unified, against the generator's truth."""
+    try:
+        from tributary_sandbox.scoring import score_unification
+        with urllib.request.urlopen(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/truth", timeout=10) as answer:
+            customers = json.loads(answer.read())["customers"]
+        predicted = {(s, o, i): u for s, o, i, u in conn.execute(
+            "select source_system, source_object, source_id, unified_customer_id"
+            " from intermediate.int_identity__customer_map").fetchall()}
+    except (ImportError, OSError, ValueError, psycopg.Error):
+        conn.rollback()
+        return
+    score = score_unification(customers, predicted)
+    print(f"\nIdentity resolution vs the sandbox's truth: precision {score['precision']:.4f}, "
+          f"recall {score['recall']:.4f} ({score['records']} records, {score['true_pairs']} same-customer pairs)")
 
 
 def main() -> int:
@@ -75,6 +124,8 @@ def main() -> int:
         print_counts("Loaded (raw schemas)", table_counts(conn, "raw\\_%"))
         print_counts("Marts built", table_counts(conn, "marts"))
         headline_figures(conn)
+        revenue_by_channel(conn)
+        identity_scores(conn)
     # The local dev password is no secret; any other is never printed.
     password = PASSWORD if PASSWORD == "tributary-dev" else "$WAREHOUSE_PASSWORD"
     print(
