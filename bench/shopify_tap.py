@@ -17,7 +17,7 @@ cost points per 1,000 orders, and bulk vs paged backfill time.
    (with Shopify's real 100-1,000 points/s the paged figure is bounded by cost, not by code).
 
 Run (tap venv from extract/tap-shopify/README.md):
-    /tmp/tap-shopify-venv/bin/python bench/shopify_tap.py [--orders 20000] [--runs 3]
+    .venv/bin/python bench/shopify_tap.py [--orders 20000] [--runs 3]
 Not a test: it prints figures and never fails on them.
 """
 from __future__ import annotations
