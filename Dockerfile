@@ -1,0 +1,30 @@
+# Tributary in production: the same `make install` as on a laptop, then orchestrate/entrypoint.sh.
+#   docker run --env-file .env -e MELTANO_DATABASE_URI=postgresql+psycopg://… IMAGE full
+#   … IMAGE source quickbooks | transform | data-quality | schedule
+FROM python:3.11-slim
+
+# make runs the install; cron only for the `schedule` mode.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make cron \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /project
+# Only what the project is made of (no local .venv, .meltano, warehouse or test runs).
+COPY Makefile meltano.yml requirements.txt ./
+COPY extract extract
+COPY load load
+COPY transform/dbt_project.yml transform/transformers.meltano.yml transform/
+COPY transform/models transform/models
+COPY transform/macros transform/macros
+COPY transform/tests transform/tests
+COPY transform/profiles transform/profiles
+COPY orchestrate orchestrate
+RUN make install PYTHON=python3
+
+ENV MELTANO_ENVIRONMENT=prod \
+    PATH=/project/.venv/bin:$PATH
+# Logs, locks and data-quality reports. Keep Meltano's state out of the container: set
+# MELTANO_DATABASE_URI to a database in the warehouse (README, "Running it in production").
+VOLUME ["/project/output"]
+ENTRYPOINT ["orchestrate/entrypoint.sh"]
+CMD ["full"]

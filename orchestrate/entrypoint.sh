@@ -1,0 +1,30 @@
+#!/bin/sh
+# The production entry point (the Docker image's ENTRYPOINT). Thin: each mode is one command
+# a person can also run by hand. The environment is MELTANO_ENVIRONMENT (prod in the image).
+#   full               every source (one failing source stops no other), then transform
+#   source NAME        one source's job: extract, load, build its models (NAME: meltano job list)
+#   transform          rebuild and test every model
+#   data-quality       freshness + every test; report in output/data-quality/; exit 1 if attention
+#   schedule           install the crontab from Meltano's schedules and run cron in the foreground
+set -eu
+cd "$(dirname "$0")/.."
+PYTHON="${TRIBUTARY_PYTHON:-.venv/bin/python}"
+
+usage() {
+    echo "usage: entrypoint.sh MODE" >&2
+    sed -n '4,8p' "$0" | sed 's/^#/ /' >&2
+    exit 2
+}
+
+mode="${1:-}"
+[ $# -gt 0 ] && shift
+case "$mode" in
+    full)         [ $# -eq 0 ] || usage; exec "$PYTHON" orchestrate/run_all.py ;;
+    source)       [ $# -eq 1 ] || usage; exec "$PYTHON" orchestrate/run.py --wait "$1" ;;
+    transform)    [ $# -eq 0 ] || usage; exec "$PYTHON" orchestrate/run.py --wait transform ;;
+    data-quality) [ $# -eq 0 ] || usage; exec "$PYTHON" orchestrate/run.py --wait data-quality ;;
+    schedule)     [ $# -eq 0 ] || usage
+                  "$PYTHON" orchestrate/cron.py install
+                  exec "${CRON:-cron}" -f ;;
+    *)            usage ;;
+esac

@@ -1,0 +1,129 @@
+"""What the operations commands share: where things live, Meltano's own lists, per-job locks.
+
+Sources are never listed here: they are whatever jobs Meltano knows that extract something, so
+a job added to any orchestrate/*.meltano.yml (ga4, shopify, …) is picked up with no code change.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Logs, locks and reports. output/ is git-ignored; tests point this elsewhere.
+OUTPUT_DIR = Path(os.environ.get("TRIBUTARY_OUTPUT_DIR", PROJECT_ROOT / "output"))
+LOCK_DIR = OUTPUT_DIR / "locks"
+LOG_DIR = OUTPUT_DIR / "logs"
+
+
+def meltano_executable() -> str:
+    """The project venv's meltano (the one beside this interpreter), else the one on PATH."""
+    for candidate in (Path(sys.executable).parent / "meltano", PROJECT_ROOT / ".venv" / "bin" / "meltano"):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("meltano")
+    if not found:
+        sys.exit("meltano is not installed: run `make install` first")
+    return found
+
+
+def environment() -> str:
+    """The Meltano environment in force: MELTANO_ENVIRONMENT, else meltano.yml's default."""
+    if os.environ.get("MELTANO_ENVIRONMENT"):
+        return os.environ["MELTANO_ENVIRONMENT"]
+    found = re.search(r"^default_environment:\s*(\S+)", (PROJECT_ROOT / "meltano.yml").read_text(), re.M)
+    return found.group(1) if found else "dev"
+
+
+def meltano_env() -> dict[str, str]:
+    return {**os.environ, "MELTANO_ENVIRONMENT": environment()}
+
+
+def meltano_json(*args: str) -> dict:
+    completed = subprocess.run([meltano_executable(), *args], cwd=PROJECT_ROOT, env=meltano_env(),
+                               capture_output=True, text=True)
+    if completed.returncode != 0:
+        sys.exit(f"meltano {' '.join(args)} failed:\n{completed.stderr[-2000:]}")
+    return json.loads(completed.stdout)
+
+
+def schedules() -> list[dict]:
+    """Meltano's job schedules: name, cron_interval and the job they run."""
+    return meltano_json("schedule", "list", "--format=json")["schedules"]["job"]
+
+
+def jobs() -> dict[str, list[str]]:
+    """Every Meltano job, in the order the project defines them, with its tasks as block strings."""
+    listed = meltano_json("job", "list", "--format=json")["jobs"]
+    return {job["job_name"]: [" ".join(t) if isinstance(t, list) else t for t in job["tasks"]] for job in listed}
+
+
+def extracts(tasks: list[str]) -> bool:
+    """A source job has an extract-load block; Singer names every extractor tap-*."""
+    return any(word.startswith("tap-") for task in tasks for word in task.split())
+
+
+def source_jobs() -> list[str]:
+    return [name for name, tasks in jobs().items() if extracts(tasks)]
+
+
+class JobBusy(RuntimeError):
+    """Another run of the same job holds its lock."""
+
+
+@contextmanager
+def job_lock(job: str, *, wait: bool = False, say=print):
+    """Hold output/locks/<job>.lock for the whole run (flock(2), so `flock -n` agrees with it).
+
+    Meltano itself only refuses a second extract-load whose state id has a fresh RUNNING row in
+    its system database, checked then inserted (racy), and never guards the dbt steps; this lock
+    makes one run per job certain. The kernel drops it when the process dies: no stale locks.
+    """
+    LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    path = LOCK_DIR / f"{job}.lock"
+    handle = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            if not wait:
+                raise JobBusy(f"job '{job}' is already running ({holder}); not starting a second run "
+                              f"(lock: {path})") from None
+            say(f"job '{job}' is already running ({holder}); waiting for it to finish")
+            started = time.monotonic()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            say(f"job '{job}' lock acquired after {time.monotonic() - started:.0f} s")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n")
+        handle.flush()
+        yield path
+    finally:
+        handle.close()
+
+
+def job_run_env(job: str) -> dict[str, str]:
+    """The environment for one job's Meltano run.
+
+    dbt keeps its artifacts (manifest, partial parse, run_results) in one target folder; two
+    jobs running dbt at once (@daily and @hourly both fire at midnight) would overwrite each
+    other's, so each job gets its own under transform/target/jobs/.
+    """
+    env = meltano_env()
+    env.setdefault("DBT_TARGET_PATH", f"target/jobs/{job}")
+    return env
+
+
+def timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
