@@ -1,11 +1,8 @@
 """Run the Attio simulator (extract/sandbox/tributary_sandbox/attio.py) on a free local port."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
 import sys
-import threading
 from pathlib import Path
 
 SANDBOX_SRC = Path(__file__).resolve().parents[2] / "sandbox"
@@ -14,19 +11,14 @@ if str(SANDBOX_SRC) not in sys.path:
 
 from aiohttp import web  # noqa: E402
 from tributary_sandbox import attio  # noqa: E402
+from tributary_sandbox.threaded import ThreadedServer  # noqa: E402
 from tributary_sandbox.world import build_world  # noqa: E402
 
 API_KEY = attio.API_KEY
 TODAY = dt.date(2026, 11, 25)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RunningSandbox:
+class RunningSandbox(ThreadedServer):
     """An aiohttp app with attio.add_routes, served from a background thread."""
 
     def __init__(self, seed: int = 42, scale: float = 0.25) -> None:
@@ -34,41 +26,12 @@ class RunningSandbox:
         self.app = web.Application()
         attio.add_routes(self.app, self.world)
         attio.add_control_routes(self.app)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(self.app, "Attio sandbox")
         self.api_url = f"{self.url}/attio/v2"
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(20):
-            raise RuntimeError("Attio sandbox did not start")
 
     @property
     def state(self) -> attio.AttioSandbox:
         return self.app[attio.APP_KEY]
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._runner = web.AppRunner(self.app, access_log=None)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        self._loop.run_until_complete(site.start())
-        self._ready.set()
-        self._loop.run_forever()
-
-    def call(self, fn, *args, **kwargs):
-        """Run fn on the server's loop thread (state changes never race a request)."""
-        async def go():
-            return fn(*args, **kwargs)
-        return asyncio.run_coroutine_threadsafe(go(), self._loop).result(60)
-
-    def stop(self) -> None:
-        async def down():
-            await self._runner.cleanup()
-        asyncio.run_coroutine_threadsafe(down(), self._loop).result(20)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
     def config(self, **extra) -> dict:
         return {"api_key": API_KEY, "api_url": self.api_url, **extra}

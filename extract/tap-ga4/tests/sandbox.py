@@ -1,20 +1,17 @@
 """Run the GA4 simulator (extract/sandbox/tributary_sandbox/ga4.py) on a free local port."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import socket
 import sys
-import threading
 from pathlib import Path
 
 SANDBOX_SRC = Path(__file__).resolve().parents[2] / "sandbox"
 if str(SANDBOX_SRC) not in sys.path:
     sys.path.insert(0, str(SANDBOX_SRC))
 
-from aiohttp import web  # noqa: E402
 from tributary_sandbox import ga4  # noqa: E402
+from tributary_sandbox.threaded import ThreadedServer  # noqa: E402
 from tributary_sandbox.world import build_world  # noqa: E402
 
 TODAY = dt.date(2026, 11, 25)
@@ -22,53 +19,18 @@ SHOP = "412345678"
 BLOG = "412345679"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RunningSandbox:
+class RunningSandbox(ThreadedServer):
     """An aiohttp app with ga4.add_routes, served from a background thread."""
 
     def __init__(self, seed: int = 42, scale: float = 0.2, key_dir: Path | None = None) -> None:
         self.world = build_world(seed, scale, TODAY)
         self.app = ga4.make_app(self.world)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(self.app, "GA4 sandbox")
         self.api_url = f"{self.url}/ga4"
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(20):
-            raise RuntimeError("GA4 sandbox did not start")
 
     @property
     def state(self) -> ga4.GA4Sandbox:
         return self.app[ga4.APP_KEY]
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._runner = web.AppRunner(self.app, access_log=None)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        self._loop.run_until_complete(site.start())
-        self._ready.set()
-        self._loop.run_forever()
-
-    def call(self, fn, *args, **kwargs):
-        """Run fn on the server's loop thread (state changes never race a request)."""
-        async def go():
-            return fn(*args, **kwargs)
-        return asyncio.run_coroutine_threadsafe(go(), self._loop).result(120)
-
-    def stop(self) -> None:
-        async def down():
-            await self._runner.cleanup()
-        asyncio.run_coroutine_threadsafe(down(), self._loop).result(20)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
     def key(self) -> dict:
         return self.call(self.state.service_account_key, self.url)
