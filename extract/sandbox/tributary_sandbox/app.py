@@ -15,6 +15,10 @@ Control API:
   /_sandbox/attio/...                      see attio.py (mutate, attributes, faults, reset, counts, requests)
   /_sandbox/ga4/...                        see ga4.py (service-account-key, restate, quota, faults, counts, …)
   /_sandbox/shopify/...                    see shopify.py (counts, truth, mutate, faults, throttle, tokens/expire, …)
+  /_sandbox/<name>/...                     each source added from the template: see simulators/<name>.py
+
+Sources added from the template (extract/ADDING-A-SOURCE.md) are not listed here: every module in
+simulators/ is found by name and mounted (simulators/__init__.py), so adding one needs no edit here.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import attio, ga4, shopify
+from . import attio, ga4, shopify, simulators
 from .clock import Clock
 from .faults import Faults, make_middleware
 from .quickbooks import QuickBooksSim
@@ -52,6 +56,7 @@ class Sandbox:
         self.attio = None  # set by build_app: the Attio simulator keeps its state on the app
         self.ga4 = None    # likewise
         self.shopify = None
+        self.added: dict = {}  # the template-made simulators (simulators/), by name; set by build_app
 
     def build(self, seed: int, scale: float, today: dt.date) -> None:
         self.seed, self.scale, self.today = seed, scale, today
@@ -69,6 +74,8 @@ class Sandbox:
             self.ga4.load(self.world)
         if self.shopify is not None:
             self.shopify.load(self.world)
+        for simulator in self.added.values():
+            simulator.load(self.world)
 
 
 def _log_middleware(sb: Sandbox):
@@ -163,4 +170,5 @@ def build_app(sb: Sandbox) -> web.Application:
     # (Shopify Plus' rate) so a paged demo backfill takes seconds, not half an hour.
     sb.shopify = shopify.add_routes(app, sb.world, sb.clock, restore_rate=1000)   # /shopify/...
     shopify.add_control_routes(app)                        # /_sandbox/shopify/...
+    sb.added = simulators.mount_all(app, sb.world, sb.clock)   # /<name>/... for each simulators/<name>.py
     return app

@@ -1,6 +1,6 @@
 """Fault injection: a queue of rules, set through the control API, applied as aiohttp middleware.
 
-A rule: {"vendor"?: "quickbooks"|"attio"|"shopify"|"ga4", "path_contains"?: str,
+A rule: {"vendor"?: "quickbooks"|"attio"|"shopify"|"ga4"|<a simulators/ name>, "path_contains"?: str,
          "kind": "status"|"drop"|"delay", "status"?: int, "body"?: str, "seconds"?: float,
          "count": int (default 1)}.
 The first rule that matches a vendor request (never a /_sandbox/ request) fires and its count
@@ -38,7 +38,9 @@ def vendor_of(request: web.Request) -> str | None:
     for vendor in ("attio", "ga4", "shopify"):
         if path.startswith(f"/{vendor}/"):
             return vendor
-    return None
+    # A source added from the template serves under /<name>/ (simulators/): its name is the vendor.
+    first = path.strip("/").split("/", 1)[0]
+    return first or None
 
 
 class Faults:
