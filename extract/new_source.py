@@ -6,11 +6,12 @@ creates, for a source named `acme`:
     extract/tap-acme/                                        the Singer SDK tap, with its own tests
     extract/sandbox/tributary_sandbox/simulators/acme.py     its API simulated in the sandbox
     transform/models/staging/acme/                           sources, staging model, dbt tests
+    bench/acme_tap.py                                        its benchmark against a bare-loop ceiling
 and adds its Meltano entries: the extractor (extract/extractors.meltano.yml), its dev settings
 pointing at the sandbox (meltano.yml), the dbt commands run_/test_/build_/freshness_acme
 (transform/transformers.meltano.yml), the job `acme` and schedule `acme-daily`
 (orchestrate/jobs.meltano.yml); plus the tap in Makefile's OUR_TAPS and requirements.txt (so
-`make test` runs its suite) and its token in .env.example.
+`make test` runs its suite), its benchmark in `make bench`, and its token in .env.example.
 
 Nothing is written unless everything can be: a name already used anywhere (a folder, an extractor,
 a job, a schedule, a dbt command) is refused with what uses it, and running it twice changes nothing
@@ -29,7 +30,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = PROJECT_ROOT / "extract" / "_template"
 ENTRIES = TEMPLATE / "meltano-entries.yml"
 # The template's files mirror the project's layout under these folders.
-TEMPLATE_TREES = ("extract", "transform")
+TEMPLATE_TREES = ("extract", "transform", "bench")
 
 # One lower-case word: it becomes a folder, a Python package (tap_<name>), an environment variable
 # prefix (TAP_<NAME>_), a dbt source and schema (raw_<name>) and a URL segment in the sandbox.
@@ -196,13 +197,17 @@ def add_entries(meltano: MeltanoFiles, entries: dict, title: str) -> None:
 
 # -- plain-text files ---------------------------------------------------------------------------------
 def add_to_makefile(text: str, name: str) -> str:
-    """The tap joins OUR_TAPS, so `make test` runs its own suite."""
+    """The tap joins OUR_TAPS, so `make test` runs its own suite; its benchmark joins `make bench`."""
     line = re.search(r"^OUR_TAPS\s*:?=(.*)$", text, re.M)
     if line is None:
         raise Refused("Makefile has no OUR_TAPS line to add the tap to")
-    if f"extract/tap-{name}" in line.group(1).split():
-        return text
-    return text[:line.end()] + f" extract/tap-{name}" + text[line.end():]
+    if f"extract/tap-{name}" not in line.group(1).split():
+        text = text[:line.end()] + f" extract/tap-{name}" + text[line.end():]
+    benches = list(re.finditer(r"^\t\$\(BIN\)/python bench/\S+\.py.*$", text, re.M))
+    bench = f"\t$(BIN)/python bench/{name}_tap.py"
+    if benches and bench not in text:
+        text = text[:benches[-1].end()] + "\n" + bench + text[benches[-1].end():]
+    return text
 
 
 def add_to_requirements(text: str, name: str) -> str:
@@ -274,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     name = args.name
     print(f"Source {name!r} added from the template.\n\nCreated:")
     for folder in (f"extract/tap-{name}/", f"extract/sandbox/tributary_sandbox/simulators/{name}.py",
-                   f"transform/models/staging/{name}/"):
+                   f"transform/models/staging/{name}/", f"bench/{name}_tap.py"):
         print(f"  {folder}")
     print("Changed:")
     for path in changes:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from tributary_sandbox import simulators
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("TEST_RUN_DIR", PROJECT_ROOT / ".test-run"))  # separate dirs let two suites run at once
@@ -53,6 +54,9 @@ def stack_env() -> dict[str, str]:
         "TAP_GA4_SERVICE_ACCOUNT_KEY": str(RUN_DIR / "sandbox" / "ga4-service-account.json"),
         "TAP_SHOPIFY_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/shopify",
     })
+    # Sources added from the template (extract/new_source.py): the test sandbox serves each one.
+    for simulator in simulators.discover():
+        env[f"TAP_{simulator.NAME.upper()}_API_URL"] = f"http://127.0.0.1:{SANDBOX_PORT}{simulator.PREFIX}"
     return env
 
 

@@ -170,14 +170,15 @@ def test_the_generator_makes_every_part_of_a_source(project):
     for made in (f"extract/{TAP}/tap_{NAME}/tap.py", f"extract/{TAP}/tests/test_core.py",
                  f"extract/sandbox/tributary_sandbox/simulators/{NAME}.py",
                  f"transform/models/staging/{NAME}/_{NAME}__sources.yml",
-                 f"transform/models/staging/{NAME}/stg_{NAME}__customers.sql"):
+                 f"transform/models/staging/{NAME}/stg_{NAME}__customers.sql", f"bench/{NAME}_tap.py"):
         assert (root / made).is_file(), made
     after = fingerprint(root)
     changed = sorted(path for path in before if after[path] != before[path])
     assert changed == sorted(MELTANO_FILES)
     assert not any("__source__" in path or "__source__" in (root / path).read_text()
                    for path in after if path not in before), "a template placeholder was left unrendered"
-    assert f"extract/{TAP}" in (root / "Makefile").read_text()
+    makefile = (root / "Makefile").read_text()
+    assert f"extract/{TAP}" in makefile and f"bench/{NAME}_tap.py" in makefile
 
 
 def test_the_generator_refuses_an_existing_source_and_changes_nothing(project):
@@ -247,3 +248,12 @@ def test_the_generated_taps_own_suite_passes(copy):
                       env={"PYTHONPATH": str(tap_dir)}, cwd=tap_dir)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout
+
+
+def test_the_generated_benchmark_measures_the_tap_against_its_ceiling(copy):
+    result = copy.run(str(BIN / "python"), f"bench/{NAME}_tap.py", "--records", "600", "--runs", "1")
+    assert result.returncode == 0, result.stdout[-3000:]
+    figures = json.loads((copy.root / "bench" / "results" / f"{NAME}_tap.json").read_text())
+    assert figures["records"] == 600 and figures["ceiling_records_per_s"] > 0 and figures["tap_records_per_s"] > 0
+    assert figures["requests_per_1000_records"] == 10.0   # 100 a page, no retries
+    assert f"bench/{NAME}_tap.py --records 600 --runs 1" in (copy.root / "bench" / "RESULTS.md").read_text()

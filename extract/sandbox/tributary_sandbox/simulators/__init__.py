@@ -6,6 +6,8 @@ next `tributary-sandbox start` serves it. A simulator module defines:
 
     NAME                               the vendor; its API lives under /<NAME>/ and its control
                                        hooks under /_sandbox/<NAME>/
+    PREFIX                             the API's base path (/<NAME>/v1): the tap's api_url in dev
+                                       and in the tests is the sandbox's address + PREFIX
     add_routes(app, world, clock)      mounts the API; returns the simulator's state, whose
                                        `load(world)` rebuilds it when /_sandbox/reset is called
     add_control_routes(app)            mounts its /_sandbox/<NAME>/... hooks
@@ -28,7 +30,7 @@ def discover() -> list[ModuleType]:
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
-        for needed in ("NAME", "add_routes", "add_control_routes"):
+        for needed in ("NAME", "PREFIX", "add_routes", "add_control_routes"):
             if not hasattr(module, needed):
                 raise ImportError(f"simulator module {module.__name__} has no {needed}: "
                                   f"see {__name__}'s docstring for what a simulator defines")
