@@ -7,7 +7,8 @@ and the raw and staging rows compared with the simulator's records. The generato
 name that exists.
 
 The copy reuses the project's installed loader and dbt venvs (symlinked): only the new tap is
-installed. About 45 s on the project's 2-core machine (most of it two `meltano run`s with dbt).
+installed. About 35 s on an idle 2-core machine, up to 2 min when its cores are busy (most of it
+the `meltano run`s with dbt parsing the whole project in a fresh copy).
 """
 
 from __future__ import annotations

@@ -89,17 +89,20 @@ def ceiling(api_url: str) -> dict:
 
 def run_tap(config: Path) -> dict:
     """The tap as Meltano starts it; records/s from the first to the last RECORD it writes."""
+    log = config.with_name("tap.log")   # a file, not a pipe: an unread pipe would stall the tap
     started = time.perf_counter()
-    proc = subprocess.Popen([str(TAP), "--config", str(config)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, bufsize=1 << 20)
-    records, first, last = 0, None, None
-    for line in proc.stdout:
-        if line.startswith(b'{"type":"RECORD"') or line.startswith(b'{"type": "RECORD"'):
-            records += 1
-            last = time.perf_counter()
-            first = first or last
-    stderr = proc.stderr.read().decode(errors="replace")
-    if proc.wait() != 0:
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen([str(TAP), "--config", str(config)], stdout=subprocess.PIPE,
+                                stderr=log_file, bufsize=1 << 20)
+        records, first, last = 0, None, None
+        for line in proc.stdout:
+            if line.startswith(b'{"type":"RECORD"') or line.startswith(b'{"type": "RECORD"'):
+                records += 1
+                last = time.perf_counter()
+                first = first or last
+        returncode = proc.wait()
+    stderr = log.read_text(errors="replace")
+    if returncode != 0:
         raise SystemExit(f"tap-{NAME} failed:\n{stderr[-2000:]}")
     requests_made = sum(int(m) for m in re.findall(r'"metric":\s*"http_request_count",\s*"value":\s*(\d+)', stderr))
     streaming = (last - first) if records > 1 else float("nan")
