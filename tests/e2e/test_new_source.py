@@ -143,6 +143,9 @@ def copy(project):
     finally:
         handle.sandbox_cli("stop")
         handle.run(str(BIN / "python"), "load/warehouse.py", "stop")
+        # pytest keeps the last runs' temporary folders: leave no tap venv or warehouse behind
+        shutil.rmtree(root / ".meltano" / "extractors", ignore_errors=True)
+        shutil.rmtree(handle.run_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +238,7 @@ def test_the_next_run_reads_only_the_changes_and_survives_a_server_error(copy, f
 
 def test_a_refused_token_is_one_line_naming_the_setting(copy, first_run):
     token = "not-the-acme-token-31337"
-    result = copy.meltano("run", TAP, "target-postgres", env={f"TAP_{NAME.upper()}_API_TOKEN": token})
+    result = copy.meltano("invoke", TAP, env={f"TAP_{NAME.upper()}_API_TOKEN": token})
     assert not result.ok
     named = [line for line in result.output.splitlines() if "Acme refused the API token (401" in line]
     assert named and f"set TAP_{NAME.upper()}_API_TOKEN" in named[0], result.output[-3000:]
