@@ -4,6 +4,7 @@ crontab. No warehouse or sandbox: tests/e2e/test_dagster.py runs a job through D
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -41,11 +42,17 @@ def meltano_jobs() -> list[dict]:
     return meltano_json("job", "list", "--format=json")["jobs"]
 
 
+def dagster_python() -> str:
+    if not DAGSTER_PYTHON.exists():  # fail, never skip: Dagster is part of the project
+        pytest.fail("Dagster is not installed in .meltano/utilities/dagster: run `make install` "
+                    "(its `meltano install` installs the dagster utility, orchestrate/dagster.meltano.yml)")
+    return str(DAGSTER_PYTHON)
+
+
+@functools.cache  # one load per environment and setting: each costs Dagster's and Meltano's start-up
 def dagster_loaded(environment: str = "dev", **env: str) -> dict:
     """What Dagster loads from the project, through the Meltano command a user runs."""
-    if not DAGSTER_PYTHON.exists():
-        pytest.fail("Dagster is not installed in .meltano/utilities/dagster: run `make install` "
-                    "(it runs `meltano install`, which installs the dagster utility)")
+    dagster_python()
     completed = run([str(MELTANO), "invoke", "dagster:list", "--json"], MELTANO_ENVIRONMENT=environment, **env)
     assert completed.returncode == 0, completed.stdout + completed.stderr[-3000:]
     return json.loads(completed.stdout)
@@ -97,7 +104,7 @@ def test_a_schedule_tick_runs_meltano_schedule_run_for_that_schedule(meltano_sch
         "    [request] = s.evaluate_tick(build_schedule_context()).run_requests\n"
         "    out[s.name] = {**s.tags, **request.tags}\n"
         "print(json.dumps(out))\n")
-    completed = run([str(DAGSTER_PYTHON), "-c", snippet], MELTANO_ENVIRONMENT="prod")
+    completed = run([dagster_python(), "-c", snippet], MELTANO_ENVIRONMENT="prod")
     assert completed.returncode == 0, completed.stderr[-3000:]
     tags = json.loads(completed.stdout.splitlines()[-1])
     for schedule in meltano_schedules:
