@@ -13,10 +13,10 @@ STOPPED elsewhere (meltano.yml, `annotations: tributary: schedules:`, as for the
 Dagster keeps a schedule's state once someone turns it on or off in the UI; the default applies
 until then. Output of each run: Dagster's stdout view and output/logs/dagster/<job>/.
 
-Why not dagster-meltano (1.5.5)? It installs and loads this project, but it runs each task of a
-job as its own `meltano run TASK --force` (no job lock, Meltano's own concurrent-run guard forced
-off, one dbt target folder shared by every job), starts every schedule whatever the environment,
-and holds Dagster at 1.9 through dagster-shell, which stopped at 0.25.
+Why not dagster-meltano (1.5.5)? It installs and runs this project's jobs, but it runs each task
+of a job as its own `meltano run TASK --force` (no job lock, Meltano's own concurrent-run guard
+forced off, one dbt target folder shared by every job), starts every schedule whatever the
+environment, and holds Dagster at 1.9 through dagster-shell, which stopped at 0.25.
 """
 
 from __future__ import annotations
@@ -56,10 +56,15 @@ def meltano_job(context) -> None:
         process = subprocess.Popen([project.meltano_executable(), *meltano_args], cwd=project.PROJECT_ROOT,
                                    env=project.job_run_env(job_name), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for line in process.stdout:  # to the file and to Dagster's stdout view, as it comes
-            log.write(line)
-            sys.stdout.write(line)
-        code = process.wait()
+        try:
+            for line in process.stdout:  # to the file and to Dagster's stdout view, as it comes
+                log.write(line)
+                sys.stdout.write(line)
+            code = process.wait()
+        finally:  # a run terminated from Dagster stops Meltano too (which stops its plugins)
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=60)
     seconds = time.monotonic() - started
     if code != 0:
         raise Failure(description=f"meltano {' '.join(meltano_args)} failed (exit {code}): {last_error_line(log_path)}",
