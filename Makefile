@@ -67,7 +67,7 @@ clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs
 
 # -- Operations (orchestrate/): every source at once, data quality, schedules that fire ------------
-.PHONY: full transform data-quality cron-print cron-install cron-uninstall
+.PHONY: full transform data-quality cron-print cron-install cron-uninstall dagster
 
 full: install            # every source, one failing source stopping no other, then transform
 	$(BIN)/python orchestrate/run_all.py
@@ -86,3 +86,6 @@ cron-install: install    # fire the schedules from your crontab (MELTANO_ENVIRON
 
 cron-uninstall:
 	$(BIN)/python orchestrate/cron.py uninstall
+
+dagster: install         # Dagster's UI and schedule daemon on Meltano's jobs and schedules, http://127.0.0.1:3000
+	$(MELTANO) invoke dagster:dev

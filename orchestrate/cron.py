@@ -10,6 +10,9 @@ job's lock (a start while the previous run is still going exits at once and says
 log) and keeps the run's output in output/logs/<schedule>/<UTC timestamp>.log.
 The environment is MELTANO_ENVIRONMENT (default: meltano.yml's); add a schedule to any
 orchestrate/*.meltano.yml, then run `install` again. Other crontab lines are kept.
+Only the schedules the environment switches on fire (meltano.yml, `annotations: tributary:
+schedules:`; dev: none, prod: all; TRIBUTARY_SCHEDULES overrides): the others are listed as
+comments saying so.
 --crontab-file PATH reads and writes a file instead of the user's crontab.
 """
 
@@ -38,8 +41,13 @@ def lines(environment: str) -> list[str]:
     cron_log = shlex.quote(str(project.LOG_DIR / "cron.log"))  # only if the runner itself breaks
     output = project.OUTPUT_DIR
     out = []
-    for schedule in project.schedules():
+    schedules = project.schedules()
+    firing, where = project.schedules_that_fire([schedule["name"] for schedule in schedules], environment)
+    for schedule in schedules:
         name = schedule["name"]
+        if name not in firing:
+            out.append(f"# {name}: job {schedule['job']['name']}, {schedule['interval']} — off ({where})")
+            continue
         out.append(f"# {name}: job {schedule['job']['name']}, {schedule['interval']}")
         # TRIBUTARY_OUTPUT_DIR is written only when it differs from the default (tests, other volumes).
         output_env = f"TRIBUTARY_OUTPUT_DIR={shlex.quote(str(output))} " if output != ROOT / "output" else ""
@@ -96,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "install":
         new = block(environment)
         write_crontab([*kept, *([""] if kept and kept[-1] else []), *new], args.crontab_file)
+        off = sum(1 for line in new if line.startswith("# ") and " — off (" in line)
         print(f"installed {sum(1 for line in new if not line.startswith('#'))} schedule(s) "
-              f"for the {environment} environment")
+              f"for the {environment} environment" + (f"; {off} off there (see the crontab's comments)" if off else ""))
     else:
         write_crontab(kept, args.crontab_file)
         print("removed the tributary schedules")

@@ -61,6 +61,50 @@ def schedules() -> list[dict]:
     return meltano_json("schedule", "list", "--format=json")["schedules"]["job"]
 
 
+# -- which schedules fire in an environment ------------------------------------------------------
+# Meltano's schedules belong to the project, not to an environment. Each environment in
+# meltano.yml says which of them fire automatically there (cron.py's crontab, Dagster's
+# schedules): `annotations: {tributary: {schedules: all | none | [name, …]}}`. An annotation,
+# not an `env:` variable, because Meltano would then override the variable below with it.
+# TRIBUTARY_SCHEDULES (all, none or names separated by commas) overrides it on one machine.
+SCHEDULES_VARIABLE = "TRIBUTARY_SCHEDULES"
+
+
+def parse_schedule_switch(value, known: list[str], where: str) -> set[str]:
+    """The names of the schedules that fire: `all` (or nothing said), `none`, or a list of names."""
+    if value is None or value == "all":
+        return set(known)
+    if value == "none":
+        return set()
+    names = [name.strip() for name in value.split(",")] if isinstance(value, str) else list(value or [])
+    names = [name for name in names if name]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        sys.exit(f"{where} names {', '.join(repr(name) for name in unknown)}, which Meltano does not know as a "
+                 f"schedule: use all, none or names from `meltano schedule list` ({', '.join(known)})")
+    return set(names)
+
+
+def schedule_switch_setting(environment_name: str) -> tuple[object, str]:
+    """The raw switch for an environment and where it was read (for messages)."""
+    if os.environ.get(SCHEDULES_VARIABLE):
+        return os.environ[SCHEDULES_VARIABLE], SCHEDULES_VARIABLE
+    import yaml  # both venvs that run this have PyYAML (Meltano's and Dagster's dependency)
+
+    config = yaml.safe_load((PROJECT_ROOT / "meltano.yml").read_text())
+    for declared in config.get("environments") or []:
+        if declared.get("name") == environment_name:
+            annotation = ((declared.get("annotations") or {}).get("tributary") or {}).get("schedules")
+            return annotation, f"meltano.yml, environment {environment_name}: annotations.tributary.schedules"
+    return None, f"meltano.yml, environment {environment_name}: no switch, every schedule fires"
+
+
+def schedules_that_fire(known: list[str], environment_name: str | None = None) -> tuple[set[str], str]:
+    """Which of the known schedule names fire automatically in the environment, and who said so."""
+    value, where = schedule_switch_setting(environment_name or environment())
+    return parse_schedule_switch(value, known, where), where
+
+
 def jobs() -> dict[str, list[str]]:
     """Every Meltano job, in the order the project defines them, with its tasks as block strings."""
     listed = meltano_json("job", "list", "--format=json")["jobs"]

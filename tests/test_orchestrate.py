@@ -97,6 +97,47 @@ def test_install_writes_one_line_per_meltano_schedule_between_markers_and_keeps_
     assert crontab.read_text().splitlines() == mine
 
 
+def test_dev_installs_no_firing_line_and_says_why_in_the_crontab(tmp_path):
+    """meltano.yml switches every schedule off in dev (the sandbox is up only while you use it)."""
+    crontab = tmp_path / "crontab"
+    env = {"MELTANO_ENVIRONMENT": "dev", "TRIBUTARY_SCHEDULES": ""}
+    result = cron("install", "--crontab-file", str(crontab), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "installed 0 schedule(s) for the dev environment" in result.stdout
+    lines = crontab.read_text().splitlines()
+    assert not [line for line in lines if line and not line.startswith("#")]
+    for schedule in meltano_schedules():
+        [comment] = [line for line in lines if line.startswith(f"# {schedule['name']}: ")]
+        assert comment.endswith("— off (meltano.yml, environment dev: annotations.tributary.schedules)")
+
+
+def test_the_variable_switches_on_only_the_schedules_it_names(tmp_path):
+    crontab = tmp_path / "crontab"
+    env = {"MELTANO_ENVIRONMENT": "prod", "TRIBUTARY_SCHEDULES": "attio-hourly, shopify-hourly"}
+    assert cron("install", "--crontab-file", str(crontab), env=env).returncode == 0
+    firing = [line for line in crontab.read_text().splitlines() if line and not line.startswith("#")]
+    assert sorted(line.split("--schedule ")[1].split()[0] for line in firing) == ["attio-hourly", "shopify-hourly"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, {"a-daily", "b-hourly"}),  # an environment that says nothing: Meltano's own meaning, all
+    ("all", {"a-daily", "b-hourly"}),
+    ("none", set()),
+    ("b-hourly", {"b-hourly"}),
+    (" a-daily ,b-hourly ", {"a-daily", "b-hourly"}),
+    (["a-daily"], {"a-daily"}),  # a YAML list in meltano.yml
+    ([], set()),
+])
+def test_the_schedule_switch_values(value, expected):
+    assert project.parse_schedule_switch(value, ["a-daily", "b-hourly"], "here") == expected
+
+
+def test_a_switch_naming_an_unknown_schedule_stops_with_the_known_ones_listed():
+    with pytest.raises(SystemExit, match=r"^here names 'c-daily', which Meltano does not know as a schedule: "
+                                         r"use all, none or names from `meltano schedule list` \(a-daily, b-hourly\)$"):
+        project.parse_schedule_switch("a-daily,c-daily", ["a-daily", "b-hourly"], "here")
+
+
 def test_print_matches_what_install_writes(tmp_path):
     crontab = tmp_path / "crontab"
     cron("install", "--crontab-file", str(crontab))
