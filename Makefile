@@ -15,7 +15,7 @@ help:
 	@echo "make demo            run the whole pipeline on the sandbox into a local warehouse"
 	@echo "make test            run the test suite (starts its own warehouse and sandbox)"
 	@echo "make bench           run the benchmarks, results in bench/results/"
-	@echo "make bench-shopify-100k  Shopify bulk vs paged backfill of 100,000 orders (~15 min)"
+	@echo "make bench-shopify-100k  Shopify bulk vs paged backfill of 100,000 orders (15-30 min)"
 	@echo "make stop            stop the demo's warehouse and sandbox"
 	@echo "make warehouse-start | warehouse-stop | sandbox-start | sandbox-stop | status"
 

@@ -236,6 +236,8 @@ def main() -> None:
     cmd = f"{Path(sys.executable)} bench/shopify_backfill.py --orders {args.orders}"
     if args.restore_rate is not None:
         cmd += f" --restore-rate {args.restore_rate:g}"
+    if args.out.resolve() != RESULTS:
+        cmd += f" --out {args.out}"
     result = {
         "command": cmd,
         "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -249,10 +251,13 @@ def main() -> None:
         "same_orders_both_ways": same,
         "shopify_paged_cost_bound_s": {f"{n} ({SHOPIFY_RESTORE_RATES[n]} points/s)": s for n, s in bound.items()},
         "note": "Simulator in its own process, tap CLI over HTTP, nothing but one (id, updatedAt, line items) "
-                "tuple per order kept. Live-simulator times are mostly the simulator (graphql-core in Python, "
-                "see simulator_cpu_s); with the bucket wide open the tap's cost pacing never waits. On Shopify "
-                "the paged time is at least cost_actual / restore rate (shopify_paged_cost_bound_s); a bulk "
-                "operation costs 10 points plus polls.",
+                "tuple per order kept. "
+                + ("Bucket wide open: the tap's cost pacing never waits, so the times are the simulator's work "
+                   "(graphql-core in Python, see simulator_cpu_s) and the tap's. " if args.restore_rate is None else
+                   f"Bucket paced like Shopify ({PACED_BUCKET} points, {args.restore_rate:g} points/s): the paged "
+                   "time should be (cost_actual - bucket) / restore rate, with no THROTTLED answer. ")
+                + "On Shopify the paged time is at least cost_actual / restore rate (shopify_paged_cost_bound_s); "
+                "a bulk operation costs 10 points plus 1 per poll.",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
