@@ -18,6 +18,8 @@ cost points per 1,000 orders, and bulk vs paged backfill time.
 
 Run (tap venv from extract/tap-shopify/README.md):
     .venv/bin/python bench/shopify_tap.py [--orders 20000] [--runs 3]
+The replay keeps every recorded answer in memory, so stay near 20,000 orders here; the
+100,000-order bulk vs paged backfill is bench/shopify_backfill.py (`make bench-shopify-100k`).
 Not a test: it prints figures and never fails on them.
 """
 from __future__ import annotations
@@ -75,6 +77,18 @@ class Server:
 
 def tap_exe(arg: str | None) -> str:
     return arg or str(Path(sys.executable).with_name("tap-shopify"))
+
+
+def orders_catalog(exe: str, config: dict, tmp: Path) -> dict:
+    """The tap's discovered catalog with only the orders stream selected."""
+    (tmp / "config.json").write_text(json.dumps(config))
+    disc = subprocess.run([exe, "--config", str(tmp / "config.json"), "--discover"], capture_output=True, check=True)
+    catalog = json.loads(disc.stdout)
+    for entry in catalog["streams"]:
+        for md in entry["metadata"]:
+            if md["breadcrumb"] == []:
+                md["metadata"]["selected"] = entry["tap_stream_id"] == "orders"
+    return catalog
 
 
 def run_tap(exe: str, config: dict, catalog: dict, tmp: Path) -> dict:
@@ -145,13 +159,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         cfg = {**base_cfg, "api_url": f"{sim.url}/shopify"}
-        (tmp / "config.json").write_text(json.dumps(cfg))
-        disc = subprocess.run([exe, "--config", str(tmp / "config.json"), "--discover"], capture_output=True, check=True)
-        catalog = json.loads(disc.stdout)
-        for entry in catalog["streams"]:
-            for md in entry["metadata"]:
-                if md["breadcrumb"] == []:
-                    md["metadata"]["selected"] = entry["tap_stream_id"] == "orders"
+        catalog = orders_catalog(exe, cfg, tmp)
 
         # 1. paged backfill through the live simulator (records the pages)
         recorded.clear(), order.clear(), sb.cost_log.clear()
