@@ -10,6 +10,7 @@ The target itself is target.py: the meltanolabs target-postgres, subclassed for 
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -60,6 +61,10 @@ def main() -> None:
 
     from target_postgres_wrapper.target import TributaryTargetPostgres
 
+    # A batch holds thousands of nested records alive until it is written; with the default
+    # thresholds the cyclic GC rescans them over and over (~17% of the CPU on order-like records).
+    # Records hold no reference cycles, so collecting less often frees the same memory.
+    gc.set_threshold(100_000, 50, 1000)
     try:
         TributaryTargetPostgres.cli(args, prog_name="target-postgres")
     except InvalidRecord as error:
