@@ -19,6 +19,7 @@ import re
 import typing as t
 
 import msgspec
+import simplejson
 import sqlalchemy.types as sqltypes
 from sqlalchemy.dialects import postgresql
 from target_postgres.connector import NOTYPE
@@ -65,6 +66,14 @@ def text_field(value: t.Any) -> str:
     if value is None:
         return NULL
     return copy_text(value if isinstance(value, str) else _scalar_text(value))
+
+
+def untyped_field(value: t.Any) -> str:
+    """A column the schema gives no type (text): objects and arrays as the stock sink's NOTYPE
+    writes them, simplejson's spaced separators included, so the stored text is the same."""
+    if isinstance(value, (dict, list)):
+        return copy_text(simplejson.dumps(value, use_decimal=True))
+    return text_field(value)
 
 
 def json_field(value: t.Any) -> str:
@@ -123,7 +132,7 @@ def field_converter(sql_type: sqltypes.TypeEngine) -> t.Callable[[t.Any], str] |
     if isinstance(sql_type, (postgresql.JSONB, sqltypes.JSON)):
         return json_field
     if isinstance(sql_type, NOTYPE):
-        return text_field  # a dict or list becomes its JSON text, as NOTYPE's bind processor does
+        return untyped_field
     if isinstance(sql_type, sqltypes.Boolean):
         return bool_field
     if isinstance(sql_type, (sqltypes.Integer, sqltypes.Numeric)):
