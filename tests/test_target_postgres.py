@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from conftest import PROJECT_ROOT, WAREHOUSE
-
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOADER_BIN = PROJECT_ROOT / ".meltano" / "loaders" / "target-postgres" / "venv" / "bin"
 STOCK, TUNED = LOADER_BIN / "target-postgres", LOADER_BIN / "target-postgres-wrapper"
 
@@ -58,18 +58,24 @@ def messages(records: list[dict], stream: str = "things") -> str:
     return "\n".join(json.dumps(line) for line in lines) + "\n"
 
 
-def load(executable, schema: str, tmp_path, text: str) -> subprocess.CompletedProcess:
+def warehouse(stack) -> dict:
+    """The test warehouse's connection settings, as the dev environment gives them to the loader."""
+    return dict(host="127.0.0.1", port=int(stack.env["TARGET_POSTGRES_PORT"]), user="tributary",
+                password="tributary-dev", dbname="warehouse")
+
+
+def load(stack, executable, schema: str, tmp_path, text: str) -> subprocess.CompletedProcess:
     config = tmp_path / f"{schema}.json"
+    w = warehouse(stack)
     config.write_text(json.dumps({
-        "host": WAREHOUSE["host"], "port": WAREHOUSE["port"], "user": WAREHOUSE["user"],
-        "password": WAREHOUSE["password"], "database": WAREHOUSE["dbname"], "default_target_schema": schema,
-        "use_copy": True, "add_record_metadata": True}))
+        "host": w["host"], "port": w["port"], "user": w["user"], "password": w["password"],
+        "database": w["dbname"], "default_target_schema": schema, "use_copy": True, "add_record_metadata": True}))
     return subprocess.run([str(executable), "--config", str(config)], input=text, text=True, capture_output=True,
                           timeout=300)
 
 
-def drop_schemas(names) -> None:
-    with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
+def drop_schemas(stack, names) -> None:
+    with psycopg.connect(**warehouse(stack), autocommit=True) as conn:
         for name in names:
             conn.execute(f"drop schema if exists {name} cascade")
 
@@ -77,15 +83,15 @@ def drop_schemas(names) -> None:
 @pytest.fixture()
 def schemas(stack):
     names = ("tgt_stock", "tgt_tuned")
-    drop_schemas(names)
+    drop_schemas(stack, names)
     yield names
-    drop_schemas(names)
+    drop_schemas(stack, names)
 
 
 def test_tuned_target_lands_what_the_stock_target_lands(stack, schemas, tmp_path):
     stock, tuned = schemas
     for executable, schema in ((STOCK, stock), (TUNED, tuned)):
-        done = load(executable, schema, tmp_path, messages(RECORDS))
+        done = load(stack, executable, schema, tmp_path, messages(RECORDS))
         assert done.returncode == 0, done.stderr[-3000:]
         assert '{"bookmarks": {"things": {"n": 3}}}' in done.stdout  # state is emitted once data is in
 
@@ -105,10 +111,10 @@ def test_tuned_target_lands_what_the_stock_target_lands(stack, schemas, tmp_path
 
 def test_tuned_target_upserts_on_reload(stack, schemas, tmp_path):
     _, tuned = schemas
-    assert load(TUNED, tuned, tmp_path, messages(RECORDS)).returncode == 0
+    assert load(stack, TUNED, tuned, tmp_path, messages(RECORDS)).returncode == 0
     changed = [{**RECORDS[0], "note": "first change"}, {**RECORDS[0], "note": "last change"},
                {**RECORDS[1], "id": "d"}]
-    done = load(TUNED, tuned, tmp_path, messages(changed))
+    done = load(stack, TUNED, tuned, tmp_path, messages(changed))
     assert done.returncode == 0, done.stderr[-3000:]
     assert stack.sql(f"select id, note from {tuned}.things order by id") == [
         ("a", "last change"), ("b", None), ("c", ""), ("d", None)]
@@ -117,7 +123,7 @@ def test_tuned_target_upserts_on_reload(stack, schemas, tmp_path):
 def test_invalid_record_names_stream_field_and_fix(stack, schemas, tmp_path):
     _, tuned = schemas
     bad = {**RECORDS[1], "lines": [{"sku": "x", "quantity": "two"}]}
-    done = load(TUNED, tuned, tmp_path, messages([RECORDS[0], bad], stream="orders"))
+    done = load(stack, TUNED, tuned, tmp_path, messages([RECORDS[0], bad], stream="orders"))
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("target-postgres-wrapper | ERROR: invalid record in stream 'orders'"), last
