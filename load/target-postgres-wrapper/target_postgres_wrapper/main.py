@@ -56,6 +56,12 @@ def main() -> None:
         problem = check_warehouse(config)
         if problem:
             log("ERROR: " + problem)
+            # Read the extractor's output to its end before failing: closing our stdin while
+            # Meltano (4.4) still writes to it makes Meltano print a BrokenPipe traceback after
+            # our message. Nothing is loaded and no state is emitted, so none is advanced.
+            for _ in sys.stdin.buffer:
+                pass
+            log("ERROR: " + problem)
             sys.exit(1)
     from singer_sdk.exceptions import InvalidRecord
 
