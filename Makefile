@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python bench/attio_tap.py
 	$(BIN)/python bench/ga4_tap.py
 	$(BIN)/python bench/shopify_tap.py
+	$(BIN)/python bench/target_postgres.py
 
 # Not part of `make bench`: the paged half alone takes 7+ minutes.
 bench-shopify-100k: install
