@@ -14,7 +14,7 @@ oauth.platform.intuit.com through the proxy, or directly on the plain port):
     POST /v3/company/{realm}/batch                      ≤ 30 BatchItemRequest queries
     GET  /v3/company/{realm}/cdc?entities=…&changedSince=…   30-day look-back, ≤ 1000 objects
     GET  /v3/company/{realm}/reports/ProfitAndLoss|BalanceSheet
-Control (under /_sandbox/quickbooks/): throttle, mutate, revoke, truth, tokens.
+Control (under /_sandbox/quickbooks/): throttle, mutate, revoke, truth, truth/rows, tokens.
 
 The books are a projection of the world (world.py): one QuickBooks row per world fact, ids as
 strings, money as JSON numbers (cents internally), times in the company's zone (fixed -08:00;
@@ -1155,7 +1155,8 @@ class QuickBooksSim:
         base = "/_sandbox/quickbooks"
         return [web.post(base + "/throttle", self.ctl_throttle), web.get(base + "/throttle", self.ctl_throttle),
                 web.post(base + "/mutate", self.ctl_mutate), web.post(base + "/revoke", self.ctl_revoke),
-                web.get(base + "/truth", self.ctl_truth), web.get(base + "/tokens", self.ctl_tokens),
+                web.get(base + "/truth", self.ctl_truth), web.get(base + "/truth/rows", self.ctl_truth_rows),
+                web.get(base + "/tokens", self.ctl_tokens),
                 web.post(base + "/tokens/age", self.ctl_age_tokens)]
 
     # -- vendor endpoints --
@@ -1309,6 +1310,13 @@ class QuickBooksSim:
 
     async def ctl_truth(self, request: web.Request) -> web.Response:
         return web.json_response(self.truth())
+
+    async def ctl_truth_rows(self, request: web.Request) -> web.Response:
+        """Every live row's identity and version, per entity: what a complete, current copy holds."""
+        rows = {e: [{"Id": r["Id"], "SyncToken": r["SyncToken"], "TotalAmt": r.get("TotalAmt"),
+                     "LastUpdatedTime": r["MetaData"]["LastUpdatedTime"]} for r in self.books.rows[e].values()]
+                for e in ENTITIES}
+        return web.json_response({"rows": rows, "deleted": {e: sorted(self.books.deleted[e], key=int) for e in ENTITIES}})
 
     def truth(self) -> dict:
         b = self.books
