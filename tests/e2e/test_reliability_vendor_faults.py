@@ -183,24 +183,13 @@ def test_quickbooks_5xx_and_a_dropped_connection_on_one_page(stack, vendor_loade
 
 
 @pytest.mark.parametrize("vendor, knobs", [
-    ("attio", {"server_error": 3}),
-    ("ga4", {"server_error": 2, "unavailable": 1, "on": "runReport"}),
-    ("shopify", {"server_error": 3}),
+    # all on consecutive tries of one request: the taps' back-off doubles (1 + 2 + 4 + 8 s)
+    ("attio", {"server_error": 2, "drop": 2}),
+    ("ga4", {"server_error": 1, "unavailable": 1, "drop": 2, "on": "runReport"}),
+    ("shopify", {"server_error": 2, "drop": 2}),
 ])
-def test_5xx_burst(stack, vendor_loaded, vendor, knobs):
-    vendor_loaded(vendor)
-    change(stack, vendor)
-    stack.sandbox("POST", f"/_sandbox/{vendor}/faults", knobs)
-    assert_whole_run(stack, vendor)
-    assert vendor_faults_left(stack, vendor) == {}
-
-
-@pytest.mark.parametrize("vendor, knobs", [
-    ("attio", {"drop": 2}),
-    ("ga4", {"drop": 2, "on": "runReport"}),
-    ("shopify", {"drop": 2}),
-])
-def test_dropped_connections(stack, vendor_loaded, vendor, knobs):
+def test_5xx_burst_and_dropped_connections(stack, vendor_loaded, vendor, knobs):
+    """A burst of 5xx in the vendor's own body, and connections closed without an answer, in one run."""
     vendor_loaded(vendor)
     change(stack, vendor)
     stack.sandbox("POST", f"/_sandbox/{vendor}/faults", knobs)
@@ -233,11 +222,12 @@ def test_an_answer_slower_than_the_timeout_is_retried(stack, vendor_loaded, vend
 
 # ---- an access token expiring mid-run ---------------------------------------------------------------
 def test_quickbooks_access_token_expiring_mid_run_is_refreshed(stack, vendor_loaded):
-    """Intuit's access tokens live an hour; here 3 s, and one page takes 4 s: the next page needs a new token."""
+    """Intuit's access tokens live an hour; here 3 s, and one answer takes 4 s: the next request needs a
+    new token, which the tap must fetch itself (no 401 on the way)."""
     vendor_loaded("quickbooks")
     change(stack, "quickbooks")
     stack.sandbox("POST", "/_sandbox/quickbooks/tokens/access-ttl", {"seconds": 3})
-    arm(stack, {"vendor": "quickbooks", "path_contains": "/batch", "after": 1, "kind": "delay", "seconds": 4})
+    arm(stack, {"vendor": "quickbooks", "path_contains": "/batch", "after": 1, "kind": "slow", "seconds": 4})
     seq = last_seq(stack)
     try:
         assert_whole_run(stack, "quickbooks")
@@ -401,11 +391,12 @@ def test_no_secret_in_any_log_line_of_this_module(stack, world):
         "Shopify client-credentials tokens": "shpat_cc_",
         "warehouse password": "tributary-dev",
     }
-    logs = "\n".join(stack.outputs[world["first_output"]:])
-    runs = logs.count("tap-")
+    outputs = stack.outputs[world["first_output"]:]
+    logs = "\n".join(outputs)
     for path in stack.env_path("XDG_STATE_HOME").rglob("*"):
         if path.is_file():
             logs += path.read_text(errors="replace")
-    assert runs > 100 and len(logs) > 100_000, "too little log to prove anything"
+    runs = sum(1 for output in outputs if "Block run completed" in output)
+    assert runs >= 20 and len(logs) > 1_000_000, f"too little log to prove anything ({runs} runs)"
     leaked = [name for name, secret in secrets.items() if secret in logs]
     assert not leaked, f"secrets in the logs: {leaked}"

@@ -1,14 +1,15 @@
 """Fault injection: a queue of rules, set through the control API, applied as aiohttp middleware.
 
 A rule: {"vendor"?: "quickbooks"|"attio"|"shopify"|"ga4", "path_contains"?: str,
-         "kind": "status"|"drop"|"delay"|"malformed"|"expire_tokens", "status"?: int, "body"?: str,
+         "kind": "status"|"drop"|"delay"|"slow"|"malformed"|"expire_tokens", "status"?: int, "body"?: str,
          "seconds"?: float, "after"?: int (default 0), "count": int (default 1)}.
 The first rule that matches a vendor request (never a /_sandbox/ request) fires and its count
 goes down; spent rules disappear. A rule with "after": n first lets n matching requests through,
 so a fault can land in the middle of a run rather than on its first request.
 "status" answers that status (a QBO 429 gets Intuit's XML throttle Fault, other QBO statuses a
 JSON Fault); "drop" closes the connection without an answer; "delay" waits, then lets the
-request through; "malformed" lets the request through and answers the first half of the real
+request through; "slow" lets the request through and waits before sending its answer (the work,
+token checks included, is done on arrival); "malformed" lets the request through and answers the first half of the real
 body with the real status (a page cut off mid-way: broken JSON); "expire_tokens" expires every
 access token the vendor has issued, then lets the request through (a token that dies mid-run).
 """
@@ -26,7 +27,7 @@ VENDOR_HOSTS = {
     "oauth.platform.intuit.com": "quickbooks", "appcenter.intuit.com": "quickbooks",
     "api.attio.com": "attio", "analyticsdata.googleapis.com": "ga4", "oauth2.googleapis.com": "ga4",
 }
-VALID_KINDS = ("status", "drop", "delay", "malformed", "expire_tokens")
+VALID_KINDS = ("status", "drop", "delay", "slow", "malformed", "expire_tokens")
 
 
 def vendor_of(request: web.Request) -> str | None:
@@ -96,6 +97,10 @@ def make_middleware(faults: Faults, clock):
         if rule["kind"] == "delay":
             await asyncio.sleep(float(rule.get("seconds", 1)))
             return await handler(request)
+        if rule["kind"] == "slow":
+            response = await handler(request)
+            await asyncio.sleep(float(rule.get("seconds", 1)))
+            return response
         if rule["kind"] == "expire_tokens":
             faults.token_expirers[rule["vendor"]]()
             return await handler(request)
