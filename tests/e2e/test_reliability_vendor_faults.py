@@ -114,6 +114,40 @@ def assert_whole_run(stack, vendor: str, env: dict | None = None):
     return result
 
 
+def assert_clear_failure(result, *fragments: str) -> None:
+    assert not result.ok, "the run must fail"
+    tail = result.output.strip().splitlines()[-12:]
+    assert not any("Traceback" in line for line in tail), "the last word must be a message, not a traceback:\n" + "\n".join(tail)
+    for fragment in fragments:
+        assert fragment in result.output, f"{fragment!r} not in:\n{result.output[-3000:]}"
+
+
+def bookmarks(state: dict) -> dict:
+    return (state.get("singer_state") or {}).get("bookmarks") or {}
+
+
+def moved_bookmarks(before: dict, after: dict) -> set[str]:
+    """Streams whose bookmark a run moved. Empty bookmarks (Attio's full-table streams) never move;
+    QuickBooks' deleted_objects bookmark is re-bounded by the wrapper at every run (30-day CDC)."""
+    old, new = bookmarks(before), bookmarks(after)
+    return {s for s in new if new[s] and new[s] != old.get(s) and s != "deleted_objects"}
+
+
+def assert_failed_run_left_honest_state(stack, vendor: str, state_before: dict, rows_before: dict) -> None:
+    """After a failed run Meltano keeps the bookmarks of the streams the tap finished (its partial
+    state): each of those must already be whole in the warehouse, the stream that broke must keep
+    its bookmark, and no row may have been dropped."""
+    after = compare_with_truth(vendor)
+    moved = moved_bookmarks(state_before, stack.state(STATE_IDS[vendor]))
+    # (a row deleted at the vendor may still be there: deletions arrive through a later stream)
+    behind = [t.describe() for t in after.tables if t.table in moved
+              and any(t.diff()[kind] for kind in ("missing", "duplicated", "differing"))]
+    assert not behind, "a bookmark moved past rows the warehouse does not have:\n" + "\n".join(behind)
+    assert moved != {t.table for t in after.tables}, "the broken stream's bookmark moved too"
+    lost = {t: (rows_before[t], n) for t, n in after.rows().items() if t in rows_before and n < rows_before[t] - 1}
+    assert not lost, f"a failed run must not drop rows (the one deletion aside): {lost}"
+
+
 # ---- 429 storms, each vendor in its own format ---------------------------------------------------------
 def test_quickbooks_xml_throttle_fault_is_waited_out(stack, vendor_loaded):
     """Intuit's XML ThrottleExceeded (HTTP 429) on a data page: the tap waits and retries (60 s)."""
@@ -128,15 +162,17 @@ def test_quickbooks_xml_throttle_fault_is_waited_out(stack, vendor_loaded):
 
 @pytest.mark.slow
 def test_quickbooks_429_storm_fails_clearly_then_a_rerun_is_whole(stack, vendor_loaded):
-    """Three 429s in a row exhaust the community tap's retries (2 minutes): one clear line, no state moved."""
+    """Three 429s in a row exhaust the community tap's retries (2 minutes): one clear line, no bookmark
+    past what is loaded, then a plain rerun is whole."""
     vendor_loaded("quickbooks")
     change(stack, "quickbooks")
-    state_before = stack.state(STATE_IDS["quickbooks"])
+    before = stack.state(STATE_IDS["quickbooks"]), compare_with_truth("quickbooks").rows()
     arm(stack, {"vendor": "quickbooks", "path_contains": "/batch", "after": 1, "kind": "status", "status": 429,
                 "count": 3})
     result = run(stack, "quickbooks")
+    assert generic_faults_left(stack) == []
     assert_clear_failure(result, "QuickBooks throttled the sync")
-    assert stack.state(STATE_IDS["quickbooks"]) == state_before
+    assert_failed_run_left_honest_state(stack, "quickbooks", *before)
     assert_whole_run(stack, "quickbooks")
 
 
@@ -270,28 +306,9 @@ def test_shopify_client_credentials_token_expiring_mid_run_is_renewed(stack, ven
 
 
 # ---- a malformed page: fail clearly, state unchanged, then a rerun is whole ----------------------------
-def assert_clear_failure(result, *fragments: str) -> None:
-    assert not result.ok, "the run must fail"
-    tail = result.output.strip().splitlines()[-12:]
-    assert not any("Traceback" in line for line in tail), "the last word must be a message, not a traceback:\n" + "\n".join(tail)
-    for fragment in fragments:
-        assert fragment in result.output, f"{fragment!r} not in:\n{result.output[-3000:]}"
-
-
 MALFORMED_PAGES = {  # vendor -> the data requests whose answer gets cut in half
     "quickbooks": "/batch", "attio": "/records/query", "ga4": ":runReport", "shopify": "/graphql.json",
 }
-
-
-def bookmarks(state: dict) -> dict:
-    return (state.get("singer_state") or {}).get("bookmarks") or {}
-
-
-def moved_bookmarks(before: dict, after: dict) -> set[str]:
-    """Streams whose bookmark a run moved. Empty bookmarks (Attio's full-table streams) never move;
-    QuickBooks' deleted_objects bookmark is re-bounded by the wrapper at every run (30-day CDC)."""
-    old, new = bookmarks(before), bookmarks(after)
-    return {s for s in new if new[s] and new[s] != old.get(s) and s != "deleted_objects"}
 
 
 @pytest.mark.parametrize("vendor", ["quickbooks", "attio", "shopify"])
@@ -302,21 +319,12 @@ def test_a_malformed_page_fails_clearly_and_the_rerun_is_whole(stack, vendor_loa
     stream's bookmark must not move. Then a plain rerun is whole."""
     vendor_loaded(vendor)
     change(stack, vendor)
-    state_before = stack.state(STATE_IDS[vendor])
-    rows_before = compare_with_truth(vendor).rows()
+    before = stack.state(STATE_IDS[vendor]), compare_with_truth(vendor).rows()
     arm(stack, {"vendor": vendor, "path_contains": MALFORMED_PAGES[vendor], "after": 1, "kind": "malformed"})
     result = run(stack, vendor)
     assert generic_faults_left(stack) == [], "the malformed page was never served"
     assert_clear_failure(result, "not valid JSON")
-    after = compare_with_truth(vendor)
-    moved = moved_bookmarks(state_before, stack.state(STATE_IDS[vendor]))
-    # (a row deleted at the vendor may still be there: deletions arrive through a later stream)
-    behind = [t.describe() for t in after.tables if t.table in moved
-              and any(t.diff()[kind] for kind in ("missing", "duplicated", "differing"))]
-    assert not behind, "a bookmark moved past rows the warehouse does not have:\n" + "\n".join(behind)
-    assert moved != {t.table for t in after.tables}, "the broken stream's bookmark moved too"
-    lost = {t: (rows_before[t], n) for t, n in after.rows().items() if t in rows_before and n < rows_before[t] - 1}
-    assert not lost, f"a failed run must not drop rows (the one deletion aside): {lost}"
+    assert_failed_run_left_honest_state(stack, vendor, *before)
     assert_whole_run(stack, vendor)
 
 
