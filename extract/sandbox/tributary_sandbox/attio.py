@@ -19,7 +19,7 @@ Everything an Attio client has to survive is here too: 401 with Attio's error bo
 reads/s limit answering 429 with `Retry-After` as an HTTP date, and a fault knob (N 429s, N 5xx,
 N dropped connections). Control hooks (plain functions, also mountable as routes with
 `add_control_routes`): `mutate` (update/create/delete records), `add_custom_attribute` (schema
-drift), `set_faults`, `reset`, `counts`.
+drift), `set_faults`, `reset`, `counts`, `truth_rows`.
 
 Serving is built for volume: each record is serialised once and pages are joined bytes, so a
 benchmark measures the client, not this server.
@@ -853,15 +853,23 @@ class AttioSandbox:
 
     def add_custom_attribute(self, object: str = "companies", api_slug: str = "renewal_month",
                              type: str = "text", title: str | None = None, multi: bool = False,
-                             fill: Callable[[dict], Any] | Any = None, every: int = 3) -> dict:
+                             fill: Callable[[dict], Any] | Any = None, every: int = 3, replace: bool = False) -> dict:
         """Schema drift: a workspace admin adds an attribute. Existing records get `[]`, and every
-        `every`-th record gets a value (`fill(record)` or the constant `fill`)."""
+        `every`-th record gets a value (`fill(record)` or the constant `fill`). With `replace`, an
+        attribute of that slug is first removed with its values: the slug comes back with a new
+        type (archive and re-create, the only way an attribute's type changes in Attio)."""
         st = self.find(self.objects, object)
         if st is None:
             raise KeyError(f"unknown object {object!r}")
+        st.ensure()
+        if replace and self._has(st, api_slug):
+            st.attributes = [a for a in st.attributes if a["api_slug"] != api_slug]
+            for rid in list(st.order):
+                rec = json.loads(st.raw[rid])
+                rec["values"].pop(api_slug, None)
+                st.put(rec)
         if self._has(st, api_slug):
             raise ValueError(f"attribute {api_slug!r} already exists on {object}")
-        st.ensure()
         now = self.now_stamp()
         a = self.attr(st, api_slug, title or api_slug.replace("_", " ").capitalize(), type, multi=multi,
                       created_at=now, options=("Option A", "Option B") if type in ("select", "status") else ())
@@ -908,6 +916,16 @@ class AttioSandbox:
                    objects=len(self.objects), lists=len(self.lists),
                    attributes={slug: len(st.attributes) for slug, st in self.objects.items()})
         return out
+
+    def truth_rows(self) -> dict:
+        """Every current record, entry, note, task and member exactly as served: what a complete,
+        current copy of the workspace holds."""
+        def served(st: ObjectStore) -> list:
+            st.ensure()
+            return [json.loads(st.raw[rid]) for rid in st.order]
+        return {"objects": {slug: served(st) for slug, st in self.objects.items()},
+                "lists": {slug: served(st) for slug, st in self.lists.items()},
+                "notes": self.notes, "tasks": self.tasks, "workspace_members": self.members}
 
     # -- rate limit ---------------------------------------------------------------------------------
     def retry_after(self, seconds: float) -> str:
@@ -1229,7 +1247,7 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/attio") ->
     """POST {prefix}/mutate {object, update, create, delete, record_ids, attribute, value}
     POST {prefix}/attributes {object, api_slug, type, title, multi, fill, every}
     POST {prefix}/faults {rate_limit, server_error, drop, retry_after_seconds, rate_limit_enabled, reads_per_second}
-    POST {prefix}/reset; GET {prefix}/counts; GET {prefix}/requests"""
+    POST {prefix}/reset; GET {prefix}/counts; GET {prefix}/requests; GET {prefix}/truth/rows"""
 
     async def _call(request, fn):
         try:
@@ -1257,12 +1275,16 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/attio") ->
     async def do_requests(request):
         return web.json_response(dict(app[APP_KEY].requests))
 
+    async def do_truth_rows(request):
+        return web.json_response(app[APP_KEY].truth_rows())
+
     app.router.add_post(prefix + "/mutate", do_mutate)
     app.router.add_post(prefix + "/attributes", do_attr)
     app.router.add_post(prefix + "/faults", do_faults)
     app.router.add_post(prefix + "/reset", do_reset)
     app.router.add_get(prefix + "/counts", do_counts)
     app.router.add_get(prefix + "/requests", do_requests)
+    app.router.add_get(prefix + "/truth/rows", do_truth_rows)
 
 
 def make_app(world: World, clock: Any = None) -> web.Application:

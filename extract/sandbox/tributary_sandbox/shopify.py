@@ -6,7 +6,7 @@ Routes (prefix /shopify, so a tap's `api_url` is http://127.0.0.1:<port>/shopify
   POST /shopify/admin/api/{version}/graphql.json    X-Shopify-Access-Token; query + variables
   POST /shopify/admin/oauth/access_token             client credentials grant (form or JSON)
   GET  /shopify/bulk/{key}.jsonl                     bulk operation results (no auth, like a signed URL)
-Control (/_sandbox/shopify/...): GET counts, truth, requests; POST mutate, faults, throttle, reset,
+Control (/_sandbox/shopify/...): GET counts, truth, truth/rows, requests; POST mutate, faults, throttle, reset,
 tokens/expire.
 
 What it does like Shopify:
@@ -897,6 +897,21 @@ class ShopifySandbox:
                                         "line_items": len(r.lines)}
         return out
 
+    # stream (the tap's, = the raw table) -> (the shop's table, the GID kind of its rows)
+    TRUTH_TABLES = {"orders": ("orders", "Order"), "customers": ("customers", "Customer"),
+                    "products": ("products", "Product"), "product_variants": ("productVariants", "ProductVariant"),
+                    "inventory_items": ("inventoryItems", "InventoryItem"), "locations": ("locations", "Location"),
+                    "collections": ("collections", "Collection"),
+                    "abandoned_checkouts": ("abandonedCheckouts", "AbandonedCheckout")}
+
+    def truth_rows(self) -> dict:
+        """Every top-level row's GID and updatedAt, per stream: what a complete, current copy holds."""
+        out = {}
+        for stream, (table, kind) in self.TRUTH_TABLES.items():
+            rows, _ = self.shop.table(table)
+            out[stream] = {gid(kind, num): updated for num, _, updated, _, _ in rows}
+        return out
+
     def mutate(self, orders_updated: int = 0, orders_created: int = 0, refunds: int = 0, customers_updated: int = 0) -> dict:
         """Changes between runs, stamped with the sandbox clock's now."""
         s, now = self.shop, self.clock.now()
@@ -1256,6 +1271,9 @@ def add_control_routes(app: web.Application) -> None:
     async def truth(request):
         return web.json_response(_sandbox(request).truth())
 
+    async def truth_rows(request):
+        return web.json_response(_sandbox(request).truth_rows())
+
     async def requests_(request):
         sb = _sandbox(request)
         return web.json_response({**sb.requests, "cost_requested": sum(c["requested"] for c in sb.cost_log),
@@ -1289,6 +1307,7 @@ def add_control_routes(app: web.Application) -> None:
 
     app.add_routes([
         web.get("/_sandbox/shopify/counts", counts), web.get("/_sandbox/shopify/truth", truth),
+        web.get("/_sandbox/shopify/truth/rows", truth_rows),
         web.get("/_sandbox/shopify/requests", requests_), web.post("/_sandbox/shopify/mutate", mutate),
         web.post("/_sandbox/shopify/faults", faults), web.post("/_sandbox/shopify/throttle", throttle),
         web.post("/_sandbox/shopify/tokens/expire", expire), web.post("/_sandbox/shopify/reset", reset),
