@@ -187,3 +187,43 @@ def test_attio_killed_mid_stream_then_rerun(stack):
 
     rerun_after_kill(stack, *ATTIO, env=ATTIO_ENV)
     assert_warehouse_matches_truth("attio")
+
+
+# -- PostgreSQL restarted mid-load -------------------------------------------------------------------
+def warehouse(stack, action: str) -> None:
+    """Stop or start the test stack's warehouse (tests/conftest.py started it the same way)."""
+    subprocess.run([str(BIN / "python"), "load/warehouse.py", action], cwd=PROJECT_ROOT, env=stack.env,
+                   check=True, capture_output=True)
+
+
+def last_error(output: str) -> str:
+    """What a user reads last: everything after the final ERROR: marker."""
+    return output.split("ERROR:")[-1]
+
+
+def test_warehouse_restarted_mid_load_fails_clearly_then_rerun_completes(stack):
+    stack.reset(scale=SCALE)
+    stack.sandbox("POST", "/_sandbox/faults", {"rules": [
+        {"vendor": "shopify", "path_contains": "graphql", "kind": "delay", "seconds": 0.5, "count": 10_000}]})
+    run = BackgroundRun(stack, "run", *SHOPIFY, env=SHOPIFY_ENV)
+    run.wait_for("a committed batch of orders", lambda: committed_orders(stack) >= 50)
+    warehouse(stack, "stop")
+    try:
+        returncode = run.wait(timeout=240)  # the loader's next commit finds the warehouse gone
+    finally:
+        warehouse(stack, "start")
+    stack.sandbox("DELETE", "/_sandbox/faults")
+
+    assert returncode != 0, "the run cannot have succeeded without its warehouse"
+    assert "Lost the warehouse at 127.0.0.1:" in last_error(run.output), run.output[-3000:]
+    assert "run again" in last_error(run.output) and "Traceback" not in last_error(run.output)
+    state = stack.state(SHOPIFY_STATE_ID)
+    bookmark = state.get("singer_state", {}).get("bookmarks", {}).get("orders", {}).get("replication_key_value")
+    if bookmark:
+        newest = stack.scalar('select max("updatedAt") from raw_shopify.orders')
+        assert bookmark <= newest.strftime("%Y-%m-%dT%H:%M:%SZ"), (bookmark, newest)
+
+    # A failed run leaves no RUNNING row behind: the plain rerun is accepted.
+    rerun = stack.meltano("run", *SHOPIFY, env=SHOPIFY_ENV)
+    assert rerun.ok, rerun.output[-4000:]
+    assert_warehouse_matches_truth("shopify")
