@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from no_secrets import LogWatch
+
 # Meltano 4.4.1 casts integer/array settings itself before any plugin starts; a value that does
 # not parse ends in its own traceback ("invalid literal for int() with base 10: 'five'") that
 # never names the setting. Only a Meltano change (or dropping the setting's `kind`) fixes it.
@@ -88,8 +90,13 @@ def command(case: BadSetting) -> tuple[str, ...]:
     return ("run", case.plugin, "target-postgres")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def logs(stack):  # from the module's first test on
+    return LogWatch(stack)
+
+
 @pytest.fixture(scope="module")
-def planted(stack):
+def planted(stack, logs):
     stack.reset(scale=0.02)
     for plugin in ("tap-quickbooks", "tap-attio", "tap-ga4", "tap-shopify"):
         result = stack.meltano("state", "set", "--force", state_id(plugin), PLANTED_STATE)
@@ -116,3 +123,9 @@ def test_a_bad_setting_is_named(stack, planted, case: BadSetting):
             pytest.fail(f"gap closed ({case.gap}): remove `gap` from this case")
         pytest.xfail(case.gap)
     assert clear, f"expected {case.says} and no traceback after the last ERROR:\n{result.output[-3000:]}"
+
+
+def test_no_secret_in_any_log_of_these_runs(stack, logs):
+    """Runs last in this module."""
+    # The wrong passwords too; a key *path* is no secret (the GA4 message rightly names it).
+    logs.assert_no_secret(*(case.value for case in CASES if "PASSWORD" in case.variable))

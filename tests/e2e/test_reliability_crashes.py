@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, PROJECT_ROOT, RUN_DIR
+from no_secrets import LogWatch
 from truth import assert_warehouse_matches_truth
 
 # The loader commits every 50 rows (default 10,000), as it does many times in a large
@@ -30,6 +31,11 @@ from truth import assert_warehouse_matches_truth
 SMALL_BATCHES = {"TARGET_POSTGRES_BATCH_SIZE_ROWS": "50"}
 SCALE = 0.1  # 300 Shopify orders, 180 Attio people: a few commits, a few pages
 _log_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def logs(stack):  # from the module's first test on
+    return LogWatch(stack)
 
 
 class BackgroundRun:
@@ -120,7 +126,7 @@ def committed_orders(stack) -> int:
     return stack.scalar("select count(*) from raw_shopify.orders")
 
 
-def test_shopify_killed_mid_stream_then_rerun(stack):
+def test_shopify_killed_mid_stream_then_rerun(stack, logs):
     stack.reset(scale=SCALE)
     total = stack.sandbox("GET", "/_sandbox/shopify/counts")["orders"]
     # Every orders page waits 0.5 s in the sandbox: the run is still reading orders long after
@@ -227,3 +233,39 @@ def test_warehouse_restarted_mid_load_fails_clearly_then_rerun_completes(stack):
     rerun = stack.meltano("run", *SHOPIFY, env=SHOPIFY_ENV)
     assert rerun.ok, rerun.output[-4000:]
     assert_warehouse_matches_truth("shopify")
+
+
+def test_no_secret_in_any_log_of_these_runs(stack, logs):
+    """Runs last in this module: the killed runs' output included."""
+    logs.assert_no_secret()
+
+
+# -- QuickBooks: incremental by LastUpdatedTime, deletions through change data capture ------------
+QUICKBOOKS = ("tap-quickbooks", "target-postgres")
+QUICKBOOKS_STATE_ID = "dev:tap-quickbooks-to-target-postgres"
+QUICKBOOKS_ENV = {**SMALL_BATCHES, "TAP_QUICKBOOKS_MAX_RESULTS": "50"}  # more pages to land between
+
+
+@pytest.mark.slow
+def test_quickbooks_killed_mid_stream_then_rerun(stack):
+    stack.reset(scale=SCALE)
+    first = stack.meltano("run", *QUICKBOOKS, env=QUICKBOOKS_ENV)
+    assert first.ok, first.output[-4000:]
+    state_before = stack.state(QUICKBOOKS_STATE_ID)
+    # New, edited and deleted documents for the killed run to carry, the deletions through CDC.
+    stack.sandbox("POST", "/_sandbox/quickbooks/mutate", {"seed": 11, "new": 6, "updated": 6, "deleted": 4})
+    stack.sandbox("POST", "/_sandbox/faults", {"rules": [
+        {"vendor": "quickbooks", "path_contains": "/v3/company/", "kind": "delay", "seconds": 1, "count": 10_000}]})
+    since = last_request_seq(stack)
+
+    run = BackgroundRun(stack, "run", *QUICKBOOKS, env=QUICKBOOKS_ENV)
+    run.wait_for("the 2nd page of entities", lambda: requests_since(stack, since, "/batch") >= 2)
+    run.kill()
+    stack.sandbox("DELETE", "/_sandbox/faults")
+    # Meltano may have kept a bookmark the loader confirmed; it must not have lost the old one.
+    state_at_kill = stack.state(QUICKBOOKS_STATE_ID)
+    assert set(state_before["singer_state"]["bookmarks"]) <= set(state_at_kill["singer_state"]["bookmarks"])
+
+    rerun_after_kill(stack, *QUICKBOOKS, env=QUICKBOOKS_ENV)
+    assert_warehouse_matches_truth("quickbooks")
+    assert stack.state(QUICKBOOKS_STATE_ID)["singer_state"]["bookmarks"]["deleted_objects"]["LastUpdatedTime"]

@@ -9,11 +9,8 @@ is one line saying what happened and that a rerun is safe.
 
 from __future__ import annotations
 
-import collections
 import json
 import re
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -74,6 +71,13 @@ def diagnose_failure(log_tail: str, config: dict) -> str:
 def run_target(target: str, args: list[str], config: dict) -> int:
     """Run target-postgres with our stdin and stdout (the Singer stream and its state messages),
     relaying its log with the warehouse password masked and keeping the tail to diagnose."""
+    # Imported here, not at the top, so a failed pre-check exits as quickly as before: the later
+    # it exits, the likelier Meltano 4.4.1 trips over a broken pipe while feeding it the tap's
+    # first lines and prints its own traceback after our message.
+    import collections
+    import signal
+    import subprocess
+
     password = str(config.get("password") or "")
     process = subprocess.Popen([target, *args], stderr=subprocess.PIPE, text=True, bufsize=1, errors="replace")
     for sig in (signal.SIGTERM, signal.SIGINT):
