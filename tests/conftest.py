@@ -135,6 +135,10 @@ class Stack:
         (RUN_DIR / "quickbooks-refresh-token.json").unlink(missing_ok=True)
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: a case that takes minutes (deselect with -m 'not slow')")
+
+
 def _run(cmd: list[str], env: dict[str, str]) -> None:
     completed = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, text=True, capture_output=True)
     if completed.returncode != 0:

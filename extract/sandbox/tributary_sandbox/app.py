@@ -163,4 +163,8 @@ def build_app(sb: Sandbox) -> web.Application:
     # (Shopify Plus' rate) so a paged demo backfill takes seconds, not half an hour.
     sb.shopify = shopify.add_routes(app, sb.world, sb.clock, restore_rate=1000)   # /shopify/...
     shopify.add_control_routes(app)                        # /_sandbox/shopify/...
+    # what an "expire_tokens" fault rule calls (read at fire time: resets replace the vendors' state)
+    sb.faults.token_expirers = {"quickbooks": lambda: sb.quickbooks.tokens.expire_access(),
+                                "ga4": lambda: app[ga4.APP_KEY].expire_tokens(),
+                                "shopify": lambda: sb.shopify.expire_tokens()}
     return app

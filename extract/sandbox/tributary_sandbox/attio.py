@@ -853,15 +853,23 @@ class AttioSandbox:
 
     def add_custom_attribute(self, object: str = "companies", api_slug: str = "renewal_month",
                              type: str = "text", title: str | None = None, multi: bool = False,
-                             fill: Callable[[dict], Any] | Any = None, every: int = 3) -> dict:
+                             fill: Callable[[dict], Any] | Any = None, every: int = 3, replace: bool = False) -> dict:
         """Schema drift: a workspace admin adds an attribute. Existing records get `[]`, and every
-        `every`-th record gets a value (`fill(record)` or the constant `fill`)."""
+        `every`-th record gets a value (`fill(record)` or the constant `fill`). With `replace`, an
+        attribute of that slug is first removed with its values: the slug comes back with a new
+        type (archive and re-create, the only way an attribute's type changes in Attio)."""
         st = self.find(self.objects, object)
         if st is None:
             raise KeyError(f"unknown object {object!r}")
+        st.ensure()
+        if replace and self._has(st, api_slug):
+            st.attributes = [a for a in st.attributes if a["api_slug"] != api_slug]
+            for rid in list(st.order):
+                rec = json.loads(st.raw[rid])
+                rec["values"].pop(api_slug, None)
+                st.put(rec)
         if self._has(st, api_slug):
             raise ValueError(f"attribute {api_slug!r} already exists on {object}")
-        st.ensure()
         now = self.now_stamp()
         a = self.attr(st, api_slug, title or api_slug.replace("_", " ").capitalize(), type, multi=multi,
                       created_at=now, options=("Option A", "Option B") if type in ("select", "status") else ())

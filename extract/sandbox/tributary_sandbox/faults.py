@@ -1,12 +1,17 @@
 """Fault injection: a queue of rules, set through the control API, applied as aiohttp middleware.
 
 A rule: {"vendor"?: "quickbooks"|"attio"|"shopify"|"ga4", "path_contains"?: str,
-         "kind": "status"|"drop"|"delay", "status"?: int, "body"?: str, "seconds"?: float,
-         "count": int (default 1)}.
+         "kind": "status"|"drop"|"delay"|"slow"|"malformed"|"expire_tokens", "status"?: int, "body"?: str,
+         "seconds"?: float, "after"?: int (default 0), "count": int (default 1)}.
 The first rule that matches a vendor request (never a /_sandbox/ request) fires and its count
-goes down; spent rules disappear. "status" answers that status (a QBO 429 gets Intuit's XML
-throttle Fault, other QBO statuses a JSON Fault); "drop" closes the connection without an
-answer; "delay" waits, then lets the request through.
+goes down; spent rules disappear. A rule with "after": n first lets n matching requests through,
+so a fault can land in the middle of a run rather than on its first request.
+"status" answers that status (a QBO 429 gets Intuit's XML throttle Fault, other QBO statuses a
+JSON Fault); "drop" closes the connection without an answer; "delay" waits, then lets the
+request through; "slow" lets the request through and waits before sending its answer (the work,
+token checks included, is done on arrival); "malformed" lets the request through and answers the first half of the real
+body with the real status (a page cut off mid-way: broken JSON); "expire_tokens" expires every
+access token the vendor has issued, then lets the request through (a token that dies mid-run).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ VENDOR_HOSTS = {
     "oauth.platform.intuit.com": "quickbooks", "appcenter.intuit.com": "quickbooks",
     "api.attio.com": "attio", "analyticsdata.googleapis.com": "ga4", "oauth2.googleapis.com": "ga4",
 }
-VALID_KINDS = ("status", "drop", "delay")
+VALID_KINDS = ("status", "drop", "delay", "slow", "malformed", "expire_tokens")
 
 
 def vendor_of(request: web.Request) -> str | None:
@@ -44,6 +49,8 @@ def vendor_of(request: web.Request) -> str | None:
 class Faults:
     def __init__(self) -> None:
         self.rules: list[dict] = []
+        # vendor -> a function expiring every access token that vendor issued (set by build_app)
+        self.token_expirers: dict = {}
 
     def set(self, rules: list[dict]) -> list[dict]:
         clean = []
@@ -52,7 +59,9 @@ class Faults:
                 raise ValueError(f"fault kind must be one of {VALID_KINDS}: {rule!r}")
             if rule["kind"] == "status" and not isinstance(rule.get("status"), int):
                 raise ValueError(f"a status fault needs an integer 'status': {rule!r}")
-            clean.append({"count": 1, **rule})
+            if rule["kind"] == "expire_tokens" and rule.get("vendor") not in self.token_expirers:
+                raise ValueError(f"an expire_tokens fault needs a 'vendor' among {sorted(self.token_expirers)}: {rule!r}")
+            clean.append({"count": 1, "after": 0, **rule})
         self.rules = clean
         return self.rules
 
@@ -66,6 +75,9 @@ class Faults:
             if rule.get("vendor") and rule["vendor"] != vendor:
                 continue
             if rule.get("path_contains") and rule["path_contains"] not in target:
+                continue
+            if rule["after"] > 0:
+                rule["after"] -= 1
                 continue
             rule["count"] -= 1
             if rule["count"] <= 0:
@@ -85,6 +97,20 @@ def make_middleware(faults: Faults, clock):
         if rule["kind"] == "delay":
             await asyncio.sleep(float(rule.get("seconds", 1)))
             return await handler(request)
+        if rule["kind"] == "slow":
+            response = await handler(request)
+            await asyncio.sleep(float(rule.get("seconds", 1)))
+            return response
+        if rule["kind"] == "expire_tokens":
+            faults.token_expirers[rule["vendor"]]()
+            return await handler(request)
+        if rule["kind"] == "malformed":
+            response = await handler(request)
+            body = getattr(response, "body", None)
+            if not isinstance(body, (bytes, bytearray)) or len(body) < 2:
+                return response       # a streamed or empty answer has nothing to cut
+            return web.Response(status=response.status, body=bytes(body[:len(body) // 2]),
+                                content_type=response.content_type)
         if rule["kind"] == "drop":
             # Close the socket with no answer; aiohttp quietly discards the response below.
             request["dropped"] = True

@@ -507,6 +507,12 @@ class GA4Sandbox:
             return refuse("Invalid JWT: no scope.")   # Google: invalid_scope
         return 200, self.issue_token(scope, "service_account")
 
+    def expire_tokens(self) -> int:
+        """Every issued access token expires now (clients must fetch a new one)."""
+        for info in self.tokens.values():
+            info["expires"] = self.now()
+        return len(self.tokens)
+
     def check_token(self, header: str) -> ApiError | None:
         token = header[7:].strip() if header[:7].lower() == "bearer " else None
         info = self.tokens.get(token) if token else None
@@ -1228,10 +1234,7 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
         return await _call(request, lambda b: app[APP_KEY].configure(**b))
 
     async def expire(request):
-        st = app[APP_KEY]
-        for info in st.tokens.values():
-            info["expires"] = st.now()
-        return web.json_response({"expired": len(st.tokens)})
+        return web.json_response({"expired": app[APP_KEY].expire_tokens()})
 
     async def counts(request):
         st = app[APP_KEY]

@@ -14,7 +14,8 @@ oauth.platform.intuit.com through the proxy, or directly on the plain port):
     POST /v3/company/{realm}/batch                      ≤ 30 BatchItemRequest queries
     GET  /v3/company/{realm}/cdc?entities=…&changedSince=…   30-day look-back, ≤ 1000 objects
     GET  /v3/company/{realm}/reports/ProfitAndLoss|BalanceSheet
-Control (under /_sandbox/quickbooks/): throttle, mutate, revoke, truth, truth/rows, tokens.
+Control (under /_sandbox/quickbooks/): throttle, mutate, revoke, truth, truth/rows, tokens,
+tokens/age, tokens/access-ttl.
 
 The books are a projection of the world (world.py): one QuickBooks row per world fact, ids as
 strings, money as JSON numbers (cents internally), times in the company's zone (fixed -08:00;
@@ -845,6 +846,7 @@ class TokenStore:
         now = self.clock.now()
         self.refresh = {INITIAL_REFRESH_TOKEN: {"issued": now, "used": now}}
         self.access: dict[str, dt.datetime] = {}
+        self.access_ttl = ACCESS_TOKEN_TTL   # shortened by tests: an hour's expiry within one run
         self.serial = 0
 
     def current_refresh(self) -> str | None:
@@ -860,6 +862,12 @@ class TokenStore:
         self.refresh.clear()
         self.access.clear()
 
+    def expire_access(self) -> int:
+        """Every access token issued so far expires now (refresh tokens stay good)."""
+        now = self.clock.now()
+        self.access = {token: min(expiry, now) for token, expiry in self.access.items()}
+        return len(self.access)
+
     def exchange(self, token: str) -> dict:
         now = self.clock.now()
         info = self.refresh.get(token)
@@ -874,10 +882,10 @@ class TokenStore:
         else:
             info["used"] = now
         access = "sandbox-access-" + secrets.token_urlsafe(24)
-        self.access[access] = now + dt.timedelta(seconds=ACCESS_TOKEN_TTL)
+        self.access[access] = now + dt.timedelta(seconds=self.access_ttl)
         remaining = REFRESH_IDLE_LIMIT - int((now - self.refresh[token]["used"]).total_seconds())
         return {"access_token": access, "token_type": "bearer", "refresh_token": token,
-                "expires_in": ACCESS_TOKEN_TTL, "x_refresh_token_expires_in": remaining}
+                "expires_in": self.access_ttl, "x_refresh_token_expires_in": remaining}
 
     def check_access(self, header: str | None) -> str | None:
         """None when valid, else the reason."""
@@ -1157,7 +1165,8 @@ class QuickBooksSim:
                 web.post(base + "/mutate", self.ctl_mutate), web.post(base + "/revoke", self.ctl_revoke),
                 web.get(base + "/truth", self.ctl_truth), web.get(base + "/truth/rows", self.ctl_truth_rows),
                 web.get(base + "/tokens", self.ctl_tokens),
-                web.post(base + "/tokens/age", self.ctl_age_tokens)]
+                web.post(base + "/tokens/age", self.ctl_age_tokens),
+                web.post(base + "/tokens/access-ttl", self.ctl_access_ttl)]
 
     # -- vendor endpoints --
     async def token(self, request: web.Request) -> web.Response:
@@ -1307,6 +1316,13 @@ class QuickBooksSim:
         body = await request.json() if request.can_read_body else {}
         self.tokens.age(dt.timedelta(days=float(body.get("days", 1))))
         return web.json_response({"refresh_token": self.tokens.current_refresh()})
+
+    async def ctl_access_ttl(self, request: web.Request) -> web.Response:
+        """{"seconds": n}: access tokens issued from now on live n seconds (and say so in
+        expires_in), so Intuit's one-hour expiry can fall in the middle of a short run."""
+        body = await request.json() if request.can_read_body else {}
+        self.tokens.access_ttl = int(body.get("seconds", ACCESS_TOKEN_TTL))
+        return web.json_response({"access_ttl": self.tokens.access_ttl})
 
     async def ctl_truth(self, request: web.Request) -> web.Response:
         return web.json_response(self.truth())

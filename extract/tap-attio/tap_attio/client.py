@@ -94,7 +94,14 @@ def payload(response: requests.Response) -> t.Any:
         try:
             cached = _decode(response.content)
         except msgspec.DecodeError:
-            cached = json.loads(response.content)   # let the stdlib word the error
+            try:
+                cached = json.loads(response.content)   # msgspec is stricter on some edge cases
+            except ValueError as exc:
+                raise FatalAPIError(
+                    f"Attio answered {response.request.method} {response.request.path_url} with a page that is "
+                    f"not valid JSON ({exc}; {len(response.content)} bytes, cut off or corrupted on the way). "
+                    "The run stopped: what was loaded stays and no record was marked deleted. Fix: run again."
+                ) from None
         finally:
             if paused:
                 gc.enable()
@@ -172,6 +179,10 @@ class AttioStream(RESTStream):
     @property
     def url_base(self) -> str:
         return self.config.get("api_url", "https://api.attio.com/v2").rstrip("/")
+
+    @property
+    def timeout(self) -> float:
+        return float(self.config.get("request_timeout") or 300)
 
     @cached_property
     def authenticator(self):  # noqa: ANN201

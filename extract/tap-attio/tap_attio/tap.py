@@ -54,6 +54,8 @@ class TapAttio(Tap):
                     description="Send ACTIVATE_VERSION after each complete full-table stream, so a "
                                 "loader that honours it marks records deleted in Attio as deleted."),
         th.Property("user_agent", th.StringType, description="User-Agent header to send."),
+        th.Property("request_timeout", th.NumberType, default=300,
+                    description="Seconds to wait for one answer; a slower one is retried like a dropped connection."),
     ).to_dict()
 
     def __init__(self, *args, **kwargs) -> None:

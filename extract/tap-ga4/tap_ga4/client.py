@@ -86,7 +86,8 @@ def payload(response: requests.Response) -> ReportPage:
         try:
             cached = _decode_page(response.content)
         except msgspec.DecodeError as exc:
-            raise RetriableAPIError(f"GA4 answered with an unreadable body ({exc})", response) from None
+            raise RetriableAPIError(f"GA4 answered with a body that is not valid JSON ({exc}; cut off or "
+                                    "corrupted on the way)", response) from None
         response._ga4_payload = cached  # type: ignore[attr-defined]
     return cached
 
@@ -182,6 +183,10 @@ class GA4Stream(RESTStream):
         return (self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
 
     @property
+    def timeout(self) -> float:
+        return float(self.config.get("request_timeout") or 300)
+
+    @property
     def authenticator(self) -> GA4Credentials:  # type: ignore[override]
         return self._tap.credentials
 
@@ -193,6 +198,9 @@ class GA4Stream(RESTStream):
         code = response.status_code
         if code < 400:
             self._refreshed_after_401 = False
+            # Parsed here, inside the retry loop: a page cut off on the way is asked for again
+            # (parse_response reuses the parsed page).
+            payload(response)
             return
         status, message = google_error(response)
         pid = (self.context or {}).get("property_id")

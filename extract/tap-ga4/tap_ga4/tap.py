@@ -8,7 +8,7 @@ from functools import cached_property
 import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
 from tap_ga4.auth import GA4AuthError, GA4ConfigError, GA4Credentials, auth_mode
 from tap_ga4.client import DEFAULT_API_URL, PAGE_MAX, BufferedMsgSpecWriter, QuotaExhausted, get_metadata
@@ -64,6 +64,8 @@ class TapGA4(Tap):
                         "traffic_acquisition, landing_pages, events, ecommerce_items, devices_countries). "
                         "`date` is added as first dimension when missing."),
         th.Property("user_agent", th.StringType),
+        th.Property("request_timeout", th.NumberType, default=300,
+                    description="Seconds to wait for one report page; a slower one is retried like a dropped connection."),
     ).to_dict()
 
     def __init__(self, *args, **kwargs) -> None:
@@ -139,6 +141,10 @@ def cli() -> None:
         sys.exit(EXIT_QUOTA)
     except (FatalAPIError, GA4AuthError, GA4ConfigError) as exc:
         TapGA4.logger.error("%s", exc)
+        sys.exit(1)
+    except RetriableAPIError as exc:   # still failing when the retries ran out
+        TapGA4.logger.error("%s (gave up after retrying). Fix: run again later; the next run resumes at the "
+                            "last complete day.", exc)
         sys.exit(1)
 
 

@@ -237,9 +237,17 @@ DIAGNOSES = [
      "QuickBooks refused the company id (ApplicationAuthorizationFailed, 3100): the app is not connected to "
      "that company. Fix: set TAP_QUICKBOOKS_REALM_ID to the company id the refresh token was issued for "
      "(Intuit developer portal, or the URL of QuickBooks Online), or reconnect the app to this company."),
+    ("Token expired",
+     "QuickBooks' access token expired while a request was under way (they live one hour; the tap "
+     "renews them between requests). Nothing past the last loaded page was marked as synced. "
+     "Fix: run again."),
     ("3200",
      "QuickBooks rejected the access token (AuthenticationFailed, 3200). Fix: check "
      "TAP_QUICKBOOKS_REALM_ID and that the app is still connected to this company; reconnect it if not."),
+    ("JSONDecodeError",
+     "QuickBooks answered a page that is not valid JSON (cut off or corrupted on the way). Nothing "
+     "past the last loaded page was marked as synced. Fix: run again; if it persists, check "
+     "https://status.developer.intuit.com."),
     ("ProxyError",
      "Could not reach QuickBooks through the proxy in HTTPS_PROXY. In dev, start the sandbox with "
      "`make sandbox-start`."),

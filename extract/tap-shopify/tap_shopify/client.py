@@ -233,7 +233,13 @@ class ShopifyClient:
                                       f"TAP_SHOPIFY_API_VERSION ({self.version!r}).")
             if resp.status_code >= 400:
                 raise ShopifyAPIError(f"Shopify answered HTTP {resp.status_code} to {what}: {_short(resp)}")
-            payload = parse_json(resp.content)
+            try:
+                payload = parse_json(resp.content)
+            except ValueError as exc:
+                raise ShopifyAPIError(
+                    f"Shopify answered {what} with a body that is not valid JSON ({exc}; {len(resp.content)} "
+                    "bytes, cut off or corrupted on the way). The run stopped; the bookmark stays at the last "
+                    "complete page. Fix: run again.") from None
             cost_info = (payload.get("extensions") or {}).get("cost") or {}
             self.bucket.update(cost_info.get("throttleStatus"))
             errors = payload.get("errors") or []
