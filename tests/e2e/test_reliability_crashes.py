@@ -29,7 +29,7 @@ from truth import assert_warehouse_matches_truth
 # The loader commits every 50 rows (default 10,000), as it does many times in a large
 # production load: a kill then lands between commits, the case that can lose or repeat rows.
 SMALL_BATCHES = {"TARGET_POSTGRES_BATCH_SIZE_ROWS": "50"}
-SCALE = 0.1  # 300 Shopify orders, 180 Attio people: a few commits, a few pages
+SCALE = 0.1  # 300 Shopify orders, 60 Attio people: a few commits, a few pages
 _log_numbers = itertools.count(1)
 
 
