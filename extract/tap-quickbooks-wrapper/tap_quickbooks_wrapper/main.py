@@ -92,6 +92,14 @@ def check_config(config: dict) -> None:
             + ".\nSet these in .env (see .env.example) or with `meltano config tap-quickbooks set`:\n"
             + "\n".join(lines)
         )
+    try:
+        dt.datetime.fromisoformat(str(config["start_date"]).strip().replace("Z", "+00:00"))
+    except ValueError:
+        # The tap would otherwise fail deep inside its first query, after a minute of retries.
+        raise ConfigError(
+            f"QuickBooks start_date {config['start_date']!r} is not a date. Fix: set TAP_QUICKBOOKS_START_DATE "
+            f"to {REQUIRED_SETTINGS['start_date']}."
+        ) from None
 
 
 class TokenStore:
@@ -225,6 +233,10 @@ DIAGNOSES = [
     ("HTTP-error-code: 429",
      "QuickBooks throttled the sync (HTTP 429). Nothing past the last loaded page was marked as "
      "synced. Fix: run again in a few minutes."),
+    ("ApplicationAuthorizationFailed",
+     "QuickBooks refused the company id (ApplicationAuthorizationFailed, 3100): the app is not connected to "
+     "that company. Fix: set TAP_QUICKBOOKS_REALM_ID to the company id the refresh token was issued for "
+     "(Intuit developer portal, or the URL of QuickBooks Online), or reconnect the app to this company."),
     ("Token expired",
      "QuickBooks' access token expired while a request was under way (they live one hour; the tap "
      "renews them between requests). Nothing past the last loaded page was marked as synced. "

@@ -2,7 +2,9 @@
 
 A warehouse that is down, or a wrong password, otherwise surfaces as a 160-line SQLAlchemy
 traceback. Here it is one line naming the cause and the fix, and a non-zero exit before any
-record is read, so Meltano advances no state. A record its stream's schema rejects also ends
+record is read, so Meltano advances no state. A warehouse lost while loading (restarted, crashed,
+network gone) ends the same way: the traceback stays in the log, and the last word is one line
+saying what happened and that a rerun is safe. A record its stream's schema rejects also ends
 the run with one line naming the stream, the field and the fix (after the SDK's own log).
 
 The target itself is target.py: the meltanolabs target-postgres, subclassed for speed.
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import sys
+import traceback
 from pathlib import Path
 
 
@@ -49,8 +53,29 @@ def check_warehouse(config: dict) -> str | None:
     return None
 
 
+# What psycopg says when the server went away under an open connection or refuses new ones.
+CONNECTION_LOST = ("server closed the connection unexpectedly", "terminating connection due to administrator command",
+                   "the database system is shutting down", "the database system is starting up",
+                   "Connection refused", "consuming input failed", "connection is closed", "SSL SYSCALL error")
+EXCEPTION_LINE = re.compile(r"^[\w.]+(Error|Exception)\b.*:")
+
+
+def diagnose_failure(log_tail: str, config: dict) -> str:
+    """One line for a loader that failed after it started: the cause and the fix."""
+    where = f"{config.get('host') or 'localhost'}:{config.get('port') or 5432}"
+    if "OperationalError" in log_tail and any(fragment in log_tail for fragment in CONNECTION_LOST):
+        return (f"Lost the warehouse at {where} while loading (it stopped, restarted or became unreachable). "
+                "Batches committed before stay, and Meltano kept only the state of what was committed, so a "
+                "rerun loads the rest with no duplicates. Fix: make sure the warehouse is up (in dev "
+                "`make warehouse-start`) and run again.")
+    last_exception = next((line.strip() for line in reversed(log_tail.splitlines())
+                           if EXCEPTION_LINE.match(line.strip())), "")
+    return f"target-postgres failed{': ' + last_exception[:300] if last_exception else ''}; its log above has the details."
+
+
 def main() -> None:
     args = sys.argv[1:]
+    config: dict = {}
     if "--config" in args:
         config = json.loads(Path(args[args.index("--config") + 1]).read_text())
         problem = check_warehouse(config)
@@ -75,6 +100,14 @@ def main() -> None:
         TributaryTargetPostgres.cli(args, prog_name="target-postgres")
     except InvalidRecord as error:
         log(f"ERROR: invalid record in {error.error_message}")
+        sys.exit(1)
+    except Exception:  # noqa: BLE001 - any other failure: keep its traceback, end with the diagnosis
+        details = traceback.format_exc()
+        password = str(config.get("password") or "")
+        if len(password) >= 6:
+            details = details.replace(password, "****")
+        sys.stderr.write(details)
+        log("ERROR: " + diagnose_failure(details, config))
         sys.exit(1)
 
 
