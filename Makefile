@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python bench/attio_tap.py
 	$(BIN)/python bench/ga4_tap.py
 	$(BIN)/python bench/shopify_tap.py
+	$(BIN)/python bench/target_postgres.py
 
 clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs
