@@ -57,12 +57,16 @@ test: install
 	$(BIN)/python -m pytest tests
 	for tap in $(OUR_TAPS); do (cd $$tap && $(CURDIR)/$(BIN)/python -m pytest) || exit 1; done
 
+# Every benchmark, one after the other (each starts its own stack on its own ports), then one
+# summary with the machine's facts: bench/results/summary.json and the table in bench/RESULTS.md.
 bench: install
 	$(BIN)/python bench/quickbooks.py
 	$(BIN)/python bench/attio_tap.py
 	$(BIN)/python bench/ga4_tap.py
 	$(BIN)/python bench/shopify_tap.py
 	$(BIN)/python bench/target_postgres.py
+	$(BIN)/python bench/end_to_end.py --mode concurrent
+	$(BIN)/python bench/summary.py
 
 clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs

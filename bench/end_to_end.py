@@ -228,18 +228,19 @@ def run_sources(mode: str, e: dict, label: str) -> dict:
         code = proc.wait()
         out[source] = {"wall_s": round(time.perf_counter() - started, 1), "exit_code": code,
                        "cpu_s": sampler.totals(), **parse_run_log(f"{label}-{source}")}
+        print(f"  {source}: {out[source]['records']:,} records in {out[source]['wall_s']} s", flush=True)
         if code != 0:
             print(f"  {source}: meltano run failed (exit {code}); see {RUN_DIR / 'logs' / f'{label}-{source}.log'}")
 
     if mode == "sequential":
         for source in SOURCES:
             finish(source, *start(source))
-            print(f"  {source}: {out[source]['records']:,} records in {out[source]['wall_s']} s")
     else:
         running = {source: start(source) for source in SOURCES}
-        for source, handles in running.items():
-            finish(source, *handles)
-            print(f"  {source}: {out[source]['records']:,} records in {out[source]['wall_s']} s")
+        while running:  # each source's time ends when its own run does
+            for source in [s for s, (proc, *_rest) in running.items() if proc.poll() is not None]:
+                finish(source, *running.pop(source))
+            time.sleep(0.2)
     return {"wall_s": round(time.perf_counter() - started_all, 1), "sources": out}
 
 
