@@ -64,12 +64,16 @@ test: install
 test-slow: install
 	$(BIN)/python -m pytest tests -m slow
 
+# Every benchmark, one after the other (each starts its own stack on its own ports), then one
+# summary with the machine's facts: bench/results/summary.json and the table in bench/RESULTS.md.
 bench: install
 	$(BIN)/python bench/quickbooks.py
 	$(BIN)/python bench/attio_tap.py
 	$(BIN)/python bench/ga4_tap.py
 	$(BIN)/python bench/shopify_tap.py
 	$(BIN)/python bench/target_postgres.py
+	$(BIN)/python bench/end_to_end.py --mode concurrent
+	$(BIN)/python bench/summary.py
 
 # Not part of `make bench`: the paged half alone takes 7+ minutes.
 bench-shopify-100k: install

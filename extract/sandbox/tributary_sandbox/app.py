@@ -6,7 +6,8 @@ HTTP port; through the proxy the control API is reachable too, which is harmless
 
 Control API:
   GET    /_sandbox/health                  {"ok": true, seed, scale, today, sandbox_now, ports}
-  POST   /_sandbox/reset                   {seed?, scale?, today?} rebuild world; faults, tokens, clock, log cleared
+  POST   /_sandbox/reset                   {seed?, scale?, today?, source_scales?} rebuild world; faults, tokens,
+                                           clock, log cleared
   POST   /_sandbox/clock                   {"advance_days": n} | {"advance_seconds": n}; GET shows it
   POST   /_sandbox/faults                  {"rules": [...]} (see faults.py); GET lists; DELETE clears
   GET    /_sandbox/requests?since=N        [{seq, method, host, path, query, status, ms}]
@@ -37,6 +38,7 @@ from .quickbooks import QuickBooksSim
 from .world import build_world
 
 REQUEST_LOG_SIZE = 100_000
+SOURCES = ("quickbooks", "attio", "ga4", "shopify")
 GA4_KEY_FILE = "ga4-service-account.json"  # the sandbox's service-account key, for tap-ga4 in dev
 
 
@@ -44,36 +46,53 @@ class Sandbox:
     """Everything the running server holds; one instance per process."""
 
     def __init__(self, seed: int, scale: float, today: dt.date, ports: dict | None = None,
-                 state_dir: Path | None = None) -> None:
+                 state_dir: Path | None = None, source_scales: dict | None = None) -> None:
         self.state_dir = state_dir  # where files a client needs live (the GA4 service-account key)
         self.clock = Clock()
         self.faults = Faults()
         self.ports = ports or {}
         self.log: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self.seq = itertools.count(1)
-        self.build(seed, scale, today)
-        self.quickbooks = QuickBooksSim(self.world, self.clock)
+        self.build(seed, scale, today, source_scales)
+        self.quickbooks = QuickBooksSim(self.world_of("quickbooks"), self.clock)
         self.attio = None  # set by build_app: the Attio simulator keeps its state on the app
         self.ga4 = None    # likewise
         self.shopify = None
         self.added: dict = {}  # the template-made simulators (simulators/), by name; set by build_app
 
-    def build(self, seed: int, scale: float, today: dt.date) -> None:
+    def build(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None) -> None:
+        """The world, and one per source whose scale differs (`source_scales`, for benchmarks
+        that want e.g. many GA4 rows but few Shopify orders). A source on its own scale sees a
+        world of its own: its customers no longer match the other sources' one for one."""
+        unknown = set(source_scales or {}) - set(SOURCES)
+        if unknown:
+            raise ValueError(f"unknown source in source_scales: {', '.join(sorted(unknown))} (known: {', '.join(SOURCES)})")
         self.seed, self.scale, self.today = seed, scale, today
+        self.source_scales = {k: float(v) for k, v in (source_scales or {}).items() if float(v) != scale}
+        if any(v <= 0 for v in self.source_scales.values()):
+            raise ValueError("every source scale must be > 0")
         self.world = build_world(seed, scale, today)
+        worlds = {scale: self.world}
+        for source_scale in self.source_scales.values():
+            if source_scale not in worlds:
+                worlds[source_scale] = build_world(seed, source_scale, today)
+        self._worlds = {source: worlds[self.source_scales.get(source, scale)] for source in SOURCES}
 
-    def reset(self, seed: int, scale: float, today: dt.date) -> None:
+    def world_of(self, source: str):
+        return self._worlds[source]
+
+    def reset(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None) -> None:
         self.clock.reset()
         self.faults.clear()
         self.log.clear()
-        self.build(seed, scale, today)
-        self.quickbooks.load(self.world)
+        self.build(seed, scale, today, source_scales)
+        self.quickbooks.load(self.world_of("quickbooks"))
         if self.attio is not None:
-            self.attio.load(self.world)
+            self.attio.load(self.world_of("attio"))
         if self.ga4 is not None:
-            self.ga4.load(self.world)
+            self.ga4.load(self.world_of("ga4"))
         if self.shopify is not None:
-            self.shopify.load(self.world)
+            self.shopify.load(self.world_of("shopify"))
         for simulator in self.added.values():
             simulator.load(self.world)
 
@@ -105,7 +124,8 @@ def build_app(sb: Sandbox) -> web.Application:
     app["sandbox"] = sb
 
     async def health(request):
-        return web.json_response({"ok": True, "seed": sb.seed, "scale": sb.scale, "today": sb.today.isoformat(),
+        return web.json_response({"ok": True, "seed": sb.seed, "scale": sb.scale, "source_scales": sb.source_scales,
+                                  "today": sb.today.isoformat(),
                                   "sandbox_now": sb.clock.now().isoformat(), "ports": sb.ports})
 
     async def body_of(request) -> dict:
@@ -123,7 +143,8 @@ def build_app(sb: Sandbox) -> web.Application:
         body = await body_of(request)
         try:
             today = dt.date.fromisoformat(body["today"]) if body.get("today") else sb.today
-            sb.reset(int(body.get("seed", sb.seed)), float(body.get("scale", sb.scale)), today)
+            sb.reset(int(body.get("seed", sb.seed)), float(body.get("scale", sb.scale)), today,
+                     body.get("source_scales"))
         except (ValueError, TypeError) as err:
             return web.json_response({"error": str(err)}, status=400)
         return await health(request)
@@ -161,14 +182,14 @@ def build_app(sb: Sandbox) -> web.Application:
     ])
     app.add_routes(sb.quickbooks.control_routes())
     app.add_routes(sb.quickbooks.routes())        # vendor routes
-    sb.attio = attio.add_routes(app, sb.world, sb.clock)   # /attio/v2/...
+    sb.attio = attio.add_routes(app, sb.world_of("attio"), sb.clock)   # /attio/v2/...
     attio.add_control_routes(app)                          # /_sandbox/attio/...
     key_path = sb.state_dir / GA4_KEY_FILE if sb.state_dir else None
-    sb.ga4 = ga4.add_routes(app, sb.world, sb.clock, key_path=key_path)   # /ga4/...
+    sb.ga4 = ga4.add_routes(app, sb.world_of("ga4"), sb.clock, key_path=key_path)   # /ga4/...
     ga4.add_control_routes(app)                            # /_sandbox/ga4/...
     # Shopify's smallest plans restore 100 cost points/s; the sandbox's shop restores 1,000/s
     # (Shopify Plus' rate) so a paged demo backfill takes seconds, not half an hour.
-    sb.shopify = shopify.add_routes(app, sb.world, sb.clock, restore_rate=1000)   # /shopify/...
+    sb.shopify = shopify.add_routes(app, sb.world_of("shopify"), sb.clock, restore_rate=1000)   # /shopify/...
     shopify.add_control_routes(app)                        # /_sandbox/shopify/...
     sb.added = simulators.mount_all(app, sb.world, sb.clock)   # /<name>/... for each simulators/<name>.py
     # what an "expire_tokens" fault rule calls (read at fire time: resets replace the vendors' state)

@@ -9,7 +9,9 @@
 
 Options (flag > env > default): --state-dir SANDBOX_STATE_DIR ./.sandbox, --host 127.0.0.1,
 --port SANDBOX_PORT 8765, --proxy-port SANDBOX_PROXY_PORT 8766, --seed SANDBOX_SEED 42,
---scale SANDBOX_SCALE 1.0, --today (YYYY-MM-DD, default today's UTC date).
+--scale SANDBOX_SCALE 1.0, --source-scales SANDBOX_SOURCE_SCALES (e.g. "ga4=20,shopify=3": those
+sources serve a world of their own scale; benchmarks use it for a realistic mix), --today
+(YYYY-MM-DD, default today's UTC date).
 """
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--proxy-port", type=int, default=int(env("SANDBOX_PROXY_PORT", "8766")))
     common.add_argument("--seed", type=int, default=int(env("SANDBOX_SEED", "42")))
     common.add_argument("--scale", type=float, default=float(env("SANDBOX_SCALE", "1.0")))
+    common.add_argument("--source-scales", default=env("SANDBOX_SOURCE_SCALES", ""),
+                        help='per-source scales, e.g. "ga4=20,shopify=3" (others use --scale)')
     common.add_argument("--today", default=None, help="last day of history + 1 (YYYY-MM-DD); default: today (UTC)")
     p = argparse.ArgumentParser(prog="tributary-sandbox", description="Local simulator of Tributary's vendor APIs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -59,6 +63,20 @@ def _today(args) -> dt.date:
         return dt.date.fromisoformat(args.today)
     except ValueError:
         raise CliError(f"--today must be YYYY-MM-DD, got {args.today!r}") from None
+
+
+def _source_scales(args) -> dict[str, float]:
+    from .app import SOURCES
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in args.source_scales.split(","))):
+        source, _, value = part.partition("=")
+        try:
+            out[source.strip()] = float(value)
+        except ValueError:
+            raise CliError(f"--source-scales wants SOURCE=SCALE pairs, got {part!r}") from None
+        if source.strip() not in SOURCES or out[source.strip()] <= 0:
+            raise CliError(f"--source-scales: {part!r} is not one of {', '.join(SOURCES)} with a scale > 0")
+    return out
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -101,6 +119,7 @@ def cmd_serve(args) -> int:
         if not _port_free(args.host, port):
             raise CliError(f"{label} {port} is already in use by another program: set {env} (or --{label.replace(' ', '-')})")
     today = _today(args)
+    source_scales = _source_scales(args)
     paths = ensure_certs(args.state_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
@@ -108,9 +127,9 @@ def cmd_serve(args) -> int:
     async def main() -> None:
         t0 = time.perf_counter()
         sb = Sandbox(args.seed, args.scale, today, ports={"http": args.port, "proxy": args.proxy_port},
-                     state_dir=Path(args.state_dir).resolve())
-        logging.info("world built (seed=%s scale=%s today=%s) in %.1fs", args.seed, args.scale, today,
-                     time.perf_counter() - t0)
+                     state_dir=Path(args.state_dir).resolve(), source_scales=source_scales)
+        logging.info("world built (seed=%s scale=%s source_scales=%s today=%s) in %.1fs", args.seed, args.scale,
+                     source_scales, today, time.perf_counter() - t0)
         app = build_app(sb)
         # A key file as the GCP console gives it, its token_uri pointing at this sandbox.
         sb.ga4.write_service_account_key(sb.state_dir / GA4_KEY_FILE, f"http://{args.host}:{args.port}")
@@ -134,6 +153,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_start(args) -> int:
+    _source_scales(args)  # a typo fails here, not in the background
     state = Path(args.state_dir)
     state.mkdir(parents=True, exist_ok=True)
     if (h := _health(args.host, args.port)) is not None:
@@ -144,7 +164,7 @@ def cmd_start(args) -> int:
             raise CliError(f"{label} {port} is already in use by another program: set {env}")
     cmd = [sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(state), "--host", args.host,
            "--port", str(args.port), "--proxy-port", str(args.proxy_port), "--seed", str(args.seed),
-           "--scale", str(args.scale), "--today", _today(args).isoformat()]
+           "--scale", str(args.scale), "--source-scales", args.source_scales, "--today", _today(args).isoformat()]
     with open(state / "sandbox.log", "ab") as logf:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)

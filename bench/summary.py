@@ -1,0 +1,91 @@
+"""Gather every benchmark's results into one file with the machine's facts.
+
+    .venv/bin/python bench/summary.py
+
+Reads bench/results/*.json (each written by its own script under bench/), writes
+bench/results/summary.json (the machine, then each benchmark's command, time and headline
+figures) and rewrites the "Latest `make bench`" table between the markers in bench/RESULTS.md.
+`make bench` runs it last, after every benchmark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+RESULTS_MD = ROOT / "bench" / "RESULTS.md"
+START, END = "<!-- summary:start -->", "<!-- summary:end -->"
+
+# The figures each benchmark is read for (the whole file stays in bench/results/).
+HEADLINES = {
+    "end_to_end": ("records_loaded", "full_sync_and_models_s", "within_ceiling", "records_per_s_end_to_end",
+                   "ga4_quota_tokens_per_1000_rows", "shopify_cost_points_per_1000_orders"),
+    "quickbooks": ("records", "tap_records_per_s", "tap_vs_ceiling", "api_requests_per_1000_records",
+                   "meltano_overhead_s"),
+    "attio_tap": ("people_records", "tap_records_per_s_end_to_end", "tap_end_to_end_vs_ceiling",
+                  "requests_per_1000_records"),
+    "ga4_tap": ("rows", "tap_rows_per_s_end_to_end", "tap_end_to_end_vs_ceiling"),
+    "shopify_tap": ("orders", "line_items"),
+    "target_postgres": (),
+}
+
+
+def machine() -> dict:
+    cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), platform.processor())
+    ram = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal:")), 0)
+    pg = shutil.which("postgres") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))), None)
+    pg_version = subprocess.run([str(pg), "--version"], capture_output=True, text=True).stdout.strip() if pg else None
+    return {"cores": os.cpu_count(), "ram_gib": round(ram / 2**20, 1), "cpu_model": cpu_model,
+            "python": platform.python_version(), "postgresql": pg_version, "system": platform.platform(),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def headline(name: str, data: dict) -> dict:
+    keys = HEADLINES.get(name) or [k for k, v in data.items() if isinstance(v, (int, float, bool)) and k != "runs"][:6]
+    return {k: data[k] for k in keys if k in data}
+
+
+def main() -> int:
+    benchmarks = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        if path.name == "summary.json" or path.stem.endswith("_before"):
+            continue
+        data = json.loads(path.read_text())
+        benchmarks[path.stem] = {"command": data.get("command"), "when": data.get("when"),
+                                 "headline": headline(path.stem, data), "file": f"bench/results/{path.name}"}
+    summary = {"written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+               "benchmarks": benchmarks}
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+    m = summary["machine"]
+    lines = [START, "", f"Written by `bench/summary.py` at {summary['written']} on {m['cores']} cores "
+             f"({m['cpu_model']}), {m['ram_gib']} GiB, Python {m['python']}, {m['postgresql']}, "
+             f"load average {m['load_average']}.", "", "| benchmark | when | headline figures | command |",
+             "| --- | --- | --- | --- |"]
+    for name, b in benchmarks.items():
+        figures = ", ".join(f"{k} {v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{k} {v}"
+                            for k, v in b["headline"].items())
+        lines.append(f"| {name} | {b['when']} | {figures} | `{b['command']}` |")
+    lines += ["", END]
+    text = RESULTS_MD.read_text()
+    if START in text and END in text:
+        text = text[:text.index(START)] + "\n".join(lines) + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n## Latest `make bench`\n\n" + "\n".join(lines) + "\n"
+    RESULTS_MD.write_text(text)
+    print(f"summary of {len(benchmarks)} benchmarks written to bench/results/summary.json and bench/RESULTS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
