@@ -26,12 +26,19 @@ ref_links as (
         on companies.company_record_key = 'attio:company:' || people.attio_company_id
 ),
 
+company_domains as (
+    -- one row per (company, domain): an equality join, where `= any(array)` could only loop
+    select companies.company_id, domain.registrable_domain
+    from companies
+    cross join lateral unnest(companies.registrable_domains) as domain(registrable_domain)
+),
+
 domain_links as (
-    select distinct people.person_id, companies.company_id
+    select distinct people.person_id, company_domains.company_id
     from people
-    inner join companies
-        on people.company_domain_hint = any(companies.registrable_domains)
-    where people.person_id not in (select person_id from ref_links)
+    inner join company_domains
+        on people.company_domain_hint = company_domains.registrable_domain
+    where not exists (select from ref_links where ref_links.person_id = people.person_id)
 ),
 
 person_company_candidates as (

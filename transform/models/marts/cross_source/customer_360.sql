@@ -125,6 +125,13 @@ crm_interactions as (
     group by customer_map.unified_customer_id
 ),
 
+crm_last_interaction as (
+    -- one row per customer, joined below (a correlated subquery here rescanned every row per customer)
+    select unified_customer_id, max(last_interaction_at) as last_interaction_at
+    from crm_interactions
+    group by unified_customer_id
+),
+
 shop as (
     -- Counted orders only (not test, not cancelled), as in shopify__customers.
     select
@@ -186,7 +193,7 @@ select
     greatest(
         shop.shopify_last_order_at,
         books.quickbooks_last_invoice_date::timestamptz,
-        (select max(crm.last_interaction_at) from crm_interactions as crm where crm.unified_customer_id = ids.unified_customer_id),
+        crm_last_interaction.last_interaction_at,
         deal_totals.last_deal_created_at
     ) as last_activity_at
 from ids
@@ -196,3 +203,4 @@ left join latest_deal on ids.unified_customer_id = latest_deal.unified_customer_
 left join deal_totals on ids.unified_customer_id = deal_totals.unified_customer_id
 left join shop on ids.unified_customer_id = shop.unified_customer_id
 left join books on ids.unified_customer_id = books.unified_customer_id
+left join crm_last_interaction on ids.unified_customer_id = crm_last_interaction.unified_customer_id
