@@ -87,6 +87,7 @@ class Stack:
     def __init__(self) -> None:
         self.env = stack_env()
         self.outputs: list[str] = []  # every Meltano output, for the no-secrets-in-logs test
+        self.start_scale = 1.0  # the sandbox's world size when the stack started (set by the fixture)
 
     # -- Meltano ---------------------------------------------------------------------------
     def meltano(self, *args: str, env: dict[str, str] | None = None, timeout: int = 600) -> MeltanoResult:
@@ -128,14 +129,19 @@ class Stack:
         return json.loads(payload) if payload else None
 
     def reset(self, **world) -> None:
-        """A fresh sandbox world, an empty warehouse and no Meltano state or stored token."""
-        self.sandbox("POST", "/_sandbox/reset", world or {})
+        """A fresh sandbox world, an empty warehouse and no Meltano state or stored token. The world
+        is the stack's own size unless `world` says otherwise (a module's small world never leaks
+        into the next module's reset)."""
+        self.sandbox("POST", "/_sandbox/reset", {"scale": self.start_scale, **world})
         with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
             for (schema,) in conn.execute(
                 "select nspname from pg_namespace where nspname like 'raw\\_%' or nspname in ('staging','intermediate','marts','analytics')"
             ).fetchall():
                 conn.execute(f'drop schema "{schema}" cascade')
-        (RUN_DIR / "meltano.db").unlink(missing_ok=True)
+        # The system database's write-ahead log goes too: a new meltano.db next to a killed run's
+        # old -wal/-shm files is what SQLite calls a "disk I/O error".
+        for name in ("meltano.db", "meltano.db-wal", "meltano.db-shm", "meltano.db-journal"):
+            (RUN_DIR / name).unlink(missing_ok=True)
         (RUN_DIR / "quickbooks-refresh-token.json").unlink(missing_ok=True)
 
 
@@ -158,6 +164,7 @@ def stack():
     _run([str(BIN / "python"), "load/warehouse.py", "start"], env)
     _run([str(BIN / "python"), "-m", "tributary_sandbox", "start"], env)
     handle = Stack()
+    handle.start_scale = handle.sandbox("GET", "/_sandbox/health")["scale"]
     handle.meltano("state", "list")  # creates the system database once, not inside a timed test
     yield handle
     subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "stop"], cwd=PROJECT_ROOT, env=env)
