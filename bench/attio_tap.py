@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +36,18 @@ from _stack import ROOT
 RESULTS = ROOT / "bench" / "results" / "attio_tap.json"
 API_KEY = "sandbox-attio-api-key"
 PEOPLE_PER_SCALE = 600   # world.py: people = round(600 * scale)
+
+
+def attio_simulator(people: int) -> _stack.Simulator:
+    """The Attio simulator alone at `people` people, no rate limit."""
+    return _stack.Simulator("attio", "--scale", f"{people / PEOPLE_PER_SCALE:.6f}", "--today", "2026-11-25",
+                            "--no-rate-limit")
+
+
+def start_simulator(people: int) -> tuple[subprocess.Popen, str]:
+    """(process, URL) of attio_simulator(people), for bench/target_postgres.py's tap -> target pipe."""
+    sim = attio_simulator(people)
+    return sim.proc, sim.url
 
 
 def request_count(sim: _stack.Simulator) -> int:
@@ -80,8 +93,7 @@ def main() -> None:
     a = ap.parse_args()
     exe = _stack.tap_executable("tap-attio")
 
-    sim = _stack.Simulator("attio", "--scale", f"{a.people / PEOPLE_PER_SCALE:.6f}", "--today", "2026-11-25",
-                           "--no-rate-limit")
+    sim = attio_simulator(a.people)
     api_url = f"{sim.url}/attio/v2"
     try:
         requests.post(f"{api_url}/objects/people/records/query", json={"limit": 1},
