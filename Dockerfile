@@ -1,6 +1,7 @@
 # Tributary in production: the same `make install` as on a laptop, then orchestrate/entrypoint.sh.
 #   docker run --env-file .env -e MELTANO_DATABASE_URI=postgresql+psycopg://… IMAGE full
 #   … IMAGE source quickbooks | transform | data-quality | schedule
+#   docker run -p 3000:3000 … IMAGE dagster     Dagster's UI and schedule daemon (instead of schedule)
 FROM python:3.11-slim
 
 # make runs the install; cron only for the `schedule` mode.
@@ -26,5 +27,7 @@ ENV MELTANO_ENVIRONMENT=prod \
 # Logs, locks and data-quality reports. Keep Meltano's state out of the container: set
 # MELTANO_DATABASE_URI to a database in the warehouse (README, "Running it in production").
 VOLUME ["/project/output"]
+# The `dagster` mode's UI (DAGSTER_PORT changes it).
+EXPOSE 3000
 ENTRYPOINT ["orchestrate/entrypoint.sh"]
 CMD ["full"]

@@ -22,56 +22,36 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-SANDBOX_SRC = ROOT / "extract" / "sandbox"
+import _stack
+from _stack import ROOT
+
 RESULTS = ROOT / "bench" / "results" / "attio_tap.json"
 API_KEY = "sandbox-attio-api-key"
 PEOPLE_PER_SCALE = 600   # world.py: people = round(600 * scale)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def attio_simulator(people: int) -> _stack.Simulator:
+    """The Attio simulator alone at `people` people, no rate limit."""
+    return _stack.Simulator("attio", "--scale", f"{people / PEOPLE_PER_SCALE:.6f}", "--today", "2026-11-25",
+                            "--no-rate-limit")
 
 
 def start_simulator(people: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    scale = people / PEOPLE_PER_SCALE
-    env = {**os.environ, "PYTHONPATH": f"{SANDBOX_SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tributary_sandbox.attio", "--port", str(port), "--scale", f"{scale:.6f}",
-         "--today", "2026-11-25", "--no-rate-limit"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if requests.get(f"{base}/_sandbox/attio/counts", timeout=300).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise SystemExit("simulator did not start: " + proc.stderr.read().decode()[-2000:])
-    return proc, base
+    """(process, URL) of attio_simulator(people), for bench/target_postgres.py's tap -> target pipe."""
+    sim = attio_simulator(people)
+    return sim.proc, sim.url
 
 
-def request_count(base: str) -> int:
-    return requests.get(f"{base}/_sandbox/attio/requests", timeout=30).json().get("records_query", 0)
+def request_count(sim: _stack.Simulator) -> int:
+    return sim.control("GET", "requests").get("records_query", 0)
 
 
 def ceiling(api_url: str, parse=json.loads) -> dict:
@@ -94,57 +74,14 @@ def ceiling(api_url: str, parse=json.loads) -> dict:
     return {"records": n, "seconds": secs, "records_per_s": n / secs, "pages": pages}
 
 
-def nogc(parse):
-    """The parse with the cyclic GC paused, as the tap does it."""
-    import gc
-
-    def wrapped(data: bytes):
-        gc.disable()
-        try:
-            return parse(data)
-        finally:
-            gc.enable()
-    return wrapped
-
-
 def run_tap(exe: str, config: Path, catalog: Path, samples: list) -> dict:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([exe, "--config", str(config), "--catalog", str(catalog)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
-    lines = records = 0
-    first = last = None
-    schema = None
-    for line in proc.stdout:
-        lines += 1
-        if line.startswith(b'{"type":"RECORD"'):
-            records += 1
-            now = time.perf_counter()
-            if first is None:
-                first = now
-            last = now
-            if records % 997 == 1:
-                samples.append(line)
-        elif schema is None and line.startswith(b'{"type":"SCHEMA"'):
-            schema = json.loads(line)["schema"]
-    rc = proc.wait()
-    total = time.perf_counter() - t0
-    span = (last - first) if first and last and last > first else total
-    return {"rc": rc, "lines": lines, "records": records, "seconds_total": total,
-            "seconds_records": span, "records_per_s": records / span if span else 0.0,
-            "records_per_s_end_to_end": records / total if total else 0.0, "schema": schema}
-
-
-def check_schema(schema: dict, samples: list) -> dict:
-    from jsonschema import Draft7Validator
-    v = Draft7Validator(schema)
-    bad = []
-    for line in samples:
-        rec = json.loads(line)["record"]
-        errs = [e.message for e in v.iter_errors(rec)]
-        extra = sorted(set(rec) - set(schema["properties"]))
-        if errs or extra:
-            bad.append({"record_id": rec.get("record_id"), "errors": errs[:3], "undeclared": extra})
-    return {"sampled": len(samples), "mismatches": len(bad), "examples": bad[:3]}
+    """One run of the tap; records/s from its first to its last RECORD, and end to end."""
+    run = _stack.run_tap(exe, config, catalog)
+    samples += run.samples
+    span = run.last_record_at - run.first_record_at if run.records > 1 else run.seconds_total
+    return {"rc": run.returncode, "lines": run.lines, "records": run.records, "seconds_total": run.seconds_total,
+            "seconds_records": span, "records_per_s": run.records / span if span else 0.0,
+            "records_per_s_end_to_end": run.records / run.seconds_total, "schema": run.schema}
 
 
 def main() -> None:
@@ -154,28 +91,17 @@ def main() -> None:
     ap.add_argument("--max-requests-per-second", type=float, default=80,
                     help="the tap's throttle (its default, 80; Attio allows 100)")
     a = ap.parse_args()
-    plugin_venv = ROOT / ".meltano" / "extractors" / "tap-attio" / "venv" / "bin"
-    exe = (shutil.which("tap-attio", path=str(plugin_venv))
-           or shutil.which("tap-attio", path=str(Path(sys.executable).parent)) or shutil.which("tap-attio"))
-    if not exe:
-        raise SystemExit("tap-attio is not installed in this Python's environment")
+    exe = _stack.tap_executable("tap-attio")
 
-    proc, base = start_simulator(a.people)
-    api_url = f"{base}/attio/v2"
+    sim = attio_simulator(a.people)
+    api_url = f"{sim.url}/attio/v2"
     try:
         requests.post(f"{api_url}/objects/people/records/query", json={"limit": 1},
                       headers={"Authorization": f"Bearer {API_KEY}"}, timeout=600).raise_for_status()  # build
         tmp = Path(tempfile.mkdtemp(prefix="attio-bench-"))
-        config = tmp / "config.json"
-        config.write_text(json.dumps({"api_key": API_KEY, "api_url": api_url,
-                                      "max_requests_per_second": a.max_requests_per_second}))
-        catalog = json.loads(subprocess.run([exe, "--config", str(config), "--discover"], capture_output=True,
-                                            check=True).stdout)
-        for entry in catalog["streams"]:
-            for md in entry["metadata"]:
-                if md["breadcrumb"] == []:
-                    md["metadata"]["selected"] = entry["tap_stream_id"] == "people"
-        (tmp / "catalog.json").write_text(json.dumps(catalog))
+        config = _stack.write_json(tmp / "config.json", {"api_key": API_KEY, "api_url": api_url,
+                                                         "max_requests_per_second": a.max_requests_per_second})
+        catalog = _stack.write_json(tmp / "catalog.json", _stack.discover_selecting(exe, config, {"people"}))
 
         import msgspec
         ceilings, fast_ceilings, best_ceilings, taps, samples, per_1000 = [], [], [], [], [], []
@@ -184,18 +110,17 @@ def main() -> None:
             ceilings.append(ceiling(api_url))
             # the tap parses with msgspec: also show the bare loop with that parser, for honesty
             fast_ceilings.append(ceiling(api_url, msgspec.json.decode))
-            best_ceilings.append(ceiling(api_url, nogc(msgspec.json.decode)))
-            before = request_count(base)
-            t = run_tap(exe, config, tmp / "catalog.json", samples)
-            per_1000.append((request_count(base) - before) / t["records"] * 1000 if t["records"] else None)
+            best_ceilings.append(ceiling(api_url, _stack.nogc(msgspec.json.decode)))
+            before = request_count(sim)
+            t = run_tap(exe, config, catalog, samples)
+            per_1000.append((request_count(sim) - before) / t["records"] * 1000 if t["records"] else None)
             taps.append(t)
         schema = taps[0].pop("schema")
         for t in taps[1:]:
             t.pop("schema")
-        check = check_schema(schema, samples)
+        check = _stack.check_schema(schema, samples, "record_id")
     finally:
-        proc.terminate()
-        proc.wait(10)
+        sim.stop()
 
     ceil = statistics.median(c["records_per_s"] for c in ceilings)
     fast = statistics.median(c["records_per_s"] for c in fast_ceilings)
@@ -203,9 +128,7 @@ def main() -> None:
     tap_rps = statistics.median(t["records_per_s"] for t in taps)
     tap_e2e = statistics.median(t["records_per_s_end_to_end"] for t in taps)
     result = {
-        "command": " ".join([Path(sys.executable).name, "bench/attio_tap.py", *sys.argv[1:]]),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        **_stack.result_header(a),
         "people_records": taps[0]["records"],
         "runs": a.runs,
         "ceiling_records_per_s": round(ceil),
@@ -226,8 +149,6 @@ def main() -> None:
         "ceiling_msgspec_nogc_runs": best_ceilings,
         "tap_runs": taps,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"people records            {result['people_records']:,}")
     print(f"ceiling (requests+json)   {result['ceiling_records_per_s']:,} records/s")
     print(f"same loop, msgspec parse  {result['ceiling_msgspec_records_per_s']:,} records/s")
@@ -240,7 +161,7 @@ def main() -> None:
           f"{result['tap_end_to_end_vs_ceiling']:.0%} (process start + discovery included)")
     print(f"requests per 1,000 records {result['requests_per_1000_records']}")
     print(f"schema check: {check['mismatches']} mismatches in {check['sampled']} sampled records")
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    _stack.write_results(result, RESULTS)
 
 
 if __name__ == "__main__":

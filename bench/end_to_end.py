@@ -3,7 +3,7 @@
     .venv/bin/python bench/end_to_end.py [--scales quickbooks=60,attio=250,ga4=4,shopify=3]
                                          [--ga4-properties 2] [--mode sequential|concurrent]
 
-Starts a warehouse and a sandbox of its own (ports 56079 and 8877/8878, under .bench-e2e/), so
+Starts a warehouse and a sandbox of its own (free ports, under .bench-e2e/: bench/_stack.py), so
 it disturbs neither the demo nor the tests. Each source's sandbox world has its own scale
 (the sandbox's `--source-scales`), to make a realistic mix: many GA4 report rows and CRM
 records, QuickBooks transactions, fewer but heavy Shopify orders (line items nested in them).
@@ -30,64 +30,31 @@ import argparse
 import collections
 import datetime as dt
 import json
-import os
-import platform
 import re
-import resource
-import shutil
-import statistics
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
-import psutil
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
+import _stack
+from _stack import ROOT, BIN, CpuSampler, PrivateStack
+from quickbooks import meltano_overhead
+
 RUN_DIR = ROOT / ".bench-e2e"
-BIN = ROOT / ".venv" / "bin"
-WAREHOUSE_PORT, SANDBOX_PORT, PROXY_PORT = 56079, 8877, 8878
-WAREHOUSE = dict(host="127.0.0.1", port=WAREHOUSE_PORT, user="tributary", password="tributary-dev", dbname="warehouse")
 SOURCES = ("quickbooks", "attio", "ga4", "shopify")
 GA4_PROPERTIES = ["412345678", "412345679"]
 DEFAULT_SCALES = "quickbooks=60,attio=250,ga4=4,shopify=3"  # ~1.1M records, measured
 FIVE_MINUTES = 300
-QB_CREDENTIALS = {"realm_id": "9130350000000001", "client_id": "sandbox-client-id",
-                  "client_secret": "sandbox-client-secret", "refresh_token": "sandbox-refresh-token-0"}
 
 
-def env(ga4_properties: int) -> dict[str, str]:
-    """The dev environment's settings pointed at this benchmark's own stack (as tests/conftest.py does)."""
-    return {**os.environ,
-            "WAREHOUSE_DIR": str(RUN_DIR / "warehouse"), "WAREHOUSE_PORT": str(WAREHOUSE_PORT),
-            "SANDBOX_STATE_DIR": str(RUN_DIR / "sandbox"), "SANDBOX_PORT": str(SANDBOX_PORT),
-            "SANDBOX_PROXY_PORT": str(PROXY_PORT),
-            "MELTANO_DATABASE_URI": f"sqlite:///{RUN_DIR / 'meltano.db'}",
-            "XDG_STATE_HOME": str(RUN_DIR / "xdg-state"), "MELTANO_ENVIRONMENT": "dev",
-            "TARGET_POSTGRES_PORT": str(WAREHOUSE_PORT), "DBT_PORT": str(WAREHOUSE_PORT),
-            "TAP_QUICKBOOKS_HTTPS_PROXY": f"http://127.0.0.1:{PROXY_PORT}",
-            "TAP_QUICKBOOKS_CA_BUNDLE": str(RUN_DIR / "sandbox" / "ca.pem"),
-            "TAP_QUICKBOOKS_TOKEN_STORE_PATH": str(RUN_DIR / "quickbooks-token.json"),
-            "TAP_ATTIO_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/attio/v2",
-            "TAP_GA4_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/ga4",
-            "TAP_GA4_SERVICE_ACCOUNT_KEY": str(RUN_DIR / "sandbox" / "ga4-service-account.json"),
-            "TAP_GA4_PROPERTY_IDS": json.dumps(GA4_PROPERTIES[:ga4_properties]),
-            "TAP_SHOPIFY_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/shopify"}
+def env(stack: PrivateStack, ga4_properties: int) -> dict[str, str]:
+    """The private stack's environment, reading one or both of the sandbox's GA4 properties."""
+    return {**stack.env(), "TAP_GA4_PROPERTY_IDS": json.dumps(GA4_PROPERTIES[:ga4_properties])}
 
 
-# -- the sandbox's control API ------------------------------------------------------------------
-def sandbox(method: str, path: str, body: dict | None = None):
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(f"http://127.0.0.1:{SANDBOX_PORT}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-    with opener.open(request, timeout=600) as response:
-        return json.loads(response.read() or b"null")
-
-
+# -- the sandbox's request log ------------------------------------------------------------------
 def source_of(entry: dict) -> str | None:
     """Which vendor a logged request went to (QuickBooks arrives through the TLS proxy)."""
     path = entry["path"]
@@ -108,83 +75,24 @@ def endpoint_of(entry: dict) -> str:
     return f"{entry['method']} {path}"
 
 
-def request_log(since: int) -> list[dict]:
-    return sandbox("GET", f"/_sandbox/requests?since={since}")
+def request_log(stack: PrivateStack, since: int) -> list[dict]:
+    return stack.sandbox("GET", f"/_sandbox/requests?since={since}", timeout=600)
 
 
-def last_seq() -> int:
-    log = request_log(0)
+def last_seq(stack: PrivateStack) -> int:
+    log = request_log(stack, 0)
     return log[-1]["seq"] if log else 0
 
 
-def vendor_counters() -> dict:
+def vendor_counters(stack: PrivateStack) -> dict:
     """The simulators' own accounting: GA4 quota tokens, Shopify cost points."""
-    return {"ga4": sandbox("GET", "/_sandbox/ga4/counts"), "shopify": sandbox("GET", "/_sandbox/shopify/requests")}
+    return {"ga4": stack.sandbox("GET", "/_sandbox/ga4/counts"), "shopify": stack.sandbox("GET", "/_sandbox/shopify/requests")}
 
 
-# -- CPU accounting -----------------------------------------------------------------------------
-def process_cpu(pid: int) -> float:
-    """CPU seconds of a process and its reaped children (PostgreSQL's backends are children)."""
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
-def postmaster_pid() -> int:
-    for line in (RUN_DIR / "warehouse").rglob("postmaster.pid"):
+def postmaster_pid(stack: PrivateStack) -> int:
+    for line in (stack.run_dir / "warehouse").rglob("postmaster.pid"):
         return int(line.read_text().splitlines()[0])
     raise RuntimeError("the warehouse's postmaster.pid was not found")
-
-
-class CpuSampler:
-    """Samples the CPU time of every process under a `meltano run`, by role (tap, target, dbt,
-    meltano): a process's last sample before it exits is its total."""
-
-    ROLES = (("tap-", "tap"), ("target-", "target"), ("dbt", "dbt"), ("meltano", "meltano"))
-
-    def __init__(self, root_pid: int) -> None:
-        self.root = psutil.Process(root_pid)
-        self.last: dict[int, tuple[str, float]] = {}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def role(self, proc: psutil.Process) -> str:
-        try:
-            argv = proc.cmdline()
-        except psutil.Error:
-            return "other"
-        # `python /path/to/tap-x …` or `/path/to/tap-x …`: the program is the first non-python word
-        names = [Path(a).name for a in argv[:2]]
-        program = names[1] if len(names) > 1 and names[0].startswith("python") else (names[0] if names else "")
-        for prefix, role in self.ROLES:
-            if program.startswith(prefix):
-                return role
-        return "other"
-
-    def sample(self) -> None:
-        try:
-            procs = [self.root, *self.root.children(recursive=True)]
-        except psutil.Error:
-            return
-        for proc in procs:
-            try:
-                t = proc.cpu_times()
-                role = self.last.get(proc.pid, (None,))[0] or self.role(proc)
-                self.last[proc.pid] = (role, t.user + t.system)
-            except psutil.Error:
-                pass
-
-    def run(self) -> None:
-        while not self.stop.wait(0.25):
-            self.sample()
-
-    def totals(self) -> dict[str, float]:
-        self.stop.set()
-        self.thread.join()
-        out: dict[str, float] = collections.defaultdict(float)
-        for role, seconds in self.last.values():
-            out[role] += seconds
-        return {k: round(v, 1) for k, v in sorted(out.items())}
 
 
 # -- Meltano ------------------------------------------------------------------------------------
@@ -244,9 +152,9 @@ def run_sources(mode: str, e: dict, label: str) -> dict:
     return {"wall_s": round(time.perf_counter() - started_all, 1), "sources": out}
 
 
-def table_rows() -> dict[str, dict[str, int]]:
+def table_rows(stack: PrivateStack) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    with psycopg.connect(**WAREHOUSE) as conn:
+    with psycopg.connect(**stack.warehouse) as conn:
         tables = conn.execute("select table_schema, table_name from information_schema.tables "
                               "where table_schema like 'raw\\_%' and table_type = 'BASE TABLE' order by 1, 2").fetchall()
         for schema, table in tables:
@@ -255,60 +163,13 @@ def table_rows() -> dict[str, dict[str, int]]:
     return out
 
 
-def requests_between(since: int) -> dict[str, dict]:
+def requests_between(stack: PrivateStack, since: int) -> dict[str, dict]:
     by_source: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    for entry in request_log(since):
+    for entry in request_log(stack, since):
         source = source_of(entry)
         if source:
             by_source[source][endpoint_of(entry)] += 1
     return {s: {"total": sum(c.values()), "by_endpoint": dict(c.most_common())} for s, c in sorted(by_source.items())}
-
-
-# -- Meltano's overhead -------------------------------------------------------------------------
-def meltano_overhead(e: dict, repeat: int = 3) -> dict:
-    """The no-change QuickBooks run under `meltano run` against the same two programs piped by hand."""
-    state = json.loads(subprocess.run([str(BIN / "meltano"), "state", "get", "dev:tap-quickbooks-to-target-postgres"],
-                                      cwd=ROOT, env=e, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
-    state_file = RUN_DIR / "qb-state.json"
-    state_file.write_text(json.dumps(state.get("singer_state", state)))
-    tap_config = RUN_DIR / "qb-tap-config.json"
-    tap_config.write_text(json.dumps({**QB_CREDENTIALS, "start_date": "2024-01-01T00:00:00Z", "user_agent": "bench",
-                                      "max_results": 1000, "https_proxy": f"http://127.0.0.1:{PROXY_PORT}",
-                                      "ca_bundle": str(RUN_DIR / "sandbox" / "ca.pem"),
-                                      "token_store_path": str(RUN_DIR / "quickbooks-token.json")}))
-    target_config = RUN_DIR / "qb-target-config.json"
-    target_config.write_text(json.dumps({"host": "127.0.0.1", "port": WAREHOUSE_PORT, "user": "tributary",
-                                         "password": "tributary-dev", "database": "warehouse",
-                                         "default_target_schema": "raw_quickbooks", "use_copy": True,
-                                         "add_record_metadata": True}))
-    tap = ROOT / ".meltano/extractors/tap-quickbooks/venv/bin/tap-quickbooks-wrapper"
-    target = ROOT / ".meltano/loaders/target-postgres/venv/bin/target-postgres-wrapper"
-    by_hand_cmd = (f"'{tap}' --config '{tap_config}' --catalog '{ROOT}/extract/quickbooks/catalog.json' --state '{state_file}'"
-                   f" | '{target}' --config '{target_config}' > /dev/null")
-    with_meltano, by_hand = [], []
-    for _ in range(repeat):  # alternate, so machine load drifts hit both alike
-        started = time.perf_counter()
-        subprocess.run([str(BIN / "meltano"), "run", "tap-quickbooks", "target-postgres"], cwd=ROOT, env=e,
-                       check=True, capture_output=True)
-        with_meltano.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        subprocess.run(["bash", "-o", "pipefail", "-c", by_hand_cmd], env=e, check=True, capture_output=True)
-        by_hand.append(time.perf_counter() - started)
-    return {"meltano_run_s": round(statistics.median(with_meltano), 2),
-            "same_pipe_by_hand_s": round(statistics.median(by_hand), 2),
-            "meltano_overhead_per_run_s": round(statistics.median(with_meltano) - statistics.median(by_hand), 2),
-            "how": "no-change incremental QuickBooks run, medians of %d alternating runs" % repeat}
-
-
-# -- the machine --------------------------------------------------------------------------------
-def machine_facts() -> dict:
-    cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), platform.processor())
-    with psycopg.connect(**WAREHOUSE) as conn:
-        pg = conn.execute("show server_version").fetchone()[0]
-    return {"cores": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "cpu_model": cpu_model, "python": platform.python_version(), "postgresql": pg,
-            "system": platform.platform(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main() -> int:
@@ -320,24 +181,21 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "end_to_end.json"))
     args = parser.parse_args()
     scales = {k: float(v) for k, v in (p.split("=") for p in args.scales.split(","))}
-    e = env(args.ga4_properties)
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
-    (RUN_DIR / "logs").mkdir(parents=True)
-    subprocess.run([str(BIN / "python"), "load/warehouse.py", "start"], cwd=ROOT, env=e, check=True)
     print(f"building the sandbox's worlds ({args.scales}) …", flush=True)
-    subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "start", "--scale", "1",
-                    "--source-scales", args.scales], cwd=ROOT, env=e, check=True)
-    try:
-        machine = machine_facts()
+    with _stack.private_stack(RUN_DIR, "--scale", "1", "--source-scales", args.scales) as stack:
+        e = env(stack, args.ga4_properties)
+        (RUN_DIR / "logs").mkdir()
+        with psycopg.connect(**stack.warehouse) as conn:
+            machine = _stack.machine_facts(postgresql=conn.execute("show server_version").fetchone()[0])
         subprocess.run([str(BIN / "meltano"), "state", "list"], cwd=ROOT, env=e, capture_output=True)  # creates meltano.db
         sandbox_pid = int((RUN_DIR / "sandbox" / "sandbox.pid").read_text())
-        pg_pid = postmaster_pid()
-        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        sandbox_cpu0, pg_cpu0 = process_cpu(sandbox_pid), process_cpu(pg_pid)
-        seq0, counters0 = last_seq(), vendor_counters()
+        pg_pid = postmaster_pid(stack)
+        children_cpu0 = _stack.children_cpu_s()
+        sandbox_cpu0, pg_cpu0 = _stack.process_cpu_s(sandbox_pid), _stack.process_cpu_s(pg_pid)
+        seq0, counters0 = last_seq(stack), vendor_counters(stack)
         print(f"full sync ({args.mode}) …", flush=True)
         full = run_sources(args.mode, e, "full")
-        full_requests, counters1 = requests_between(seq0), vendor_counters()
+        full_requests, counters1 = requests_between(stack, seq0), vendor_counters(stack)
         print("modelling: meltano run dbt:seed dbt:run …", flush=True)
         started = time.perf_counter()
         proc = meltano_run(["dbt:seed", "dbt:run"], e, "dbt")
@@ -345,23 +203,19 @@ def main() -> int:
         dbt_code = proc.wait()
         dbt_phase = {"wall_s": round(time.perf_counter() - started, 1), "exit_code": dbt_code, "cpu_s": sampler.totals()}
         print(f"  dbt: {dbt_phase['wall_s']} s (exit {dbt_code})")
-        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        sandbox_cpu1, pg_cpu1 = process_cpu(sandbox_pid), process_cpu(pg_pid)
-        rows, line_items = table_rows(), line_items_loaded()
+        children_cpu1 = _stack.children_cpu_s()
+        sandbox_cpu1, pg_cpu1 = _stack.process_cpu_s(sandbox_pid), _stack.process_cpu_s(pg_pid)
+        rows, line_items = table_rows(stack), line_items_loaded(stack)
 
         print("no-change incremental run …", flush=True)
-        seq2 = last_seq()
+        seq2 = last_seq(stack)
         incremental = run_sources("sequential", e, "incremental")
-        incremental_requests = requests_between(seq2)
-        overhead = {} if args.skip_overhead else meltano_overhead(e)
-    finally:
-        subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "stop"], cwd=ROOT, env=e)
-        subprocess.run([str(BIN / "python"), "load/warehouse.py", "stop"], cwd=ROOT, env=e)
+        incremental_requests = requests_between(stack, seq2)
+        overhead = {} if args.skip_overhead else meltano_overhead(stack, repeat=3)
 
     return report(args, scales, machine, full, full_requests, dbt_phase, rows, line_items, incremental,
                   incremental_requests, overhead, counters0, counters1,
-                  {"pipeline": round(children_after.ru_utime + children_after.ru_stime
-                                     - children_before.ru_utime - children_before.ru_stime, 1),
+                  {"pipeline": round(children_cpu1 - children_cpu0, 1),
                    "sandbox": round(sandbox_cpu1 - sandbox_cpu0, 1), "postgresql": round(pg_cpu1 - pg_cpu0, 1)})
 
 
@@ -386,9 +240,8 @@ def report(args, scales, machine, full, full_requests, dbt_phase, rows, line_ite
         }
     cores = machine["cores"]
     result = {
-        "command": f"python bench/end_to_end.py --scales {args.scales} --ga4-properties {args.ga4_properties} --mode {args.mode}",
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {**machine, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+        **_stack.result_header(args),
+        "machine": {**machine, "load_average_at_end": _stack.load_average()},
         "records_loaded": records,
         "full_sync_and_models_s": total_s,
         "ceiling_s": FIVE_MINUTES,
@@ -418,9 +271,6 @@ def report(args, scales, machine, full, full_requests, dbt_phase, rows, line_ite
         },
         "meltano_overhead": overhead,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nrecords loaded: {records:,} in {total_s} s (extract+load {full['wall_s']} s, dbt {dbt_phase['wall_s']} s); "
           f"ceiling {FIVE_MINUTES} s at >= 1,000,000 records: {'met' if result['within_ceiling'] else 'NOT met'}")
     print(f"CPU seconds: pipeline {cpu['pipeline']}, sandbox {cpu['sandbox']}, postgresql {cpu['postgresql']} "
@@ -434,8 +284,8 @@ def report(args, scales, machine, full, full_requests, dbt_phase, rows, line_ite
     for source, figures in result["no_change_incremental"]["sources"].items():
         print(f"  no-change {source:<10} {figures['rows_moved']:>8,} rows moved, {figures['api_requests']} requests, "
               f"{figures['wall_s']} s")
-    print(f"Meltano overhead per run: {overhead.get('meltano_overhead_per_run_s')} s")
-    print(f"\nwritten to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    print(f"Meltano overhead per run: {overhead.get('meltano_overhead_s')} s")
+    _stack.write_results(result, Path(args.out))
     return 0 if full_ok(full) and dbt_phase["exit_code"] == 0 else 1
 
 
@@ -443,9 +293,9 @@ def full_ok(full: dict) -> bool:
     return all(run["exit_code"] == 0 for run in full["sources"].values())
 
 
-def line_items_loaded() -> int:
+def line_items_loaded(stack: PrivateStack) -> int:
     """Shopify line items arrive nested in their orders (jsonb[] or jsonb, by loader)."""
-    with psycopg.connect(**WAREHOUSE) as conn:
+    with psycopg.connect(**stack.warehouse) as conn:
         kind = conn.execute("select data_type from information_schema.columns where table_schema = 'raw_shopify' "
                             "and table_name = 'orders' and column_name = 'lineItems'").fetchone()
         if kind is None:

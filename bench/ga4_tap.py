@@ -22,23 +22,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import json
 import os
-import platform
-import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-SANDBOX_SRC = ROOT / "extract" / "sandbox"
+import _stack
+from _stack import ROOT
+
 RESULTS = ROOT / "bench" / "results" / "ga4_tap.json"
 TODAY = "2026-11-25"
 PROPERTY = "412345678"
@@ -48,33 +44,13 @@ REPORT = {"name": "session_detail",
           "metrics": ["sessions", "totalUsers", "engagedSessions", "screenPageViews", "keyEvents", "totalRevenue"]}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_simulator(scale: float, key_file: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": f"{SANDBOX_SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen([sys.executable, "-m", "tributary_sandbox.ga4", "--port", str(port), "--scale", str(scale),
-                             "--today", TODAY, "--key-file", str(key_file), "--other-row-limit", "0"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if requests.get(f"{base}/_sandbox/ga4/counts", timeout=30).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise SystemExit("simulator did not start: " + proc.stderr.read().decode()[-2000:])
-    requests.post(f"{base}/_sandbox/ga4/config", json={"thresholding": False, "other_row_limit": 0}, timeout=30)
-    requests.post(f"{base}/_sandbox/ga4/quota", json={"tokensPerDay": 10**9, "tokensPerHour": 10**9,
-                                                       "tokensPerProjectPerHour": 10**9}, timeout=30)
-    return proc, base
+def start_simulator(scale: float, key_file: Path) -> _stack.Simulator:
+    """GA4 with "(other)" folding, thresholding and quotas out of the way: about one row per session."""
+    sim = _stack.Simulator("ga4", "--scale", str(scale), "--today", TODAY, "--key-file", str(key_file),
+                           "--other-row-limit", "0")
+    sim.control("POST", "config", {"thresholding": False, "other_row_limit": 0})
+    sim.control("POST", "quota", {"tokensPerDay": 10**9, "tokensPerHour": 10**9, "tokensPerProjectPerHour": 10**9})
+    return sim
 
 
 def windows(start: dt.date, end: dt.date, days: int) -> list:
@@ -114,62 +90,16 @@ def ceiling(base: str, token: str, wins: list, page_size: int, parse=json.loads)
     return {"rows": n, "seconds": secs, "rows_per_s": n / secs, "pages": pages}
 
 
-def nogc(parse):
-    def wrapped(data: bytes):
-        gc.disable()
-        try:
-            return parse(data)
-        finally:
-            gc.enable()
-    return wrapped
-
-
 def run_tap(exe: str, config: Path, catalog: Path, samples: list) -> dict:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([exe, "--config", str(config), "--catalog", str(catalog)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
-    lines = records = 0
-    first = last = None
-    schema = None
-    for line in proc.stdout:
-        lines += 1
-        if line.startswith(b'{"type":"RECORD"'):
-            records += 1
-            last = time.perf_counter()
-            if records % 997 == 1:
-                samples.append(line)
-        elif schema is None and line.startswith(b'{"type":"SCHEMA"'):
-            # the clock starts here: SCHEMA is sent before the first request, so every page's
-            # fetch and parse is inside the span (start-up and discovery are not)
-            schema = json.loads(line)["schema"]
-            first = time.perf_counter()
-    rc = proc.wait()
-    total = time.perf_counter() - t0
-    span = (last - first) if first and last and last > first else total
-    return {"rc": rc, "records": records, "seconds_total": total, "seconds_records": span,
-            "rows_per_s": records / span if span else 0.0, "rows_per_s_end_to_end": records / total,
-            "schema": schema}
-
-
-def check_schema(schema: dict, samples: list) -> dict:
-    from jsonschema import Draft7Validator, FormatChecker
-    v = Draft7Validator(schema, format_checker=FormatChecker())
-    bad = []
-    for line in samples:
-        rec = json.loads(line)["record"]
-        errs = [e.message for e in v.iter_errors(rec)]
-        extra = sorted(set(rec) - set(schema["properties"]))
-        if errs or extra:
-            bad.append({"row_key": rec.get("row_key"), "errors": errs[:3], "undeclared": extra})
-    return {"sampled": len(samples), "mismatches": len(bad), "examples": bad[:3]}
-
-
-def select(catalog: dict, only: set | None) -> dict:
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == []:
-                md["metadata"]["selected"] = only is None or entry["tap_stream_id"] in only
-    return catalog
+    """One run of the tap. The clock starts at its SCHEMA message, sent before the first request, so
+    every page's fetch and parse is inside the span (start-up and discovery are not)."""
+    run = _stack.run_tap(exe, config, catalog)
+    samples += run.samples
+    span = (run.last_record_at - run.schema_at if run.schema_at and run.last_record_at
+            and run.last_record_at > run.schema_at else run.seconds_total)
+    return {"rc": run.returncode, "records": run.records, "seconds_total": run.seconds_total, "seconds_records": span,
+            "rows_per_s": run.records / span if span else 0.0, "rows_per_s_end_to_end": run.records / run.seconds_total,
+            "schema": run.schema}
 
 
 def quota_per_day(exe: str, base: str, key_file: Path, tmp: Path, days: int = 28) -> dict:
@@ -177,14 +107,11 @@ def quota_per_day(exe: str, base: str, key_file: Path, tmp: Path, days: int = 28
     end = dt.date.fromisoformat(TODAY) - dt.timedelta(days=1)
     out = {}
     for window in (1, 7, 28):
-        cfg = tmp / f"quota-{window}.json"
-        cfg.write_text(json.dumps({"property_ids": [PROPERTY], "api_url": f"{base}/ga4",
-                                   "service_account_key": str(key_file), "window_days": window,
-                                   "start_date": (end - dt.timedelta(days=days - 1)).isoformat(),
-                                   "end_date": end.isoformat()}))
-        cat = tmp / f"quota-{window}-catalog.json"
-        cat.write_text(json.dumps(select(json.loads(subprocess.run(
-            [exe, "--config", str(cfg), "--discover"], capture_output=True, check=True).stdout), None)))
+        cfg = _stack.write_json(tmp / f"quota-{window}.json", {
+            "property_ids": [PROPERTY], "api_url": f"{base}/ga4", "service_account_key": str(key_file),
+            "window_days": window, "start_date": (end - dt.timedelta(days=days - 1)).isoformat(),
+            "end_date": end.isoformat()})
+        cat = _stack.write_json(tmp / f"quota-{window}-catalog.json", _stack.discover_selecting(exe, cfg, None))
         before = requests.get(f"{base}/_sandbox/ga4/counts", timeout=30).json()
         done = subprocess.run([exe, "--config", str(cfg), "--catalog", str(cat)], capture_output=True)
         after = requests.get(f"{base}/_sandbox/ga4/counts", timeout=30).json()
@@ -205,27 +132,21 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--tap-bin", default=None)
     a = ap.parse_args()
-    plugin_venv = ROOT / ".meltano" / "extractors" / "tap-ga4" / "venv" / "bin"
-    exe = a.tap_bin or (shutil.which("tap-ga4", path=str(plugin_venv))
-                        or shutil.which("tap-ga4", path=str(Path(sys.executable).parent)) or shutil.which("tap-ga4"))
-    if not exe:
-        raise SystemExit("tap-ga4 is not installed (give --tap-bin)")
+    exe = _stack.tap_executable("tap-ga4", a.tap_bin)
     tmp = Path(tempfile.mkdtemp(prefix="ga4-bench-"))
     key_file = tmp / "sa-key.json"
-    proc, base = start_simulator(a.scale, key_file)
+    sim = start_simulator(a.scale, key_file)
+    base = sim.url
     try:
         end = dt.date.fromisoformat(TODAY) - dt.timedelta(days=1)
         start = end - dt.timedelta(days=a.days - 1)
         wins = windows(start, end, a.window_days)
-        config = tmp / "config.json"
-        config.write_text(json.dumps({"property_ids": [PROPERTY], "api_url": f"{base}/ga4",
-                                      "service_account_key": str(key_file), "reports": [REPORT],
-                                      "start_date": start.isoformat(), "end_date": end.isoformat(),
-                                      "window_days": a.window_days, "page_size": a.page_size}))
-        catalog = json.loads(subprocess.run([exe, "--config", str(config), "--discover"], capture_output=True,
-                                            check=True).stdout)
-        (tmp / "catalog.json").write_text(json.dumps(select(catalog, {REPORT["name"]})))
-        token = requests.post(f"{base}/_sandbox/ga4/token", json={}, timeout=30).json()["access_token"]
+        config = _stack.write_json(tmp / "config.json", {
+            "property_ids": [PROPERTY], "api_url": f"{base}/ga4", "service_account_key": str(key_file),
+            "reports": [REPORT], "start_date": start.isoformat(), "end_date": end.isoformat(),
+            "window_days": a.window_days, "page_size": a.page_size})
+        catalog = _stack.write_json(tmp / "catalog.json", _stack.discover_selecting(exe, config, {REPORT["name"]}))
+        token = sim.control("POST", "token", {})["access_token"]
 
         import msgspec
         warm = ceiling(base, token, wins, a.page_size)   # builds the days and the server's answer cache
@@ -233,24 +154,21 @@ def main() -> None:
         for _ in range(a.runs):
             ceilings.append(ceiling(base, token, wins, a.page_size))
             fast.append(ceiling(base, token, wins, a.page_size, msgspec.json.decode))
-            best.append(ceiling(base, token, wins, a.page_size, nogc(msgspec.json.decode)))
-            taps.append(run_tap(exe, config, tmp / "catalog.json", samples))
+            best.append(ceiling(base, token, wins, a.page_size, _stack.nogc(msgspec.json.decode)))
+            taps.append(run_tap(exe, config, catalog, samples))
         schema = taps[0].pop("schema")
         for t in taps[1:]:
             t.pop("schema")
-        check = check_schema(schema, samples)
+        check = _stack.check_schema(schema, samples, "row_key", formats=True)
         quota = quota_per_day(exe, base, key_file, tmp)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        sim.stop()
 
     med = lambda xs, k: statistics.median(x[k] for x in xs)  # noqa: E731
     ceil, ceil_fast, ceil_best = med(ceilings, "rows_per_s"), med(fast, "rows_per_s"), med(best, "rows_per_s")
     tap, tap_e2e = med(taps, "rows_per_s"), med(taps, "rows_per_s_end_to_end")
     result = {
-        "command": "python bench/ga4_tap.py " + " ".join(sys.argv[1:]),
-        "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        **_stack.result_header(a),
         "report": REPORT, "scale": a.scale, "days": a.days, "window_days": a.window_days, "page_size": a.page_size,
         "rows": warm["rows"], "pages": warm["pages"], "runs": a.runs,
         "ceiling_rows_per_s": round(ceil), "ceiling_msgspec_rows_per_s": round(ceil_fast),
@@ -263,13 +181,10 @@ def main() -> None:
         "best_ceiling_rows_per_s": round(max(c["rows_per_s"] for c in ceilings)),
         "best_tap_rows_per_s": round(max(t["rows_per_s"] for t in taps)),
         "best_tap_vs_best_ceiling": round(max(t["rows_per_s"] for t in taps) / max(c["rows_per_s"] for c in ceilings), 3),
-        "load_average": os.getloadavg(),
         "schema_check": check, "all_tap_runs_ok": all(t["rc"] == 0 and t["records"] == warm["rows"] for t in taps),
         "quota_default_reports": quota,
         "ceiling_runs": ceilings, "tap_runs": taps,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{warm['rows']:,} rows in {warm['pages']} pages ({a.days} days, windows of {a.window_days})")
     print(f"ceiling requests+json      {ceil:>10,.0f} rows/s")
     print(f"ceiling requests+msgspec   {ceil_fast:>10,.0f} rows/s  (no GC: {ceil_best:,.0f})")
@@ -281,7 +196,7 @@ def main() -> None:
     for k, v in quota.items():
         print(f"quota, default reports, {k}: {v['tokens_per_day_of_data']} tokens per day of data "
               f"({v['requests']} requests for {v['days']} days)")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    _stack.write_results(result, RESULTS)
 
 
 if __name__ == "__main__":

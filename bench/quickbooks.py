@@ -3,7 +3,7 @@ and what Meltano adds to a run.
 
     .venv/bin/python bench/quickbooks.py [--scale 10] [--repeat 3]
 
-Starts a sandbox and a warehouse of its own (ports 8795/8796 and 55452, under .bench-run/),
+Starts a sandbox and a warehouse of its own (free ports, under .bench-run/: bench/_stack.py),
 so it never disturbs the demo. Prints the figures and writes bench/results/quickbooks.json.
 
 - tap: the tap as Meltano runs it (our wrapper around the unmodified tap-quickbooks), all
@@ -19,83 +19,62 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import _stack
+from _stack import ROOT, BIN, PrivateStack
+
 RUN_DIR = ROOT / ".bench-run"
-BIN = ROOT / ".venv" / "bin"
 TAP_VENV = ROOT / ".meltano" / "extractors" / "tap-quickbooks" / "venv" / "bin"
 TARGET_VENV = ROOT / ".meltano" / "loaders" / "target-postgres" / "venv" / "bin"
-SANDBOX_PORT, PROXY_PORT, WAREHOUSE_PORT = 8795, 8796, 55452
+CATALOG = ROOT / "extract" / "quickbooks" / "catalog.json"
+STATE_ID = "dev:tap-quickbooks-to-target-postgres"
 START_DATE = "2024-01-01T00:00:00Z"
 CREDENTIALS = {"realm_id": "9130350000000001", "client_id": "sandbox-client-id",
                "client_secret": "sandbox-client-secret", "refresh_token": "sandbox-refresh-token-0"}
 
 
-def env() -> dict[str, str]:
-    return {**os.environ,
-            "SANDBOX_STATE_DIR": str(RUN_DIR / "sandbox"), "SANDBOX_PORT": str(SANDBOX_PORT),
-            "SANDBOX_PROXY_PORT": str(PROXY_PORT),
-            "WAREHOUSE_DIR": str(RUN_DIR / "warehouse"), "WAREHOUSE_PORT": str(WAREHOUSE_PORT),
-            "MELTANO_DATABASE_URI": f"sqlite:///{RUN_DIR / 'meltano.db'}",
-            "XDG_STATE_HOME": str(RUN_DIR / "xdg-state"), "MELTANO_ENVIRONMENT": "dev",
-            "TARGET_POSTGRES_PORT": str(WAREHOUSE_PORT), "DBT_PORT": str(WAREHOUSE_PORT),
-            "TAP_QUICKBOOKS_HTTPS_PROXY": f"http://127.0.0.1:{PROXY_PORT}",
-            "TAP_QUICKBOOKS_CA_BUNDLE": str(RUN_DIR / "sandbox" / "ca.pem"),
-            "TAP_QUICKBOOKS_TOKEN_STORE_PATH": str(RUN_DIR / "token.json")}
-
-
-def sandbox(method: str, path: str, body: dict | None = None):
-    request = urllib.request.Request(f"http://127.0.0.1:{SANDBOX_PORT}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-    with urllib.request.urlopen(request, timeout=300) as response:
-        return json.loads(response.read() or b"null")
-
-
-def request_count() -> int:
-    log = sandbox("GET", "/_sandbox/requests?since=0")
+def request_count(stack: PrivateStack) -> int:
+    log = stack.sandbox("GET", "/_sandbox/requests?since=0", timeout=300)
     return sum(1 for entry in log if not entry["path"].startswith("/_sandbox"))
 
 
-def tap_config(path: Path) -> Path:
-    path.write_text(json.dumps({**CREDENTIALS, "start_date": START_DATE, "user_agent": "bench",
-                                "max_results": 1000, "https_proxy": f"http://127.0.0.1:{PROXY_PORT}",
-                                "ca_bundle": str(RUN_DIR / "sandbox" / "ca.pem"),
-                                "token_store_path": str(RUN_DIR / "token.json")}))
-    return path
+def tap_config(stack: PrivateStack) -> Path:
+    """The tap's settings as the dev environment gives them on this stack."""
+    return _stack.write_json(stack.run_dir / "qb-tap-config.json", {
+        **CREDENTIALS, "start_date": START_DATE, "user_agent": "bench", "max_results": 1000,
+        "https_proxy": f"http://127.0.0.1:{stack.sandbox_proxy_port}", "ca_bundle": str(stack.sandbox_ca_bundle),
+        "token_store_path": str(stack.quickbooks_token_store)})
 
 
-def run_tap_once(scale: float) -> tuple[float, int, int]:
+def target_config(stack: PrivateStack) -> Path:
+    """The loader's settings as load/loaders.meltano.yml gives them, for QuickBooks' schema."""
+    return _stack.write_json(stack.run_dir / "qb-target-config.json", {
+        "host": "127.0.0.1", "port": stack.warehouse_port, "user": "tributary", "password": "tributary-dev",
+        "database": "warehouse", "default_target_schema": "raw_quickbooks", "use_copy": True,
+        "add_record_metadata": True})
+
+
+def run_tap_once(stack: PrivateStack, scale: float) -> tuple[float, int, int]:
     """(seconds, records, API requests) for one full sync by the wrapped tap."""
-    sandbox("POST", "/_sandbox/reset", {"scale": scale})
-    (RUN_DIR / "token.json").unlink(missing_ok=True)
-    config = tap_config(RUN_DIR / "tap-config.json")
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [str(TAP_VENV / "tap-quickbooks-wrapper"), "--config", str(config),
-         "--catalog", str(ROOT / "extract/quickbooks/catalog.json")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env())
-    records = sum(1 for line in process.stdout if line.startswith(b'{"type": "RECORD"'))
-    if process.wait() != 0:
+    stack.sandbox("POST", "/_sandbox/reset", {"scale": scale}, timeout=300)
+    stack.quickbooks_token_store.unlink(missing_ok=True)
+    run = _stack.run_tap(str(TAP_VENV / "tap-quickbooks-wrapper"), tap_config(stack), CATALOG, env=stack.env())
+    if run.returncode != 0:
         sys.exit("the tap failed: run it by hand to see why")
-    return time.perf_counter() - started, records, request_count()
+    return run.seconds_total, run.records, request_count(stack)
 
 
-def run_ceiling_once(scale: float) -> tuple[float, int]:
+def run_ceiling_once(stack: PrivateStack, scale: float) -> tuple[float, int]:
     """The same pages, fetched and parsed by a bare loop through the same proxy."""
     import requests  # the project venv has it (Meltano depends on it)
 
-    sandbox("POST", "/_sandbox/reset", {"scale": scale})
-    catalog = json.loads((ROOT / "extract/quickbooks/catalog.json").read_text())
+    stack.sandbox("POST", "/_sandbox/reset", {"scale": scale}, timeout=300)
+    catalog = json.loads(CATALOG.read_text())
     selected = [s["tap_stream_id"] for s in catalog["streams"]
                 if any(not m["breadcrumb"] and m["metadata"].get("selected") for m in s["metadata"])]
     sys.path.insert(0, str(next((TAP_VENV.parent / "lib").glob("python3*/site-packages"))))
@@ -103,8 +82,8 @@ def run_ceiling_once(scale: float) -> tuple[float, int]:
 
     session = requests.Session()
     session.trust_env = False  # else this machine's REQUESTS_CA_BUNDLE overrides `verify`
-    session.proxies = {"https": f"http://127.0.0.1:{PROXY_PORT}"}
-    session.verify = str(RUN_DIR / "sandbox" / "ca.pem")
+    session.proxies = {"https": f"http://127.0.0.1:{stack.sandbox_proxy_port}"}
+    session.verify = str(stack.sandbox_ca_bundle)
     base = f"https://quickbooks.api.intuit.com/v3/company/{CREDENTIALS['realm_id']}"
     started = time.perf_counter()
     token = session.post("https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", data={
@@ -143,37 +122,38 @@ def run_ceiling_once(scale: float) -> tuple[float, int]:
     return time.perf_counter() - started, records
 
 
-def meltano_overhead(repeat: int) -> dict:
-    """A no-change incremental run, with and without Meltano around the same two programs."""
-    e = env()
-    sandbox("POST", "/_sandbox/reset", {"scale": 1})
-    (RUN_DIR / "meltano.db").unlink(missing_ok=True)
-    (RUN_DIR / "token.json").unlink(missing_ok=True)
-    subprocess.run([str(BIN / "meltano"), "run", "tap-quickbooks", "target-postgres"], cwd=ROOT, env=e,
-                   check=True, capture_output=True)
-    state = json.loads(subprocess.run([str(BIN / "meltano"), "state", "get", "dev:tap-quickbooks-to-target-postgres"],
-                                      cwd=ROOT, env=e, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
-    state_file = RUN_DIR / "state.json"
-    state_file.write_text(json.dumps(state.get("singer_state", state)))
-    target_config = RUN_DIR / "target-config.json"
-    target_config.write_text(json.dumps({"host": "127.0.0.1", "port": WAREHOUSE_PORT, "user": "tributary",
-                                         "password": "tributary-dev", "database": "warehouse",
-                                         "default_target_schema": "raw_quickbooks", "use_copy": True}))
-    config = tap_config(RUN_DIR / "tap-config.json")
-    direct = (f"'{TAP_VENV}/tap-quickbooks-wrapper' --config '{config}' --catalog '{ROOT}/extract/quickbooks/catalog.json'"
-              f" --state '{state_file}' | '{TARGET_VENV}/target-postgres-wrapper' --config '{target_config}' > /dev/null")
+def meltano_overhead(stack: PrivateStack, repeat: int) -> dict:
+    """A no-change incremental run, with and without Meltano around the same two programs: the tap
+    piped into the loader by hand, from the state the last `meltano run` left (also used by
+    bench/end_to_end.py)."""
+    env = stack.env()
+    state = json.loads(subprocess.run([str(BIN / "meltano"), "state", "get", STATE_ID], cwd=ROOT, env=env,
+                                      capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    state_file = _stack.write_json(stack.run_dir / "qb-state.json", state.get("singer_state", state))
+    by_hand_cmd = (f"'{TAP_VENV}/tap-quickbooks-wrapper' --config '{tap_config(stack)}' --catalog '{CATALOG}'"
+                   f" --state '{state_file}' | '{TARGET_VENV}/target-postgres-wrapper' --config '{target_config(stack)}'"
+                   " > /dev/null")
     with_meltano, by_hand = [], []
-    for _ in range(repeat):
+    for _ in range(repeat):  # alternate, so machine load drifts hit both alike
         started = time.perf_counter()
-        subprocess.run([str(BIN / "meltano"), "run", "tap-quickbooks", "target-postgres"], cwd=ROOT, env=e,
+        subprocess.run([str(BIN / "meltano"), "run", "tap-quickbooks", "target-postgres"], cwd=ROOT, env=env,
                        check=True, capture_output=True)
         with_meltano.append(time.perf_counter() - started)
         started = time.perf_counter()
-        subprocess.run(["bash", "-o", "pipefail", "-c", direct], env=e, check=True, capture_output=True)
+        subprocess.run(["bash", "-o", "pipefail", "-c", by_hand_cmd], env=env, check=True, capture_output=True)
         by_hand.append(time.perf_counter() - started)
     return {"meltano_run_s": round(statistics.median(with_meltano), 2),
             "same_pipe_by_hand_s": round(statistics.median(by_hand), 2),
-            "meltano_overhead_s": round(statistics.median(with_meltano) - statistics.median(by_hand), 2)}
+            "meltano_overhead_s": round(statistics.median(with_meltano) - statistics.median(by_hand), 2),
+            "how": f"no-change incremental QuickBooks run, medians of {repeat} alternating runs"}
+
+
+def first_sync(stack: PrivateStack) -> None:
+    """A small world's full sync under `meltano run`, so the overhead runs after it change nothing."""
+    stack.sandbox("POST", "/_sandbox/reset", {"scale": 1}, timeout=300)
+    stack.quickbooks_token_store.unlink(missing_ok=True)
+    subprocess.run([str(BIN / "meltano"), "run", "tap-quickbooks", "target-postgres"], cwd=ROOT, env=stack.env(),
+                   check=True, capture_output=True)
 
 
 def main() -> int:
@@ -181,42 +161,29 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
-    RUN_DIR.mkdir()
-    e = env()
-    subprocess.run([str(BIN / "python"), "load/warehouse.py", "start"], cwd=ROOT, env=e, check=True)
-    subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "start", "--scale", str(args.scale)],
-                   cwd=ROOT, env=e, check=True)
-    try:
+    with _stack.private_stack(RUN_DIR, "--scale", f"{args.scale:g}") as stack:
         taps, ceilings = [], []
         for _ in range(args.repeat):  # alternate, so machine load drifts hit both alike
-            taps.append(run_tap_once(args.scale))
-            ceilings.append(run_ceiling_once(args.scale))
+            taps.append(run_tap_once(stack, args.scale))
+            ceilings.append(run_ceiling_once(stack, args.scale))
         tap_s = statistics.median(t[0] for t in taps)
         records, requests_made = taps[0][1], taps[0][2]
         ceiling_s = statistics.median(c[0] for c in ceilings)
+        first_sync(stack)
         result = {
-            "command": f"python bench/quickbooks.py --scale {args.scale:g} --repeat {args.repeat}",
-            "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+            **_stack.result_header(args),
             "records": records,
             "tap_records_per_s": round(records / tap_s),
             "ceiling_records_per_s": round(ceilings[0][1] / ceiling_s),
             "tap_vs_ceiling": round((records / tap_s) / (ceilings[0][1] / ceiling_s), 3),
             "api_requests": requests_made,
             "api_requests_per_1000_records": round(requests_made / records * 1000, 2),
-            **meltano_overhead(args.repeat),
+            **meltano_overhead(stack, args.repeat),
         }
-    finally:
-        subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "stop"], cwd=ROOT, env=e)
-        subprocess.run([str(BIN / "python"), "load/warehouse.py", "stop"], cwd=ROOT, env=e)
-    out = ROOT / "bench" / "results" / "quickbooks.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    _stack.write_results(result, _stack.RESULTS_DIR / "quickbooks.json")
     return 0
 
 

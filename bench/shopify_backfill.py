@@ -34,15 +34,11 @@ Not a test: it prints figures and never fails on them; only the same-data check 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import multiprocessing
 import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,11 +46,11 @@ from pathlib import Path
 
 import requests
 
-from shopify_tap import ORDERS_PER_SCALE, free_port, orders_catalog, tap_exe   # also puts extract/sandbox on sys.path
+import _stack
+from _stack import ROOT
+from shopify_tap import ORDERS_PER_SCALE, SEED, TODAY   # also puts extract/sandbox on sys.path
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "shopify_backfill.json"
-SEED, TODAY = 42, dt.date(2026, 11, 25)          # the world bench/shopify_tap.py uses
 WIDE_OPEN = 10 ** 9
 PACED_BUCKET = 2000                              # the simulator's default bucket size
 SHOPIFY_RESTORE_RATES = {"standard plans": 100, "Shopify Plus": 1000}   # cost points/s
@@ -80,8 +76,11 @@ def serve_simulator(orders: int, port: int, restore_rate: float | None) -> None:
 
 
 class Simulator:
+    """The Shopify simulator, forked: it has no command line of its own to start it with a bucket
+    wide open or paced (the Attio and GA4 ones do: _stack.Simulator)."""
+
     def __init__(self, orders: int, restore_rate: float | None) -> None:
-        port = free_port()
+        port = _stack.free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.proc = multiprocessing.get_context("fork").Process(
             target=serve_simulator, args=(orders, port, restore_rate), daemon=True)
@@ -99,13 +98,9 @@ class Simulator:
     def get(self, what: str) -> dict:
         return requests.get(f"{self.url}/_sandbox/shopify/{what}", timeout=60).json()
 
-    def cpu_s(self) -> float | None:
-        """User + system CPU seconds of the simulator process (all its threads); Linux only."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def cpu_s(self) -> float:
+        """CPU seconds of the simulator process (all its threads)."""
+        return _stack.process_cpu_s(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -113,34 +108,23 @@ class Simulator:
 
 
 # ---- one backfill ---------------------------------------------------------------------------------
-def children_cpu_s() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
-def backfill(exe: str, config: dict, catalog: dict, tmp: Path, sim: Simulator) -> dict:
+def backfill(exe: str, config: dict, catalog: Path, tmp: Path, sim: Simulator) -> dict:
     """Run the tap once; its output is counted and dropped, one (id, updatedAt, lines) kept per order."""
-    (tmp / "config.json").write_text(json.dumps(config))
-    (tmp / "catalog.json").write_text(json.dumps(catalog))
-    before, sim_cpu0, tap_cpu0, load0 = sim.get("requests"), sim.cpu_s(), children_cpu_s(), os.getloadavg()
+    before, sim_cpu0, tap_cpu0, load0 = sim.get("requests"), sim.cpu_s(), _stack.children_cpu_s(), os.getloadavg()
     keys: list[tuple[str, str, int]] = []
-    first = last = None
+
+    def keep(line: bytes) -> None:
+        record = json.loads(line)["record"]
+        keys.append((record["id"], record["updatedAt"], len(record.get("lineItems") or [])))
+
     with open(tmp / "tap.stderr", "wb") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen([exe, "--config", str(tmp / "config.json"), "--catalog", str(tmp / "catalog.json")],
-                                stdout=subprocess.PIPE, stderr=err)
-        for line in proc.stdout:
-            if line.startswith(b'{"type":"RECORD"'):
-                last = time.perf_counter()
-                first = first or last
-                rec = json.loads(line)["record"]
-                keys.append((rec["id"], rec["updatedAt"], len(rec.get("lineItems") or [])))
-        rc = proc.wait()
-        wall = time.perf_counter() - t0
-    if rc != 0:
+        run = _stack.run_tap(exe, _stack.write_json(tmp / "config.json", config), catalog, on_record=keep, stderr=err)
+    if run.returncode != 0:
         tail = (tmp / "tap.stderr").read_text(errors="replace").strip().splitlines()[-5:]
-        raise SystemExit(f"tap-shopify ({config['use_bulk']}) exited {rc}:\n" + "\n".join(tail))
-    after, sim_cpu1, tap_cpu1 = sim.get("requests"), sim.cpu_s(), children_cpu_s()
+        raise SystemExit(f"tap-shopify ({config['use_bulk']}) exited {run.returncode}:\n" + "\n".join(tail))
+    wall, t0 = run.seconds_total, run.started
+    first, last = run.first_record_at, run.last_record_at
+    after, sim_cpu1, tap_cpu1 = sim.get("requests"), sim.cpu_s(), _stack.children_cpu_s()
     keys.sort()
     digest = hashlib.sha256()
     for k in keys:
@@ -152,7 +136,7 @@ def backfill(exe: str, config: dict, catalog: dict, tmp: Path, sim: Simulator) -
         "wall_s": round(wall, 1), "orders_s": round(n / wall), "first_record_after_s": round((first or t0) - t0, 1),
         "first_to_last_record_s": round((last or t0) - (first or t0), 1),
         "tap_cpu_s": round(tap_cpu1 - tap_cpu0, 1),
-        "simulator_cpu_s": round(sim_cpu1 - sim_cpu0, 1) if sim_cpu0 is not None else None,
+        "simulator_cpu_s": round(sim_cpu1 - sim_cpu0, 1),
         "graphql_requests": after["graphql"] - before["graphql"],
         "throttled": after["throttled"] - before["throttled"],
         "bulk_operations": after["bulk_runs"] - before["bulk_runs"],
@@ -194,7 +178,7 @@ def main() -> None:
     ap.add_argument("--tap", default=None, help="tap-shopify executable (default: next to this python)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
-    exe = tap_exe(args.tap)
+    exe = _stack.tap_executable("tap-shopify", args.tap)
     t = time.perf_counter()
     sim = Simulator(args.orders, args.restore_rate)
     counts = sim.counts
@@ -207,7 +191,8 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
-            catalog = orders_catalog(exe, {**cfg, "use_bulk": "never"}, tmp)
+            catalog = _stack.write_json(tmp / "catalog.json", _stack.discover_selecting(
+                exe, _stack.write_json(tmp / "config.json", {**cfg, "use_bulk": "never"}), {"orders"}))
             for mode, extra in (("paged", {"use_bulk": "never"}),
                                 ("bulk", {"use_bulk": "always", "bulk_poll_interval": 0.5})):
                 r = runs[mode] = backfill(exe, {**cfg, **extra}, catalog, tmp, sim)
@@ -233,16 +218,8 @@ def main() -> None:
           f"{paged['cost_actual']:,} actual points alone take " + ", ".join(
               f"{duration(s)} at {SHOPIFY_RESTORE_RATES[n]:,} points/s ({n})" for n, s in bound.items()))
 
-    cmd = f"{Path(sys.executable)} bench/shopify_backfill.py --orders {args.orders}"
-    if args.restore_rate is not None:
-        cmd += f" --restore-rate {args.restore_rate:g}"
-    if args.out.resolve() != RESULTS:
-        cmd += f" --out {args.out}"
     result = {
-        "command": cmd,
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        **_stack.result_header(args),
         "orders": counts["orders"], "line_items": counts["line_items"],
         "simulator_bucket": ("wide open (never throttles)" if args.restore_rate is None
                              else {"maximum": PACED_BUCKET, "restore_rate": args.restore_rate}),
@@ -259,9 +236,7 @@ def main() -> None:
                 + "On Shopify the paged time is at least cost_actual / restore rate (shopify_paged_cost_bound_s); "
                 "a bulk operation costs 10 points plus 1 per poll.",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    _stack.write_results(result, args.out)
     if not same:
         sys.exit(1)
 

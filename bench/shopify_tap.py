@@ -29,10 +29,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
-import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,25 +38,22 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+import _stack
+from _stack import ROOT
+
 sys.path.insert(0, str(ROOT / "extract" / "sandbox"))
 RESULTS = ROOT / "bench" / "results" / "shopify_tap.json"
 ORDERS_PER_SCALE = 3000     # world.py: orders = round(3000 * scale)
+SEED, TODAY = 42, dt.date(2026, 11, 25)          # the world both Shopify benchmarks read
 
 from aiohttp import web  # noqa: E402
 from tributary_sandbox import shopify  # noqa: E402
 from tributary_sandbox.world import build_world  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     def __init__(self, app: web.Application) -> None:
-        self.app, self.port = app, free_port()
+        self.app, self.port = app, _stack.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
@@ -75,67 +69,24 @@ class Server:
         ready.wait(30)
 
 
-def tap_exe(arg: str | None) -> str:
-    return arg or str(Path(sys.executable).with_name("tap-shopify"))
-
-
-def orders_catalog(exe: str, config: dict, tmp: Path) -> dict:
-    """The tap's discovered catalog with only the orders stream selected."""
-    (tmp / "config.json").write_text(json.dumps(config))
-    disc = subprocess.run([exe, "--config", str(tmp / "config.json"), "--discover"], capture_output=True, check=True)
-    catalog = json.loads(disc.stdout)
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == []:
-                md["metadata"]["selected"] = entry["tap_stream_id"] == "orders"
-    return catalog
-
-
-def run_tap(exe: str, config: dict, catalog: dict, tmp: Path) -> dict:
-    (tmp / "config.json").write_text(json.dumps(config))
-    (tmp / "catalog.json").write_text(json.dumps(catalog))
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([exe, "--config", str(tmp / "config.json"), "--catalog", str(tmp / "catalog.json")],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    first = last = None
-    n = 0
-    schema = None
-    samples = []
-    for line in proc.stdout:
-        if line.startswith(b'{"type":"RECORD"'):
-            now = time.perf_counter()
-            first = first or now
-            last = now
-            n += 1
-            if n % 997 == 1:
-                samples.append(json.loads(line)["record"])
-        elif line.startswith(b'{"type":"SCHEMA"') and schema is None:
-            schema = json.loads(line)["schema"]
-    proc.wait()
-    end = time.perf_counter()
-    return {"records": n, "records_s": (n - 1) / (last - first) if n > 1 else 0.0,
-            "end_to_end_s": end - t0, "schema": schema, "samples": samples, "rc": proc.returncode}
-
-
-def schema_ok(schema: dict, samples: list) -> bool:
-    try:
-        import jsonschema
-    except ImportError:
-        return True
-    v = jsonschema.Draft7Validator(schema)
-    return all(not list(v.iter_errors(s)) for s in samples)
+def run_tap(exe: str, config: dict, catalog: Path, tmp: Path) -> dict:
+    """One run of the tap; orders/s from its first to its last RECORD, and end to end."""
+    run = _stack.run_tap(exe, _stack.write_json(tmp / "config.json", config), catalog)
+    span = run.last_record_at - run.first_record_at if run.records > 1 else 0.0
+    return {"records": run.records, "records_s": (run.records - 1) / span if span else 0.0,
+            "end_to_end_s": run.seconds_total, "schema": run.schema, "samples": run.samples, "rc": run.returncode}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", type=int, default=20000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--tap", default=None, help="tap-shopify executable (default: next to this python)")
     args = ap.parse_args()
-    exe = tap_exe(args.tap)
+    exe = _stack.tap_executable("tap-shopify", args.tap)
     scale = args.orders / ORDERS_PER_SCALE
     t = time.perf_counter()
-    world = build_world(42, scale, dt.date(2026, 11, 25))
+    world = build_world(SEED, scale, TODAY)
     app = shopify.make_app(world, maximum=10**9, restore_rate=10**9)
     recorded: dict[str, bytes] = {}
     order: list[bytes] = []
@@ -159,7 +110,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         cfg = {**base_cfg, "api_url": f"{sim.url}/shopify"}
-        catalog = orders_catalog(exe, cfg, tmp)
+        catalog = _stack.write_json(tmp / "catalog.json", _stack.discover_selecting(
+            exe, _stack.write_json(tmp / "config.json", cfg), {"orders"}))
 
         # 1. paged backfill through the live simulator (records the pages)
         recorded.clear(), order.clear(), sb.cost_log.clear()
@@ -205,15 +157,14 @@ def main() -> None:
             r = run_tap(exe, rcfg, catalog, tmp)
             tap_runs.append(r["records_s"])
             e2e_runs.append(r["records"] / r["end_to_end_s"])
-            ok = ok and r["records"] == paged["records"] and schema_ok(r["schema"], r["samples"])
+            ok = (ok and r["records"] == paged["records"]
+                  and _stack.check_schema(r["schema"], r["samples"], "id")["mismatches"] == 0)
         ceiling, tap_rs, e2e = statistics.median(ceil_runs), statistics.median(tap_runs), statistics.median(e2e_runs)
         print(f"replay ({len(bodies)} recorded requests): ceiling {ceiling:,.0f} orders/s, tap {tap_rs:,.0f} orders/s "
               f"({tap_rs / ceiling:.0%}), tap end to end {e2e:,.0f} orders/s; records match schema: {ok}")
 
     result = {
-        "command": f"{Path(sys.executable)} bench/shopify_tap.py --orders {args.orders} --runs {args.runs}",
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        **_stack.result_header(args),
         "orders": n_orders,
         "line_items": sum(len(r.lines) for r in sb.shop.orders),
         "replay": {"requests": len(bodies), "ceiling_orders_s": round(ceiling), "tap_orders_s": round(tap_rs),
@@ -229,9 +180,7 @@ def main() -> None:
                 "Python); the bucket was wide open. On Shopify the paged backfill is bounded by cost points: "
                 "actual_points_per_1000_orders / restore rate (100-1,000 points/s by plan).",
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    _stack.write_results(result, RESULTS)
 
 
 if __name__ == "__main__":

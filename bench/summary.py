@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+import _stack
+from _stack import ROOT
+
+RESULTS = _stack.RESULTS_DIR
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 START, END = "<!-- summary:start -->", "<!-- summary:end -->"
 
@@ -38,16 +38,10 @@ HEADLINES = {
 }
 
 
-def machine() -> dict:
-    cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), platform.processor())
-    ram = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal:")), 0)
+def postgresql_version() -> str | None:
+    """The installed server's version (the benchmarks' warehouses are stopped by now)."""
     pg = shutil.which("postgres") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))), None)
-    pg_version = subprocess.run([str(pg), "--version"], capture_output=True, text=True).stdout.strip() if pg else None
-    return {"cores": os.cpu_count(), "ram_gib": round(ram / 2**20, 1), "cpu_model": cpu_model,
-            "python": platform.python_version(), "postgresql": pg_version, "system": platform.platform(),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+    return subprocess.run([str(pg), "--version"], capture_output=True, text=True).stdout.strip() if pg else None
 
 
 def headline(name: str, data: dict) -> dict:
@@ -63,7 +57,7 @@ def main() -> int:
         data = json.loads(path.read_text())
         benchmarks[path.stem] = {"command": data.get("command"), "when": data.get("when"),
                                  "headline": headline(path.stem, data), "file": f"bench/results/{path.name}"}
-    summary = {"written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+    summary = {"written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": _stack.machine_facts(postgresql=postgresql_version()),
                "benchmarks": benchmarks}
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 

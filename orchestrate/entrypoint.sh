@@ -6,13 +6,15 @@
 #   transform          rebuild and test every model
 #   data-quality       freshness + every test; report in output/data-quality/; exit 1 if attention
 #   schedule           install the crontab from Meltano's schedules and run cron in the foreground
+#   dagster            Dagster's UI and schedule daemon on 0.0.0.0:3000 (DAGSTER_PORT), instead of cron
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON="${TRIBUTARY_PYTHON:-.venv/bin/python}"
+MELTANO="${TRIBUTARY_MELTANO:-.venv/bin/meltano}"
 
 usage() {
     echo "usage: entrypoint.sh MODE" >&2
-    sed -n '4,8p' "$0" | sed 's/^#/ /' >&2
+    sed -n '4,9p' "$0" | sed 's/^#/ /' >&2
     exit 2
 }
 
@@ -26,5 +28,8 @@ case "$mode" in
     schedule)     [ $# -eq 0 ] || usage
                   "$PYTHON" orchestrate/cron.py install
                   exec "${CRON:-cron}" -f ;;
+    # orchestrate/dagster.meltano.yml's `dev` command; on 0.0.0.0, else the published port reaches nothing
+    dagster)      [ $# -eq 0 ] || usage
+                  exec "$MELTANO" invoke dagster:dev --host 0.0.0.0 --port "${DAGSTER_PORT:-3000}" ;;
     *)            usage ;;
 esac

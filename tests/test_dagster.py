@@ -137,3 +137,16 @@ def test_a_misspelt_schedule_name_stops_both_with_one_line_naming_it():
     for result in (cron, dagster):
         assert result.returncode != 0
         assert "TRIBUTARY_SCHEDULES names 'atio-daily', which Meltano does not know as a schedule" in result.stderr
+
+
+def test_the_entrypoints_dagster_mode_is_a_command_the_utility_accepts(tmp_path):
+    """orchestrate/entrypoint.sh's `dagster` mode, through the real Meltano and Dagster: a stand-in
+    meltano adds --help, so Dagster checks every option the mode passes and exits without serving."""
+    dagster_python()
+    meltano = tmp_path / "meltano"
+    meltano.write_text(f'#!/bin/sh\nexec "{MELTANO}" "$@" --help\n')
+    meltano.chmod(0o755)
+    completed = run([str(PROJECT_ROOT / "orchestrate" / "entrypoint.sh"), "dagster"],
+                    TRIBUTARY_MELTANO=str(meltano), DAGSTER_PORT="3111")
+    assert completed.returncode == 0, completed.stdout + completed.stderr[-3000:]
+    assert "Usage: dagster dev" in completed.stdout and "--host" in completed.stdout and "--port" in completed.stdout

@@ -31,7 +31,10 @@ def fake_python(tmp_path):
     cron = tmp_path / "cron"
     cron.write_text('#!/bin/sh\necho "cron $*"\n')
     cron.chmod(0o755)
-    return {**os.environ, "TRIBUTARY_PYTHON": str(script), "CRON": str(cron)}
+    meltano = tmp_path / "meltano"
+    meltano.write_text('#!/bin/sh\necho "meltano $*"\n')
+    meltano.chmod(0o755)
+    return {**os.environ, "TRIBUTARY_PYTHON": str(script), "CRON": str(cron), "TRIBUTARY_MELTANO": str(meltano)}
 
 
 def entrypoint(env, *args):
@@ -44,6 +47,7 @@ def entrypoint(env, *args):
     (["transform"], ["python orchestrate/run.py --wait transform"]),
     (["data-quality"], ["python orchestrate/run.py --wait data-quality"]),
     (["schedule"], ["python orchestrate/cron.py install", "cron -f"]),
+    (["dagster"], ["meltano invoke dagster:dev --host 0.0.0.0 --port 3000"]),
 ])
 def test_each_entrypoint_mode_runs_its_command(fake_python, args, expected):
     result = entrypoint(fake_python, *args)
@@ -51,12 +55,20 @@ def test_each_entrypoint_mode_runs_its_command(fake_python, args, expected):
     assert result.stdout.splitlines() == expected
 
 
-@pytest.mark.parametrize("args", [[], ["bogus"], ["source"], ["source", "a", "b"], ["full", "extra"]])
+def test_dagster_mode_listens_on_the_port_it_is_given(fake_python):
+    result = entrypoint({**fake_python, "DAGSTER_PORT": "3111"}, "dagster")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["meltano invoke dagster:dev --host 0.0.0.0 --port 3111"]
+
+
+@pytest.mark.parametrize("args", [[], ["bogus"], ["source"], ["source", "a", "b"], ["full", "extra"],
+                                  ["dagster", "extra"]])
 def test_a_wrong_entrypoint_call_prints_usage_and_exits_2(fake_python, args):
     result = entrypoint(fake_python, *args)
     assert result.returncode == 2
     assert result.stdout == ""  # nothing was run
     assert "usage: entrypoint.sh MODE" in result.stderr and "source NAME" in result.stderr
+    assert "dagster" in result.stderr  # the usage lists every mode
 
 
 # -- cron.py: a crontab from Meltano's schedules, installed idempotently ------------------------

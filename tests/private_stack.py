@@ -1,0 +1,108 @@
+"""A private stack: this project run against a warehouse and a sandbox of its own, on given ports.
+
+The one place that knows how to point the dev environment at such a stack. The test suite's
+session stack (tests/conftest.py) and the benchmarks (bench/_stack.py) both use it, so neither
+touches the demo's warehouse, sandbox or Meltano state, and two of them can run at once.
+
+The dev environment's settings are overridden through Meltano's own setting variables
+(TARGET_POSTGRES_PORT, TAP_ATTIO_API_URL, …): meltano.yml stays as the demo has it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tributary_sandbox import simulators
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the project venv's bin: meltano, and the python running this
+
+
+@dataclass(frozen=True)
+class PrivateStack:
+    run_dir: Path  # the warehouse's data, the sandbox's state, Meltano's system database and logs
+    warehouse_port: int
+    sandbox_port: int
+    sandbox_proxy_port: int  # the TLS proxy the QuickBooks tap reaches the sandbox through
+
+    @property
+    def warehouse(self) -> dict:
+        """psycopg.connect() keyword arguments for the stack's warehouse."""
+        return dict(host="127.0.0.1", port=self.warehouse_port, user="tributary", password="tributary-dev",
+                    dbname="warehouse")
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def quickbooks_token_store(self) -> Path:
+        return self.run_dir / "quickbooks-refresh-token.json"
+
+    @property
+    def sandbox_ca_bundle(self) -> Path:
+        return self.run_dir / "sandbox" / "ca.pem"
+
+    def env(self) -> dict[str, str]:
+        """This process's environment with every setting pointed at the private stack."""
+        env = {**os.environ}
+        env.update({
+            # the warehouse script and the sandbox CLI
+            "WAREHOUSE_DIR": str(self.run_dir / "warehouse"),
+            "WAREHOUSE_PORT": str(self.warehouse_port),
+            "SANDBOX_STATE_DIR": str(self.run_dir / "sandbox"),
+            "SANDBOX_PORT": str(self.sandbox_port),
+            "SANDBOX_PROXY_PORT": str(self.sandbox_proxy_port),
+            # Meltano's own state and logs
+            "MELTANO_DATABASE_URI": f"sqlite:///{self.run_dir / 'meltano.db'}",
+            "XDG_STATE_HOME": str(self.run_dir / "xdg-state"),
+            "MELTANO_ENVIRONMENT": "dev",
+            # the dev environment's settings, pointed at this stack
+            "TARGET_POSTGRES_PORT": str(self.warehouse_port),
+            "DBT_PORT": str(self.warehouse_port),
+            "TAP_QUICKBOOKS_HTTPS_PROXY": f"http://127.0.0.1:{self.sandbox_proxy_port}",
+            "TAP_QUICKBOOKS_CA_BUNDLE": str(self.sandbox_ca_bundle),
+            "TAP_QUICKBOOKS_TOKEN_STORE_PATH": str(self.quickbooks_token_store),
+            "TAP_ATTIO_API_URL": f"{self.sandbox_url}/attio/v2",
+            "TAP_GA4_API_URL": f"{self.sandbox_url}/ga4",
+            "TAP_GA4_SERVICE_ACCOUNT_KEY": str(self.run_dir / "sandbox" / "ga4-service-account.json"),
+            "TAP_SHOPIFY_API_URL": f"{self.sandbox_url}/shopify",
+        })
+        # Sources added from the template (extract/new_source.py): the sandbox serves each one.
+        for simulator in simulators.discover():
+            env[f"TAP_{simulator.NAME.upper()}_API_URL"] = f"{self.sandbox_url}{simulator.PREFIX}"
+        return env
+
+    # -- starting and stopping --------------------------------------------------------------------
+    def start(self, *sandbox_args: str) -> None:
+        """Start the warehouse, then the sandbox (`sandbox_args`: e.g. "--scale", "10")."""
+        self._run([str(BIN / "python"), "load/warehouse.py", "start"])
+        self._run([str(BIN / "python"), "-m", "tributary_sandbox", "start", *sandbox_args])
+
+    def stop(self) -> None:
+        """Stop both; either may already be down."""
+        env = self.env()
+        subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "stop"], cwd=PROJECT_ROOT, env=env)
+        subprocess.run([str(BIN / "python"), "load/warehouse.py", "stop"], cwd=PROJECT_ROOT, env=env)
+
+    def _run(self, cmd: list[str]) -> None:
+        completed = subprocess.run(cmd, cwd=PROJECT_ROOT, env=self.env(), text=True, capture_output=True)
+        if completed.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{completed.stdout}\n{completed.stderr}")
+
+    # -- the sandbox's control API (/_sandbox/…) ---------------------------------------------------
+    def sandbox(self, method: str, path: str, body: dict | None = None, timeout: float = 60):
+        request = urllib.request.Request(
+            f"{self.sandbox_url}{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            payload = response.read()
+        return json.loads(payload) if payload else None
