@@ -77,7 +77,7 @@ def _list(value: t.Any, prop: dict) -> list:  # noqa: ANN401
         try:
             value = json.loads(text)
         except ValueError:
-            if not of_strings:
+            if not of_strings or text.startswith("["):
                 raise ValueError("a JSON list") from None
             value = [part.strip() for part in text.split(",") if part.strip()]
     if not isinstance(value, list):
