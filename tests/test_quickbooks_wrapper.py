@@ -65,6 +65,18 @@ def test_missing_settings_are_named_with_their_variables():
     assert "TAP_QUICKBOOKS_CLIENT_ID" not in message
 
 
+def test_number_settings_given_as_text_are_converted_or_named():
+    settings = {"start_date": "2024-01-01", "user_agent": "x", "realm_id": "1", "client_id": "c",
+                "client_secret": "s", "refresh_token": "r"}
+    config = {**settings, "max_results": "500", "request_timeout": "60"}
+    check_config(config)
+    assert (config["max_results"], config["request_timeout"]) == (500, 60)
+    with pytest.raises(ConfigError, match=r"TAP_QUICKBOOKS_MAX_RESULTS='lots' is not a whole number: set it to e.g. 1000"):
+        check_config({**settings, "max_results": "lots"})
+    with pytest.raises(ConfigError, match=r"TAP_QUICKBOOKS_MAX_RESULTS='5000' is out of range \(1 to 1000\)"):
+        check_config({**settings, "max_results": "5000"})
+
+
 def test_diagnoses_name_the_fix():
     assert "TAP_QUICKBOOKS_REFRESH_TOKEN" in diagnose("oauthlib.oauth2.rfc6749.errors.InvalidGrantError: (invalid_grant)")
     assert "TAP_QUICKBOOKS_CLIENT_SECRET" in diagnose("(invalid_client) Client authentication failed")

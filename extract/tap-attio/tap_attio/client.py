@@ -6,6 +6,7 @@ import email.utils
 import gc
 import hashlib
 import json
+import socket
 import sys
 import threading
 import time
@@ -76,6 +77,60 @@ def throttle_for(api_url: str, api_key: str, rate: float) -> RequestThrottle:
 
 def sleep(seconds: float) -> None:  # patched by tests
     time.sleep(seconds)
+
+
+# ---- an API that cannot be reached ------------------------------------------------------------------
+# A refused connection or an unknown host before the API has ever answered in this run means the
+# URL setting is wrong (or the service is not there at all): retrying it for minutes only hides
+# that. So it is tried QUICK_TRIES times, a second apart, and then named with its setting. Once
+# the API has answered, the same error is an outage and gets the usual long retries, as do
+# timeouts and connections dropped mid-answer at any time. The same pattern is in every tap of ours.
+QUICK_TRIES = 3
+DEFAULT_API_URL = "https://api.attio.com/v2"
+_answered: set[str] = set()   # base URLs that answered in this process
+
+
+class AttioUnreachable(FatalAPIError):
+    """Nothing listens at the API URL, or its host does not exist: the setting has to be fixed."""
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """'connection refused' or 'host not found' when `exc` says so; None for any other failure."""
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
+        return None
+    seen: list[BaseException] = []
+    pending: list[object] = [exc]
+    while pending:   # requests → urllib3's MaxRetryError → NewConnectionError → the socket error
+        err = pending.pop()
+        if not isinstance(err, BaseException) or err in seen:
+            continue
+        seen.append(err)
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(err, socket.gaierror) or type(err).__name__ == "NameResolutionError":
+            return "host not found"
+        pending += [*err.args, getattr(err, "reason", None), err.__cause__, err.__context__]
+    return None
+
+
+def reach(send: t.Callable[[], requests.Response], base_url: str) -> requests.Response:
+    """`send()`, with a refused connection or an unknown host at first contact named at once."""
+    for attempt in range(1, QUICK_TRIES + 1):
+        try:
+            response = send()
+        except requests.ConnectionError as exc:
+            reason = unreachable_reason(exc)
+            if reason is None or base_url in _answered:
+                raise   # an outage, a timeout or a dropped connection: the usual retries
+            if attempt == QUICK_TRIES:
+                raise AttioUnreachable(
+                    f"cannot reach the Attio API at {base_url} ({reason}): check TAP_ATTIO_API_URL "
+                    f"(default {DEFAULT_API_URL})") from None
+            sleep(1.0)
+            continue
+        _answered.add(base_url)
+        return response
+    raise AssertionError("unreachable")
 
 
 # ---- responses ------------------------------------------------------------------------------------
@@ -178,7 +233,7 @@ class AttioStream(RESTStream):
 
     @property
     def url_base(self) -> str:
-        return self.config.get("api_url", "https://api.attio.com/v2").rstrip("/")
+        return (self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
 
     @property
     def timeout(self) -> float:
@@ -202,8 +257,11 @@ class AttioStream(RESTStream):
 
     # -- requests --------------------------------------------------------------------------------
     def _request(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        self.throttle.wait()
-        return super()._request(prepared_request, context)
+        def send() -> requests.Response:
+            self.throttle.wait()
+            return super(AttioStream, self)._request(prepared_request, context)
+
+        return reach(send, self.url_base)
 
     def validate_response(self, response: requests.Response) -> None:
         code = response.status_code

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sys
 import time
 import typing as t
@@ -47,6 +48,59 @@ def classify_quota(message: str) -> tuple[str, str]:
 
 def sleep(seconds: float) -> None:   # patched by tests
     time.sleep(seconds)
+
+
+# ---- an API that cannot be reached ------------------------------------------------------------------
+# A refused connection or an unknown host before the API has ever answered in this run means the
+# URL setting is wrong (or the service is not there at all): retrying it for minutes only hides
+# that. So it is tried QUICK_TRIES times, a second apart, and then named with its setting. Once
+# the API has answered, the same error is an outage and gets the usual long retries, as do
+# timeouts and connections dropped mid-answer at any time. The same pattern is in every tap of ours.
+QUICK_TRIES = 3
+_answered: set[str] = set()   # base URLs that answered in this process
+
+
+class GA4Unreachable(FatalAPIError):
+    """Nothing listens at the API URL, or its host does not exist: the setting has to be fixed."""
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """'connection refused' or 'host not found' when `exc` says so; None for any other failure."""
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
+        return None
+    seen: list[BaseException] = []
+    pending: list[object] = [exc]
+    while pending:   # requests → urllib3's MaxRetryError → NewConnectionError → the socket error
+        err = pending.pop()
+        if not isinstance(err, BaseException) or err in seen:
+            continue
+        seen.append(err)
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(err, socket.gaierror) or type(err).__name__ == "NameResolutionError":
+            return "host not found"
+        pending += [*err.args, getattr(err, "reason", None), err.__cause__, err.__context__]
+    return None
+
+
+def reach(send: t.Callable[[], requests.Response], base_url: str) -> requests.Response:
+    """`send()`, with a refused connection or an unknown host at first contact named at once."""
+    for attempt in range(1, QUICK_TRIES + 1):
+        try:
+            response = send()
+        except requests.ConnectionError as exc:
+            reason = unreachable_reason(exc)
+            if reason is None or base_url in _answered:
+                raise   # an outage, a timeout or a dropped connection: the usual retries
+            if attempt == QUICK_TRIES:
+                raise GA4Unreachable(
+                    f"cannot reach the GA4 Data API at {base_url} ({reason}): check TAP_GA4_API_URL "
+                    f"(default {DEFAULT_API_URL})") from None
+            sleep(1.0)
+            continue
+        _answered.add(base_url)
+        return response
+    raise AssertionError("unreachable")
 
 
 # ---- responses ------------------------------------------------------------------------------------
@@ -137,11 +191,12 @@ def get_metadata(api_url: str, property_id: str, credentials: GA4Credentials,
                  session: requests.Session | None = None, tries: int = 6) -> dict:
     """GET /v1beta/properties/{id}/metadata, with the same retry rules as the streams."""
     session = session or requests.Session()
-    url = f"{api_url.rstrip('/')}/v1beta/properties/{property_id}/metadata"
+    base_url = api_url.rstrip("/")
+    url = f"{base_url}/v1beta/properties/{property_id}/metadata"
     refreshed = False
     for attempt in range(tries):
         try:
-            resp = session.get(url, auth=credentials, timeout=120)
+            resp = reach(lambda: session.get(url, auth=credentials, timeout=120), base_url)
         except requests.RequestException as exc:
             if attempt == tries - 1:
                 raise FatalAPIError(f"GA4 metadata for property {property_id}: {exc}") from None
@@ -193,6 +248,9 @@ class GA4Stream(RESTStream):
     @property
     def http_headers(self) -> dict:
         return {"Accept": "application/json", "User-Agent": self.config.get("user_agent") or "tap-ga4/0.1 (+Tributary)"}
+
+    def _request(self, prepared_request: requests.PreparedRequest, context) -> requests.Response:  # noqa: ANN001
+        return reach(lambda: super(GA4Stream, self)._request(prepared_request, context), self.url_base)
 
     def validate_response(self, response: requests.Response) -> None:
         code = response.status_code

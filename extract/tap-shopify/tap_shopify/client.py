@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import socket
 import sys
 import threading
 import time
@@ -43,6 +44,58 @@ class ShopifyAPIError(FatalAPIError):
 
 def sleep(seconds: float) -> None:  # patched by tests
     time.sleep(seconds)
+
+
+# ---- an API that cannot be reached ------------------------------------------------------------------
+# A refused connection or an unknown host before the API has ever answered in this run means the
+# URL setting is wrong (or the shop does not exist): retrying it for minutes only hides that. So
+# it is tried QUICK_TRIES times, a second apart, and then named with its setting. Once the API
+# has answered, the same error is an outage and gets the usual long retries, as do timeouts and
+# connections dropped mid-answer at any time. The same pattern is in every tap of ours.
+QUICK_TRIES = 3
+_answered: set[str] = set()   # base URLs that answered in this process
+
+
+class ShopifyUnreachable(FatalAPIError):
+    """Nothing listens at the API URL, or its host does not exist: a setting has to be fixed."""
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """'connection refused' or 'host not found' when `exc` says so; None for any other failure."""
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
+        return None
+    seen: list[BaseException] = []
+    pending: list[object] = [exc]
+    while pending:   # requests → urllib3's MaxRetryError → NewConnectionError → the socket error
+        err = pending.pop()
+        if not isinstance(err, BaseException) or err in seen:
+            continue
+        seen.append(err)
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(err, socket.gaierror) or type(err).__name__ == "NameResolutionError":
+            return "host not found"
+        pending += [*err.args, getattr(err, "reason", None), err.__cause__, err.__context__]
+    return None
+
+
+def reach(send: t.Callable[[], requests.Response], base_url: str, check: str) -> requests.Response:
+    """`send()`, with a refused connection or an unknown host at first contact named at once
+    (`check` says which setting to look at)."""
+    for attempt in range(1, QUICK_TRIES + 1):
+        try:
+            response = send()
+        except requests.ConnectionError as exc:
+            reason = unreachable_reason(exc)
+            if reason is None or base_url in _answered:
+                raise   # an outage, a timeout or a dropped connection: the usual retries
+            if attempt == QUICK_TRIES:
+                raise ShopifyUnreachable(f"cannot reach the Shopify Admin API at {base_url} ({reason}): {check}") from None
+            sleep(1.0)
+            continue
+        _answered.add(base_url)
+        return response
+    raise AssertionError("unreachable")
 
 
 _decode = msgspec.json.Decoder().decode
@@ -128,6 +181,10 @@ class ShopifyClient:
         self.version = config.get("api_version") or "2026-10"
         base = (config.get("api_url") or f"https://{self.shop}.myshopify.com").rstrip("/")
         self.base = base
+        shop_url = f"https://{self.shop}.myshopify.com"
+        self.url_hint = (f"check TAP_SHOPIFY_API_URL (when unset: {shop_url}, from TAP_SHOPIFY_SHOP)"
+                         if config.get("api_url") else
+                         f"check TAP_SHOPIFY_SHOP (the shop's name; its API is {shop_url}) or TAP_SHOPIFY_API_URL")
         self.graphql_url = f"{base}/admin/api/{self.version}/graphql.json"
         self.token_url = f"{base}/admin/oauth/access_token"
         self.session = requests.Session()
@@ -172,7 +229,7 @@ class ShopifyClient:
         attempt = throttled = 0
         while True:
             try:
-                resp = call()
+                resp = reach(call, self.base, self.url_hint)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 attempt += 1
                 if attempt >= MAX_RETRIES:

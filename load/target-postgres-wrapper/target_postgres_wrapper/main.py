@@ -40,6 +40,29 @@ def diagnose(error: Exception, host: str, port: object, user: str, database: str
             "WAREHOUSE_PORT and that the server accepts connections from this machine.")
 
 
+# Whole-number settings: (example, what it is). meltano.yml declares them without a Meltano `kind`
+# (Meltano's own cast of "five" ends in a traceback naming no setting), so a setting variable
+# arrives here as text: converted, or named with its fix.
+NUMBER_SETTINGS = {
+    "port": (5432, "the warehouse's port; in prod WAREHOUSE_PORT in .env"),
+    "batch_size_rows": (100000, "records per batch"),
+}
+
+
+def typed_numbers(config: dict) -> str | None:
+    """Turn the number settings in `config` into ints (in place), or say which one is wrong."""
+    for key, (example, meaning) in NUMBER_SETTINGS.items():
+        value = config.get(key)
+        if value is None or value == "":
+            continue
+        text = str(value).strip()
+        if not text.isdigit() or int(text) == 0:
+            return (f"TARGET_POSTGRES_{key.upper()}={value!r} is not a whole number above 0 ({meaning}): "
+                    f"set it to e.g. {example} (meltano config target-postgres set {key} {example}).")
+        config[key] = int(text)
+    return None
+
+
 def check_warehouse(config: dict) -> str | None:
     import psycopg
 
@@ -77,8 +100,12 @@ def main() -> None:
     args = sys.argv[1:]
     config: dict = {}
     if "--config" in args:
-        config = json.loads(Path(args[args.index("--config") + 1]).read_text())
-        problem = check_warehouse(config)
+        config_path = Path(args[args.index("--config") + 1])
+        config = json.loads(config_path.read_text())
+        problem = typed_numbers(config)
+        if not problem:
+            config_path.write_text(json.dumps(config))  # the target reads the converted numbers
+            problem = check_warehouse(config)
         if problem:
             log("ERROR: " + problem)
             # Read the extractor's output to its end before failing: closing our stdin while

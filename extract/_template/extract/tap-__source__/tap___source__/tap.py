@@ -8,6 +8,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap___source__.client import PAGE_SIZE_MAX, TOKEN_HINT
+from tap___source__.settings import typed_settings
 from tap___source__.streams import CustomersStream
 
 
@@ -30,6 +31,11 @@ class Tap__Source__(Tap):
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """A missing or malformed token is named with its variable, not as a JSON-schema path."""
+        # Number and list settings come from Meltano as text (settings.py says why).
+        typing_errors = typed_settings(self._config, self.config_jsonschema, self.name)
+        if typing_errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=typing_errors,
+                                        schema=self.config_jsonschema)
         try:
             return super()._validate_config(raise_errors=raise_errors)
         except ConfigValidationError as exc:

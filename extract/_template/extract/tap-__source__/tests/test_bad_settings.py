@@ -1,0 +1,83 @@
+"""Bad settings named in one line: an API URL nothing answers at, numbers and lists given as text."""
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import urllib3
+
+from tap___source__ import client
+from tap___source__.settings import typed_settings
+from tap___source__.tap import Tap__Source__
+
+
+def cli(config: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+    """The tap's command line, as Meltano runs it (a sync)."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    executable = Path(sys.executable).with_name("tap-__source__")
+    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "tap___source__.tap"]
+    return subprocess.run([*command, "--config", str(path)], capture_output=True, text=True, timeout=120)
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_api_url_nothing_listens_at_fails_fast_naming_the_setting(sandbox, tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}/__source__/v1"
+    started = time.monotonic()
+    done = cli(sandbox.config(api_url=url), tmp_path)
+    elapsed = time.monotonic() - started
+    assert done.returncode != 0
+    assert f"cannot reach the __Source__ API at {url} (connection refused): check TAP___SOURCE___API_URL" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert elapsed < 10, f"took {elapsed:.1f} s: a wrong URL must not be retried for minutes"
+
+
+def test_a_refused_connection_after_the_api_answered_is_an_outage_and_retried(monkeypatch):
+    url = f"http://127.0.0.1:{closed_port()}/__source__/v1"
+    monkeypatch.setattr(client, "sleep", lambda s: None)
+    with pytest.raises(client.__Source__Unreachable):        # never answered: a wrong URL
+        client.reach(lambda: requests.get(url, timeout=5), url)
+    monkeypatch.setattr(client, "_answered", {url})
+    with pytest.raises(requests.ConnectionError):       # answered before: raised for the long retries
+        client.reach(lambda: requests.get(url, timeout=5), url)
+
+
+def test_only_refused_and_unknown_hosts_count_as_unreachable():
+    dropped = requests.ConnectionError(urllib3.exceptions.ProtocolError(
+        "Connection aborted.", http.client.RemoteDisconnected("Remote end closed connection without response")))
+    assert client.unreachable_reason(dropped) is None
+    assert client.unreachable_reason(requests.ConnectTimeout("timed out")) is None
+    assert client.unreachable_reason(requests.ReadTimeout("timed out")) is None
+    try:
+        requests.get("http://no-such-host.invalid/", timeout=5)
+    except requests.ConnectionError as exc:
+        assert client.unreachable_reason(exc) == "host not found"
+
+
+def test_numbers_given_as_text_are_converted_or_named():
+    schema = Tap__Source__.config_jsonschema
+    config = {"page_size": "50"}
+    assert typed_settings(config, schema, "tap-__source__") == [] and config == {"page_size": 50}
+    assert typed_settings({"page_size": "lots"}, schema, "tap-__source__") == [
+        "TAP___SOURCE___PAGE_SIZE='lots' is not a whole number: set it to e.g. 100 "
+        "(meltano config tap-__source__ set page_size 100)"]
+
+
+def test_a_page_size_that_is_not_a_number_names_the_setting(sandbox, tmp_path):
+    done = cli(sandbox.config(page_size="lots"), tmp_path)
+    assert done.returncode != 0
+    assert "TAP___SOURCE___PAGE_SIZE='lots' is not a whole number" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,75 @@
+"""Bad settings named in one line: an API URL nothing answers at, numbers and lists given as text."""
+from __future__ import annotations
+
+import http.client
+import socket
+import time
+
+import pytest
+import requests
+import urllib3
+
+from tap_ga4 import client
+from tap_ga4.settings import typed_settings
+from tap_ga4.tap import TapGA4
+from tests.runner import cli
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_api_url_nothing_listens_at_fails_fast_naming_the_setting(sandbox, tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}/ga4"
+    started = time.monotonic()
+    done = cli(["--discover"], sandbox.config(api_url=url), tmp_path)
+    elapsed = time.monotonic() - started
+    assert done.returncode != 0
+    assert f"cannot reach the GA4 Data API at {url} (connection refused): check TAP_GA4_API_URL" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert elapsed < 10, f"took {elapsed:.1f} s: a wrong URL must not be retried for minutes"
+
+
+def test_a_refused_connection_after_the_api_answered_is_an_outage_and_retried(monkeypatch):
+    url = f"http://127.0.0.1:{closed_port()}/ga4"
+    monkeypatch.setattr(client, "sleep", lambda s: None)
+    with pytest.raises(client.GA4Unreachable):        # never answered: a wrong URL
+        client.reach(lambda: requests.get(url, timeout=5), url)
+    monkeypatch.setattr(client, "_answered", {url})
+    with pytest.raises(requests.ConnectionError):       # answered before: raised for the long retries
+        client.reach(lambda: requests.get(url, timeout=5), url)
+
+
+def test_only_refused_and_unknown_hosts_count_as_unreachable():
+    dropped = requests.ConnectionError(urllib3.exceptions.ProtocolError(
+        "Connection aborted.", http.client.RemoteDisconnected("Remote end closed connection without response")))
+    assert client.unreachable_reason(dropped) is None
+    assert client.unreachable_reason(requests.ConnectTimeout("timed out")) is None
+    assert client.unreachable_reason(requests.ReadTimeout("timed out")) is None
+    try:
+        requests.get("http://no-such-host.invalid/", timeout=5)
+    except requests.ConnectionError as exc:
+        assert client.unreachable_reason(exc) == "host not found"
+
+
+def test_numbers_and_lists_given_as_text_are_converted_or_named():
+    schema = TapGA4.config_jsonschema
+    config = {"window_days": "30", "request_timeout": "60", "property_ids": "412345678"}
+    assert typed_settings(config, schema, "tap-ga4") == []
+    # a bare id is the list of that one id; JSON lists (of strings or numbers) and commas work too
+    assert config == {"window_days": 30, "request_timeout": 60, "property_ids": ["412345678"]}
+    for text in ('["412345678", "998877"]', "[412345678, 998877]", "412345678, 998877"):
+        config = {"property_ids": text}
+        assert typed_settings(config, schema, "tap-ga4") == [] and config["property_ids"] == ["412345678", "998877"]
+    assert typed_settings({"lookback_days": "three"}, schema, "tap-ga4") == [
+        "TAP_GA4_LOOKBACK_DAYS='three' is not a whole number: set it to e.g. 3 (meltano config tap-ga4 set lookback_days 3)"]
+    assert "is not a JSON list" in typed_settings({"reports": "daily"}, schema, "tap-ga4")[0]
+
+
+def test_a_single_property_id_as_text_is_a_list_of_one(sandbox, tmp_path):
+    done = cli(["--discover"], sandbox.config(property_ids="412345678"), tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"tap_stream_id"' in done.stdout

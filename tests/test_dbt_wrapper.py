@@ -1,0 +1,49 @@
+"""Unit tests of the dbt wrapper and the loader's number check (the end-to-end tests run them for
+real: tests/e2e/test_bad_config.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "transform" / "dbt-wrapper"))
+sys.path.insert(0, str(ROOT / "load" / "target-postgres-wrapper"))
+from dbt_wrapper.main import diagnose, port_problem  # noqa: E402
+from target_postgres_wrapper.main import typed_numbers  # noqa: E402
+
+ENV = {"WAREHOUSE_HOST": "db.example", "WAREHOUSE_PORT": "5433", "WAREHOUSE_USER": "tributary",
+       "WAREHOUSE_PASSWORD": "s3cret-password"}
+
+
+def test_a_refused_password_names_the_setting_and_never_the_password():
+    dbt_said = ('Encountered an error:\nDatabase Error\n  connection to server at "10.0.0.5", port 5433 failed: '
+                'FATAL:  password authentication failed for user "tributary"\n')
+    line = diagnose(dbt_said, ENV)
+    assert line == ("dbt cannot connect to the warehouse at db.example:5433 as tributary: password authentication "
+                    "failed — check DBT_PASSWORD (the warehouse's password, same as TARGET_POSTGRES_PASSWORD; "
+                    "in prod WAREHOUSE_PASSWORD in .env).")
+    assert "s3cret-password" not in line
+
+
+def test_unknown_host_refused_port_and_missing_database_are_told_apart():
+    assert "check DBT_HOST" in diagnose('could not translate host name "nope" to address: Name or service not known', ENV)
+    assert "make warehouse-start" in diagnose("connection to server failed: Connection refused", ENV)
+    assert "check DBT_DATABASE" in diagnose('FATAL:  database "wh" does not exist', ENV)
+
+
+def test_other_dbt_failures_get_no_extra_line():
+    assert diagnose('Database Error in model stg_x\n  relation "raw.x" does not exist', ENV) is None
+    assert diagnose("Compilation Error in model y", ENV) is None
+
+
+def test_a_port_that_is_not_a_number_is_named():
+    assert port_problem({"WAREHOUSE_PORT": "5432"}) is None
+    assert port_problem({}) is None
+    assert port_problem({"WAREHOUSE_PORT": "five"}).startswith("DBT_PORT='five' is not a whole number")
+
+
+def test_the_loaders_numbers_are_converted_or_named():
+    config = {"port": "5433", "batch_size_rows": 100000}
+    assert typed_numbers(config) is None and config["port"] == 5433
+    assert typed_numbers({"port": "five"}).startswith("TARGET_POSTGRES_PORT='five' is not a whole number above 0")

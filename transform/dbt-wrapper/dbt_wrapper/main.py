@@ -1,0 +1,102 @@
+"""Run dbt unchanged, and when it cannot connect to the warehouse, name the setting to fix.
+
+Meltano calls this in place of `dbt` (transform/transformers.meltano.yml), with the same
+arguments. dbt's own output goes through untouched, chunk by chunk (prompts included), and its
+exit code is ours. Only two things are added:
+
+1. before dbt starts, a warehouse port that is not a number is named with its fix (dbt would
+   fail inside its profile with a message that names no setting);
+2. when dbt fails because the warehouse refused or could not be found ("Database Error ...
+   password authentication failed"), one last line says where dbt tried to connect, why it
+   failed and which setting to check. The password is never printed.
+
+The connection settings reach dbt as WAREHOUSE_* variables (transform/profiles/profiles.yml),
+set by Meltano from the dbt plugin's settings, whose own variables are DBT_HOST, DBT_PORT, ….
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+TAIL_BYTES = 64 * 1024  # enough of dbt's last output to find the connection error in
+
+# A failure to connect, as libpq words it inside dbt's "Database Error": (pattern, why, what to check).
+CONNECTION_FAILURES = [
+    (re.compile(r"password authentication failed|no password supplied"), "password authentication failed",
+     "check DBT_PASSWORD (the warehouse's password, same as TARGET_POSTGRES_PASSWORD; in prod WAREHOUSE_PASSWORD in .env)"),
+    (re.compile(r"could not translate host name|Name or service not known|Temporary failure in name resolution"),
+     "the host name does not resolve",
+     "check DBT_HOST (the warehouse's host, same as TARGET_POSTGRES_HOST; in prod WAREHOUSE_HOST in .env)"),
+    (re.compile(r"Connection refused"), "connection refused: nothing listens there",
+     "start the warehouse (dev: `make warehouse-start`) or check DBT_HOST and DBT_PORT "
+     "(the same as TARGET_POSTGRES_HOST and TARGET_POSTGRES_PORT; in prod WAREHOUSE_HOST and WAREHOUSE_PORT in .env)"),
+    (re.compile(r'FATAL:\s+role "[^"]*" does not exist'), "no such user",
+     "check DBT_USER (the same as TARGET_POSTGRES_USER; in prod WAREHOUSE_USER in .env)"),
+    (re.compile(r'FATAL:\s+database "[^"]*" does not exist'), "no such database",
+     "check DBT_DATABASE (the same as TARGET_POSTGRES_DATABASE; in prod WAREHOUSE_DB in .env)"),
+    (re.compile(r"timeout expired"), "no answer in time",
+     "check DBT_HOST and DBT_PORT, and that the warehouse accepts connections from this machine"),
+]
+
+
+def log(message: str) -> None:
+    print(f"dbt-wrapper | {message}", file=sys.stderr, flush=True)
+
+
+def port_problem(env: dict) -> str | None:
+    """The port setting is declared without a Meltano `kind` (Meltano's own cast of "five" ends in
+    a traceback naming no setting), so it is checked here."""
+    port = env.get("WAREHOUSE_PORT")
+    if port is None or port.strip().isdigit():
+        return None
+    return (f"DBT_PORT={port!r} is not a whole number: set it to the warehouse's port, e.g. 5432 "
+            "(meltano config dbt set port 5432; the same as TARGET_POSTGRES_PORT; in prod WAREHOUSE_PORT in .env).")
+
+
+def diagnose(output: str, env: dict) -> str | None:
+    """One line for a dbt run that failed to connect to the warehouse; None for any other failure."""
+    where = f"{env.get('WAREHOUSE_HOST') or 'localhost'}:{env.get('WAREHOUSE_PORT') or 5432}"
+    user = env.get("WAREHOUSE_USER") or "?"
+    for pattern, why, check in CONNECTION_FAILURES:
+        if pattern.search(output):
+            return f"dbt cannot connect to the warehouse at {where} as {user}: {why} — {check}."
+    return None
+
+
+def _dbt_executable() -> str:
+    beside_us = Path(sys.executable).parent / "dbt"
+    return str(beside_us) if beside_us.exists() else "dbt"
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    problem = port_problem(os.environ)
+    if problem:
+        log("ERROR: " + problem)
+        sys.exit(2)  # dbt's own exit code for a run that could not start
+
+    process = subprocess.Popen([_dbt_executable(), *args], stdout=subprocess.PIPE)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: process.send_signal(signum))
+    assert process.stdout is not None
+    tail = b""
+    out = sys.stdout.buffer
+    while chunk := os.read(process.stdout.fileno(), 65536):
+        out.write(chunk)
+        out.flush()
+        tail = (tail + chunk)[-TAIL_BYTES:]
+    process.stdout.close()
+    returncode = process.wait()
+    if returncode != 0:
+        explanation = diagnose(tail.decode(errors="replace"), os.environ)
+        if explanation:
+            log("ERROR: " + explanation)
+    sys.exit(returncode)
+
+
+if __name__ == "__main__":
+    main()
