@@ -11,8 +11,10 @@ HTTP-date Retry-After, GA4's 429 RESOURCE_EXHAUSTED, Shopify's THROTTLED in a 20
 429; 5xx bursts; dropped connections; answers slower than the tap's timeout; an access token that
 expires in the middle of a run; a page cut off mid-way (broken JSON), which must fail the run
 clearly with Meltano's state unchanged, after which a plain rerun is whole; schema drift, unicode,
-very long strings and nulls. The last test scans every line Meltano printed in this module for
-every secret configured.
+very long strings and nulls for every source (the sandbox's edit hooks change the vendor's data the
+way its users can; each case runs the source's whole job, dbt included, and checks the values byte
+for byte in the raw tables and in staging). The last test scans every line Meltano printed in this
+module for every secret configured.
 
 QuickBooks' refresh-token rotation across 30 days is its own test
 (tests/e2e/test_quickbooks_token_rotation.py). The community QuickBooks tap waits a constant 60 s
