@@ -631,17 +631,19 @@ class GA4Sandbox:
         models = [x for x in day_sessions if x[S_ORDER] is None]
         if not models:
             raise ValueError(f"{day} has no session to copy")
-        for k, values in enumerate(sessions):
+        for values in sessions:          # all checked before any is added
             unknown = set(values) - set(self.EDITABLE_DIMENSIONS)
             if unknown:
                 raise ValueError(f"dimensions that cannot be set: {sorted(unknown)} "
                                  f"(one of {sorted(self.EDITABLE_DIMENSIONS)})")
+            for name, value in values.items():
+                if len(str(value)) > self.EDITABLE_DIMENSIONS[name][1]:
+                    raise ValueError(f"{name} values longer than {self.EDITABLE_DIMENSIONS[name][1]} characters "
+                                     "are not collected by GA4")
+        for k, values in enumerate(sessions):
             fields = list(models[k % len(models)])
             for name, value in values.items():
-                place, longest = self.EDITABLE_DIMENSIONS[name]
-                if len(str(value)) > longest:
-                    raise ValueError(f"{name} values longer than {longest} characters are not collected by GA4")
-                fields[place] = str(value)
+                fields[self.EDITABLE_DIMENSIONS[name][0]] = str(value)
             if "landingPage" in values:
                 fields[S_LPQ] = str(values["landingPage"])
             fields[S_RANK] = 0.0          # visible whatever the day's completeness

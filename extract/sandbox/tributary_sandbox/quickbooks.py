@@ -1390,10 +1390,10 @@ class QuickBooksSim:
         if len(targets) < len(changes) or any(i not in rows for i in targets):
             raise ValueError(f"{entity} has no rows {targets} for {len(changes)} changes")
         protected = {"Id", "SyncToken", "MetaData", "domain", "sparse"}
+        if any(not isinstance(change, dict) or protected & change.keys() for change in changes):
+            raise ValueError(f"each change must be an object of properties other than {sorted(protected)}")
         now = self.clock.now()
         for rec_id, change in zip(targets, changes):
-            if not isinstance(change, dict) or protected & change.keys():
-                raise ValueError(f"each change must be an object of properties other than {sorted(protected)}")
             rec = rows[rec_id]
             for key, value in change.items():
                 if value is None:

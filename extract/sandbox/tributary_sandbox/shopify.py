@@ -967,14 +967,19 @@ class ShopifySandbox:
         schema: nulls where values were, unicode and very long texts, empty lists."""
         s, now = self.shop, self.clock.now()
         edited = {"orders": [], "customers": []}
-        for kind, changes, targets in (("Order", orders or [], s.orders), ("Customer", customers or [], s.customers)):
+        work = (("Order", orders or [], s.orders), ("Customer", customers or [], s.customers))
+        for kind, changes, targets in work:       # all checked before any is applied
             if len(changes) > len(targets):
                 raise ValueError(f"{len(changes)} {kind} edits for {len(targets)} {kind.lower()}s")
             for target, change in zip(targets, changes):
+                if not isinstance(change, dict):
+                    raise ValueError(f"each {kind} edit must be an object of fields")
                 node = s.order_node(target) if kind == "Order" else s.customer_node(target)
                 bad = [f for f in change if f in self.FIXED_FIELDS or f not in node or callable(node[f])]
                 if bad:
                     raise ValueError(f"{kind} fields that cannot be edited here: {bad}")
+        for kind, changes, targets in work:
+            for target, change in zip(targets, changes):
                 if kind == "Order":
                     s.edits.setdefault(("Order", target.num), {}).update(change)
                     target.updated = now
