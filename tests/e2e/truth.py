@@ -23,7 +23,8 @@ them, except that nothing is de-duplicated: a key present twice is a defect and 
               the blank cells left out (QuickBooks leaves an account's cell blank on a day it had
               no activity, and a re-read window lists other accounts). Truth: GET
               /_sandbox/quickbooks/truth/profit-and-loss, the daily report as the API serves it.
-              The tap re-reads the last 30 days every run, so a restated day is compared too.
+              Our wrapper rewinds the report's bookmark 90 days at every run (restatements), so
+              a restated day is compared too.
   attio       raw_attio.<object> and raw_attio.list_entries_<list> (every object and list, custom
               ones included), notes, tasks, workspace_members: rows with _sdc_deleted_at null
               (every stream is FULL_TABLE + ACTIVATE_VERSION: the loader stamps rows a complete
