@@ -406,11 +406,12 @@ CREW_FIELD = {"DefinitionId": "1", "Name": "Crew #", "Type": "StringType", "Stri
 
 def test_quickbooks_new_custom_field_new_property_and_retyped_field_arrive_whole(stack, vendor_loaded):
     """Invoices gain a custom field, and a property the shipped catalog does not know (as a later
-    minor version adds one); then the custom field's definition is retyped text → number."""
+    minor version adds one); then the custom field's definition is retyped text → number. (No
+    staging model reads custom fields: tap → loader only.)"""
     vendor_loaded("quickbooks")
     edited = stack.sandbox("POST", "/_sandbox/quickbooks/edit", {"entity": "Invoice", "rows": [
         {"CustomField": [CREW_FIELD], "SalesChannelCode": "ONLINE"}] * 3})["edited"]
-    run_job(stack, "quickbooks")
+    assert_whole_run(stack, "quickbooks")
     fields = by_key(stack.sql('select "Id", "CustomField" from raw_quickbooks.invoices where "Id" = any(%s)', (edited,)))
     assert all(fields[i] == [CREW_FIELD] for i in edited), fields
     assert "SalesChannelCode" not in {c for (c,) in stack.sql(
@@ -419,7 +420,7 @@ def test_quickbooks_new_custom_field_new_property_and_retyped_field_arrive_whole
     retyped = {"DefinitionId": "1", "Name": "Crew #", "Type": "NumberType", "NumberValue": 102.5}
     stack.sandbox("POST", "/_sandbox/quickbooks/edit",
                   {"entity": "Invoice", "ids": edited, "rows": [{"CustomField": [retyped]}] * 3})
-    run_job(stack, "quickbooks")
+    assert_whole_run(stack, "quickbooks")
     fields = by_key(stack.sql('select "Id", "CustomField" from raw_quickbooks.invoices where "Id" = any(%s)', (edited,)))
     assert all(fields[i] == [retyped] for i in edited), fields
 
