@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 # QuickBooks entity → the tap's stream (= the raw table): one map, kept with the truth checks.
-from truth import QUICKBOOKS_STREAMS as STREAMS
+from truth import QUICKBOOKS_STREAMS as STREAMS, assert_warehouse_matches_truth
 
 
 def content_checksums(stack) -> dict[str, tuple[int, str]]:
@@ -45,6 +45,8 @@ def test_every_selected_stream_lands_whole(stack, first_run):
         loaded = stack.scalar(f"select count(*) from raw_quickbooks.{stream}")
         assert loaded == first_run["counts"][entity], f"{stream}: {loaded} rows, QuickBooks has {first_run['counts'][entity]}"
     assert stack.scalar("select count(*) from raw_quickbooks.profit_loss_report") > 600  # one row a day, ~2 years
+    # every row's version, and the daily P&L's every figure, as the books have them
+    assert_warehouse_matches_truth("quickbooks")
 
 
 def test_money_reconciles_with_the_books_to_the_cent(stack, first_run):
@@ -93,6 +95,7 @@ def test_changes_in_quickbooks_arrive_exactly(stack, first_run):
                 (change["Id"], change["entity"])) == 1, change
         else:
             assert staged, f"{change} did not arrive"
+    assert_warehouse_matches_truth("quickbooks")   # the re-read P&L days carry the changes too
     # deletions applied downstream: staging and marts agree with QuickBooks again
     assert stack.scalar("select count(*) from staging.stg_quickbooks__invoices") == truth["counts"]["Invoice"]
     assert stack.scalar("select sum(balance) from marts.quickbooks__invoices") == Decimal(str(truth["open_ar"]))

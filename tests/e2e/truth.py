@@ -18,8 +18,13 @@ them, except that nothing is de-duplicated: a key present twice is a defect and 
               entity has one, MetaData.LastUpdatedTime. Also deleted_objects itself, keyed
               "Type:Id", against the books' deletion log.
               Truth: GET /_sandbox/quickbooks/truth/rows (every live row of the books).
-              Not covered: profit_loss_report (a report, not rows; the pipeline test reconciles
-              the P&L mart with the books).
+              profit_loss_report: one row per day from the tap's start_date to today (UTC, the
+              tap's clock), keyed by ReportDate; field: its "Details" (row label -> amount) with
+              the blank cells left out (QuickBooks leaves an account's cell blank on a day it had
+              no activity, and a re-read window lists other accounts). Truth: GET
+              /_sandbox/quickbooks/truth/profit-and-loss, the daily report as the API serves it.
+              Our wrapper rewinds the report's bookmark 90 days at every run (restatements), so
+              a restated day is compared too.
   attio       raw_attio.<object> and raw_attio.list_entries_<list> (every object and list, custom
               ones included), notes, tasks, workspace_members: rows with _sdc_deleted_at null
               (every stream is FULL_TABLE + ACTIVATE_VERSION: the loader stamps rows a complete
@@ -64,6 +69,7 @@ QUICKBOOKS_STREAMS = {
     "Deposit": "deposits", "Transfer": "transfers", "Estimate": "estimates", "Term": "terms",
     "PaymentMethod": "payment_methods",
 }
+QUICKBOOKS_START_DATE = "2024-01-01"   # tap-quickbooks' start_date (extract/extractors.meltano.yml)
 GA4_PROPERTY = "412345678"   # the dev environment's property_ids
 GA4_START_DATE = "2024-01-01"  # tap-ga4's start_date (extract/extractors.meltano.yml)
 SHOPIFY_MONEY = {  # order column -> the truth's key
@@ -72,6 +78,16 @@ SHOPIFY_MONEY = {  # order column -> the truth's key
 }
 
 Fingerprint = tuple  # the normalised business fields of one row
+
+# Text no pipeline stage may alter, for the reliability suite's unicode / long-string cases: every
+# value must arrive byte for byte, in the raw tables and in staging.
+AWKWARD_TEXT = [
+    "Zoë Ångström-Łukasiewicz 東京 株式会社 😀👩‍👩‍👧",               # accents, CJK, emoji with joiners
+    "שלום עולם مرحبا",                                          # right-to-left
+    "e\u0301 (combining) \u200b zero-width, tab\there, new\nline",
+    'quotes " \' backslash \\ and a tail \\',
+    "x" * 100_000,                                               # a very long string
+]
 
 
 # ---- the result ----------------------------------------------------------------------------------
@@ -264,7 +280,23 @@ def _quickbooks_tables(conn) -> list[TableCheck]:
         truth={f"{entity}:{i}": () for entity, ids in truth["deleted"].items() if entity in QUICKBOOKS_STREAMS
                for i in ids},
         loaded=[(key, ()) for (key,) in rows], note=note))
+    checks.append(_quickbooks_profit_and_loss(conn))
     return checks
+
+
+def _quickbooks_profit_and_loss(conn) -> TableCheck:
+    today = dt.datetime.now(dt.timezone.utc).date()   # the tap's last report day (it asks up to its own today)
+    truth = sandbox_get(f"/_sandbox/quickbooks/truth/profit-and-loss?start_date={QUICKBOOKS_START_DATE}"
+                        f"&end_date={today.isoformat()}")
+    rows, note = _rows(conn, "raw_quickbooks", "profit_loss_report",
+                       """select "ReportDate"::text, "Details" from raw_quickbooks.profit_loss_report
+                          where _sdc_deleted_at is null""")
+
+    def figures(details: dict) -> str:
+        return json_md5({label: money(amount) for label, amount in details.items() if amount not in ("", None)})
+
+    return TableCheck("profit_loss_report", truth={day: (figures(d),) for day, d in truth.items()},
+                      loaded=[(str(day)[:10], (figures(details or {}),)) for day, details in rows], note=note)
 
 
 # ---- Attio ---------------------------------------------------------------------------------------

@@ -302,6 +302,43 @@ def test_profit_and_loss_total_and_month_columns(sim):
     assert t == m
 
 
+def test_profit_and_loss_truth_is_the_daily_report_without_blank_cells(sim):
+    """/_sandbox/quickbooks/truth/profit-and-loss: each day's column of the Days report, blanks left out."""
+    end = dt.date.today() - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=9)
+    window = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+    rep = sim.api("GET", "/reports/ProfitAndLoss", params={"summarize_column_by": "Days", **window}).json()
+    truth = sim.ctl("GET", f"/_sandbox/quickbooks/truth/profit-and-loss?start_date={start}&end_date={end}")
+    assert list(truth) == [(start + dt.timedelta(days=i)).isoformat() for i in range(10)]
+    for k, day in enumerate(truth):
+        cells = {ln[0]["value"]: ln[1 + k]["value"] for ln in _flatten(rep["Rows"]["Row"], [])}
+        assert truth[day] == {label: v for label, v in cells.items() if v != ""}, day
+    assert all("Net Income" in figures for figures in truth.values())
+
+
+def test_edit_changes_rows_the_way_a_user_does(sim):
+    """/_sandbox/quickbooks/edit: new values, a null removes the property, SyncToken + 1, CDC sees it."""
+    before = {r["Id"]: r for r in sim.all_rows("Customer")}
+    first = sorted(before, key=int)[:2]
+    note = "Zoë 東京 😀👩‍👩‍👧 tab\there " + "x" * 400
+    edited = sim.ctl("POST", "/_sandbox/quickbooks/edit", {"entity": "Customer", "rows": [
+        {"DisplayName": note, "Notes": note}, {"CompanyName": None, "CustomField": [{"DefinitionId": "1", "Type": "NumberType",
+                                                                                    "NumberValue": 3}]}]})["edited"]
+    assert edited == first
+    after = {r["Id"]: r for r in sim.all_rows("Customer")}
+    one, two = after[first[0]], after[first[1]]
+    assert one["DisplayName"] == note and one["Notes"] == note
+    assert "CompanyName" not in two and two["CustomField"][0]["NumberValue"] == 3
+    for rec_id in first:
+        assert int(after[rec_id]["SyncToken"]) == int(before[rec_id]["SyncToken"]) + 1
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).isoformat()
+    cdc = sim.api("GET", "/cdc", params={"entities": "Customer", "changedSince": since}).json()
+    assert {c["Id"] for c in cdc["CDCResponse"][0]["QueryResponse"][0]["Customer"]} >= set(first)
+    for bad in ({"entity": "Nope", "rows": [{}]}, {"entity": "Customer", "rows": [{"Id": "9"}]},
+                {"entity": "Customer", "ids": ["999999"], "rows": [{"Notes": "x"}]}):
+        assert sim.http.post(sim.control + "/_sandbox/quickbooks/edit", json=bad, timeout=30).status_code == 400
+
+
 def test_balance_sheet_balances(sim):
     for end in ("2025-06-30", (dt.date.today() - dt.timedelta(days=1)).isoformat()):
         rep = sim.api("GET", "/reports/BalanceSheet", params={"start_date": "2025-01-01", "end_date": end}).json()

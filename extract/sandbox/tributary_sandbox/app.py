@@ -12,10 +12,11 @@ Control API:
   POST   /_sandbox/faults                  {"rules": [...]} (see faults.py); GET lists; DELETE clears
   GET    /_sandbox/requests?since=N        [{seq, method, host, path, query, status, ms}]
   GET    /_sandbox/truth                   world ground truth (identity map, totals)
-  /_sandbox/quickbooks/...                 see quickbooks.py (throttle, mutate, revoke, truth, tokens, tokens/age)
+  /_sandbox/quickbooks/...                 see quickbooks.py (throttle, mutate, edit, revoke, truth,
+                                           truth/profit-and-loss, tokens, tokens/age)
   /_sandbox/attio/...                      see attio.py (mutate, attributes, faults, reset, counts, requests)
-  /_sandbox/ga4/...                        see ga4.py (service-account-key, restate, quota, faults, counts, …)
-  /_sandbox/shopify/...                    see shopify.py (counts, truth, mutate, faults, throttle, tokens/expire, …)
+  /_sandbox/ga4/...                        see ga4.py (service-account-key, restate, sessions, quota, faults, counts, …)
+  /_sandbox/shopify/...                    see shopify.py (counts, truth, mutate, edit, faults, throttle, tokens/expire, …)
   /_sandbox/<name>/...                     each source added from the template: see simulators/<name>.py
 
 Sources added from the template (extract/ADDING-A-SOURCE.md) are not listed here: every module in

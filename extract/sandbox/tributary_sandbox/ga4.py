@@ -610,6 +610,48 @@ class GA4Sandbox:
                 "completeness": {(self.today - dt.timedelta(days=a)).isoformat(): self.completeness(a)
                                  for a in (1, 2, 3)}}
 
+    # what `add_sessions` can set on a session: dimension -> (its place in the session tuple, the
+    # longest value GA4 collects: event parameters 100 characters, page_location 1,000)
+    EDITABLE_DIMENSIONS = {"landingPage": (S_LP, 1000), "sessionCampaignName": (S_CAMPAIGN, 100),
+                           "sessionSource": (S_SOURCE, 100)}
+
+    def add_sessions(self, sessions: list, property_id: str = "412345678", days_ago: int = 1) -> dict:
+        """Late-processed sessions of a recent day (`days_ago`, inside the taps' restatement window),
+        each a copy of one of that day's sessions without a purchase (same user, so user counts hold)
+        with the given dimension values: what GA4 reports for real pages and campaigns whose names
+        are in any script, as long as GA4 collects them (values beyond its collection limits
+        are refused here), or "(not set)". New rows appear in the reports that group by those
+        dimensions; the day's totals grow as in a restatement."""
+        if property_id not in PROPERTIES:
+            raise ValueError(f"unknown property {property_id!r}")
+        if days_ago < 1:
+            raise ValueError("days_ago must be >= 1 (today has no data yet)")
+        day = self.today - dt.timedelta(days=days_ago)
+        day_sessions = self.sessions(property_id, day)
+        models = [x for x in day_sessions if x[S_ORDER] is None]
+        if not models:
+            raise ValueError(f"{day} has no session to copy")
+        for values in sessions:          # all checked before any is added
+            unknown = set(values) - set(self.EDITABLE_DIMENSIONS)
+            if unknown:
+                raise ValueError(f"dimensions that cannot be set: {sorted(unknown)} "
+                                 f"(one of {sorted(self.EDITABLE_DIMENSIONS)})")
+            for name, value in values.items():
+                if len(str(value)) > self.EDITABLE_DIMENSIONS[name][1]:
+                    raise ValueError(f"{name} values longer than {self.EDITABLE_DIMENSIONS[name][1]} characters "
+                                     "are not collected by GA4")
+        for k, values in enumerate(sessions):
+            fields = list(models[k % len(models)])
+            for name, value in values.items():
+                fields[self.EDITABLE_DIMENSIONS[name][0]] = str(value)
+            if "landingPage" in values:
+                fields[S_LPQ] = str(values["landingPage"])
+            fields[S_RANK] = 0.0          # visible whatever the day's completeness
+            day_sessions.append(tuple(fields))
+        self._answers.clear()             # answers memoised before are stale now
+        self._answer_bytes = 0
+        return {"date": day.isoformat(), "property_id": property_id, "sessions": len(day_sessions)}
+
     def completeness(self, age: int) -> float:
         if age <= 0:
             return 0.0
@@ -1195,6 +1237,8 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
     """GET  {prefix}/service-account-key          the sandbox key file (token_uri = this host)
     POST {prefix}/token {scope?}                  mint an access token (for the access_token setting)
     POST {prefix}/restate {times?}                recent days gain data (see completeness)
+    POST {prefix}/sessions {sessions: [{landingPage?, sessionCampaignName?, sessionSource?}], property_id?, days_ago?}
+                                                  late sessions with these values (see add_sessions)
     POST {prefix}/quota {property_id?, tokensPerDay?, tokensPerHour?, tokensPerProjectPerHour?, ...}  set remaining
     GET  {prefix}/quota?property_id=              current propertyQuota
     POST {prefix}/faults {server_error?, unavailable?, concurrent?, drop?, on?: any|runReport|metadata}
@@ -1222,6 +1266,10 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
     async def restate(request):
         return await _call(request, lambda b: app[APP_KEY].restate(int(b.get("times", 1))))
 
+    async def sessions(request):
+        return await _call(request, lambda b: app[APP_KEY].add_sessions(
+            list(b["sessions"]), str(b.get("property_id", "412345678")), int(b.get("days_ago", 1))))
+
     async def quota(request):
         if request.method == "GET":
             return web.json_response(app[APP_KEY].quota_json(request.query.get("property_id", next(iter(PROPERTIES)))))
@@ -1248,6 +1296,7 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
     app.router.add_get(prefix + "/service-account-key", key)
     app.router.add_post(prefix + "/token", mint)
     app.router.add_post(prefix + "/restate", restate)
+    app.router.add_post(prefix + "/sessions", sessions)
     app.router.add_get(prefix + "/quota", quota)
     app.router.add_post(prefix + "/quota", quota)
     app.router.add_post(prefix + "/faults", faults)

@@ -14,8 +14,8 @@ oauth.platform.intuit.com through the proxy, or directly on the plain port):
     POST /v3/company/{realm}/batch                      ≤ 30 BatchItemRequest queries
     GET  /v3/company/{realm}/cdc?entities=…&changedSince=…   30-day look-back, ≤ 1000 objects
     GET  /v3/company/{realm}/reports/ProfitAndLoss|BalanceSheet
-Control (under /_sandbox/quickbooks/): throttle, mutate, revoke, truth, truth/rows, tokens,
-tokens/age, tokens/access-ttl.
+Control (under /_sandbox/quickbooks/): throttle, mutate, edit, revoke, truth, truth/rows,
+truth/profit-and-loss, tokens, tokens/age, tokens/access-ttl.
 
 The books are a projection of the world (world.py): one QuickBooks row per world fact, ids as
 strings, money as JSON numbers (cents internally), times in the company's zone (fixed -08:00;
@@ -1163,7 +1163,9 @@ class QuickBooksSim:
         base = "/_sandbox/quickbooks"
         return [web.post(base + "/throttle", self.ctl_throttle), web.get(base + "/throttle", self.ctl_throttle),
                 web.post(base + "/mutate", self.ctl_mutate), web.post(base + "/revoke", self.ctl_revoke),
+                web.post(base + "/edit", self.ctl_edit),
                 web.get(base + "/truth", self.ctl_truth), web.get(base + "/truth/rows", self.ctl_truth_rows),
+                web.get(base + "/truth/profit-and-loss", self.ctl_truth_profit_and_loss),
                 web.get(base + "/tokens", self.ctl_tokens),
                 web.post(base + "/tokens/age", self.ctl_age_tokens),
                 web.post(base + "/tokens/access-ttl", self.ctl_access_ttl)]
@@ -1333,6 +1335,73 @@ class QuickBooksSim:
                      "LastUpdatedTime": r["MetaData"]["LastUpdatedTime"]} for r in self.books.rows[e].values()]
                 for e in ENTITIES}
         return web.json_response({"rows": rows, "deleted": {e: sorted(self.books.deleted[e], key=int) for e in ENTITIES}})
+
+    async def ctl_truth_profit_and_loss(self, request: web.Request) -> web.Response:
+        """?start_date&end_date (company dates, default: the last 30 days): the daily P&L exactly as
+        GET /reports/ProfitAndLoss?summarize_column_by=Days serves it, one entry per day:
+        {"YYYY-MM-DD": {row label: amount text}} with the blank cells (no activity) left out."""
+        today = local_date(self.clock.now())
+        try:
+            start = dt.date.fromisoformat(request.query.get("start_date", (today - dt.timedelta(days=30)).isoformat()))
+            end = dt.date.fromisoformat(request.query.get("end_date", today.isoformat()))
+        except ValueError:
+            return web.json_response({"error": "start_date/end_date must be YYYY-MM-DD"}, status=400)
+        report = profit_and_loss(self.books, start, end, "Days", self.clock.now())
+        days = [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+        out: dict[str, dict[str, str]] = {d: {} for d in days}
+
+        def walk(rows: list) -> None:
+            for row in rows:
+                for part in ("Header", "Summary"):
+                    if part in row:
+                        take(row[part]["ColData"])
+                if "ColData" in row:
+                    take(row["ColData"])
+                walk(row.get("Rows", {}).get("Row", []))
+
+        def take(cells: list) -> None:
+            label = cells[0]["value"]
+            for day, cell in zip(days, cells[1:]):   # the last cell is the period's total
+                if cell["value"] != "":
+                    out[day][label] = cell["value"]
+
+        walk(report["Rows"]["Row"])
+        return web.json_response(out)
+
+    async def ctl_edit(self, request: web.Request) -> web.Response:
+        """{"entity": "Customer", "rows": [{property: value, ...}, ...], "ids"?: [...]}: the i-th
+        change goes to the i-th row (by Id, or the entity's first rows in Id order), which is then
+        saved the way a user's edit is (SyncToken + 1, LastUpdatedTime now). A null value removes
+        the property, as QBO leaves empty properties out of its answers. For what a user can change
+        in QuickBooks' UI between two syncs: texts (unicode, long), custom fields (a new one, or one
+        whose definition was retyped), a property emptied."""
+        body = await request.json() if request.can_read_body else {}
+        try:
+            return web.json_response({"edited": self.edit(str(body.get("entity", "")), list(body.get("rows", [])),
+                                                          body.get("ids"))})
+        except (ValueError, TypeError) as err:
+            return web.json_response({"error": str(err)}, status=400)
+
+    def edit(self, entity: str, changes: list[dict], ids: list | None = None) -> list[str]:
+        if entity not in ENTITIES:
+            raise ValueError(f"entity must be one of {', '.join(ENTITIES)}, not {entity!r}")
+        rows = self.books.rows[entity]
+        targets = [str(i) for i in ids] if ids else sorted(rows, key=int)[:len(changes)]
+        if len(targets) < len(changes) or any(i not in rows for i in targets):
+            raise ValueError(f"{entity} has no rows {targets} for {len(changes)} changes")
+        protected = {"Id", "SyncToken", "MetaData", "domain", "sparse"}
+        if any(not isinstance(change, dict) or protected & change.keys() for change in changes):
+            raise ValueError(f"each change must be an object of properties other than {sorted(protected)}")
+        now = self.clock.now()
+        for rec_id, change in zip(targets, changes):
+            rec = rows[rec_id]
+            for key, value in change.items():
+                if value is None:
+                    rec.pop(key, None)
+                else:
+                    rec[key] = value
+            self.books.touch(entity, rec, now)
+        return targets[:len(changes)]
 
     def truth(self) -> dict:
         b = self.books

@@ -6,8 +6,8 @@ Routes (prefix /shopify, so a tap's `api_url` is http://127.0.0.1:<port>/shopify
   POST /shopify/admin/api/{version}/graphql.json    X-Shopify-Access-Token; query + variables
   POST /shopify/admin/oauth/access_token             client credentials grant (form or JSON)
   GET  /shopify/bulk/{key}.jsonl                     bulk operation results (no auth, like a signed URL)
-Control (/_sandbox/shopify/...): GET counts, truth, truth/rows, requests; POST mutate, faults, throttle, reset,
-tokens/expire.
+Control (/_sandbox/shopify/...): GET counts, truth, truth/rows, requests; POST mutate, edit, faults, throttle,
+reset, tokens/expire.
 
 What it does like Shopify:
   * connections with `first`/`last` <= 250, opaque cursors, pageInfo; `query:` filters
@@ -206,6 +206,9 @@ class Shop:
         self._rebuild_customers()
         # abandoned checkouts
         self.checkouts = self._build_checkouts()
+        # fields changed by a merchant's edit (`ShopifySandbox.edit`): ("Order", num) or
+        # ("Customer", person idx) -> {field: value}, laid over the node built from the world
+        self.edits: dict[tuple[str, int], dict] = {}
 
     # -- building ----------------------------------------------------------------------------------
     def _order_from_world(self, o, pos: int, big: bool) -> OrderRec:
@@ -424,6 +427,7 @@ class Shop:
                                             "collectedFrom": "SHOPIFY"}},
                 "defaultAddress": addresses[0]}
         node["addressesV2"] = lambda info, **a: connection(info, addresses, a)
+        node.update(self.edits.get(("Customer", person_idx), {}))
         return node
 
     def order_node(self, r: OrderRec) -> dict:
@@ -484,6 +488,7 @@ class Shop:
                 "fulfillments": lambda info, **a: [fulfillment][: a.get("first") or None],
                 "refunds": lambda info, **a: refunds[: a.get("first") or None],
                 "transactions": lambda info, **a: txs[: a.get("first") or None]}
+        node.update(self.edits.get(("Order", r.num), {}))
         return node
 
     def line_node(self, r: OrderRec, k: int) -> dict:
@@ -950,6 +955,42 @@ class ShopifySandbox:
         s.touch()
         return changed
 
+    # fields an edit may not touch: identities and timestamps (the shop keeps those itself)
+    FIXED_FIELDS = {"__typename", "id", "legacyResourceId", "createdAt", "updatedAt", "processedAt", "name", "number"}
+
+    def edit(self, orders: list | None = None, customers: list | None = None) -> dict:
+        """A merchant's edits, stamped with the sandbox clock's now: the i-th entry of `orders`
+        ({field: value}) goes to the shop's i-th order, of `customers` to its i-th customer.
+        Fields are the node's own scalar or object fields (note, tags, email, firstName,
+        defaultEmailAddress, shippingAddress, ...); null empties a nullable one. GraphQL answers
+        only the fields a query asks for, so here drift means values changing shape within the
+        schema: nulls where values were, unicode and very long texts, empty lists."""
+        s, now = self.shop, self.clock.now()
+        edited = {"orders": [], "customers": []}
+        work = (("Order", orders or [], s.orders), ("Customer", customers or [], s.customers))
+        for kind, changes, targets in work:       # all checked before any is applied
+            if len(changes) > len(targets):
+                raise ValueError(f"{len(changes)} {kind} edits for {len(targets)} {kind.lower()}s")
+            for target, change in zip(targets, changes):
+                if not isinstance(change, dict):
+                    raise ValueError(f"each {kind} edit must be an object of fields")
+                node = s.order_node(target) if kind == "Order" else s.customer_node(target)
+                bad = [f for f in change if f in self.FIXED_FIELDS or f not in node or callable(node[f])]
+                if bad:
+                    raise ValueError(f"{kind} fields that cannot be edited here: {bad}")
+        for kind, changes, targets in work:
+            for target, change in zip(targets, changes):
+                if kind == "Order":
+                    s.edits.setdefault(("Order", target.num), {}).update(change)
+                    target.updated = now
+                    edited["orders"].append(gid("Order", target.num))
+                else:
+                    s.edits.setdefault(("Customer", target), {}).update(change)
+                    s.customer_updated[target] = now
+                    edited["customers"].append(gid("Customer", int(shopify_customer_id(target))))
+        s.touch()
+        return edited
+
     def expire_tokens(self) -> int:
         n = len(self.tokens)
         for t in self.tokens:
@@ -1255,7 +1296,7 @@ def add_routes(app: web.Application, world: World, clock: Clock | None = None, *
 
 
 def add_control_routes(app: web.Application) -> None:
-    """/_sandbox/shopify/...: counts, truth, mutate, faults, throttle, tokens/expire, reset, requests."""
+    """/_sandbox/shopify/...: counts, truth, mutate, edit, faults, throttle, tokens/expire, reset, requests."""
     async def body_of(request) -> dict:
         if not request.can_read_body:
             return {}
@@ -1286,6 +1327,13 @@ def add_control_routes(app: web.Application) -> None:
         except TypeError as err:
             return web.json_response({"error": str(err)}, status=400)
 
+    async def edit(request):
+        body = await body_of(request)
+        try:
+            return web.json_response(_sandbox(request).edit(body.get("orders"), body.get("customers")))
+        except (TypeError, ValueError) as err:
+            return web.json_response({"error": str(err)}, status=400)
+
     async def faults(request):
         body = await body_of(request)
         try:
@@ -1309,6 +1357,7 @@ def add_control_routes(app: web.Application) -> None:
         web.get("/_sandbox/shopify/counts", counts), web.get("/_sandbox/shopify/truth", truth),
         web.get("/_sandbox/shopify/truth/rows", truth_rows),
         web.get("/_sandbox/shopify/requests", requests_), web.post("/_sandbox/shopify/mutate", mutate),
+        web.post("/_sandbox/shopify/edit", edit),
         web.post("/_sandbox/shopify/faults", faults), web.post("/_sandbox/shopify/throttle", throttle),
         web.post("/_sandbox/shopify/tokens/expire", expire), web.post("/_sandbox/shopify/reset", reset),
     ])

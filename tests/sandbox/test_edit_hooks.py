@@ -1,0 +1,53 @@
+"""The control hooks the reliability suite uses to put awkward values in front of the taps:
+/_sandbox/shopify/edit and /_sandbox/ga4/sessions, read back through each vendor's own API."""
+from __future__ import annotations
+
+from tributary_sandbox import shopify
+
+AWKWARD = "Zoë 東京 😀👩‍👩‍👧 שלום e\u0301 \u200b tab\there \"q\" \\ " + "x" * 2000
+
+
+def graphql(sim, query: str) -> dict:
+    resp = sim.http.post(f"{sim.control}/shopify/admin/api/{shopify.API_VERSIONS[-1]}/graphql.json",
+                         json={"query": query}, headers={"X-Shopify-Access-Token": shopify.ACCESS_TOKEN}, timeout=30)
+    resp.raise_for_status()
+    body = resp.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def test_shopify_edit_shows_in_graphql_and_bumps_updated_at(sim):
+    query = "{{ order(id: \"{}\") {{ id updatedAt email note tags shippingAddress {{ city }} }} }}"
+    edited = sim.ctl("POST", "/_sandbox/shopify/edit", {
+        "orders": [{"email": None, "shippingAddress": None, "note": AWKWARD, "tags": [AWKWARD[:255]]}],
+        "customers": [{"firstName": AWKWARD[:255], "lastName": None}]})
+    after = graphql(sim, query.format(edited["orders"][0]))["order"]
+    customer = graphql(sim, f'{{ customer(id: "{edited["customers"][0]}") {{ firstName lastName }} }}')["customer"]
+    assert customer == {"firstName": AWKWARD[:255], "lastName": None}
+    sim.ctl("POST", "/_sandbox/reset", {"seed": 42, "scale": 1.0})     # the same order, unedited
+    before = graphql(sim, query.format(edited["orders"][0]))["order"]
+    assert before["email"] and before["shippingAddress"]
+    assert (after["email"], after["shippingAddress"], after["note"], after["tags"]) == (None, None, AWKWARD, [AWKWARD[:255]])
+    assert after["updatedAt"] > before["updatedAt"]
+    for bad in ({"orders": [{"id": "x"}]}, {"orders": [{"nope": 1}]}, {"customers": [{"updatedAt": None}]}):
+        assert sim.http.post(sim.control + "/_sandbox/shopify/edit", json=bad, timeout=30).status_code == 400
+
+
+def test_ga4_late_sessions_appear_as_new_report_rows(sim):
+    token = sim.ctl("POST", "/_sandbox/ga4/token", {})["access_token"]
+    added = sim.ctl("POST", "/_sandbox/ga4/sessions", {"sessions": [
+        {"landingPage": "/" + AWKWARD[:999], "sessionCampaignName": "(not set)"}]})
+    day = added["date"]
+
+    def pages() -> dict:
+        resp = sim.http.post(f"{sim.control}/ga4/v1beta/properties/412345678:runReport", timeout=60,
+                             headers={"Authorization": f"Bearer {token}"},
+                             json={"dateRanges": [{"startDate": day, "endDate": day}],
+                                   "dimensions": [{"name": "landingPage"}], "metrics": [{"name": "sessions"}]})
+        resp.raise_for_status()
+        return {r["dimensionValues"][0]["value"]: r["metricValues"][0]["value"] for r in resp.json()["rows"]}
+
+    assert pages()["/" + AWKWARD[:999]] == "1"
+    refused = sim.http.post(sim.control + "/_sandbox/ga4/sessions", timeout=30,
+                            json={"sessions": [{"landingPage": "/" + "x" * 1000}]})
+    assert refused.status_code == 400 and "1000 characters" in refused.json()["error"]
