@@ -199,7 +199,8 @@ def _live_meltano_processes(database_uri: str) -> list[int]:
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
-            if not any(Path(arg.decode(errors="replace")).name == "meltano" for arg in argv[:2]):
+            # `meltano …`, `python …/bin/meltano …` or `python -m meltano …`
+            if not any(Path(arg.decode(errors="replace")).name == "meltano" for arg in argv[:3]):
                 continue
             if Path(os.readlink(proc / "cwd")) != PROJECT_ROOT:
                 continue
