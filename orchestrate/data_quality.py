@@ -11,7 +11,9 @@
    raw) with their differences.
 
 Something needs attention when a source is stale (warn or error) or never loaded, or a test fails,
-errors or warns.
+errors or warns. A table that was loaded but holds no rows (an Attio list with no entries) is
+`empty`, not stale: its source has nothing to send, and the table's age says nothing. It is
+listed in the report and needs no attention.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ SAMPLE_ROWS = 5
 FRESHNESS_BAD = {"warn", "error", "runtime error"}
 TEST_BAD = {"fail", "error", "warn"}
 RANK = {"pass": 0, "warn": 1, "error": 2, "runtime error": 3}
+# dbt's max_loaded_at for a table with no rows (max() of nothing is null; dbt reads that as the
+# year 1 and calls the table millennia old). The table exists: the loader made it when the tap
+# sent the stream, which then had no records.
+NO_ROWS_LOADED_AT = "0001-01-01"
+
+
+def is_empty(result: dict) -> bool:
+    return str(result.get("max_loaded_at") or "").startswith(NO_ROWS_LOADED_AT)
 
 
 def target_dir() -> Path:
@@ -65,6 +75,10 @@ def freshness_by_source(sources_json: dict | None) -> dict[str, dict]:
     for result in (sources_json or {}).get("results", []):
         _, _, source, table = result["unique_id"].split(".", 3)
         entry = per_source.setdefault(source, {"status": "pass", "tables": [], "oldest": None})
+        if is_empty(result):
+            entry["tables"].append({"table": table, "status": "empty", "age_s": None, "max_loaded_at": None,
+                                    "error": "no rows: the source has none"})
+            continue  # neither stale nor fresh: it says nothing of the source's other tables
         status = result["status"]
         if RANK.get(status, 3) > RANK.get(entry["status"], 3):
             entry["status"] = status
@@ -74,6 +88,9 @@ def freshness_by_source(sources_json: dict | None) -> dict[str, dict]:
                                 "error": result.get("error") or (result.get("message") or "")})
         if age is not None and (entry["oldest"] is None or age > entry["oldest"]):
             entry["oldest"] = age
+    for entry in per_source.values():
+        if all(table["status"] == "empty" for table in entry["tables"]):
+            entry["status"] = "empty"
     return per_source
 
 
@@ -173,13 +190,19 @@ def render(env: str, freshness: dict[str, dict], tests: list[dict], problems: li
     lines += ["## Freshness", ""]
     if freshness:
         lines += markdown_table(["source", "status", "oldest table's last load", "tables checked"],
-                                [(source, entry["status"], age_text(entry["oldest"]), len(entry["tables"]))
+                                [(source, entry["status"],
+                                  "no rows" if entry["status"] == "empty" else age_text(entry["oldest"]),
+                                  len(entry["tables"]))
                                  for source, entry in sorted(freshness.items())])
         late = [(source, table["table"], table["status"], age_text(table["age_s"]), table["error"])
                 for source, entry in sorted(freshness.items()) for table in entry["tables"]
                 if table["status"] in FRESHNESS_BAD]
         if late:
             lines += ["", "Tables behind:", ""] + markdown_table(["source", "table", "status", "last load", "detail"], late)
+        empty = [f"{source}.{table['table']}" for source, entry in sorted(freshness.items())
+                 for table in entry["tables"] if table["status"] == "empty"]
+        if empty:
+            lines += ["", f"Empty tables (loaded, but the source has no rows for them; not stale): {', '.join(empty)}."]
     else:
         lines.append("No freshness results.")
     lines.append("")

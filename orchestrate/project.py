@@ -157,6 +157,120 @@ def job_lock(job: str, *, wait: bool = False, say=print):
         handle.close()
 
 
+# -- runs a kill -9 left RUNNING in Meltano's system database -----------------------------------
+# Meltano records each extract-load as a `runs` row, RUNNING with a heartbeat it writes every
+# second, and refuses to start the same state id while that row's heartbeat is under 5 minutes
+# old. A run killed with SIGKILL never closes its row, so for 5 minutes every rerun is refused.
+# Our entry points close such rows first: a run whose heartbeat stopped is dead when no Meltano
+# process that could own it is alive, or whatever the processes when it has been silent a minute.
+HEARTBEAT_SILENT_S = 3          # a live run beats every second
+HEARTBEAT_DEAD_S = 60           # silent this long, it is dead even if we cannot see its machine
+
+
+def system_database_uri() -> str:
+    """Meltano's system database: MELTANO_DATABASE_URI (environment, then .env), else its default."""
+    if os.environ.get("MELTANO_DATABASE_URI"):
+        return os.environ["MELTANO_DATABASE_URI"]
+    dotenv = PROJECT_ROOT / ".env"
+    if dotenv.exists():
+        for line in dotenv.read_text().splitlines():
+            name, _, value = line.strip().removeprefix("export ").partition("=")
+            if name.strip() == "MELTANO_DATABASE_URI" and value.strip():
+                return value.strip().strip("'\"")
+    return f"sqlite:///{PROJECT_ROOT / '.meltano' / 'meltano.db'}"
+
+
+def state_ids(tasks: list[str]) -> list[str]:
+    """The state ids (= runs.job_name) of a job's extract-loads: `<env>:<tap>-to-<target>`."""
+    ids = []
+    for task in tasks:
+        words = task.split()
+        for i, word in enumerate(words):
+            if word.startswith("tap-"):
+                target = next((w for w in words[i + 1:] if w.startswith("target-")), None)
+                if target:
+                    ids.append(f"{environment()}:{word}-to-{target}")
+    return ids
+
+
+def _live_meltano_processes(database_uri: str) -> list[int]:
+    """Meltano processes on this machine working in this project on this system database."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            # `meltano …`, `python …/bin/meltano …` or `python -m meltano …`
+            if not any(Path(arg.decode(errors="replace")).name == "meltano" for arg in argv[:3]):
+                continue
+            if Path(os.readlink(proc / "cwd")) != PROJECT_ROOT:
+                continue
+            environ = dict(item.split(b"=", 1) for item in (proc / "environ").read_bytes().split(b"\0") if b"=" in item)
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        theirs = environ.get(b"MELTANO_DATABASE_URI", b"").decode()
+        if not theirs or theirs == database_uri:  # unset: counted too (it may read ours from .env)
+            found.append(int(proc.name))
+    return found
+
+
+def _utc(value) -> datetime:
+    """A timestamp as Meltano stores it (naive UTC; a string in SQLite) made aware."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def fail_killed_runs(ids: list[str], *, say=print) -> list[str]:
+    """Mark failed each RUNNING row of these state ids whose process is gone; one line each."""
+    if not ids:
+        return []
+    from sqlalchemy import bindparam, create_engine, text  # Meltano's own dependency, in the project venv
+
+    uri = system_database_uri()
+    engine = create_engine(uri)
+    closed = []
+    try:
+        with engine.begin() as conn:
+            if not conn.dialect.has_table(conn, "runs"):
+                return []  # a new system database: nothing ever ran
+            rows = conn.execute(text("select id, job_name, started_at, last_heartbeat_at, payload from runs "
+                                     "where state = 'RUNNING' and job_name in :ids")
+                                .bindparams(bindparam("ids", expanding=True)), {"ids": ids}).fetchall()
+            if not rows:
+                return []
+            now = datetime.now(timezone.utc)
+            # Only a local SQLite file proves every owner would be a process on this machine.
+            nobody_alive = uri.startswith("sqlite") and not _live_meltano_processes(uri)
+            for run_id, state_id, started_at, heartbeat, payload in rows:
+                last_sign = _utc(heartbeat or started_at)
+                silent = (now - last_sign).total_seconds()
+                if not (silent > HEARTBEAT_DEAD_S or (nobody_alive and silent > HEARTBEAT_SILENT_S)):
+                    continue
+                line = (f"a previous run of {state_id} was killed at {last_sign:%H:%M} UTC "
+                        f"(no heartbeat since); marked failed so this run can start")
+                details = json.loads(payload) if isinstance(payload, str) and payload else dict(payload or {})
+                details["error"] = f"Killed: no heartbeat since {last_sign:%Y-%m-%d %H:%M:%S} UTC (marked failed by orchestrate/)"
+                conn.execute(text("update runs set state = 'FAIL', ended_at = :ended, payload = :payload "
+                                  "where id = :id and state = 'RUNNING'"),
+                             {"ended": now.replace(tzinfo=None), "payload": json.dumps(details), "id": run_id})
+                say(line)
+                closed.append(state_id)
+    finally:
+        engine.dispose()
+    return closed
+
+
+def close_killed_runs(job: str, tasks: list[str] | None = None, *, say=print) -> None:
+    """A run of this job killed with SIGKILL left its extract-loads RUNNING in Meltano's system
+    database, and Meltano would refuse the same extract-load for 5 minutes: mark them failed.
+    Safe under the job's lock: no other run of this job started through our entry points is alive."""
+    try:
+        if tasks is None:
+            tasks = jobs().get(job, [])
+        fail_killed_runs(state_ids(tasks), say=say)
+    except Exception as error:  # the check is a courtesy: Meltano's own check still stands
+        say(f"could not check Meltano's system database for killed runs ({str(error).splitlines()[0]}); going on")
+
+
 def job_run_env(job: str) -> dict[str, str]:
     """The environment for one job's Meltano run.
 

@@ -5,6 +5,8 @@
     python orchestrate/run.py --schedule attio-hourly   # what cron runs (orchestrate/cron.py)
 
 A second start of a job that is running refuses at once (exit 75) and says so, unless --wait.
+A run of the job killed with SIGKILL is marked failed in Meltano's system database first (one
+line says so), so the new run starts at once instead of being refused for 5 minutes.
 --schedule writes the run's whole output to output/logs/<schedule>/<UTC timestamp>.log.
 """
 
@@ -19,12 +21,13 @@ import project
 BUSY = 75  # EX_TEMPFAIL: nothing wrong, try again later
 
 
-def run_locked(job: str, meltano_args: list[str], *, wait: bool, out=None) -> int:
+def run_locked(job: str, meltano_args: list[str], *, wait: bool, out=None, tasks: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(f"[run.py] {message}", file=out or sys.stderr, flush=True)
 
     try:
         with project.job_lock(job, wait=wait, say=say):
+            project.close_killed_runs(job, tasks, say=say)
             say(f"{project.environment()}: meltano {' '.join(meltano_args)}")
             completed = subprocess.run([project.meltano_executable(), *meltano_args], cwd=project.PROJECT_ROOT,
                                        env=project.job_run_env(job), stdin=subprocess.DEVNULL,
@@ -45,7 +48,8 @@ def fire_schedule(name: str, *, wait: bool) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{project.timestamp()}.log"
     with open(log_path, "a") as log:
-        return run_locked(by_name[name]["job"]["name"], ["schedule", "run", name], wait=wait, out=log)
+        job = by_name[name]["job"]
+        return run_locked(job["name"], ["schedule", "run", name], wait=wait, out=log, tasks=job.get("tasks"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.job not in known:
         print(f"no job named '{args.job}'; Meltano has: {', '.join(known)}", file=sys.stderr)
         return 2
-    return run_locked(args.job, ["run", args.job], wait=args.wait)
+    return run_locked(args.job, ["run", args.job], wait=args.wait, tasks=known[args.job])
 
 
 if __name__ == "__main__":

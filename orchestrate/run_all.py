@@ -62,11 +62,11 @@ def last_error_line(log: Path) -> str:
     return meaningful[-1][:160] if meaningful else ""
 
 
-def run_part(name: str, job: str, meltano_args: list[str], log_dir: Path) -> Part:
+def run_part(name: str, job: str, meltano_args: list[str], log_dir: Path, tasks: list[str] | None = None) -> Part:
     log = log_dir / f"{name}.log"
     started = time.monotonic()
     with open(log, "w") as out:
-        code = run_locked(job, meltano_args, wait=True, out=out)
+        code = run_locked(job, meltano_args, wait=True, out=out, tasks=tasks)
     part = Part(name, code == 0, time.monotonic() - started, code, log)
     if not part.ok:
         part.error = last_error_line(log)
@@ -94,10 +94,11 @@ def summary(parts: list[Part]) -> str:
 def main() -> int:
     log_dir = project.LOG_DIR / "full" / project.timestamp()
     log_dir.mkdir(parents=True, exist_ok=True)
-    sources = project.source_jobs()
+    tasks = project.jobs()
+    sources = [job for job, job_tasks in tasks.items() if project.extracts(job_tasks)]
     print(f"{project.environment()}: sources {', '.join(sources)}, then {TRANSFORM_JOB}; logs in {log_dir}",
           flush=True)
-    parts = [run_part(job, job, ["run", job], log_dir) for job in sources]
+    parts = [run_part(job, job, ["run", job], log_dir, tasks[job]) for job in sources]
     failed = [part.name for part in parts if not part.ok]
     parts.append(run_part(TRANSFORM_JOB, TRANSFORM_JOB, transform_args(failed), log_dir))
     print()

@@ -194,6 +194,90 @@ def test_a_waiting_holder_runs_once_the_first_is_done(tmp_path, monkeypatch):
     assert "already running" in said[0] and "waiting" in said[0]
 
 
+# -- a kill -9'd run left RUNNING in Meltano's system database ---------------------------------
+def system_database(tmp_path, monkeypatch, rows: list[tuple[str, float]]) -> str:
+    """A system database with Meltano's `runs` table and RUNNING rows: (state id, heartbeat age in s)."""
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    path = tmp_path / "meltano.db"
+    with sqlite3.connect(path) as db:
+        db.execute("create table runs (id integer primary key, job_name varchar, run_id varchar, state varchar, "
+                   "started_at datetime, last_heartbeat_at datetime, ended_at datetime, payload text, "
+                   "payload_flags integer, trigger varchar)")
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        for state_id, age in rows:
+            db.execute("insert into runs (job_name, run_id, state, started_at, last_heartbeat_at, payload, payload_flags) "
+                       "values (?, 'x', 'RUNNING', ?, ?, '{}', 0)",
+                       (state_id, str(now - timedelta(seconds=age + 30)), str(now - timedelta(seconds=age))))
+    uri = f"sqlite:///{path}"
+    monkeypatch.setenv("MELTANO_DATABASE_URI", uri)
+    monkeypatch.setenv("MELTANO_ENVIRONMENT", "dev")
+    return str(path)
+
+
+def run_states(path: str) -> dict[str, str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("select job_name, state from runs").fetchall())
+
+
+def test_the_state_ids_of_a_job_are_its_extract_loads(monkeypatch):
+    monkeypatch.setenv("MELTANO_ENVIRONMENT", "prod")
+    assert project.state_ids(["tap-attio target-postgres", "dbt:build_attio"]) == ["prod:tap-attio-to-target-postgres"]
+    assert project.state_ids(["dbt:build"]) == []
+
+
+# -- the data-quality report's freshness --------------------------------------------------------
+def test_an_empty_table_is_empty_not_stale_and_an_old_one_stays_stale():
+    import data_quality
+
+    def result(source, table, status, loaded_at, age):
+        return {"unique_id": f"source.tributary.{source}.{table}", "status": status, "max_loaded_at": loaded_at,
+                "max_loaded_at_time_ago_in_s": age}
+
+    sources = {"results": [  # as dbt 1.11 writes them; an empty table's max() is null, read as year 1
+        result("attio", "people", "pass", "2026-11-26T01:00:00+00:00", 600),
+        result("attio", "list_entries_key_accounts", "error", "0001-01-01T00:00:00+00:00", 6.4e10),
+        result("quickbooks", "accounts", "error", "2026-11-22T01:00:00+00:00", 345600),
+        result("ga4", "events", "error", "0001-01-01T00:00:00+00:00", 6.4e10)]}
+    freshness = data_quality.freshness_by_source(sources)
+    assert freshness["attio"]["status"] == "pass" and freshness["attio"]["oldest"] == 600
+    assert freshness["quickbooks"]["status"] == "error"
+    assert freshness["ga4"]["status"] == "empty"
+    text, attention = data_quality.render("dev", freshness, [], [])
+    assert attention and "stale sources: quickbooks." in text
+    assert "Empty tables (loaded, but the source has no rows for them; not stale): attio.list_entries_key_accounts, ga4.events." in text
+    assert "| ga4 | empty | no rows | 1 |" in text
+
+
+def test_a_killed_run_of_the_job_is_marked_failed_with_one_line_and_a_live_one_kept(tmp_path, monkeypatch):
+    path = system_database(tmp_path, monkeypatch, [
+        ("dev:tap-attio-to-target-postgres", 10),        # silent 10 s, and no Meltano process alive: killed
+        ("dev:tap-shopify-to-target-postgres", 10),      # another job's: not this job's business
+        ("dev:tap-ga4-to-target-postgres", 0.5)])        # beating: alive
+    monkeypatch.setattr(project, "_live_meltano_processes", lambda uri: [])
+    said = []
+    closed = project.fail_killed_runs(["dev:tap-attio-to-target-postgres", "dev:tap-ga4-to-target-postgres"],
+                                      say=said.append)
+    assert closed == ["dev:tap-attio-to-target-postgres"]
+    assert len(said) == 1 and said[0].startswith("a previous run of dev:tap-attio-to-target-postgres was killed at ")
+    assert said[0].endswith("marked failed so this run can start")
+    assert run_states(path) == {"dev:tap-attio-to-target-postgres": "FAIL", "dev:tap-shopify-to-target-postgres": "RUNNING",
+                                "dev:tap-ga4-to-target-postgres": "RUNNING"}
+
+
+def test_a_quiet_run_is_left_alone_while_a_meltano_process_may_own_it_unless_silent_a_minute(tmp_path, monkeypatch):
+    path = system_database(tmp_path, monkeypatch, [("dev:tap-attio-to-target-postgres", 10),
+                                                   ("dev:tap-ga4-to-target-postgres", 120)])
+    monkeypatch.setattr(project, "_live_meltano_processes", lambda uri: [4242])
+    closed = project.fail_killed_runs(["dev:tap-attio-to-target-postgres", "dev:tap-ga4-to-target-postgres"],
+                                      say=lambda line: None)
+    assert closed == ["dev:tap-ga4-to-target-postgres"]
+    assert run_states(path)["dev:tap-attio-to-target-postgres"] == "RUNNING"
+
+
 def test_the_summary_names_the_cause_not_meltanos_bookkeeping(tmp_path):
     log = tmp_path / "attio.log"
     log.write_text(

@@ -52,6 +52,7 @@ def meltano_job(context) -> None:
     log_path = log_dir / f"{project.timestamp()}-{context.run_id[:8]}.log"
     started = time.monotonic()
     with project.job_lock(job_name, wait=True, say=context.log.info), open(log_path, "w") as log:
+        project.close_killed_runs(job_name, say=context.log.info)  # a kill -9'd run would block it 5 minutes
         context.log.info(f"{project.environment()}: meltano {' '.join(meltano_args)} (log: {log_path})")
         process = subprocess.Popen([project.meltano_executable(), *meltano_args], cwd=project.PROJECT_ROOT,
                                    env=project.job_run_env(job_name), stdin=subprocess.DEVNULL,

@@ -108,6 +108,29 @@ def test_data_quality_names_a_broken_row_and_shows_it(stack):
     assert command(stack, "run.py", "attio").returncode == 0
 
 
+def test_data_quality_calls_an_empty_table_empty_and_an_old_one_stale(stack):
+    """An Attio list with no entries loads as a table with no rows: the source has nothing, the
+    table is not late. A table whose newest load is days old is stale, as before."""
+    # As a load of a list emptied in Attio leaves it (the loader keeps the table, with no rows).
+    stack.sql("delete from raw_attio.list_entries_key_accounts returning 1")
+    stack.sql("update raw_quickbooks.accounts set _sdc_batched_at = _sdc_batched_at - interval '4 days' returning 1")
+    try:
+        result = command(stack, "data_quality.py")
+        report = latest_report()
+        assert result.returncode == 1, report  # the stale table needs attention
+        assert "stale sources: quickbooks." in report.split("\n\n")[1], report
+        assert "| attio | pass |" in report, report
+        assert "Empty tables (loaded, but the source has no rows for them; not stale): attio.list_entries_key_accounts." in report
+        behind = report.split("Tables behind:")[1].split("Empty tables")[0]
+        assert "| quickbooks | accounts | error |" in behind and "list_entries_key_accounts" not in behind, behind
+    finally:
+        stack.sql("update raw_quickbooks.accounts set _sdc_batched_at = _sdc_batched_at + interval '4 days' returning 1")
+    # With only the empty table left, all is well.
+    assert command(stack, "data_quality.py").returncode == 0, latest_report()
+    assert "**All is well:**" in latest_report() and "attio.list_entries_key_accounts" in latest_report()
+    assert command(stack, "run.py", "attio").returncode == 0  # the list's entries back for the next tests
+
+
 # -- schedules that fire -----------------------------------------------------------------------
 def cron_line(stack, schedule: str) -> str:
     # dev fires no schedule by itself (meltano.yml); switched on here for this machine only

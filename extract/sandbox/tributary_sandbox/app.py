@@ -6,8 +6,9 @@ HTTP port; through the proxy the control API is reachable too, which is harmless
 
 Control API:
   GET    /_sandbox/health                  {"ok": true, seed, scale, today, sandbox_now, ports}
-  POST   /_sandbox/reset                   {seed?, scale?, today?, source_scales?} rebuild world; faults, tokens,
-                                           clock, log cleared
+  POST   /_sandbox/reset                   {seed?, scale?, today?, source_scales?} rebuild world (as of today
+                                           unless `today` says, recorded as the anchor: anchor.py);
+                                           faults, tokens, clock, log cleared
   POST   /_sandbox/clock                   {"advance_days": n} | {"advance_seconds": n}; GET shows it
   POST   /_sandbox/faults                  {"rules": [...]} (see faults.py); GET lists; DELETE clears
   GET    /_sandbox/requests?since=N        [{seq, method, host, path, query, status, ms}]
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import attio, ga4, shopify, simulators
+from . import anchor, attio, ga4, shopify, simulators
 from .clock import Clock
 from .faults import Faults, make_middleware
 from .quickbooks import QuickBooksSim
@@ -87,6 +88,7 @@ class Sandbox:
         self.faults.clear()
         self.log.clear()
         self.build(seed, scale, today, source_scales)
+        anchor.record(self.state_dir, today, seed, scale)  # a restart serves this world, not an older one
         self.quickbooks.load(self.world_of("quickbooks"))
         if self.attio is not None:
             self.attio.load(self.world_of("attio"))
@@ -143,7 +145,8 @@ def build_app(sb: Sandbox) -> web.Application:
     async def reset(request):
         body = await body_of(request)
         try:
-            today = dt.date.fromisoformat(body["today"]) if body.get("today") else sb.today
+            # From scratch: as of today (the clock's date), not the anchor the sandbox started on.
+            today = dt.date.fromisoformat(body["today"]) if body.get("today") else anchor.pretend_today()
             sb.reset(int(body.get("seed", sb.seed)), float(body.get("scale", sb.scale)), today,
                      body.get("source_scales"))
         except (ValueError, TypeError) as err:

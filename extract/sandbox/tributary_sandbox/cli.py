@@ -11,7 +11,11 @@ Options (flag > env > default): --state-dir SANDBOX_STATE_DIR ./.sandbox, --host
 --port SANDBOX_PORT 8765, --proxy-port SANDBOX_PROXY_PORT 8766, --seed SANDBOX_SEED 42,
 --scale SANDBOX_SCALE 1.0, --source-scales SANDBOX_SOURCE_SCALES (e.g. "ga4=20,shopify=3": those
 sources serve a world of their own scale; benchmarks use it for a realistic mix), --today
-(YYYY-MM-DD, default today's UTC date).
+(YYYY-MM-DD: the world's history ends the day before).
+
+Without --today the world is built as of the date recorded in <state_dir>/world.json, the day
+the sandbox first built it, so a restart serves the same past (anchor.py); with no record, as of
+today (or TRIBUTARY_SANDBOX_TODAY, tests' "pretend today is"), and that date is recorded.
 """
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--scale", type=float, default=float(env("SANDBOX_SCALE", "1.0")))
     common.add_argument("--source-scales", default=env("SANDBOX_SOURCE_SCALES", ""),
                         help='per-source scales, e.g. "ga4=20,shopify=3" (others use --scale)')
-    common.add_argument("--today", default=None, help="last day of history + 1 (YYYY-MM-DD); default: today (UTC)")
+    common.add_argument("--today", default=None, help="last day of history + 1 (YYYY-MM-DD); default: the date recorded in the state dir, else today (UTC)")
     p = argparse.ArgumentParser(prog="tributary-sandbox", description="Local simulator of Tributary's vendor APIs.")
     sub = p.add_subparsers(dest="command", required=True)
     for name, help_ in (("serve", "run in the foreground"), ("start", "run in the background"),
@@ -57,12 +61,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _today(args) -> dt.date:
-    if not args.today:
-        return dt.datetime.now(dt.timezone.utc).date()
+    """The date the world is built as of: --today, else the state dir's recorded anchor, else
+    today (TRIBUTARY_SANDBOX_TODAY if set)."""
+    from . import anchor
+
+    if args.today:
+        try:
+            return dt.date.fromisoformat(args.today)
+        except ValueError:
+            raise CliError(f"--today must be YYYY-MM-DD, got {args.today!r}") from None
     try:
-        return dt.date.fromisoformat(args.today)
-    except ValueError:
-        raise CliError(f"--today must be YYYY-MM-DD, got {args.today!r}") from None
+        return anchor.recorded(args.state_dir) or anchor.pretend_today()
+    except ValueError as err:
+        raise CliError(str(err)) from None
 
 
 def _source_scales(args) -> dict[str, float]:
@@ -111,6 +122,7 @@ def _pid(state: Path) -> int | None:
 def cmd_serve(args) -> int:
     from aiohttp import web
 
+    from . import anchor
     from .app import GA4_KEY_FILE, Sandbox, build_app
     from .certs import ensure_certs
     from .proxy import InterceptingProxy
@@ -128,8 +140,9 @@ def cmd_serve(args) -> int:
         t0 = time.perf_counter()
         sb = Sandbox(args.seed, args.scale, today, ports={"http": args.port, "proxy": args.proxy_port},
                      state_dir=Path(args.state_dir).resolve(), source_scales=source_scales)
-        logging.info("world built (seed=%s scale=%s source_scales=%s today=%s) in %.1fs", args.seed, args.scale,
-                     source_scales, today, time.perf_counter() - t0)
+        anchor.record(sb.state_dir, today, args.seed, args.scale)  # the next start builds this same world
+        logging.info("world built (seed=%s scale=%s source_scales=%s today=%s) in %.1fs; clock %s", args.seed,
+                     args.scale, source_scales, today, time.perf_counter() - t0, sb.clock.now().isoformat())
         app = build_app(sb)
         # A key file as the GCP console gives it, its token_uri pointing at this sandbox.
         sb.ga4.write_service_account_key(sb.state_dir / GA4_KEY_FILE, f"http://{args.host}:{args.port}")
@@ -164,7 +177,10 @@ def cmd_start(args) -> int:
             raise CliError(f"{label} {port} is already in use by another program: set {env}")
     cmd = [sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(state), "--host", args.host,
            "--port", str(args.port), "--proxy-port", str(args.proxy_port), "--seed", str(args.seed),
-           "--scale", str(args.scale), "--source-scales", args.source_scales, "--today", _today(args).isoformat()]
+           "--scale", str(args.scale), "--source-scales", args.source_scales]
+    if args.today:
+        cmd += ["--today", _today(args).isoformat()]  # else `serve` reads the recorded anchor itself
+    _today(args)  # a bad --today or TRIBUTARY_SANDBOX_TODAY fails here, not in the background
     with open(state / "sandbox.log", "ab") as logf:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
