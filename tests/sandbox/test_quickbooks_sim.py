@@ -389,3 +389,25 @@ def test_fault_rules(sim):
 def test_proxy_refuses_unsimulated_hosts(sim):
     with pytest.raises(requests.exceptions.ProxyError):
         sim.vendor("GET", "https://pypi.org/simple/")
+
+
+def test_a_restarted_sandbox_still_accepts_the_refresh_token_it_rotated_to(tmp_path):
+    """Intuit remembers the token it rotated to; so must a sandbox restarted the next day, or the
+    token the QuickBooks wrapper stored would be refused on day 2 of a demo."""
+    from tributary_sandbox.clock import Clock
+    from tributary_sandbox.world import build_world
+
+    world = build_world(42, 0.02)
+    first = q.QuickBooksSim(world, Clock(), state_dir=tmp_path)
+    first.clock.advance(25 * 3600)
+    rotated = first.tokens.exchange(q.INITIAL_REFRESH_TOKEN)["refresh_token"]
+    assert rotated != q.INITIAL_REFRESH_TOKEN
+
+    restarted = q.QuickBooksSim(world, Clock(), state_dir=tmp_path)   # same state dir, new process
+    restarted.clock.advance(26 * 3600)
+    assert restarted.tokens.exchange(rotated)["access_token"]
+    with pytest.raises(PermissionError):
+        restarted.tokens.exchange(q.INITIAL_REFRESH_TOKEN)         # the rotated-away token stays dead
+    # A reset (tests) starts the token chain afresh, and so does the next restart.
+    restarted.load(world)
+    assert q.QuickBooksSim(world, Clock(), state_dir=tmp_path).tokens.current_refresh() == q.INITIAL_REFRESH_TOKEN

@@ -56,7 +56,7 @@ class Sandbox:
         self.log: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self.seq = itertools.count(1)
         self.build(seed, scale, today, source_scales)
-        self.quickbooks = QuickBooksSim(self.world_of("quickbooks"), self.clock)
+        self.quickbooks = QuickBooksSim(self.world_of("quickbooks"), self.clock, state_dir)
         self.attio = None  # set by build_app: the Attio simulator keeps its state on the app
         self.ga4 = None    # likewise
         self.shopify = None

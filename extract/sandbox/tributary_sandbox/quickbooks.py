@@ -33,6 +33,7 @@ import re
 import secrets
 import time
 from bisect import bisect_left
+from pathlib import Path
 
 from aiohttp import web
 
@@ -47,6 +48,7 @@ INITIAL_REFRESH_TOKEN = "sandbox-refresh-token-0"
 ACCESS_TOKEN_TTL = 3600                  # 1 h, as Intuit
 REFRESH_ROTATE_AFTER = 24 * 3600         # Intuit issues a new refresh token about daily
 REFRESH_IDLE_LIMIT = 100 * 24 * 3600     # 100-day rolling validity
+TOKENS_FILE = "quickbooks-refresh-tokens.json"  # in the state dir: rotated tokens survive a restart
 MIN_MINOR_VERSION = 75                   # older minor versions are retired
 MAX_PAGE = 1000
 MAX_BATCH_ITEMS = 30
@@ -836,10 +838,15 @@ def run_query(books: Books, q: dict) -> dict:
 
 # ---- OAuth tokens ------------------------------------------------------------------------------
 class TokenStore:
-    """Rotating refresh tokens and 1-hour access tokens, on the sandbox clock."""
+    """Rotating refresh tokens and 1-hour access tokens, on the sandbox clock.
 
-    def __init__(self, clock: Clock) -> None:
+    The refresh tokens are kept in `saved_to` (the state dir) when given: Intuit remembers the
+    token it rotated to, so a sandbox restarted after a rotation must still accept the token the
+    client stored, not only the first one. Access tokens live for an hour and are not kept."""
+
+    def __init__(self, clock: Clock, saved_to: Path | None = None) -> None:
         self.clock = clock
+        self.saved_to = saved_to
         self.reset()
 
     def reset(self) -> None:
@@ -848,6 +855,26 @@ class TokenStore:
         self.access: dict[str, dt.datetime] = {}
         self.access_ttl = ACCESS_TOKEN_TTL   # shortened by tests: an hour's expiry within one run
         self.serial = 0
+        self.save()
+
+    def save(self) -> None:
+        if self.saved_to is None:
+            return
+        self.saved_to.parent.mkdir(parents=True, exist_ok=True)
+        self.saved_to.write_text(json.dumps({"serial": self.serial, "refresh": {
+            token: {k: t.isoformat() for k, t in info.items()} for token, info in self.refresh.items()}}))
+
+    def restore(self) -> bool:
+        """The refresh tokens a previous run of the sandbox saved, if any."""
+        try:
+            saved = json.loads(self.saved_to.read_text()) if self.saved_to else None
+            refresh = {token: {k: dt.datetime.fromisoformat(t) for k, t in info.items()}
+                       for token, info in saved["refresh"].items()}
+            serial = int(saved["serial"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+        self.refresh, self.serial = refresh, serial
+        return True
 
     def current_refresh(self) -> str | None:
         return max(self.refresh, key=lambda k: self.refresh[k]["issued"], default=None)
@@ -857,10 +884,12 @@ class TokenStore:
             info["issued"] -= by
             info["used"] -= by
         self.access = {token: expiry - by for token, expiry in self.access.items()}
+        self.save()
 
     def revoke(self) -> None:
         self.refresh.clear()
         self.access.clear()
+        self.save()
 
     def expire_access(self) -> int:
         """Every access token issued so far expires now (refresh tokens stay good)."""
@@ -872,7 +901,8 @@ class TokenStore:
         now = self.clock.now()
         info = self.refresh.get(token)
         if info is None or (now - info["used"]).total_seconds() > REFRESH_IDLE_LIMIT:
-            self.refresh.pop(token, None)
+            if self.refresh.pop(token, None) is not None:
+                self.save()
             raise PermissionError("invalid_grant")
         if (now - info["issued"]).total_seconds() >= REFRESH_ROTATE_AFTER:
             self.serial += 1
@@ -881,6 +911,7 @@ class TokenStore:
             self.refresh[token] = {"issued": now, "used": now}
         else:
             info["used"] = now
+        self.save()
         access = "sandbox-access-" + secrets.token_urlsafe(24)
         self.access[access] = now + dt.timedelta(seconds=self.access_ttl)
         remaining = REFRESH_IDLE_LIMIT - int((now - self.refresh[token]["used"]).total_seconds())
@@ -1110,11 +1141,14 @@ def monthly_pl_totals(b: Books) -> dict:
 
 # ---- the simulator (HTTP) ----------------------------------------------------------------------
 class QuickBooksSim:
-    def __init__(self, world: World, clock: Clock) -> None:
+    def __init__(self, world: World, clock: Clock, state_dir: Path | None = None) -> None:
         self.clock = clock
         self.tokens = TokenStore(clock)
         self.throttle = Throttle()
         self.load(world)
+        if state_dir is not None:  # from here on the refresh tokens outlive a restart
+            self.tokens.saved_to = Path(state_dir) / TOKENS_FILE
+            self.tokens.restore() or self.tokens.save()
 
     def load(self, world: World) -> None:
         self.world = world
