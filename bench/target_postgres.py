@@ -145,6 +145,12 @@ class Warehouse:
         subprocess.run([sys.executable, str(ROOT / "load" / "warehouse.py"), "stop"], env=self.env,
                        stdout=subprocess.DEVNULL)
 
+    def server_pid(self) -> int:
+        """The postmaster's pid, root of every server process: the parent of our backend."""
+        with self.connect() as conn:
+            backend = conn.execute("select pg_backend_pid()").fetchone()[0]
+        return _proc_stat(backend)[0]
+
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(**self.conninfo, autocommit=True)
 
@@ -245,6 +251,62 @@ def run_target(wh: Warehouse, folder: Path, name: str, messages: Path, expected:
     return result
 
 
+# -- CPU accounting per process ----------------------------------------------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: int | str) -> tuple[int, float, float]:
+    """(parent pid, own CPU s, CPU s of its exited and reaped children) from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # fields[0] is stat field 3; utime, stime, cutime, cstime are fields 14-17
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return int(fields[1]), (utime + stime) / CLOCK_TICKS, (cutime + cstime) / CLOCK_TICKS
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by a process, its live descendants and every child it has reaped.
+
+    For PostgreSQL's postmaster that is the whole server: each connection's backend is a child
+    that the postmaster reaps when it exits, so its time moves into the postmaster's children
+    total and stays counted either way."""
+    parents, own = {}, {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                parent, cpu, reaped = _proc_stat(entry.name)
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue   # exited while we read
+            parents[int(entry.name)], own[int(entry.name)] = parent, cpu + reaped
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += own.get(pid, 0.0)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
+def cpu_bound(cpu: dict[str, float], records: int) -> dict:
+    """CPU per record of each process of a pipe, and the records/s that CPU allows on this machine.
+
+    Every process of the pipe runs at once, so on N cores the pipe cannot beat N / (sum of
+    CPU-seconds per record); nor can it beat its busiest single-threaded process, 1 / (its
+    CPU-seconds per record). CPU-seconds per record do not move with other programs' load on
+    the machine, so they (and this bound) are comparable between a busy and a quiet machine."""
+    per_record = {k: v / records for k, v in cpu.items()}
+    total = sum(per_record.values())
+    cores = os.cpu_count() or 1
+    bound = min(cores / total, 1 / max(per_record.values()))
+    return {"cpu_seconds": {k: round(v, 3) for k, v in cpu.items()},
+            "cpu_us_per_record": {**{k: round(v * 1e6, 1) for k, v in per_record.items()},
+                                  "total": round(total * 1e6, 1)},
+            "cores": cores, "cpu_bound_records_per_s": round(bound)}
+
+
+def describe_cpu(r: dict) -> str:
+    us = r["cpu_us_per_record"]
+    return "CPU µs per record: " + ", ".join(f"{k} {v:,.1f}" for k, v in us.items())
+
+
 # -- (d) the tap -> target pipe ---------------------------------------------------------------------
 ATTIO_KEY = "sandbox-attio-api-key"
 
@@ -291,6 +353,9 @@ class AttioPipe:
         wh.reset()
         config = target_config(wh, folder, name, SCHEMA_NAME)
         errors = folder / "pipe-target.err"
+        server = wh.server_pid()
+        # the simulator and PostgreSQL run before and after: their CPU is read around the pipe
+        cpu_before = {"simulator": tree_cpu_seconds(self.proc.pid), "postgres": tree_cpu_seconds(server)}
         started = time.perf_counter()
         tap = subprocess.Popen([self.tap, "--config", str(self.config), "--catalog", str(self.catalog)],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -302,13 +367,16 @@ class AttioPipe:
             _, target_status, target_usage = os.wait4(target.pid, 0)
             _, tap_status, tap_usage = os.wait4(tap.pid, 0)
         seconds = time.perf_counter() - started
+        cpu = {"tap": tap_usage.ru_utime + tap_usage.ru_stime,
+               "target": target_usage.ru_utime + target_usage.ru_stime,
+               "simulator": tree_cpu_seconds(self.proc.pid) - cpu_before["simulator"],
+               "postgres": tree_cpu_seconds(server) - cpu_before["postgres"]}
         target.returncode = os.waitstatus_to_exitcode(target_status)
         tap.returncode = os.waitstatus_to_exitcode(tap_status)
-        target_cpu = target_usage.ru_utime + target_usage.ru_stime
-        result = {"records": self.expected["rows"], "seconds": seconds,
-                  "records_per_s": self.expected["rows"] / seconds,
-                  "cpu_seconds_tap": tap_usage.ru_utime + tap_usage.ru_stime, "cpu_seconds_target": target_cpu,
-                  "records_per_cpu_s": self.expected["rows"] / target_cpu,
+        records = self.expected["rows"]
+        result = {"records": records, "seconds": seconds, "records_per_s": records / seconds,
+                  "cpu_seconds_tap": cpu["tap"], "cpu_seconds_target": cpu["target"],
+                  "records_per_cpu_s": records / cpu["target"], **cpu_bound(cpu, records),
                   "rc": [tap.returncode, target.returncode]}
         if target.returncode:
             result["error"] = errors.read_text(errors="replace")[-1500:]
@@ -343,6 +411,7 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=100_000, help="Attio people for the tap -> target pipe")
     ap.add_argument("--stock-runs", type=int, default=1,
                     help="rounds that also run the stock target (slow: ~1-3 min each for 200k records)")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     ap.add_argument("--skip", nargs="*", default=[], choices=[*TARGETS, "pipe"], help="leave these out")
     a = ap.parse_args()
     if not (TARGET_BIN / "target-postgres-wrapper").exists():
@@ -380,9 +449,9 @@ def main() -> None:
                         continue
                     r = pipe.run(wh, folder, name)
                     runs[f"pipe_{name}"].append(r)
-                    print(f"  round {round_number + 1}: tap-attio -> {name:24} {r['records_per_s']:>9,.0f} records/s "
-                          f"(target {r['records_per_cpu_s']:,.0f} per CPU-second; CPU s tap {r['cpu_seconds_tap']:.1f}, "
-                          f"target {r['cpu_seconds_target']:.1f})  check ok={r['check']['ok']}")
+                    print(f"  round {round_number + 1}: tap-attio -> {name:24} {r['records_per_s']:>9,.0f} records/s, "
+                          f"CPU bound {r['cpu_bound_records_per_s']:,}/s  check ok={r['check']['ok']}\n"
+                          f"      {describe_cpu(r)}")
     finally:
         if pipe:
             pipe.stop()
@@ -394,6 +463,10 @@ def main() -> None:
                       "runs": len(r),
                       **({"records_per_cpu_s": round(statistics.median(x["records_per_cpu_s"] for x in r))}
                          if "records_per_cpu_s" in r[0] else {}),
+                      **({"cpu_us_per_record": {k: round(statistics.median(x["cpu_us_per_record"][k] for x in r), 1)
+                                                for k in r[0]["cpu_us_per_record"]},
+                          "cpu_bound_records_per_s": round(statistics.median(x["cpu_bound_records_per_s"] for x in r))}
+                         if "cpu_us_per_record" in r[0] else {}),
                       "checks_ok": all((x.get("check") or {"ok": x.get("ok")})["ok"] for x in r),
                       "seconds": [round(x["seconds"], 2) for x in r]}
                for name, r in runs.items() if r}
@@ -413,13 +486,16 @@ def main() -> None:
         "expected": expected,
         "raw": runs,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(f"\n{'what':32} {'records/s':>10} {'vs COPY':>8} {'per CPU-s':>10}  runs  checks")
     for name, f in figures.items():
         print(f"{name:32} {f['records_per_s']:>10,} {f['vs_copy']:>8.1%} {f.get('records_per_cpu_s', ''):>10}  "
               f"{f['runs']:>4}  {'ok' if f['checks_ok'] else 'FAILED'}")
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    for name, f in figures.items():
+        if "cpu_us_per_record" in f:
+            print(f"{name}: {describe_cpu(f)}; on {os.cpu_count()} cores at most {f['cpu_bound_records_per_s']:,} records/s")
+    print(f"\nwritten to {a.out}")
 
 
 if __name__ == "__main__":
