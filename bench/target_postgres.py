@@ -386,7 +386,17 @@ class AttioPipe:
             rows, keys, ids = conn.execute(
                 f"select count(*), count(distinct record_id), md5(string_agg(record_id, ',' order by record_id collate \"C\")) "
                 f"from {SCHEMA_NAME}.people").fetchone()
-        result["check"] = {"rows": rows, "distinct_keys": keys, "ids_md5": ids,
+            # every landed value but the loader's own bookkeeping (_sdc_*: load times, versions):
+            # equal across runs and loaders when they land the same content
+            columns = [r[0] for r in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = 'people' "
+                "and column_name not like '\\_sdc\\_%%' order by column_name", (SCHEMA_NAME,)).fetchall()]
+            landed = ", ".join(f'p."{c}"' for c in columns)
+            content = conn.execute(
+                f"select md5(string_agg(row({landed})::text, "
+                f"E'\\n' order by record_id collate \"C\")) from {SCHEMA_NAME}.people p").fetchone()[0]
+        result["check"] = {"rows": rows, "distinct_keys": keys, "ids_md5": ids, "content_md5": content,
+                           "columns": len(columns),
                            "ok": rows == keys == self.expected["rows"] and ids == self.expected["ids_md5"]}
         return result
 
@@ -412,7 +422,8 @@ def main() -> None:
     ap.add_argument("--stock-runs", type=int, default=1,
                     help="rounds that also run the stock target (slow: ~1-3 min each for 200k records)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
-    ap.add_argument("--skip", nargs="*", default=[], choices=[*TARGETS, "pipe"], help="leave these out")
+    ap.add_argument("--skip", nargs="*", default=[], choices=[*TARGETS, "pipe", "pipe_stock"],
+                    help="leave these out (pipe: every tap -> target pipe; pipe_stock: the pipe into the stock target)")
     a = ap.parse_args()
     if not (TARGET_BIN / "target-postgres-wrapper").exists():
         raise SystemExit("The loader is not installed: run `make install` first.")
@@ -445,12 +456,13 @@ def main() -> None:
                 print(f"  round {round_number + 1}: COPY, nested arrays as {nested_as:7} {r['records_per_s']:>9,.0f} records/s  ok={r['ok']}")
             if pipe:
                 for name in ("stock_project_settings", "tuned"):
-                    if name.startswith("stock") and round_number >= a.stock_runs:
+                    if name.startswith("stock") and (round_number >= a.stock_runs or "pipe_stock" in a.skip):
                         continue
                     r = pipe.run(wh, folder, name)
                     runs[f"pipe_{name}"].append(r)
                     print(f"  round {round_number + 1}: tap-attio -> {name:24} {r['records_per_s']:>9,.0f} records/s, "
-                          f"CPU bound {r['cpu_bound_records_per_s']:,}/s  check ok={r['check']['ok']}\n"
+                          f"CPU bound {r['cpu_bound_records_per_s']:,}/s  check ok={r['check']['ok']} "
+                          f"content md5 {r['check'].get('content_md5')}\n"
                           f"      {describe_cpu(r)}")
     finally:
         if pipe:
@@ -484,6 +496,9 @@ def main() -> None:
         "copy_seconds_jsonb_array_vs_jsonb": [round(statistics.median(x["seconds"] for x in runs["copy_jsonb_array"]), 3),
                                               round(statistics.median(x["seconds"] for x in runs["copy_jsonb"]), 3)],
         "expected": expected,
+        # the same landed content (every column but _sdc_*) from every tap -> target pipe run
+        "pipe_content_md5s": sorted({x["check"].get("content_md5") for k, r in runs.items() if k.startswith("pipe")
+                                     for x in r}),
         "raw": runs,
     }
     a.out.parent.mkdir(parents=True, exist_ok=True)
@@ -495,6 +510,9 @@ def main() -> None:
     for name, f in figures.items():
         if "cpu_us_per_record" in f:
             print(f"{name}: {describe_cpu(f)}; on {os.cpu_count()} cores at most {f['cpu_bound_records_per_s']:,} records/s")
+    if result["pipe_content_md5s"]:
+        print(f"landed content of the pipe runs: {'the same' if len(result['pipe_content_md5s']) == 1 else 'DIFFERS'} "
+              f"({', '.join(str(x) for x in result['pipe_content_md5s'])})")
     print(f"\nwritten to {a.out}")
 
 
