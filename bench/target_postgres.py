@@ -153,9 +153,8 @@ class Warehouse:
 
     def server_pid(self) -> int:
         """The postmaster's pid, root of every server process: the parent of our backend."""
-        with self.connect() as conn:
-            backend = conn.execute("select pg_backend_pid()").fetchone()[0]
-        return _proc_stat(backend)[0]
+        with self.connect() as conn:   # read while the backend lives: it exits with the connection
+            return _proc_stat(conn.execute("select pg_backend_pid()").fetchone()[0])[0]
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(**self.conninfo, autocommit=True)
