@@ -12,6 +12,7 @@ changes is where the profile showed the time going (bench/target_postgres.py, be
 
 from __future__ import annotations
 
+import os
 import sys
 import typing as t
 
@@ -41,5 +42,8 @@ class TributaryTargetPostgres(TargetPostgres):
     message_reader_class = MsgSpecReader
 
     def listen(self, file_input: t.IO[str] | None = None) -> None:
-        # stdin (the tap's pipe) read ahead by a thread; an --input file is read as the SDK does
-        super().listen(file_input if file_input is not None else ReadAhead(sys.stdin.fileno()))
+        # stdin (the tap's pipe) read ahead by a thread; an --input file is read as the SDK does.
+        # TRIBUTARY_LOADER_READ_AHEAD=0 reads stdin as the SDK does too (to measure the difference).
+        if file_input is None and os.environ.get("TRIBUTARY_LOADER_READ_AHEAD", "1") != "0":
+            file_input = ReadAhead(sys.stdin.fileno())
+        super().listen(file_input)
