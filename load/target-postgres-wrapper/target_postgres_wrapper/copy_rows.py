@@ -15,7 +15,6 @@ element, backslash-escaping `"` and `\\` inside it, and spell a NULL element NUL
 from __future__ import annotations
 
 import datetime as dt
-import re
 import typing as t
 
 import msgspec
@@ -25,7 +24,6 @@ from sqlalchemy.dialects import postgresql
 from target_postgres.connector import NOTYPE
 
 NULL = "\\N"
-_NEEDS_COPY_ESCAPE = re.compile(r"[\\\n\r\t]")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 # decimals stay JSON numbers, as the stock sink (simplejson use_decimal) writes them
 _json = msgspec.json.Encoder(decimal_format="number", enc_hook=str)
@@ -33,9 +31,11 @@ _json = msgspec.json.Encoder(decimal_format="number", enc_hook=str)
 
 def copy_text(value: str) -> str:
     """A string as one COPY text field."""
-    if _NEEDS_COPY_ESCAPE.search(value) is None:
-        return value
-    return value.translate(_COPY_ESCAPES)
+    # four substring tests are ~3x faster than one regex search on the short strings most fields
+    # hold, and this runs for every text field of every record
+    if "\\" in value or "\n" in value or "\t" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
 
 
 def json_text(value: t.Any) -> str:
@@ -93,8 +93,11 @@ def number_field(value: t.Any) -> str:
 def temporal_field(value: t.Any) -> str:
     if value is None:
         return NULL
-    # the SDK has parsed date-times into datetime objects; an unparseable one stays text
-    return copy_text(value.isoformat() if isinstance(value, (dt.datetime, dt.date, dt.time)) else str(value))
+    # the SDK has parsed date-times into datetime objects (whose ISO form needs no escaping);
+    # an unparseable one stays text
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return copy_text(str(value))
 
 
 def json_array_field(value: t.Any) -> str:
