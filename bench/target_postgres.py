@@ -400,21 +400,16 @@ class AttioPipe(Pipe):
     label, table, key = "tap-attio", "people", "record_id"
 
     def __init__(self, folder: Path, people: int) -> None:
+        import _stack
         import attio_tap  # the Attio benchmark's simulator start-up, reused
 
-        self.tap = str(ROOT / ".meltano" / "extractors" / "tap-attio" / "venv" / "bin" / "tap-attio")
+        self.tap = _stack.tap_executable("tap-attio")
         self.proc, base = attio_tap.start_simulator(people)
         self.api_url = f"{base}/attio/v2"
         self.config = folder / "tap-attio.json"
         self.config.write_text(json.dumps({"api_key": ATTIO_KEY, "api_url": self.api_url}))
-        catalog = json.loads(subprocess.run([self.tap, "--config", str(self.config), "--discover"],
-                                            capture_output=True, check=True).stdout)
-        for entry in catalog["streams"]:
-            for md in entry["metadata"]:
-                if md["breadcrumb"] == []:
-                    md["metadata"]["selected"] = entry["tap_stream_id"] == "people"
-        self.catalog = folder / "tap-attio-catalog.json"
-        self.catalog.write_text(json.dumps(catalog))
+        self.catalog = _stack.write_json(folder / "tap-attio-catalog.json",
+                                         _stack.discover_selecting(self.tap, self.config, {"people"}))
         self.expected = self.people_ids()
 
     def people_ids(self) -> dict:
@@ -440,13 +435,14 @@ class Ga4Pipe(Pipe):
     label, key = "tap-ga4", "row_key"
 
     def __init__(self, folder: Path, days: int) -> None:
+        import _stack
         import ga4_tap  # the GA4 benchmark's simulator start-up, report and bare loop, reused
-        import requests
 
         self.table = ga4_tap.REPORT["name"]
-        self.tap = str(ROOT / ".meltano" / "extractors" / "tap-ga4" / "venv" / "bin" / "tap-ga4")
+        self.tap = _stack.tap_executable("tap-ga4")
         key_file = folder / "ga4-key.json"
-        self.proc, base = ga4_tap.start_simulator(1.0, key_file)
+        simulator = ga4_tap.start_simulator(1.0, key_file)
+        self.proc, base = simulator.proc, simulator.url
         end = dt.date.fromisoformat(ga4_tap.TODAY) - dt.timedelta(days=1)
         start = end - dt.timedelta(days=days - 1)
         self.config = folder / "tap-ga4.json"
@@ -454,11 +450,9 @@ class Ga4Pipe(Pipe):
             "property_ids": [ga4_tap.PROPERTY], "api_url": f"{base}/ga4", "service_account_key": str(key_file),
             "reports": [ga4_tap.REPORT], "start_date": start.isoformat(), "end_date": end.isoformat(),
             "window_days": 30, "page_size": 100_000}))
-        catalog = json.loads(subprocess.run([self.tap, "--config", str(self.config), "--discover"],
-                                            capture_output=True, check=True).stdout)
-        self.catalog = folder / "tap-ga4-catalog.json"
-        self.catalog.write_text(json.dumps(ga4_tap.select(catalog, {self.table})))
-        token = requests.post(f"{base}/_sandbox/ga4/token", json={}, timeout=30).json()["access_token"]
+        self.catalog = _stack.write_json(folder / "tap-ga4-catalog.json",
+                                         _stack.discover_selecting(self.tap, self.config, {self.table}))
+        token = simulator.control("POST", "token", {})["access_token"]
         # the bare loop over the same report pages: the row count a correct load must hold (and
         # the simulator builds its days and its answer cache here, as in bench/ga4_tap.py)
         self.expected = {"rows": ga4_tap.ceiling(base, token, ga4_tap.windows(start, end, 30), 100_000)["rows"]}
