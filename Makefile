@@ -9,7 +9,7 @@ MELTANO := $(BIN)/meltano
 # would otherwise make every plugin start recompile (~40% slower runs).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help install demo test test-slow test-fast bench bench-shopify-100k warehouse-start warehouse-stop sandbox-start sandbox-stop stop status clean
+.PHONY: help install demo demo-reset test test-slow test-fast bench bench-shopify-100k warehouse-start warehouse-stop sandbox-start sandbox-stop stop status clean
 
 help:
 	@echo "make demo            run the whole pipeline on the sandbox into a local warehouse"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench           run the benchmarks, results in bench/results/"
 	@echo "make bench-shopify-100k  Shopify bulk vs paged backfill of 100,000 orders (15-30 min)"
 	@echo "make stop            stop the demo's warehouse and sandbox"
+	@echo "make demo-reset      start the demo over: new warehouse, new sandbox world, no bookmarks"
 	@echo "make warehouse-start | warehouse-stop | sandbox-start | sandbox-stop | status"
 
 # The project venv (Meltano, the sandbox, the test tools) and every Meltano plugin's own venv.
@@ -78,6 +79,11 @@ bench: install
 # Not part of `make bench`: the paged half alone takes 7+ minutes.
 bench-shopify-100k: install
 	$(BIN)/python bench/shopify_backfill.py --orders 100000
+
+# Start the demo over: a new warehouse, a new sandbox world and no Meltano bookmarks. (Dropping
+# only the warehouse would leave the bookmarks, and the next run would load just what changed.)
+demo-reset: stop
+	rm -rf .warehouse .sandbox .meltano/meltano.db .meltano/meltano.db-wal .meltano/meltano.db-shm
 
 clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs

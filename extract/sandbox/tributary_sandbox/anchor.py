@@ -5,7 +5,7 @@ from the real date at every start, the vendors' history would shift under a ware
 day before: other ids, amounts and dates for the same records, which no real vendor does. So the
 first start records its date in <state_dir>/world.json and every later start builds the same past
 from it, while the sandbox clock keeps moving with real time. A `POST /_sandbox/reset` (tests)
-builds afresh as of today and records that. `make stop && rm -rf .sandbox .warehouse` starts over.
+builds afresh as of today and records that. `make demo-reset` starts over.
 
 TRIBUTARY_SANDBOX_TODAY=YYYY-MM-DD means "pretend today is": for tests that live through a day
 rollover (start "yesterday", restart "today"). It sets both the date a new world is built as of
