@@ -80,10 +80,11 @@ bench: install
 bench-shopify-100k: install
 	$(BIN)/python bench/shopify_backfill.py --orders 100000
 
-# Start the demo over: a new warehouse, a new sandbox world and no Meltano bookmarks. (Dropping
-# only the warehouse would leave the bookmarks, and the next run would load just what changed.)
+# Start the demo over: a new warehouse, a new sandbox world, no Meltano bookmarks and no stored
+# QuickBooks refresh token. (Dropping only the warehouse would leave the bookmarks, and the next
+# run would load just what changed; a token rotated by the old sandbox means nothing to a new one.)
 demo-reset: stop
-	rm -rf .warehouse .sandbox .meltano/meltano.db .meltano/meltano.db-wal .meltano/meltano.db-shm
+	rm -rf .warehouse .sandbox .meltano/quickbooks .meltano/meltano.db .meltano/meltano.db-wal .meltano/meltano.db-shm
 
 clean: stop
 	rm -rf .warehouse .sandbox .meltano $(VENV) transform/target transform/logs
