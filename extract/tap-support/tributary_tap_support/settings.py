@@ -1,0 +1,98 @@
+"""Number and list settings that arrive as text, turned into what the tap's schema wants.
+
+meltano.yml declares these settings without a Meltano `kind`: Meltano's own cast of a value
+that does not parse (TAP_ATTIO_PAGE_SIZE=many) ends in a traceback that never names the setting.
+So a setting variable reaches the tap as text ("300", '["people"]') and is converted here, or
+named in one line with its fix. Every tap of ours calls typed_settings() from its Tap class.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import typing as t
+
+WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+
+
+def _types(prop: dict) -> set[str]:
+    kind = prop.get("type") or []
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def typed_settings(config: dict, schema: dict, plugin: str, examples: dict[str, str] | None = None) -> list[str]:
+    """Convert text values of number and list settings in `config` (in place).
+
+    Returns one line per value that cannot be converted or is out of range, naming the setting
+    variable, the value and a command that fixes it. Secret settings are never echoed (none is
+    a number or a list anyway).
+    """
+    errors = []
+    for name, prop in (schema.get("properties") or {}).items():
+        value = config.get(name)
+        if value is None or prop.get("secret"):
+            continue
+        types = _types(prop)
+        example = (examples or {}).get(name) or _example(prop)
+        variable = f"{plugin.upper().replace('-', '_')}_{name.upper()}"
+        fix = f"set it to e.g. {example} (meltano config {plugin} set {name} {shlex.quote(example)})"
+        try:
+            config[name] = _convert(value, types, prop)
+        except ValueError as what:
+            errors.append(f"{variable}={value!r} is not {what}: {fix}")
+            continue
+        number = config[name]
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            if "minimum" in prop and number < prop["minimum"]:
+                errors.append(f"{variable}={value!r} is below {prop['minimum']}, the least allowed: {fix}")
+            elif "maximum" in prop and number > prop["maximum"]:
+                errors.append(f"{variable}={value!r} is above {prop['maximum']}, the most allowed: {fix}")
+    return errors
+
+
+def _convert(value: t.Any, types: set[str], prop: dict) -> t.Any:  # noqa: ANN401
+    if "integer" in types:
+        if isinstance(value, str):
+            if not WHOLE_NUMBER.fullmatch(value.strip()):
+                raise ValueError("a whole number")
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif "number" in types and isinstance(value, str):
+        try:
+            return float(value) if not WHOLE_NUMBER.fullmatch(value.strip()) else int(value)
+        except ValueError:
+            raise ValueError("a number") from None
+    elif "array" in types:
+        return _list(value, prop)
+    return value
+
+
+def _list(value: t.Any, prop: dict) -> list:  # noqa: ANN401
+    """A JSON list; for a list of strings also a bare value or comma-separated values (a single
+    GA4 property id typed as 412345678 means the list of that one id)."""
+    of_strings = "string" in _types(prop.get("items") or {})
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text)
+        except ValueError:
+            if not of_strings or text.startswith("["):
+                raise ValueError("a JSON list") from None
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(value, list):
+        if not of_strings or isinstance(value, (dict, bool)) or value is None:
+            raise ValueError("a list")
+        value = [value]
+    if of_strings:
+        return [str(item) if isinstance(item, (int, float)) and not isinstance(item, bool) else item
+                for item in value]
+    return value
+
+
+def _example(prop: dict) -> str:
+    if "default" in prop and prop["default"] is not None:
+        return json.dumps(prop["default"]) if isinstance(prop["default"], list) else str(prop["default"])
+    if "array" in _types(prop):
+        return '["..."]'
+    return str(prop.get("minimum", 1))
