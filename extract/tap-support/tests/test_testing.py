@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import sys
 
-from tributary_tap_support.testing import Messages, select_all, sync_lines
+import pytest
+
+from tributary_tap_support.testing import Messages, assert_failed_naming, closed_port, select_all, sync_lines
 
 
 class FakeTap:
@@ -42,3 +46,18 @@ def test_select_all_selects_every_stream_or_only_those_asked():
     assert selected == [True, True]
     selected = [e["metadata"][0]["metadata"]["selected"] for e in select_all(catalog(), {"b"})["streams"]]
     assert selected == [False, True]
+
+
+def test_a_closed_port_refuses_connections():
+    with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
+        sock.connect(("127.0.0.1", closed_port()))
+
+
+def test_a_failure_counts_only_as_one_line_naming_its_cause():
+    def done(code: int, stderr: str) -> subprocess.CompletedProcess:
+        return subprocess.CompletedProcess([], code, "", stderr)
+    assert_failed_naming(done(1, "log\nX=1 is wrong: set X\n"), "X=1 is wrong")
+    for bad in (done(0, "X=1 is wrong"), done(1, "something else"),
+                done(1, "Traceback (most recent call last):\nX=1 is wrong")):
+        with pytest.raises(AssertionError):
+            assert_failed_naming(bad, "X=1 is wrong")

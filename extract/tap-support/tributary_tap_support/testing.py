@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import io
 import json
+import socket
 import subprocess
 import sys
 import typing as t
@@ -71,3 +72,18 @@ def run_cli(executable: str, args: list[str], config: dict, tmp: Path, stdin: st
     exe = Path(sys.executable).with_name(executable)
     return subprocess.run([str(exe), "--config", str(cfg), *args], capture_output=True, text=True,
                           timeout=timeout, input=stdin)
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released): an API URL that refuses connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def assert_failed_naming(done: subprocess.CompletedProcess, line: str) -> None:
+    """The command failed, saying `line` on stderr and with no traceback: one clear line, as every
+    user-facing failure of ours."""
+    assert done.returncode != 0, done.stderr[-2000:]
+    assert line in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
