@@ -34,11 +34,7 @@ def run_tap(config: dict, only: set[str] | None = None, state: dict | None = Non
     patch and inspect."""
     catalog = select_all(catalog or TapGA4(config=config).catalog_dict, only)
     tap = TapGA4(config=config, catalog=catalog, state=state or {})
-    if tap_out is not None:
-        tap_out.append(tap)
-    lines, error = sync_lines(tap)
-    if error is not None and raise_errors:
-        raise error
+    lines, error = sync_lines(tap, tap_out, raise_errors)
     return Output(lines, error)
 
 

@@ -20,11 +20,7 @@ def run_tap(config: dict, only: set[str] | None = None, state: dict | None = Non
     """Discover, select (all, or `only`), sync; in-process so tests can patch and inspect."""
     catalog = select_all(TapShopify(config=config).catalog_dict, only)
     tap = TapShopify(config=config, catalog=catalog, state=state)
-    if tap_out is not None:
-        tap_out.append(tap)
-    lines, error = sync_lines(tap)
-    if error is not None:
-        raise error
+    lines, _ = sync_lines(tap, tap_out)
     return Output(lines)
 
 

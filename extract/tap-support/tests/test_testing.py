@@ -33,8 +33,12 @@ def test_sync_lines_captures_what_was_written_and_the_error_that_stopped_it():
     out = Messages(lines)
     assert out.records("s") == [{"id": 1}] and out.counts() == {"s": 1}
     assert out.schema("s") == {"type": "object"} and out.states() == [{"bookmarks": {}}]
-    lines, error = sync_lines(FakeTap(fail=True))
+    lines, error = sync_lines(FakeTap(fail=True), raise_errors=False)
     assert str(error) == "stopped" and len(lines) == 3 and sys.stdout is real
+    tap_out: list = []
+    with pytest.raises(RuntimeError, match="stopped"):
+        sync_lines(FakeTap(fail=True), tap_out)
+    assert sys.stdout is real and isinstance(tap_out[0], FakeTap)
 
 
 def test_select_all_selects_every_stream_or_only_those_asked():

@@ -43,9 +43,13 @@ def select_all(catalog: dict, only: set[str] | None = None) -> dict:
     return catalog
 
 
-def sync_lines(tap: t.Any) -> tuple[list[str], Exception | None]:  # noqa: ANN401
+def sync_lines(tap: t.Any, tap_out: list | None = None,  # noqa: ANN401
+               raise_errors: bool = True) -> tuple[list[str], Exception | None]:
     """`tap.sync_all()` with its stdout captured: the lines it wrote, and the error that stopped
-    it (None when it finished). In-process, so tests can patch the tap and inspect it."""
+    it (None when it finished; raised instead, once stdout is back, with `raise_errors`).
+    In-process, so tests can patch the tap, and inspect it afterwards: `tap_out` gets it."""
+    if tap_out is not None:
+        tap_out.append(tap)
     buf = io.BytesIO()
     real = sys.stdout
     wrapper = io.TextIOWrapper(buf, encoding="utf-8")
@@ -60,6 +64,8 @@ def sync_lines(tap: t.Any) -> tuple[list[str], Exception | None]:  # noqa: ANN40
         data = buf.getvalue()
         sys.stdout = real
         wrapper.detach()
+    if error is not None and raise_errors:
+        raise error
     return data.decode().splitlines(), error
 
 
