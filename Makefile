@@ -24,8 +24,10 @@ help:
 # The project venv (Meltano, the sandbox, the test tools) and every Meltano plugin's own venv.
 # Our own taps; each carries its own test suite (run by `make test`).
 OUR_TAPS := extract/tap-attio extract/tap-ga4 extract/tap-shopify
+# What those taps share (typed settings, first contact with the API), with its own suite too.
+TAP_SUPPORT := extract/tap-support
 
-$(VENV)/.installed: requirements.txt extract/sandbox/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
+$(VENV)/.installed: requirements.txt extract/sandbox/pyproject.toml $(TAP_SUPPORT)/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (found %s)" % sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -60,7 +62,7 @@ demo: warehouse-start sandbox-start
 # retrying a dead URL, a kill -9 of QuickBooks) run with `make test-slow`, not in CI's default run.
 test: install
 	$(BIN)/python -m pytest tests -m "not slow"
-	for tap in $(OUR_TAPS); do (cd $$tap && $(CURDIR)/$(BIN)/python -m pytest) || exit 1; done
+	for tap in $(TAP_SUPPORT) $(OUR_TAPS); do (cd $$tap && $(CURDIR)/$(BIN)/python -m pytest) || exit 1; done
 
 test-slow: install
 	$(BIN)/python -m pytest tests -m slow

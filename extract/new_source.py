@@ -4,6 +4,7 @@
 
 creates, for a source named `acme`:
     extract/tap-acme/                                        the Singer SDK tap, with its own tests
+                                                             (on extract/tap-support, like our taps)
     extract/sandbox/tributary_sandbox/simulators/acme.py     its API simulated in the sandbox
     transform/models/staging/acme/                           sources, staging model, dbt tests
     bench/acme_tap.py                                        its benchmark against a bare-loop ceiling

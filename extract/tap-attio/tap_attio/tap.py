@@ -10,7 +10,7 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_attio.auth import API_KEY_HINT
 from tap_attio.client import RECORDS_PAGE_MAX, BufferedMsgSpecWriter
-from tap_attio.settings import typed_settings
+from tributary_tap_support.settings import typed_settings
 from tap_attio.streams import (
     AttributesStream,
     ListAttributesStream,
@@ -65,7 +65,7 @@ class TapAttio(Tap):
         super().__init__(*args, **kwargs)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Number and list settings come from Meltano as text (settings.py says why).
+        # Number and list settings come from Meltano as text (tributary_tap_support/settings.py says why).
         typing_errors = typed_settings(self._config, self.config_jsonschema, self.name)
         if typing_errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=typing_errors,

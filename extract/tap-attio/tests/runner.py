@@ -1,64 +1,28 @@
-"""Run tap-attio in-process or through its CLI and collect its Singer messages."""
+"""Run tap-attio in-process or through its CLI and collect its Singer messages (the helpers
+every tap's suite shares are in tributary_tap_support.testing)."""
 from __future__ import annotations
 
-import collections
-import io
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 from tap_attio.tap import TapAttio
+from tributary_tap_support.testing import Messages, run_cli, select_all, sync_lines
+
+__all__ = ["Output", "cli", "run_tap", "select_all"]
 
 
-class Output:
-    def __init__(self, lines: list[str]) -> None:
-        self.messages = [json.loads(line) for line in lines if line.strip()]
-
-    def records(self, stream: str) -> list[dict]:
-        return [m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream]
-
-    def schema(self, stream: str) -> dict:
-        return [m for m in self.messages if m["type"] == "SCHEMA" and m["stream"] == stream][-1]["schema"]
-
-    def counts(self) -> collections.Counter:
-        return collections.Counter(m["stream"] for m in self.messages if m["type"] == "RECORD")
-
+class Output(Messages):
     def types(self, stream: str) -> list[str]:
         return [m["type"] for m in self.messages if m.get("stream") == stream]
-
-
-def select_all(catalog: dict, only: set[str] | None = None) -> dict:
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == []:
-                md["metadata"]["selected"] = only is None or entry["tap_stream_id"] in only
-    return catalog
 
 
 def run_tap(config: dict, only: set[str] | None = None, tap_out: list | None = None) -> Output:
     """Discover, select (all, or `only`), sync; in-process so tests can patch and inspect."""
     catalog = select_all(TapAttio(config=config).catalog_dict, only)
     tap = TapAttio(config=config, catalog=catalog)
-    if tap_out is not None:
-        tap_out.append(tap)
-    buf = io.BytesIO()
-    real = sys.stdout
-    wrapper = io.TextIOWrapper(buf, encoding="utf-8")
-    sys.stdout = wrapper
-    try:
-        tap.sync_all()
-        wrapper.flush()
-        data = buf.getvalue()
-    finally:
-        sys.stdout = real
-        wrapper.detach()
-    return Output(data.decode().splitlines())
+    lines, _ = sync_lines(tap, tap_out)
+    return Output(lines)
 
 
 def cli(args: list[str], config: dict, tmp: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    cfg = tmp / "config.json"
-    cfg.write_text(json.dumps(config))
-    exe = Path(sys.executable).with_name("tap-attio")
-    return subprocess.run([str(exe), "--config", str(cfg), *args], capture_output=True, text=True,
-                          timeout=300, input=stdin)
+    return run_cli("tap-attio", args, config, tmp, stdin, timeout=300)

@@ -1,25 +1,14 @@
-"""Bad settings named in one line: an API URL nothing answers at, numbers and lists given as text."""
+"""Bad settings named in one line: an API URL nothing answers at, numbers and lists given as text.
+
+The shared logic behind them is tested in extract/tap-support; here, this tap's own settings and messages."""
 from __future__ import annotations
 
-import http.client
-import socket
 import time
 
-import pytest
-import requests
-import urllib3
-
-from tap_attio import client
-from tap_attio.settings import typed_settings
 from tap_attio.tap import TapAttio
+from tributary_tap_support.settings import typed_settings
+from tributary_tap_support.testing import assert_failed_naming, closed_port
 from tests.runner import cli
-
-
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_an_api_url_nothing_listens_at_fails_fast_naming_the_setting(sandbox, tmp_path):
@@ -27,32 +16,8 @@ def test_an_api_url_nothing_listens_at_fails_fast_naming_the_setting(sandbox, tm
     started = time.monotonic()
     done = cli(["--discover"], sandbox.config(api_url=url), tmp_path)
     elapsed = time.monotonic() - started
-    assert done.returncode != 0
-    assert f"cannot reach the Attio API at {url} (connection refused): check TAP_ATTIO_API_URL" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert_failed_naming(done, f"cannot reach the Attio API at {url} (connection refused): check TAP_ATTIO_API_URL")
     assert elapsed < 10, f"took {elapsed:.1f} s: a wrong URL must not be retried for minutes"
-
-
-def test_a_refused_connection_after_the_api_answered_is_an_outage_and_retried(monkeypatch):
-    url = f"http://127.0.0.1:{closed_port()}/attio/v2"
-    monkeypatch.setattr(client, "sleep", lambda s: None)
-    with pytest.raises(client.AttioUnreachable):        # never answered: a wrong URL
-        client.reach(lambda: requests.get(url, timeout=5), url)
-    monkeypatch.setattr(client, "_answered", {url})
-    with pytest.raises(requests.ConnectionError):       # answered before: raised for the long retries
-        client.reach(lambda: requests.get(url, timeout=5), url)
-
-
-def test_only_refused_and_unknown_hosts_count_as_unreachable():
-    dropped = requests.ConnectionError(urllib3.exceptions.ProtocolError(
-        "Connection aborted.", http.client.RemoteDisconnected("Remote end closed connection without response")))
-    assert client.unreachable_reason(dropped) is None
-    assert client.unreachable_reason(requests.ConnectTimeout("timed out")) is None
-    assert client.unreachable_reason(requests.ReadTimeout("timed out")) is None
-    try:
-        requests.get("http://no-such-host.invalid/", timeout=5)
-    except requests.ConnectionError as exc:
-        assert client.unreachable_reason(exc) == "host not found"
 
 
 def test_numbers_and_lists_given_as_text_are_converted_or_named():
@@ -69,6 +34,4 @@ def test_numbers_and_lists_given_as_text_are_converted_or_named():
 
 def test_a_page_size_that_is_not_a_number_names_the_setting(sandbox, tmp_path):
     done = cli(["--discover"], sandbox.config(page_size="many"), tmp_path)
-    assert done.returncode != 0
-    assert "TAP_ATTIO_PAGE_SIZE='many' is not a whole number" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert_failed_naming(done, "TAP_ATTIO_PAGE_SIZE='many' is not a whole number")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import sys
 import time
 import typing as t
@@ -13,6 +12,7 @@ import requests
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.streams import RESTStream
+from tributary_tap_support.reach import reach
 
 from tap_ga4.auth import GA4AuthError, GA4ConfigError, GA4Credentials
 
@@ -51,56 +51,15 @@ def sleep(seconds: float) -> None:   # patched by tests
 
 
 # ---- an API that cannot be reached ------------------------------------------------------------------
-# A refused connection or an unknown host before the API has ever answered in this run means the
-# URL setting is wrong (or the service is not there at all): retrying it for minutes only hides
-# that. So it is tried QUICK_TRIES times, a second apart, and then named with its setting. Once
-# the API has answered, the same error is an outage and gets the usual long retries, as do
-# timeouts and connections dropped mid-answer at any time. The same pattern is in every tap of ours.
-QUICK_TRIES = 3
-_answered: set[str] = set()   # base URLs that answered in this process
-
-
+# A refused connection or an unknown host at first contact is named at once with the URL setting,
+# not retried for minutes (tributary_tap_support/reach.py says when it is an outage instead).
 class GA4Unreachable(FatalAPIError):
     """Nothing listens at the API URL, or its host does not exist: the setting has to be fixed."""
 
 
-def unreachable_reason(exc: BaseException) -> str | None:
-    """'connection refused' or 'host not found' when `exc` says so; None for any other failure."""
-    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
-        return None
-    seen: list[BaseException] = []
-    pending: list[object] = [exc]
-    while pending:   # requests → urllib3's MaxRetryError → NewConnectionError → the socket error
-        err = pending.pop()
-        if not isinstance(err, BaseException) or err in seen:
-            continue
-        seen.append(err)
-        if isinstance(err, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(err, socket.gaierror) or type(err).__name__ == "NameResolutionError":
-            return "host not found"
-        pending += [*err.args, getattr(err, "reason", None), err.__cause__, err.__context__]
-    return None
-
-
-def reach(send: t.Callable[[], requests.Response], base_url: str) -> requests.Response:
-    """`send()`, with a refused connection or an unknown host at first contact named at once."""
-    for attempt in range(1, QUICK_TRIES + 1):
-        try:
-            response = send()
-        except requests.ConnectionError as exc:
-            reason = unreachable_reason(exc)
-            if reason is None or base_url in _answered:
-                raise   # an outage, a timeout or a dropped connection: the usual retries
-            if attempt == QUICK_TRIES:
-                raise GA4Unreachable(
-                    f"cannot reach the GA4 Data API at {base_url} ({reason}): check TAP_GA4_API_URL "
-                    f"(default {DEFAULT_API_URL})") from None
-            sleep(1.0)
-            continue
-        _answered.add(base_url)
-        return response
-    raise AssertionError("unreachable")
+def unreachable(base_url: str, reason: str) -> GA4Unreachable:
+    return GA4Unreachable(f"cannot reach the GA4 Data API at {base_url} ({reason}): check TAP_GA4_API_URL "
+                          f"(default {DEFAULT_API_URL})")
 
 
 # ---- responses ------------------------------------------------------------------------------------
@@ -196,7 +155,7 @@ def get_metadata(api_url: str, property_id: str, credentials: GA4Credentials,
     refreshed = False
     for attempt in range(tries):
         try:
-            resp = reach(lambda: session.get(url, auth=credentials, timeout=120), base_url)
+            resp = reach(lambda: session.get(url, auth=credentials, timeout=120), base_url, unreachable)
         except requests.RequestException as exc:
             if attempt == tries - 1:
                 raise FatalAPIError(f"GA4 metadata for property {property_id}: {exc}") from None
@@ -250,7 +209,7 @@ class GA4Stream(RESTStream):
         return {"Accept": "application/json", "User-Agent": self.config.get("user_agent") or "tap-ga4/0.1 (+Tributary)"}
 
     def _request(self, prepared_request: requests.PreparedRequest, context) -> requests.Response:  # noqa: ANN001
-        return reach(lambda: super(GA4Stream, self)._request(prepared_request, context), self.url_base)
+        return reach(lambda: super(GA4Stream, self)._request(prepared_request, context), self.url_base, unreachable)
 
     def validate_response(self, response: requests.Response) -> None:
         code = response.status_code

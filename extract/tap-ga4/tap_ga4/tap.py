@@ -13,7 +13,7 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, Retriabl
 from tap_ga4.auth import GA4AuthError, GA4ConfigError, GA4Credentials, auth_mode
 from tap_ga4.client import DEFAULT_API_URL, PAGE_MAX, BufferedMsgSpecWriter, QuotaExhausted, get_metadata
 from tap_ga4.reports import check_against_metadata, parse_reports
-from tap_ga4.settings import typed_settings
+from tributary_tap_support.settings import typed_settings
 from tap_ga4.streams import ReportStream
 
 EXIT_QUOTA = 75   # EX_TEMPFAIL: try again later, the state is good
@@ -76,7 +76,7 @@ class TapGA4(Tap):
         super().__init__(*args, **kwargs)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Number and list settings come from Meltano as text (settings.py says why).
+        # Number and list settings come from Meltano as text (tributary_tap_support/settings.py says why).
         typing_errors = typed_settings(self._config, self.config_jsonschema, self.name,
                                        examples={"property_ids": '["412345678"]'})
         if typing_errors and raise_errors:

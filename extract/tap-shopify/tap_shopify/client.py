@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import socket
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ import msgspec
 import requests
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import FatalAPIError
+from tributary_tap_support.reach import reach
 
 LOGGER = logging.getLogger("tap-shopify")
 TOKEN_RENEW_MARGIN = 300        # renew a client-credentials token 5 minutes before it expires
@@ -47,55 +47,10 @@ def sleep(seconds: float) -> None:  # patched by tests
 
 
 # ---- an API that cannot be reached ------------------------------------------------------------------
-# A refused connection or an unknown host before the API has ever answered in this run means the
-# URL setting is wrong (or the shop does not exist): retrying it for minutes only hides that. So
-# it is tried QUICK_TRIES times, a second apart, and then named with its setting. Once the API
-# has answered, the same error is an outage and gets the usual long retries, as do timeouts and
-# connections dropped mid-answer at any time. The same pattern is in every tap of ours.
-QUICK_TRIES = 3
-_answered: set[str] = set()   # base URLs that answered in this process
-
-
+# A refused connection or an unknown host at first contact is named at once with the URL setting,
+# not retried for minutes (tributary_tap_support/reach.py says when it is an outage instead).
 class ShopifyUnreachable(FatalAPIError):
     """Nothing listens at the API URL, or its host does not exist: a setting has to be fixed."""
-
-
-def unreachable_reason(exc: BaseException) -> str | None:
-    """'connection refused' or 'host not found' when `exc` says so; None for any other failure."""
-    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
-        return None
-    seen: list[BaseException] = []
-    pending: list[object] = [exc]
-    while pending:   # requests → urllib3's MaxRetryError → NewConnectionError → the socket error
-        err = pending.pop()
-        if not isinstance(err, BaseException) or err in seen:
-            continue
-        seen.append(err)
-        if isinstance(err, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(err, socket.gaierror) or type(err).__name__ == "NameResolutionError":
-            return "host not found"
-        pending += [*err.args, getattr(err, "reason", None), err.__cause__, err.__context__]
-    return None
-
-
-def reach(send: t.Callable[[], requests.Response], base_url: str, check: str) -> requests.Response:
-    """`send()`, with a refused connection or an unknown host at first contact named at once
-    (`check` says which setting to look at)."""
-    for attempt in range(1, QUICK_TRIES + 1):
-        try:
-            response = send()
-        except requests.ConnectionError as exc:
-            reason = unreachable_reason(exc)
-            if reason is None or base_url in _answered:
-                raise   # an outage, a timeout or a dropped connection: the usual retries
-            if attempt == QUICK_TRIES:
-                raise ShopifyUnreachable(f"cannot reach the Shopify Admin API at {base_url} ({reason}): {check}") from None
-            sleep(1.0)
-            continue
-        _answered.add(base_url)
-        return response
-    raise AssertionError("unreachable")
 
 
 _decode = msgspec.json.Decoder().decode
@@ -229,7 +184,8 @@ class ShopifyClient:
         attempt = throttled = 0
         while True:
             try:
-                resp = reach(call, self.base, self.url_hint)
+                resp = reach(call, self.base, lambda base, reason: ShopifyUnreachable(
+                    f"cannot reach the Shopify Admin API at {base} ({reason}): {self.url_hint}"))
             except (requests.ConnectionError, requests.Timeout) as exc:
                 attempt += 1
                 if attempt >= MAX_RETRIES:

@@ -10,7 +10,7 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_shopify import queries as q
 from tap_shopify.client import BufferedMsgSpecWriter, ShopifyClient
-from tap_shopify.settings import typed_settings
+from tributary_tap_support.settings import typed_settings
 from tap_shopify.streams import InventoryLevelsStream, LocationsStream, ShopifyStream
 
 DEFAULT_API_VERSION = "2026-10"
@@ -67,7 +67,7 @@ class TapShopify(Tap):
     ).to_dict()
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Number and list settings come from Meltano as text (settings.py says why).
+        # Number and list settings come from Meltano as text (tributary_tap_support/settings.py says why).
         typing_errors = typed_settings(self._config, self.config_jsonschema, self.name)
         if typing_errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=typing_errors)

@@ -13,8 +13,6 @@ every stream inherits it.
 """
 from __future__ import annotations
 
-import socket
-import time
 import typing as t
 from functools import cached_property
 
@@ -23,6 +21,7 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import JSONPathPaginator
 from singer_sdk.streams import RESTStream
+from tributary_tap_support.reach import reach
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -33,59 +32,15 @@ TOKEN_HINT = ("set TAP___SOURCE___API_TOKEN to a valid __Source__ API token "
 
 
 # ---- an API that cannot be reached ------------------------------------------------------------------
-# A refused connection or an unknown host before the API has ever answered in this run means the
-# URL setting is wrong (or the service is not there at all): retrying it for minutes only hides
-# that. So it is tried QUICK_TRIES times, a second apart, and then named with its setting. Once
-# the API has answered, the same error is an outage and gets the usual long retries, as do
-# timeouts and connections dropped mid-answer at any time. The same pattern is in every tap of ours.
-QUICK_TRIES = 3
-_answered: set[str] = set()   # base URLs that answered in this process
-
-
-def sleep(seconds: float) -> None:  # patched by tests
-    time.sleep(seconds)
-
-
+# A refused connection or an unknown host at first contact is named at once with the URL setting,
+# not retried for minutes (tributary_tap_support/reach.py says when it is an outage instead).
 class __Source__Unreachable(FatalAPIError):
     """Nothing listens at the API URL, or its host does not exist: the setting has to be fixed."""
 
 
-def unreachable_reason(exc: BaseException) -> str | None:
-    """'connection refused' or 'host not found' when `exc` says so; None for any other failure."""
-    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
-        return None
-    seen: list[BaseException] = []
-    pending: list[object] = [exc]
-    while pending:   # requests → urllib3's MaxRetryError → NewConnectionError → the socket error
-        err = pending.pop()
-        if not isinstance(err, BaseException) or err in seen:
-            continue
-        seen.append(err)
-        if isinstance(err, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(err, socket.gaierror) or type(err).__name__ == "NameResolutionError":
-            return "host not found"
-        pending += [*err.args, getattr(err, "reason", None), err.__cause__, err.__context__]
-    return None
-
-
-def reach(send: t.Callable[[], requests.Response], base_url: str) -> requests.Response:
-    """`send()`, with a refused connection or an unknown host at first contact named at once."""
-    for attempt in range(1, QUICK_TRIES + 1):
-        try:
-            response = send()
-        except requests.ConnectionError as exc:
-            reason = unreachable_reason(exc)
-            if reason is None or base_url in _answered:
-                raise   # an outage, a timeout or a dropped connection: the usual retries
-            if attempt == QUICK_TRIES:
-                raise __Source__Unreachable(
-                    f"cannot reach the __Source__ API at {base_url} ({reason}): check TAP___SOURCE___API_URL") from None
-            sleep(1.0)
-            continue
-        _answered.add(base_url)
-        return response
-    raise AssertionError("unreachable")
+def unreachable(base_url: str, reason: str) -> __Source__Unreachable:
+    return __Source__Unreachable(
+        f"cannot reach the __Source__ API at {base_url} ({reason}): check TAP___SOURCE___API_URL")
 
 
 class __Source__AuthError(FatalAPIError):
@@ -125,7 +80,7 @@ class __Source__Stream(RESTStream):
                 "User-Agent": self.config.get("user_agent") or "tap-__source__/0.1 (+Tributary)"}
 
     def _request(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        return reach(lambda: super(__Source__Stream, self)._request(prepared_request, context), self.url_base)
+        return reach(lambda: super(__Source__Stream, self)._request(prepared_request, context), self.url_base, unreachable)
 
     # -- paging: the API hands back an opaque cursor until the last page ------------------------
     def get_new_paginator(self) -> JSONPathPaginator:

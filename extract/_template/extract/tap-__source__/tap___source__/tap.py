@@ -8,7 +8,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap___source__.client import PAGE_SIZE_MAX, TOKEN_HINT
-from tap___source__.settings import typed_settings
+from tributary_tap_support.settings import typed_settings
 from tap___source__.streams import CustomersStream
 
 
@@ -31,7 +31,7 @@ class Tap__Source__(Tap):
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """A missing or malformed token is named with its variable, not as a JSON-schema path."""
-        # Number and list settings come from Meltano as text (settings.py says why).
+        # Number and list settings come from Meltano as text (tributary_tap_support/settings.py says why).
         typing_errors = typed_settings(self._config, self.config_jsonschema, self.name)
         if typing_errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=typing_errors,

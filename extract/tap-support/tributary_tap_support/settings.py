@@ -1,9 +1,9 @@
 """Number and list settings that arrive as text, turned into what the tap's schema wants.
 
 meltano.yml declares these settings without a Meltano `kind`: Meltano's own cast of a value
-that does not parse (TAP___SOURCE___PAGE_SIZE=many) ends in a traceback that never names the setting.
+that does not parse (TAP_ATTIO_PAGE_SIZE=many) ends in a traceback that never names the setting.
 So a setting variable reaches the tap as text ("300", '["people"]') and is converted here, or
-named in one line with its fix. The same module is in every tap of ours (tap-attio, tap-ga4, tap-shopify).
+named in one line with its fix. Every tap of ours calls typed_settings() from its Tap class.
 """
 from __future__ import annotations
 

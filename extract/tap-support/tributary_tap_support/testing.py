@@ -1,0 +1,95 @@
+"""For the taps' own test suites: run a tap in-process or through its command line, read its output.
+
+Each tap's tests/runner.py builds its run_tap() and cli() from these (and adds the readings of
+the output only its tests need); nothing here is imported when a tap runs.
+"""
+from __future__ import annotations
+
+import collections
+import io
+import json
+import socket
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+
+class Messages:
+    """The Singer messages a tap wrote, one JSON line each."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.messages = [json.loads(line) for line in lines if line.strip()]
+
+    def records(self, stream: str) -> list[dict]:
+        return [m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream]
+
+    def schema(self, stream: str) -> dict:
+        return [m for m in self.messages if m["type"] == "SCHEMA" and m["stream"] == stream][-1]["schema"]
+
+    def counts(self) -> collections.Counter:
+        return collections.Counter(m["stream"] for m in self.messages if m["type"] == "RECORD")
+
+    def states(self) -> list[dict]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+
+def select_all(catalog: dict, only: set[str] | None = None) -> dict:
+    """Mark every stream of `catalog` selected (or only those in `only`), in place."""
+    for entry in catalog["streams"]:
+        for md in entry["metadata"]:
+            if md["breadcrumb"] == []:
+                md["metadata"]["selected"] = only is None or entry["tap_stream_id"] in only
+    return catalog
+
+
+def sync_lines(tap: t.Any, tap_out: list | None = None,  # noqa: ANN401
+               raise_errors: bool = True) -> tuple[list[str], Exception | None]:
+    """`tap.sync_all()` with its stdout captured: the lines it wrote, and the error that stopped
+    it (None when it finished; raised instead, once stdout is back, with `raise_errors`).
+    In-process, so tests can patch the tap, and inspect it afterwards: `tap_out` gets it."""
+    if tap_out is not None:
+        tap_out.append(tap)
+    buf = io.BytesIO()
+    real = sys.stdout
+    wrapper = io.TextIOWrapper(buf, encoding="utf-8")
+    sys.stdout = wrapper
+    error = None
+    try:
+        tap.sync_all()
+    except Exception as exc:  # noqa: BLE001  - handed to the caller, with what was written before it
+        error = exc
+    finally:
+        wrapper.flush()
+        data = buf.getvalue()
+        sys.stdout = real
+        wrapper.detach()
+    if error is not None and raise_errors:
+        raise error
+    return data.decode().splitlines(), error
+
+
+def run_cli(executable: str, args: list[str], config: dict, tmp: Path, stdin: str | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """The tap's command line as Meltano runs it (`<executable> --config <file> …`), from the
+    same virtualenv as the tests."""
+    cfg = tmp / "config.json"
+    cfg.write_text(json.dumps(config))
+    exe = Path(sys.executable).with_name(executable)
+    return subprocess.run([str(exe), "--config", str(cfg), *args], capture_output=True, text=True,
+                          timeout=timeout, input=stdin)
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released): an API URL that refuses connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def assert_failed_naming(done: subprocess.CompletedProcess, line: str) -> None:
+    """The command failed, saying `line` on stderr and with no traceback: one clear line, as every
+    user-facing failure of ours."""
+    assert done.returncode != 0, done.stderr[-2000:]
+    assert line in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
