@@ -27,11 +27,12 @@ One small world (scale 0.2) for the whole module, loaded once per vendor.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
-from truth import AWKWARD_TEXT, assert_warehouse_matches_truth, compare_with_truth
+from truth import AWKWARD_TEXT, assert_warehouse_matches_truth, compare_ga4_reports, compare_with_truth
 
 SCALE = 0.2
 VENDORS = ("quickbooks", "attio", "ga4", "shopify")
@@ -533,6 +534,32 @@ def test_ga4_unicode_and_long_dimension_values_arrive_whole(stack, vendor_loaded
     loaded = {c for (c,) in stack.sql("select session_campaign_name from raw_ga4.traffic_acquisition "
                                       "where date::date = %s", (answer["date"],))}
     assert set(campaigns) <= loaded
+
+
+def test_ga4_custom_metric_changing_unit_arrives_whole(stack, vendor_loaded):
+    """GA4's changed type: the owner changes a custom metric's unit (STANDARD -> CURRENCY) between
+    two runs of a report of the user's own (the `reports` setting). Every custom metric type is a
+    floating-point one, so the column keeps its type (no ALTER under the staging views), and both
+    runs land exactly the API's figures."""
+    vendor_loaded("ga4")
+    report = {"name": "coupon_values", "dimensions": ["date", "sessionMedium"],
+              "metrics": ["sessions", "customEvent:coupon_value"]}
+    env = {"TAP_GA4_REPORTS": json.dumps([report])}
+    column_types = []
+    try:
+        for unit in ("TYPE_STANDARD", "TYPE_CURRENCY"):
+            stack.sandbox("POST", "/_sandbox/ga4/metric-type", {"metric": "customEvent:coupon_value", "type": unit})
+            result = run(stack, "ga4", env=env)
+            assert result.ok, result.output[-4000:]
+            comparison = compare_ga4_reports([report])
+            assert comparison.ok, comparison.report()
+            assert comparison.rows()["coupon_values"] > 0
+            column_types.append(stack.scalar(
+                "select data_type from information_schema.columns where table_schema = 'raw_ga4' "
+                "and table_name = 'coupon_values' and column_name = 'custom_event__coupon_value'"))
+    finally:   # the world's own unit again, for the tests after this one
+        stack.sandbox("POST", "/_sandbox/ga4/metric-type", {"metric": "customEvent:coupon_value", "type": "TYPE_CURRENCY"})
+    assert column_types == ["numeric", "numeric"]
 
 
 # ---- no secret in any log ---------------------------------------------------------------------------

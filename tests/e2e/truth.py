@@ -333,14 +333,20 @@ def _attio_tables(conn) -> list[TableCheck]:
 
 
 # ---- GA4 -----------------------------------------------------------------------------------------
-def _ga4_tables(conn) -> list[TableCheck]:
+def compare_ga4_reports(reports: list[dict]) -> Comparison:
+    """The GA4 check for reports of the caller's own (a `reports` setting), not the defaults."""
+    with psycopg.connect(**WAREHOUSE) as conn:
+        return Comparison("ga4", _ga4_tables(conn, reports))
+
+
+def _ga4_tables(conn, reports: list[dict] | None = None) -> list[TableCheck]:
     from tap_ga4.reports import DEFAULT_REPORTS, column_name   # the tap's report set and column naming
 
     token = sandbox_post("/_sandbox/ga4/token", {})["access_token"]
     # The truth's reports are not the tap's: whatever quota they use is given back afterwards.
     quota_before = sandbox_get(f"/_sandbox/ga4/quota?property_id={GA4_PROPERTY}")
     try:
-        return _ga4_checks(conn, token, DEFAULT_REPORTS, column_name)
+        return _ga4_checks(conn, token, reports or DEFAULT_REPORTS, column_name)
     finally:
         sandbox_post("/_sandbox/ga4/quota", {"property_id": GA4_PROPERTY, **{
             name: budget["remaining"] for name, budget in quota_before.items() if name != "concurrentRequests"}})

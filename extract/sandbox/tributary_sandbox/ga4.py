@@ -273,7 +273,9 @@ METRICS: dict[str, tuple[str, str, dict]] = {
 }
 
 
-def metadata_json(property_id: str) -> dict:
+def metadata_json(property_id: str, metric_types: dict[str, str] | None = None) -> dict:
+    """The property's metadata; `metric_types` overrides custom metrics' types (units changed)."""
+    metric_types = metric_types or {}
     dims, mets = [], []
     for name, (_scope, _g, ui, cat) in DIMENSIONS.items():
         d = {"apiName": name, "uiName": ui, "description": f"{ui}.", "category": cat}
@@ -281,7 +283,7 @@ def metadata_json(property_id: str) -> dict:
             d["customDefinition"] = True
         dims.append(d)
     for name, (type_, ui, _tables) in METRICS.items():
-        m = {"apiName": name, "uiName": ui, "description": f"{ui}.", "type": type_,
+        m = {"apiName": name, "uiName": ui, "description": f"{ui}.", "type": metric_types.get(name, type_),
              "category": "Custom" if name in CUSTOM else "General"}
         if name in CUSTOM:
             m["customDefinition"] = True
@@ -389,6 +391,7 @@ class GA4Sandbox:
         self.quota: dict[str, dict] = {}
         self.faults = {"server_error": 0, "unavailable": 0, "concurrent": 0, "drop": 0}
         self.fault_target = "any"   # "any" | "runReport" | "metadata": which calls the armed faults hit
+        self.custom_metric_types: dict[str, str] = {}   # set_metric_type: custom metrics whose unit changed
         self.requests: collections.Counter = collections.Counter()
         self.tokens_charged: collections.Counter = collections.Counter()
         self.in_flight: collections.Counter = collections.Counter()
@@ -602,6 +605,27 @@ class GA4Sandbox:
             self.sampling_above_days = int(sampling_above_days) or None
         return {"other_row_limit": self.other_row_limit, "thresholding": self.thresholding,
                 "sampling_above_days": self.sampling_above_days, "revision": self.revision}
+
+    # A custom metric's measurement unit (Admin API: STANDARD, CURRENCY, distances, durations) can
+    # be changed by the property's owner; the Data API then reports it with the matching type,
+    # always a floating-point one. Built-in metrics' types never change.
+    CUSTOM_METRIC_TYPES = {"TYPE_STANDARD", "TYPE_CURRENCY", "TYPE_FEET", "TYPE_METERS", "TYPE_KILOMETERS",
+                           "TYPE_MILES", "TYPE_MILLISECONDS", "TYPE_SECONDS", "TYPE_MINUTES", "TYPE_HOURS"}
+
+    def set_metric_type(self, metric: str, type_: str) -> dict:
+        """A custom metric's unit changed: metadata and reports give it `type_` from now on."""
+        if metric not in METRICS or metric not in CUSTOM:
+            raise ValueError(f"{metric!r} is not a custom metric; one of "
+                             f"{sorted(m for m in METRICS if m in CUSTOM)}")
+        if type_ not in self.CUSTOM_METRIC_TYPES:
+            raise ValueError(f"a custom metric's type is one of {sorted(self.CUSTOM_METRIC_TYPES)}, not {type_!r}")
+        self.custom_metric_types[metric] = type_
+        self._answers.clear()             # answers memoised before carry the old type
+        self._answer_bytes = 0
+        return {"metric": metric, "type": type_}
+
+    def metric_type(self, metric: str) -> str:
+        return self.custom_metric_types.get(metric, METRICS[metric][0])
 
     def restate(self, times: int = 1) -> dict:
         """Processing catches up: the incomplete recent days gain sessions (and purchases)."""
@@ -865,11 +889,11 @@ class GA4Sandbox:
         page = rows[offset:offset + limit]
         answer: dict[str, Any] = {
             "dimensionHeaders": [{"name": d} for d in out_dims],
-            "metricHeaders": [{"name": m, "type": METRICS[m][0]} for m in mets],
+            "metricHeaders": [{"name": m, "type": self.metric_type(m)} for m in mets],
         }
         if page:
             answer["rows"] = [{"dimensionValues": [{"value": v} for v in key],
-                               "metricValues": [{"value": _fmt(values[m], METRICS[m][0])} for m in mets]}
+                               "metricValues": [{"value": _fmt(values[m], self.metric_type(m))} for m in mets]}
                               for key, values in page]
         if rows:
             answer["rowCount"] = len(rows)
@@ -1216,7 +1240,7 @@ def add_routes(app: web.Application, world: World, clock: Any = None,
         except ApiError as exc:
             return exc.response()
         st.requests["metadata"] += 1
-        return web.json_response(metadata_json(pid))
+        return web.json_response(metadata_json(pid, st.custom_metric_types))
 
     app.router.add_post(TOKEN_PATH, token)
     app.router.add_post(API + "/properties/{target}", property_call)
@@ -1243,6 +1267,7 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
     GET  {prefix}/quota?property_id=              current propertyQuota
     POST {prefix}/faults {server_error?, unavailable?, concurrent?, drop?, on?: any|runReport|metadata}
     POST {prefix}/config {other_row_limit?, thresholding?, sampling_above_days?}
+    POST {prefix}/metric-type {metric, type}      a custom metric's unit changed (see set_metric_type)
     POST {prefix}/tokens/expire                   every issued access token expires now
     GET  {prefix}/counts                          requests and tokens charged
     POST {prefix}/reset"""
@@ -1281,6 +1306,9 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
     async def config(request):
         return await _call(request, lambda b: app[APP_KEY].configure(**b))
 
+    async def metric_type(request):
+        return await _call(request, lambda b: app[APP_KEY].set_metric_type(str(b["metric"]), str(b["type"])))
+
     async def expire(request):
         return web.json_response({"expired": app[APP_KEY].expire_tokens()})
 
@@ -1301,6 +1329,7 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
     app.router.add_post(prefix + "/quota", quota)
     app.router.add_post(prefix + "/faults", faults)
     app.router.add_post(prefix + "/config", config)
+    app.router.add_post(prefix + "/metric-type", metric_type)
     app.router.add_post(prefix + "/tokens/expire", expire)
     app.router.add_get(prefix + "/counts", counts)
     app.router.add_post(prefix + "/reset", do_reset)

@@ -77,3 +77,25 @@ def test_key_endpoint_and_restate(sandbox):
     assert "BEGIN PRIVATE KEY" in key["private_key"]
     r = requests.post(f"{sandbox.url}/_sandbox/ga4/restate", json={}, timeout=10).json()
     assert r["revision"] == 1 and r["completeness"]["2026-11-24"] == 0.9
+
+
+def test_a_custom_metric_unit_change_shows_in_metadata_and_reports(sandbox):
+    hook = f"{sandbox.url}/_sandbox/ga4/metric-type"
+    token = requests.post(f"{sandbox.url}/_sandbox/ga4/token", timeout=10).json()["access_token"]
+
+    def metadata_type() -> str:
+        md = requests.get(f"{sandbox.api_url}/v1beta/properties/{SHOP}/metadata",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        return next(m["type"] for m in md["metrics"] if m["apiName"] == "customEvent:coupon_value")
+
+    assert metadata_type() == "TYPE_CURRENCY"
+    r = requests.post(hook, json={"metric": "customEvent:coupon_value", "type": "TYPE_STANDARD"}, timeout=10)
+    assert r.status_code == 200 and metadata_type() == "TYPE_STANDARD"
+    body = {"dateRanges": [{"startDate": "2026-11-01", "endDate": "2026-11-24"}],
+            "metrics": [{"name": "customEvent:coupon_value"}]}
+    assert _post(sandbox, body, token).json()["metricHeaders"][0]["type"] == "TYPE_STANDARD"
+    # only what GA4 allows: built-in metrics keep their type, custom ones are never integers
+    for refused in ({"metric": "sessions", "type": "TYPE_FLOAT"},
+                    {"metric": "customEvent:coupon_value", "type": "TYPE_INTEGER"}):
+        r = requests.post(hook, json=refused, timeout=10)
+        assert r.status_code == 400, refused

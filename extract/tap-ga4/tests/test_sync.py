@@ -189,32 +189,30 @@ def test_deselected_column_is_dropped(sandbox):
     assert "new_users" not in out.schema("daily_overview")["properties"]
 
 
-def test_a_custom_metric_changing_unit_keeps_its_column_and_its_values(sandbox, monkeypatch):
+def test_a_custom_metric_changing_unit_keeps_its_column_and_its_values(sandbox):
     """GA4's only type change a user can make: a custom metric's unit (Admin API MeasurementUnit,
     e.g. STANDARD -> CURRENCY). Every custom metric type is a floating-point one (TYPE_STANDARD,
     TYPE_CURRENCY, TYPE_SECONDS, ...; never TYPE_INTEGER) and built-in metrics' types are fixed, so
     the column stays `number` across the change: the loader never has to alter a column that
     staging views read. The values before and after equal the simulator's."""
-    from tributary_sandbox import ga4
-
     report = {"name": "coupons", "dimensions": ["sessionMedium"], "metrics": ["customEvent:coupon_value"]}
     body = {"dateRanges": [{"startDate": "2026-10-26", "endDate": "2026-11-24"}],
             "dimensions": [{"name": "date"}, {"name": "sessionMedium"}],
             "metrics": [{"name": "customEvent:coupon_value"}]}
-    coupon_value = ga4.METRICS["customEvent:coupon_value"]
-    landed = {}
     for unit in ("TYPE_STANDARD", "TYPE_CURRENCY"):
-        monkeypatch.setitem(ga4.METRICS, "customEvent:coupon_value", (unit, *coupon_value[1:]))
+        sandbox.call(sandbox.state.set_metric_type, "customEvent:coupon_value", unit)
         out = run_tap(sandbox.config(reports=[report]))
         column = out.schema("coupons")["properties"]["custom_event__coupon_value"]
         assert "number" in column["type"] and "integer" not in column["type"], (unit, column)
         assert unit in column["description"]
-        expected = sum(float(r["metricValues"][0]["value"]) for r in sandbox.report(SHOP, body)["rows"])
-        landed[unit] = sum(r["custom_event__coupon_value"] for r in out.records("coupons"))
-        assert expected > 0 and abs(landed[unit] - expected) < 0.01, (unit, landed[unit], expected)
+        answer = sandbox.report(SHOP, body)
+        assert answer["metricHeaders"][0]["type"] == unit
+        expected = sum(float(r["metricValues"][0]["value"]) for r in answer["rows"])
+        landed = sum(r["custom_event__coupon_value"] for r in out.records("coupons"))
+        assert expected > 0 and abs(landed - expected) < 0.01, (unit, landed, expected)
 
 
-def test_properties_disagreeing_on_a_metric_type_land_it_as_a_number(sandbox, monkeypatch):
+def test_properties_disagreeing_on_a_metric_type_land_it_as_a_number():
     """One property reports a metric as TYPE_INTEGER, another as a floating-point type: the
     stream (one table for every property) declares the wider type."""
     from tap_ga4.reports import Report, check_against_metadata
