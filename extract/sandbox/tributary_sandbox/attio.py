@@ -1115,29 +1115,43 @@ def add_routes(app: web.Application, world: World, clock: Any = None) -> AttioSa
         st = count("objects")
         return web.json_response({"data": [st.object_json(o) for o in st.objects.values()]})
 
-    async def one_object(request):
-        st = count("object")
-        o = st.find(st.objects, request.match_info["object"])
-        if o is None:
-            return _not_found("Object", request.match_info["object"])
-        return web.json_response({"data": st.object_json(o)})
+    def container_handlers(kind: str, label: str, counters: tuple[str, str, str]):
+        """GET one, GET its attributes and POST a query: the same for an object (its records) and
+        a list (its entries). `kind` is the path parameter ("object" / "list"), `label` what a 404
+        names, `counters` the request counters of the three (tests read them by these names)."""
+        one_counter, attributes_counter, query_counter = counters
 
-    async def attributes(request):
-        st = count("attributes")
-        o = st.find(st.objects, request.match_info["object"])
-        if o is None:
-            return _not_found("Object", request.match_info["object"])
-        return web.json_response({"data": [st.public_attr(a) for a in o.attributes]})
+        def find(request, counter: str):
+            st = count(counter)
+            return st, st.find(st.objects if kind == "object" else st.lists, request.match_info[kind])
 
-    async def records_query(request):
-        st = count("records_query")
-        o = st.find(st.objects, request.match_info["object"])
-        if o is None:
-            return _not_found("Object", request.match_info["object"])
-        try:
-            return _page(_query(o, await _body(request)))
-        except ValueError as exc:
-            return _validation(str(exc))
+        async def one(request):
+            st, found = find(request, one_counter)
+            if found is None:
+                return _not_found(label, request.match_info[kind])
+            return web.json_response({"data": st.object_json(found) if kind == "object" else st.list_json(found)})
+
+        async def attributes(request):
+            st, found = find(request, attributes_counter)
+            if found is None:
+                return _not_found(label, request.match_info[kind])
+            return web.json_response({"data": [st.public_attr(a) for a in found.attributes]})
+
+        async def query(request):
+            _, found = find(request, query_counter)
+            if found is None:
+                return _not_found(label, request.match_info[kind])
+            try:
+                return _page(_query(found, await _body(request)))
+            except ValueError as exc:
+                return _validation(str(exc))
+
+        return one, attributes, query
+
+    one_object, attributes, records_query = container_handlers("object", "Object",
+                                                               ("object", "attributes", "records_query"))
+    one_list, list_attributes, entries_query = container_handlers("list", "List",
+                                                                  ("list", "list_attributes", "entries_query"))
 
     async def record(request):
         st = count("record")
@@ -1153,30 +1167,6 @@ def add_routes(app: web.Application, world: World, clock: Any = None) -> AttioSa
     async def lists(request):
         st = count("lists")
         return web.json_response({"data": [st.list_json(li) for li in st.lists.values()]})
-
-    async def one_list(request):
-        st = count("list")
-        li = st.find(st.lists, request.match_info["list"])
-        if li is None:
-            return _not_found("List", request.match_info["list"])
-        return web.json_response({"data": st.list_json(li)})
-
-    async def list_attributes(request):
-        st = count("list_attributes")
-        li = st.find(st.lists, request.match_info["list"])
-        if li is None:
-            return _not_found("List", request.match_info["list"])
-        return web.json_response({"data": [st.public_attr(a) for a in li.attributes]})
-
-    async def entries_query(request):
-        st = count("entries_query")
-        li = st.find(st.lists, request.match_info["list"])
-        if li is None:
-            return _not_found("List", request.match_info["list"])
-        try:
-            return _page(_query(li, await _body(request)))
-        except ValueError as exc:
-            return _validation(str(exc))
 
     def _get_page(items: list, request, default: int, maximum: int) -> web.Response:
         try:
