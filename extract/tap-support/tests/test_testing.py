@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 import sys
 
 import pytest
 
-from tributary_tap_support.testing import Messages, assert_failed_naming, closed_port, select_all, sync_lines
+from tributary_tap_support.testing import (Messages, assert_failed_naming, assert_fails_fast_naming, closed_port,
+                                          select_all, sync_lines)
 
 
 class FakeTap:
@@ -65,3 +67,14 @@ def test_a_failure_counts_only_as_one_line_naming_its_cause():
                 done(1, "Traceback (most recent call last):\nX=1 is wrong")):
         with pytest.raises(AssertionError):
             assert_failed_naming(bad, "X=1 is wrong")
+
+
+def test_a_fast_failure_counts_only_within_its_time():
+    def failing(delay: float):
+        def run() -> subprocess.CompletedProcess:
+            time.sleep(delay)
+            return subprocess.CompletedProcess([], 1, "", "X=1 is wrong: set X\n")
+        return run
+    assert_fails_fast_naming(failing(0), "X=1 is wrong", within_s=1)
+    with pytest.raises(AssertionError, match="must not be retried"):
+        assert_fails_fast_naming(failing(0.2), "X=1 is wrong", within_s=0.1)

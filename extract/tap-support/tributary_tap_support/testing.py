@@ -11,6 +11,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 import typing as t
 from pathlib import Path
 
@@ -85,6 +86,17 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def assert_fails_fast_naming(run: t.Callable[[], subprocess.CompletedProcess], line: str,
+                             within_s: float = 10) -> None:
+    """`run()` fails saying `line`, within `within_s` seconds: a wrong API URL is named at once,
+    never retried for minutes."""
+    started = time.monotonic()
+    done = run()
+    elapsed = time.monotonic() - started
+    assert_failed_naming(done, line)
+    assert elapsed < within_s, f"took {elapsed:.1f} s: a wrong URL must not be retried for minutes"
 
 
 def assert_failed_naming(done: subprocess.CompletedProcess, line: str) -> None:
