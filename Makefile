@@ -14,6 +14,7 @@ export UV_COMPILE_BYTECODE := 1
 help:
 	@echo "make demo            run the whole pipeline on the sandbox into a local warehouse"
 	@echo "make test            run the test suite (starts its own warehouse and sandbox)"
+	@echo "make test-fast       the inner loop: tests that need no pipeline run, Attio end to end, the taps' suites"
 	@echo "make test-slow       the slow reliability cases (retry waits of minutes), not in CI's default run"
 	@echo "make bench           run the benchmarks, results in bench/results/"
 	@echo "make bench-shopify-100k  Shopify bulk vs paged backfill of 100,000 orders (15-30 min)"
@@ -58,14 +59,40 @@ demo: warehouse-start sandbox-start
 	$(MELTANO) run quickbooks attio ga4 shopify cross-source
 	@$(BIN)/python orchestrate/warehouse_summary.py
 
+# The project's suite runs on TEST_WORKERS pytest-xdist workers, each handed whole modules (their
+# fixtures load a world once per module) longest first (tests/conftest.py), each on a stack of its
+# own (ports 10 apart, .test-run/<worker>/). Three workers on two cores: much of an end-to-end test
+# is waiting (on a vendor's Retry-After, a subprocess starting), which a third worker fills.
+TEST_WORKERS ?= 3
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+# When make started: `make test` and `make test-fast` end by printing their wall time, install included.
+MAKE_STARTED := $(shell date +%s)
+# $(call run_suites,PYTEST ARGS): the project's suite with those arguments, then each tap's own
+# suite (two workers: they simulate their API in-process, so they use both cores); every suite runs
+# even when one fails, and the last lines say which failed and the wall time.
+define run_suites
+failed=""; \
+echo '$(BIN)/python -m pytest $(1) $(PYTEST_PARALLEL)'; \
+$(BIN)/python -m pytest $(1) $(PYTEST_PARALLEL) || failed="$$failed tests"; \
+for suite in $(TAP_SUPPORT) $(OUR_TAPS); do \
+  echo "(cd $$suite && pytest -q -n 2)"; (cd $$suite && $(CURDIR)/$(BIN)/python -m pytest -q -n 2) || failed="$$failed $$suite"; \
+done; \
+echo "make $@: $$(( $$(date +%s) - $(MAKE_STARTED) )) s wall time, install included (load average $$(cut -d' ' -f1-3 /proc/loadavg))"; \
+if [ -n "$$failed" ]; then echo "make $@: FAILED:$$failed"; exit 1; fi
+endef
+
 # Cases marked `slow` (minutes each: the community QuickBooks tap's fixed 60 s retry waits, taps
 # retrying a dead URL, a kill -9 of QuickBooks) run with `make test-slow`, not in CI's default run.
 test: install
-	$(BIN)/python -m pytest tests -m "not slow"
-	for tap in $(TAP_SUPPORT) $(OUR_TAPS); do (cd $$tap && $(CURDIR)/$(BIN)/python -m pytest) || exit 1; done
+	@$(call run_suites,tests -m "not slow")
+
+# The inner loop: the project's tests that need no pipeline run, one source end to end (Attio,
+# through its real `meltano run` job), and our taps' own suites.
+test-fast: install
+	@$(call run_suites,tests --ignore=tests/e2e tests/e2e/test_attio_pipeline.py -m "not slow")
 
 test-slow: install
-	$(BIN)/python -m pytest tests -m slow
+	$(BIN)/python -m pytest tests -m slow $(PYTEST_PARALLEL)
 
 # Every benchmark, one after the other (each starts its own stack on its own ports), then one
 # summary with the machine's facts: bench/results/summary.json and the table in bench/RESULTS.md.

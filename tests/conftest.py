@@ -20,12 +20,16 @@ import pytest
 from private_stack import PrivateStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RUN_DIR = Path(os.environ.get("TEST_RUN_DIR", PROJECT_ROOT / ".test-run"))  # separate dirs let two suites run at once
 BIN = Path(sys.executable).parent
 
-WAREHOUSE_PORT = int(os.environ.get("TEST_WAREHOUSE_PORT", "55442"))
-SANDBOX_PORT = int(os.environ.get("TEST_SANDBOX_PORT", "8785"))
-SANDBOX_PROXY_PORT = int(os.environ.get("TEST_SANDBOX_PROXY_PORT", "8786"))
+# `make test` runs the modules side by side with pytest-xdist (whole files per worker); each worker
+# ("gw0", "gw1", …) has a stack of its own: its own folder, and ports 10 apart.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(WORKER.removeprefix("gw")) if WORKER else 0
+RUN_DIR = Path(os.environ.get("TEST_RUN_DIR", PROJECT_ROOT / ".test-run")) / (WORKER or "main")
+WAREHOUSE_PORT = int(os.environ.get("TEST_WAREHOUSE_PORT", "55442")) + 10 * WORKER_INDEX
+SANDBOX_PORT = int(os.environ.get("TEST_SANDBOX_PORT", "8785")) + 10 * WORKER_INDEX
+SANDBOX_PROXY_PORT = int(os.environ.get("TEST_SANDBOX_PROXY_PORT", "8786")) + 10 * WORKER_INDEX
 # The one description of a private stack (ports, folders, the settings Meltano is given): shared
 # with the benchmarks (bench/_stack.py).
 PRIVATE_STACK = PrivateStack(RUN_DIR, WAREHOUSE_PORT, SANDBOX_PORT, SANDBOX_PROXY_PORT)
@@ -116,6 +120,23 @@ class Stack:
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "slow: a case that takes minutes (deselect with -m 'not slow')")
+
+
+# The modules that take longest (pytest --durations, on this project's 2-core machine), longest
+# first. `make test` hands whole modules to its workers in collection order: starting the longest
+# ones first keeps one long module from running alone at the end.
+LONGEST_MODULES = [
+    "e2e/test_reliability_vendor_faults.py", "e2e/test_operations.py", "e2e/test_reliability_crashes.py",
+    "e2e/test_quickbooks_token_rotation.py", "e2e/test_identity_resolution.py", "e2e/test_bad_config.py",
+    "e2e/test_shopify_pipeline.py", "e2e/test_operations_locks.py", "e2e/test_user_commands.py",
+]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    def rank(item) -> int:
+        module = Path(str(item.fspath)).relative_to(Path(__file__).parent).as_posix()
+        return LONGEST_MODULES.index(module) if module in LONGEST_MODULES else len(LONGEST_MODULES)
+    items.sort(key=rank)  # stable: each module's tests keep their order
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,8 @@ from tributary_sandbox import simulators
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the project venv's bin: meltano, and the python running this
+# Meltano's plugin types: the folders of .meltano/ holding the installed plugins' venvs
+PLUGIN_FOLDERS = {"extractors", "loaders", "transformers", "utilities", "mappers", "orchestrators", "files"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class PrivateStack:
         return self.run_dir / "quickbooks-refresh-token.json"
 
     @property
+    def meltano_sys_dir(self) -> Path:
+        return self.run_dir / "meltano"
+
+    @property
     def sandbox_ca_bundle(self) -> Path:
         return self.run_dir / "sandbox" / "ca.pem"
 
@@ -61,8 +67,15 @@ class PrivateStack:
             "SANDBOX_PROXY_PORT": str(self.sandbox_proxy_port),
             # Meltano's own state and logs
             "MELTANO_DATABASE_URI": f"sqlite:///{self.run_dir / 'meltano.db'}",
+            # Meltano's run folder (a tap's catalog and state files, one per plugin name: two stacks
+            # running the same tap must not share it), with the project's plugin venvs linked in
+            "MELTANO_SYS_DIR_ROOT": str(self.meltano_sys_dir),
             "XDG_STATE_HOME": str(self.run_dir / "xdg-state"),
             "MELTANO_ENVIRONMENT": "dev",
+            # dbt's artifacts (partial parse, manifest, run results) and log: two stacks running dbt
+            # at once must not share transform/target and transform/logs
+            "DBT_TARGET_PATH": str(self.run_dir / "dbt" / "target"),
+            "DBT_LOG_PATH": str(self.run_dir / "dbt" / "logs"),
             # the dev environment's settings, pointed at this stack
             "TARGET_POSTGRES_PORT": str(self.warehouse_port),
             "DBT_PORT": str(self.warehouse_port),
@@ -82,8 +95,17 @@ class PrivateStack:
     # -- starting and stopping --------------------------------------------------------------------
     def start(self, *sandbox_args: str) -> None:
         """Start the warehouse, then the sandbox (`sandbox_args`: e.g. "--scale", "10")."""
+        self.link_plugins()
         self._run([str(BIN / "python"), "load/warehouse.py", "start"])
         self._run([str(BIN / "python"), "-m", "tributary_sandbox", "start", *sandbox_args])
+
+    def link_plugins(self) -> None:
+        """The stack's Meltano system folder: the project's installed plugins (.meltano/extractors,
+        loaders, …) linked in, everything else (run/, logs/) its own."""
+        self.meltano_sys_dir.mkdir(parents=True, exist_ok=True)
+        for installed in (PROJECT_ROOT / ".meltano").iterdir():
+            if installed.name in PLUGIN_FOLDERS and not (self.meltano_sys_dir / installed.name).exists():
+                (self.meltano_sys_dir / installed.name).symlink_to(installed)
 
     def stop(self) -> None:
         """Stop both; either may already be down."""

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
-from conftest import PROJECT_ROOT
 
 DEV_SECRETS = {  # meltano.yml's dev environment: fake, but handled exactly like real ones
     "sandbox-client-secret", "sandbox-refresh-token-0", "sandbox-attio-api-key", "shpat_tributary_sandbox_token",
@@ -25,7 +23,7 @@ class LogWatch:
 
     def text(self) -> str:
         parts = list(self.stack.outputs[self.first_output:])
-        for folder in (self.stack.env_path("XDG_STATE_HOME"), PROJECT_ROOT / "transform" / "logs"):
+        for folder in (self.stack.env_path("XDG_STATE_HOME"), self.stack.env_path("DBT_LOG_PATH")):
             for path in folder.rglob("*"):
                 if path.is_file() and path.stat().st_mtime >= self.since:
                     parts.append(path.read_text(errors="replace"))

@@ -91,6 +91,12 @@ class Copy:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
     def meltano(self, *args: str, env: dict[str, str] | None = None) -> MeltanoResult:
+        # The linked loader and dbt venvs were installed for the project's folder: a `meltano run`
+        # in the copy would reinstall them for the copy's, through the links into the project's own
+        # venvs, under every other running test. --no-install (Meltano 4.4.1 ignores `auto_install:
+        # false` in `run`).
+        if args[0] in ("run", "invoke"):
+            args = (args[0], "--no-install", *args[1:])
         completed = self.run(str(BIN / "meltano"), *args, env=env)
         return MeltanoResult(completed.returncode, completed.stdout, list(args))
 

@@ -8,8 +8,11 @@ import subprocess
 from conftest import BIN, PROJECT_ROOT
 
 
+SCALE = 0.2  # a small world: the command is under test, not the volume
+
+
 def test_the_readme_pipeline_command_works_verbatim(stack):
-    stack.reset()
+    stack.reset(scale=SCALE)
     # dbt:run models every source and the cross-source layer (which reads a seed), so the other
     # three sources and the seed are loaded first, as `make demo` leaves them
     others = stack.meltano("run", "tap-attio", "target-postgres", "tap-ga4", "target-postgres",
