@@ -55,8 +55,10 @@ stop: sandbox-stop warehouse-stop
 status:
 	@$(BIN)/python load/warehouse.py status; $(BIN)/python -m tributary_sandbox status
 
+# Each job is `meltano run <job>` (under its lock), its whole output in output/logs/demo/, the
+# terminal showing per job what loads, how far and how fast (orchestrate/progress.py).
 demo: warehouse-start sandbox-start
-	$(MELTANO) run quickbooks attio ga4 shopify cross-source
+	$(BIN)/python orchestrate/progress.py quickbooks attio ga4 shopify cross-source
 	@$(BIN)/python orchestrate/warehouse_summary.py
 
 # The project's suite runs on TEST_WORKERS pytest-xdist workers, each handed whole modules (their

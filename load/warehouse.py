@@ -137,6 +137,18 @@ def _run_as_server_user(cmd: list[str], **kwargs) -> subprocess.CompletedProcess
     return subprocess.run(cmd, text=True, capture_output=True, **kwargs)
 
 
+def port_move_advice(port: int) -> str:
+    """What moves the dev warehouse to `port`: this script reads WAREHOUSE_PORT, the dev
+    environment's loader and dbt their own Meltano setting variables (meltano.yml gives them
+    55432; .env is production's, so the advice is not to put them there)."""
+    return f"export WAREHOUSE_PORT={port} TARGET_POSTGRES_PORT={port} DBT_PORT={port}"
+
+
+def _free_port_after(port: int) -> int:
+    """The first port after `port` nothing answers on, to name in the advice."""
+    return next((p for p in range(port + 1, port + 100) if not _port_is_open(HOST, p)), port + 1)
+
+
 def _port_is_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -197,8 +209,9 @@ def start() -> None:
         return
     if _port_is_open(HOST, PORT):
         raise WarehouseError(
-            f"Port {HOST}:{PORT} is already taken by another program. "
-            "Stop it, or pick another port with WAREHOUSE_PORT in .env."
+            f"Port {HOST}:{PORT} is already taken by another program. Stop it, or move the dev "
+            f"warehouse for every part that uses it (this script, the loader and dbt), in this shell "
+            f"before `make` and `meltano`: {port_move_advice(_free_port_after(PORT))}"
         )
     if not (DATA_DIR / "PG_VERSION").exists():
         _init_cluster(bin_dir)

@@ -3,7 +3,7 @@
 # a person can also run by hand. The environment is MELTANO_ENVIRONMENT (prod in the image).
 #   full               every source (one failing source stops no other), then transform
 #   source NAME        one source's job: extract, load, build its models (NAME: meltano job list)
-#   transform          rebuild and test every model
+#   transform | dbt    rebuild and test every model (`dbt`: the older entry point's name, kept for its cron lines)
 #   data-quality       freshness + every test; report in output/data-quality/; exit 1 if attention
 #   schedule           install the crontab from Meltano's schedules and run cron in the foreground
 #   dagster            Dagster's UI and schedule daemon on 0.0.0.0:3000 (DAGSTER_PORT), instead of cron
@@ -23,7 +23,7 @@ mode="${1:-}"
 case "$mode" in
     full)         [ $# -eq 0 ] || usage; exec "$PYTHON" orchestrate/run_all.py ;;
     source)       [ $# -eq 1 ] || usage; exec "$PYTHON" orchestrate/run.py --wait "$1" ;;
-    transform)    [ $# -eq 0 ] || usage; exec "$PYTHON" orchestrate/run.py --wait transform ;;
+    transform|dbt) [ $# -eq 0 ] || usage; exec "$PYTHON" orchestrate/run.py --wait transform ;;
     data-quality) [ $# -eq 0 ] || usage; exec "$PYTHON" orchestrate/run.py --wait data-quality ;;
     schedule)     [ $# -eq 0 ] || usage
                   "$PYTHON" orchestrate/cron.py install

@@ -7,7 +7,8 @@ Each source job Meltano knows (`meltano job list`: every job with an extractor) 
 `transform` job rebuilds and tests every model; when a source failed, its models and everything
 built on them are left as they were at their last good run (`--exclude source:<job>+`) instead
 of being rebuilt on a half-loaded raw schema. A table of the parts follows; the exit code is
-non-zero if any part failed. Each part's output is kept in output/logs/full/<timestamp>/.
+non-zero if any part failed. Each part's output is kept in output/logs/full/<timestamp>/; the
+terminal shows each part's progress meanwhile (progress.py: records per stream, rate, dbt nodes).
 
 A plain Meltano job can't do this: `meltano run quickbooks attio transform` stops at the first
 failing task, so a broken Attio key would also stop every source after it.
@@ -21,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import progress
 import project
 from run import run_locked
 
@@ -65,12 +67,12 @@ def last_error_line(log: Path) -> str:
 def run_part(name: str, job: str, meltano_args: list[str], log_dir: Path, tasks: list[str] | None = None) -> Part:
     log = log_dir / f"{name}.log"
     started = time.monotonic()
-    with open(log, "w") as out:
+    with open(log, "w") as out, progress.watch(log, name) as seen:
         code = run_locked(job, meltano_args, wait=True, out=out, tasks=tasks)
     part = Part(name, code == 0, time.monotonic() - started, code, log)
     if not part.ok:
         part.error = last_error_line(log)
-    print(f"{name}: {'ok' if part.ok else 'FAILED'} ({part.seconds:.1f} s)", flush=True)
+    print(f"{name}: {'ok' if part.ok else 'FAILED'} ({part.seconds:.1f} s) {seen.summary()}", flush=True)
     return part
 
 

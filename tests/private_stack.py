@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tributary_sandbox import simulators
+from tributary_sandbox import dev_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the project venv's bin: meltano, and the python running this
@@ -79,17 +79,13 @@ class PrivateStack:
             # the dev environment's settings, pointed at this stack
             "TARGET_POSTGRES_PORT": str(self.warehouse_port),
             "DBT_PORT": str(self.warehouse_port),
-            "TAP_QUICKBOOKS_HTTPS_PROXY": f"http://127.0.0.1:{self.sandbox_proxy_port}",
             "TAP_QUICKBOOKS_CA_BUNDLE": str(self.sandbox_ca_bundle),
             "TAP_QUICKBOOKS_TOKEN_STORE_PATH": str(self.quickbooks_token_store),
-            "TAP_ATTIO_API_URL": f"{self.sandbox_url}/attio/v2",
-            "TAP_GA4_API_URL": f"{self.sandbox_url}/ga4",
             "TAP_GA4_SERVICE_ACCOUNT_KEY": str(self.run_dir / "sandbox" / "ga4-service-account.json"),
-            "TAP_SHOPIFY_API_URL": f"{self.sandbox_url}/shopify",
+            # every tap's API URL and the QuickBooks tap's proxy, sources added from the template included
+            **dev_settings.api_urls("127.0.0.1", self.sandbox_port),
+            **dev_settings.proxy("127.0.0.1", self.sandbox_proxy_port),
         })
-        # Sources added from the template (extract/new_source.py): the sandbox serves each one.
-        for simulator in simulators.discover():
-            env[f"TAP_{simulator.NAME.upper()}_API_URL"] = f"{self.sandbox_url}{simulator.PREFIX}"
         return env
 
     # -- starting and stopping --------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -45,6 +46,7 @@ def entrypoint(env, *args):
     (["full"], ["python orchestrate/run_all.py"]),
     (["source", "quickbooks"], ["python orchestrate/run.py --wait quickbooks"]),
     (["transform"], ["python orchestrate/run.py --wait transform"]),
+    (["dbt"], ["python orchestrate/run.py --wait transform"]),  # the older entry point's name for it
     (["data-quality"], ["python orchestrate/run.py --wait data-quality"]),
     (["schedule"], ["python orchestrate/cron.py install", "cron -f"]),
     (["dagster"], ["meltano invoke dagster:dev --host 0.0.0.0 --port 3000"]),
@@ -62,7 +64,7 @@ def test_dagster_mode_listens_on_the_port_it_is_given(fake_python):
 
 
 @pytest.mark.parametrize("args", [[], ["bogus"], ["source"], ["source", "a", "b"], ["full", "extra"],
-                                  ["dagster", "extra"]])
+                                  ["dagster", "extra"], ["dbt", "run"]])
 def test_a_wrong_entrypoint_call_prints_usage_and_exits_2(fake_python, args):
     result = entrypoint(fake_python, *args)
     assert result.returncode == 2
@@ -303,3 +305,42 @@ def test_the_summary_gives_dbts_failing_node_and_its_message(tmp_path):
 def test_transform_leaves_out_what_a_failed_source_feeds():
     assert run_all.transform_args([]) == ["run", "transform"]
     assert run_all.transform_args(["attio"]) == ["invoke", "dbt:build", "--exclude", "source:attio+"]
+
+
+# -- progress.py: the compact view of a job's log ----------------------------------------------
+METRIC_LINE = ('2026-12-02T19:47:38.437204Z [info     ] target-postgres METRIC: {"type":"counter","metric":'
+               '"record_count","value":%d,"tags":{"stream":"%s","pid":6249}}')
+DBT_LINE = "2026-12-02T19:47:44.099605Z [info     ] dbt          \x1b[0m19:47:44  %d of 250 PASS not_null_x ... [PASS in 0.06s]"
+
+
+def test_progress_counts_the_loaders_records_per_stream_and_dbts_nodes():
+    import progress
+
+    seen = progress.JobProgress()
+    for line in ("2026-12-02T19:47:36.437204Z [info     ] meltano      Running job", METRIC_LINE % (28, "accounts"),
+                 METRIC_LINE % (1000, "invoices"), METRIC_LINE % (500, "invoices"),
+                 '2026-12-02T19:47:38Z [info     ] tap-quickbooks METRIC: {"type":"counter","metric":"record_count","value":9,"tags":{}}',
+                 "2026-12-02T19:47:38Z [info     ] target-postgres METRIC: {cut off", DBT_LINE % 1, DBT_LINE % 120,
+                 "a line of no one's"):
+        seen.feed(line)
+    assert seen.records == {"accounts": 28, "invoices": 1500}  # the tap's own counts are not loads
+    # 1,528 records from the first line's time to the last count's, 2 s (the dbt lines after it do not count)
+    assert seen.summary() == "1,528 records (764 records/s), dbt 120/250"
+    assert seen.describe() == "invoices 1,500 · accounts 28 (764 records/s), dbt 120/250"
+
+
+def test_progress_reads_a_log_as_it_grows_and_waits_for_a_line_to_end(tmp_path, capsys):
+    import progress
+
+    log = tmp_path / "job.log"
+    line = METRIC_LINE % (42, "people")
+    with open(log, "w") as out, progress.watch(log, "attio", every=0.2) as seen:
+        out.write(line[:60])  # a line half written: never read as a line of its own
+        out.flush()
+        time.sleep(0.8)
+        out.write(line[60:] + "\n")
+        out.flush()
+        time.sleep(0.8)
+    assert seen.records == {"people": 42}
+    printed = capsys.readouterr().out
+    assert re.search(r"^  \[attio \d+ s\] people 42 \([\d,]+ records/s\)$", printed, re.M), printed

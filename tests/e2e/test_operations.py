@@ -49,9 +49,15 @@ def test_full_run_carries_on_past_a_broken_source_and_names_it(stack):
 
 
 def test_full_run_when_every_source_works(stack):
-    result = command(stack, "run_all.py")
+    result = command(stack, "run_all.py", TRIBUTARY_PROGRESS_SECONDS="1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "every part succeeded" in result.stdout
+    # the terminal shows each part's progress, not Meltano's log (kept whole in output/logs/full/)
+    assert re.search(r"^  \[quickbooks \d+ s\] .*records/s", result.stdout, re.M), result.stdout
+    loaded = re.search(r"^quickbooks: ok \([\d.]+ s\) ([\d,]+) records \([\d,]+ records/s\), dbt (\d+)/(\d+)$",
+                       result.stdout, re.M)
+    assert loaded and int(loaded[1].replace(",", "")) > 0 and loaded[2] == loaded[3], result.stdout
+    assert "METRIC" not in result.stdout and "[info" not in result.stdout
     assert stack.scalar("select count(*) from marts.attio__deal_pipeline") > 0
     assert stack.scalar("select count(*) from marts.quickbooks__invoices") > 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import sqlite3
 import subprocess
 import time
@@ -22,10 +23,32 @@ QUICKBOOKS_STATE = "dev:tap-quickbooks-to-target-postgres"
 
 @pytest.fixture(scope="module", autouse=True)
 def attio_loaded(stack):
-    """Attio loaded and modelled by its job, as a scheduled run finds it."""
+    """Attio loaded and modelled by its job as `make demo` runs it (progress.py), as a scheduled
+    run finds it."""
     stack.reset()
-    loaded = stack.meltano("run", "attio")
-    assert loaded.ok, loaded.output[-4000:]
+    loaded = command(stack, "progress.py", "attio", TRIBUTARY_PROGRESS_SECONDS="1")
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    return loaded
+
+
+def test_the_demos_jobs_show_their_progress_and_keep_their_whole_log(stack, attio_loaded):
+    shown = attio_loaded.stdout
+    assert re.search(r"^  \[attio \d+ s\] .* [\d,]+ .*records/s", shown, re.M), shown
+    records = int(re.search(r"^attio: ok \([\d.]+ s\) ([\d,]+) records", shown, re.M)[1].replace(",", ""))
+    live = stack.scalar("select count(*) from raw_attio.people") + stack.scalar("select count(*) from raw_attio.deals")
+    assert records >= live  # every stream's records, people and deals among them
+    [log] = sorted((OUTPUT / "logs" / "demo").glob("*/attio.log"))[-1:]
+    whole = log.read_text()
+    assert "METRIC" in whole and "dbt" in whole and "METRIC" not in shown
+
+
+def test_a_failing_demo_job_names_its_cause_and_its_log(stack):
+    failed = command(stack, "progress.py", "attio", "cross-source", TAP_ATTIO_API_KEY="wrong-key")
+    assert failed.returncode != 0
+    assert "attio: FAILED" in failed.stdout and "cross-source" not in failed.stdout.split("attio: FAILED")[1]
+    assert "TAP_ATTIO_API_KEY" in failed.stderr and "attio.log" in failed.stderr, failed.stderr
+    assert "wrong-key" not in failed.stdout + failed.stderr
+    assert command(stack, "progress.py", "no-such-job").returncode == 2
 
 
 # -- schedules that fire -----------------------------------------------------------------------

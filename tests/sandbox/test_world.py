@@ -54,7 +54,7 @@ def test_large_scale_builds():
 def test_cli_truth_and_port_in_use(tmp_path):
     out = tmp_path / "truth.json"
     subprocess.run([sys.executable, "-m", "tributary_sandbox", "truth", "--seed", "42", "--today", "2025-06-01",
-                    "--out", str(out)], check=True, capture_output=True)
+                    "--state-dir", str(tmp_path / "state"), "--out", str(out)], check=True, capture_output=True)
     assert json.loads(out.read_text())["counts"]["invoices"] == 1500
     import socket
     with socket.socket() as s:
@@ -64,6 +64,56 @@ def test_cli_truth_and_port_in_use(tmp_path):
         res = subprocess.run([sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(tmp_path),
                               "--port", str(port), "--proxy-port", "0"], capture_output=True, text=True, timeout=30)
     assert res.returncode == 2
-    assert "already in use by another program: set SANDBOX_PORT" in res.stderr and "Traceback" not in res.stderr
+    assert "already in use by another program" in res.stderr and "export SANDBOX_PORT=" in res.stderr
+    assert "Traceback" not in res.stderr
     st = subprocess.run([sys.executable, "-m", "tributary_sandbox", "status", "--port", str(port)], capture_output=True, text=True)
     assert st.returncode == 1 and "not running" in st.stdout
+
+
+def test_a_restart_serves_the_recorded_world_and_another_is_refused(tmp_path):
+    """`SANDBOX_SEED=1234 make demo`, `make stop`, later `make sandbox-start` with no variable: the
+    same world again, not the default one; asking for another over it names `make demo-reset`."""
+    import os
+    import socket
+    import urllib.request
+
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        port, proxy_port = a.getsockname()[1], b.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+    env.update(SANDBOX_STATE_DIR=str(tmp_path / "state"), SANDBOX_PORT=str(port), SANDBOX_PROXY_PORT=str(proxy_port))
+
+    def cli(action: str, **variables: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tributary_sandbox", action], env={**env, **variables},
+                              capture_output=True, text=True, timeout=120)
+
+    def served() -> tuple[dict, list]:
+        def get(path):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+                return json.load(response)
+        return get("/_sandbox/health"), get("/_sandbox/quickbooks/truth/rows")
+
+    try:
+        assert cli("start", SANDBOX_SEED="1234", SANDBOX_SCALE="0.05").returncode == 0
+        health, first_rows = served()
+        assert (health["seed"], health["scale"]) == (1234, 0.05)
+        assert cli("stop").returncode == 0
+
+        again = cli("start")  # no variable: the recorded world, not seed 42 at scale 1
+        assert again.returncode == 0, again.stderr
+        health, rows = served()
+        assert (health["seed"], health["scale"]) == (1234, 0.05) and rows == first_rows
+        assert cli("stop").returncode == 0
+
+        for variables, named in (({"SANDBOX_SEED": "42"}, "SANDBOX_SEED"), ({"SANDBOX_SCALE": "1"}, "SANDBOX_SCALE"),
+                                 ({"SANDBOX_SOURCE_SCALES": "ga4=2"}, "SANDBOX_SOURCE_SCALES")):
+            refused = cli("start", **variables)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert named in refused.stderr and "make demo-reset" in refused.stderr and "seed 1234" in refused.stderr
+            assert "Traceback" not in refused.stderr
+            assert cli("status").returncode == 1  # nothing was started
+        # asking for the recorded world itself is no conflict
+        assert cli("start", SANDBOX_SEED="1234", SANDBOX_SCALE="0.05").returncode == 0
+    finally:
+        cli("stop")

@@ -3,8 +3,9 @@
 The world is generated from a seed and a "today" (history ends the day before). Built afresh
 from the real date at every start, the vendors' history would shift under a warehouse loaded the
 day before: other ids, amounts and dates for the same records, which no real vendor does. So the
-first start records its date in <state_dir>/world.json and every later start builds the same past
-from it, while the sandbox clock keeps moving with real time. A `POST /_sandbox/reset` (tests)
+first start records its date, seed and scales in <state_dir>/world.json and every later start builds
+the same past from them, while the sandbox clock keeps moving with real time; a start that asks
+for another seed or scale over that record is refused (cli.py). A `POST /_sandbox/reset` (tests)
 builds afresh as of today and records that. `make demo-reset` starts over.
 
 TRIBUTARY_SANDBOX_TODAY=YYYY-MM-DD means "pretend today is": for tests that live through a day
@@ -52,11 +53,25 @@ def recorded(state_dir: Path | str | None) -> dt.date | None:
         return None
 
 
-def record(state_dir: Path | str | None, today: dt.date, seed: int, scale: float) -> None:
+def recorded_world(state_dir: Path | str | None) -> dict | None:
+    """The seed, scale and per-source scales the world in this state dir was built with, if recorded
+    (a record from before source scales were kept means none)."""
+    if recorded(state_dir) is None:
+        return None
+    data = json.loads((Path(state_dir) / ANCHOR_FILE).read_text())
+    try:
+        return {"seed": int(data["seed"]), "scale": float(data["scale"]),
+                "source_scales": {k: float(v) for k, v in (data.get("source_scales") or {}).items()}}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def record(state_dir: Path | str | None, today: dt.date, seed: int, scale: float,
+           source_scales: dict[str, float] | None = None) -> None:
     if state_dir is None:
         return
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     (Path(state_dir) / ANCHOR_FILE).write_text(json.dumps(
-        {"today": today.isoformat(), "seed": seed, "scale": scale,
-         "why": "the sandbox rebuilds this same world on every start; delete this file for a new one"},
+        {"today": today.isoformat(), "seed": seed, "scale": scale, "source_scales": source_scales or {},
+         "why": "the sandbox rebuilds this same world on every start; `make demo-reset` starts afresh"},
         indent=1) + "\n")

@@ -88,7 +88,7 @@ class Sandbox:
         self.faults.clear()
         self.log.clear()
         self.build(seed, scale, today, source_scales)
-        anchor.record(self.state_dir, today, seed, scale)  # a restart serves this world, not an older one
+        anchor.record(self.state_dir, today, seed, scale, self.source_scales)  # a restart serves this world, not an older one
         self.quickbooks.load(self.world_of("quickbooks"))
         if self.attio is not None:
             self.attio.load(self.world_of("attio"))

@@ -13,6 +13,10 @@ Options (flag > env > default): --state-dir SANDBOX_STATE_DIR ./.sandbox, --host
 sources serve a world of their own scale; benchmarks use it for a realistic mix), --today
 (YYYY-MM-DD: the world's history ends the day before).
 
+A state dir that holds a world (<state_dir>/world.json: its date, seed and scales) serves that same
+world at every start, the defaults notwithstanding; a seed or scale asked for over it that differs
+is refused, naming `make demo-reset`.
+
 Without --today the world is built as of the date recorded in <state_dir>/world.json, the day
 the sandbox first built it, so a restart serves the same past (anchor.py); with no record, as of
 today (or TRIBUTARY_SANDBOX_TODAY, tests' "pretend today is"), and that date is recorded.
@@ -45,9 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--host", default="127.0.0.1")
     common.add_argument("--port", type=int, default=int(env("SANDBOX_PORT", "8765")))
     common.add_argument("--proxy-port", type=int, default=int(env("SANDBOX_PROXY_PORT", "8766")))
-    common.add_argument("--seed", type=int, default=int(env("SANDBOX_SEED", "42")))
-    common.add_argument("--scale", type=float, default=float(env("SANDBOX_SCALE", "1.0")))
-    common.add_argument("--source-scales", default=env("SANDBOX_SOURCE_SCALES", ""),
+    # No default here: unset means "the recorded world, else the default" (_world)
+    common.add_argument("--seed", default=env("SANDBOX_SEED") or None)
+    common.add_argument("--scale", default=env("SANDBOX_SCALE") or None)
+    common.add_argument("--source-scales", default=env("SANDBOX_SOURCE_SCALES") or None,
                         help='per-source scales, e.g. "ga4=20,shopify=3" (others use --scale)')
     common.add_argument("--today", default=None, help="last day of history + 1 (YYYY-MM-DD); default: the date recorded in the state dir, else today (UTC)")
     p = argparse.ArgumentParser(prog="tributary-sandbox", description="Local simulator of Tributary's vendor APIs.")
@@ -76,10 +81,46 @@ def _today(args) -> dt.date:
         raise CliError(str(err)) from None
 
 
+DEFAULT_SEED, DEFAULT_SCALE = 42, 1.0
+
+
+def _world(args) -> tuple[int, float, dict[str, float]]:
+    """The seed, scale and per-source scales to serve. A state dir that holds a world serves that
+    world again, whatever the defaults: the warehouse loaded from it must never receive another
+    world's changes. Asking for another one there (flag or variable) is refused with the way out."""
+    from . import anchor
+
+    try:
+        seed = None if args.seed is None else int(args.seed)
+        scale = None if args.scale is None else float(args.scale)
+    except ValueError:
+        raise CliError(f"--seed (SANDBOX_SEED) wants a whole number and --scale (SANDBOX_SCALE) a number, "
+                       f"got {args.seed!r} and {args.scale!r}") from None
+    asked_scales = None if args.source_scales is None else _source_scales(args)
+    recorded = anchor.recorded_world(args.state_dir)
+    if recorded is None:
+        return (DEFAULT_SEED if seed is None else seed, DEFAULT_SCALE if scale is None else scale,
+                asked_scales or {})
+    asked = {"seed": seed, "scale": scale,
+             "source_scales": None if asked_scales is None else
+             {k: v for k, v in asked_scales.items() if v != (recorded["scale"] if scale is None else scale)}}
+    names = {"seed": "SANDBOX_SEED (--seed)", "scale": "SANDBOX_SCALE (--scale)",
+             "source_scales": "SANDBOX_SOURCE_SCALES (--source-scales)"}
+    differing = [key for key, value in asked.items() if value is not None and value != recorded[key]]
+    if differing:
+        holds = ", ".join(f"{key.replace('_', ' ')} {recorded[key]}" for key in ("seed", "scale", "source_scales")
+                          if key != "source_scales" or recorded[key])
+        wants = ", ".join(f"{names[key]}={asked[key]}" for key in differing)
+        raise CliError(f"{args.state_dir} holds the world built with {holds}, and {wants} asks for another. "
+                       f"A warehouse loaded from one world must not receive another's changes: run "
+                       f"`make demo-reset` to start afresh with the new world, or unset the variable to keep this one")
+    return recorded["seed"], recorded["scale"], recorded["source_scales"]
+
+
 def _source_scales(args) -> dict[str, float]:
     from .app import SOURCES
     out: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in args.source_scales.split(","))):
+    for part in filter(None, (p.strip() for p in (args.source_scales or "").split(","))):
         source, _, value = part.partition("=")
         try:
             out[source.strip()] = float(value)
@@ -98,6 +139,22 @@ def _port_free(host: str, port: int) -> bool:
             return True
         except OSError:
             return False
+
+
+def _refuse_taken_ports(args) -> None:
+    """A port another program holds: refused, with what moves the sandbox there for every part
+    that uses it (the sandbox reads SANDBOX_PORT / SANDBOX_PROXY_PORT, the taps their own
+    settings, which the dev environment gives the default ports)."""
+    from . import dev_settings
+
+    for label, port, variable in (("port", args.port, "SANDBOX_PORT"), ("proxy port", args.proxy_port, "SANDBOX_PROXY_PORT")):
+        if _port_free(args.host, port):
+            continue
+        other = next((p for p in range(port + 2, port + 200) if _port_free(args.host, p)), port + 2)
+        moved = dev_settings.api_urls(args.host, other) if variable == "SANDBOX_PORT" else dev_settings.proxy(args.host, other)
+        raise CliError(f"{label} {port} is already in use by another program. Stop it, or move the sandbox's "
+                       f"{label} for every part that uses it (the sandbox and the taps), in this shell before "
+                       f"`make` and `meltano`: {dev_settings.export_line({variable: str(other), **moved})}")
 
 
 def _health(host: str, port: int, timeout: float = 1.0) -> dict | None:
@@ -127,22 +184,20 @@ def cmd_serve(args) -> int:
     from .certs import ensure_certs
     from .proxy import InterceptingProxy
 
-    for label, port, env in (("port", args.port, "SANDBOX_PORT"), ("proxy port", args.proxy_port, "SANDBOX_PROXY_PORT")):
-        if not _port_free(args.host, port):
-            raise CliError(f"{label} {port} is already in use by another program: set {env} (or --{label.replace(' ', '-')})")
+    _refuse_taken_ports(args)
     today = _today(args)
-    source_scales = _source_scales(args)
+    seed, scale, source_scales = _world(args)
     paths = ensure_certs(args.state_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
     async def main() -> None:
         t0 = time.perf_counter()
-        sb = Sandbox(args.seed, args.scale, today, ports={"http": args.port, "proxy": args.proxy_port},
+        sb = Sandbox(seed, scale, today, ports={"http": args.port, "proxy": args.proxy_port},
                      state_dir=Path(args.state_dir).resolve(), source_scales=source_scales)
-        anchor.record(sb.state_dir, today, args.seed, args.scale)  # the next start builds this same world
-        logging.info("world built (seed=%s scale=%s source_scales=%s today=%s) in %.1fs; clock %s", args.seed,
-                     args.scale, source_scales, today, time.perf_counter() - t0, sb.clock.now().isoformat())
+        anchor.record(sb.state_dir, today, seed, scale, sb.source_scales)  # the next start builds this same world
+        logging.info("world built (seed=%s scale=%s source_scales=%s today=%s) in %.1fs; clock %s", seed,
+                     scale, sb.source_scales, today, time.perf_counter() - t0, sb.clock.now().isoformat())
         app = build_app(sb)
         # A key file as the GCP console gives it, its token_uri pointing at this sandbox.
         sb.ga4.write_service_account_key(sb.state_dir / GA4_KEY_FILE, f"http://{args.host}:{args.port}")
@@ -166,18 +221,16 @@ def cmd_serve(args) -> int:
 
 
 def cmd_start(args) -> int:
-    _source_scales(args)  # a typo fails here, not in the background
+    seed, scale, source_scales = _world(args)  # a typo or another world fails here, not in the background
     state = Path(args.state_dir)
     state.mkdir(parents=True, exist_ok=True)
     if (h := _health(args.host, args.port)) is not None:
         print(f"sandbox already running on http://{args.host}:{args.port} (proxy {h.get('ports', {}).get('proxy')})")
         return 0
-    for label, port, env in (("port", args.port, "SANDBOX_PORT"), ("proxy port", args.proxy_port, "SANDBOX_PROXY_PORT")):
-        if not _port_free(args.host, port):
-            raise CliError(f"{label} {port} is already in use by another program: set {env}")
+    _refuse_taken_ports(args)
     cmd = [sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(state), "--host", args.host,
-           "--port", str(args.port), "--proxy-port", str(args.proxy_port), "--seed", str(args.seed),
-           "--scale", str(args.scale), "--source-scales", args.source_scales]
+           "--port", str(args.port), "--proxy-port", str(args.proxy_port), "--seed", str(seed),
+           "--scale", str(scale), "--source-scales", ",".join(f"{k}={v}" for k, v in source_scales.items())]
     if args.today:
         cmd += ["--today", _today(args).isoformat()]  # else `serve` reads the recorded anchor itself
     _today(args)  # a bad --today or TRIBUTARY_SANDBOX_TODAY fails here, not in the background
@@ -234,7 +287,8 @@ def cmd_status(args) -> int:
 
 def cmd_truth(args) -> int:
     from .world import build_world
-    data = json.dumps(build_world(args.seed, args.scale, _today(args)).truth(), indent=1, sort_keys=True)
+    seed, scale, _ = _world(args)
+    data = json.dumps(build_world(seed, scale, _today(args)).truth(), indent=1, sort_keys=True)
     if args.out == "-":
         print(data)
     else:

@@ -1,0 +1,29 @@
+"""The dev environment's settings that carry the sandbox's addresses.
+
+meltano.yml's dev environment points each tap at the sandbox on its default ports: the API on
+8765, the TLS-intercepting proxy the QuickBooks tap goes through on 8766. A sandbox on other
+ports needs each of those settings moved with it, through Meltano's setting variables. The
+sandbox's port-conflict advice (cli.py) and the test stacks (tests/private_stack.py) both take
+them from here, sources added from the template included.
+"""
+from __future__ import annotations
+
+from . import simulators
+
+# Our taps' API paths under the sandbox (app.py mounts them there)
+API_PATHS = {"attio": "/attio/v2", "ga4": "/ga4", "shopify": "/shopify"}
+
+
+def api_urls(host: str, port: int) -> dict[str, str]:
+    """TAP_<SOURCE>_API_URL for every tap served on the sandbox's API port."""
+    paths = {**API_PATHS, **{simulator.NAME: simulator.PREFIX for simulator in simulators.discover()}}
+    return {f"TAP_{name.upper()}_API_URL": f"http://{host}:{port}{path}" for name, path in paths.items()}
+
+
+def proxy(host: str, proxy_port: int) -> dict[str, str]:
+    """What the QuickBooks tap, whose Intuit hosts are constants, reaches the sandbox through."""
+    return {"TAP_QUICKBOOKS_HTTPS_PROXY": f"http://{host}:{proxy_port}"}
+
+
+def export_line(settings: dict[str, str]) -> str:
+    return "export " + " ".join(f"{name}={value}" for name, value in settings.items())

@@ -1,0 +1,108 @@
+"""A port taken on the developer's machine: the warehouse and the sandbox refuse to start with one
+line saying what moves them, and that advice, applied as written, moves every part that uses the
+port (the dev environment's loader, dbt and taps, as Meltano resolves their settings)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def held_port():
+    """A port another program listens on."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without any setting the advice is about."""
+    env = {k: v for k, v in os.environ.items()
+           if not re.match(r"(WAREHOUSE|SANDBOX|TARGET_POSTGRES|DBT|TAP_[A-Z0-9]+)_", k)}
+    return {**env, "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+            "XDG_STATE_HOME": str(tmp_path / "xdg"), **extra}
+
+
+def advice(stderr: str) -> dict[str, str]:
+    """The `export A=1 B=2` the message gives, as variables."""
+    [line] = re.findall(r"export (.+)$", stderr.strip(), re.M)
+    return dict(word.split("=", 1) for word in shlex.split(line))
+
+
+def dev_config(env: dict[str, str], plugin: str) -> dict:
+    printed = subprocess.run([str(BIN / "meltano"), "--environment=dev", "config", "print", plugin], cwd=PROJECT_ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    return json.loads(printed.stdout[printed.stdout.index("{"):])
+
+
+def test_a_taken_warehouse_port_names_what_moves_the_loader_and_dbt_too(tmp_path):
+    with held_port() as taken:
+        port = taken.getsockname()[1]
+        env = clean_env(tmp_path, WAREHOUSE_PORT=str(port), WAREHOUSE_DIR=str(tmp_path / "warehouse"))
+        refused = subprocess.run([str(BIN / "python"), "load/warehouse.py", "start"], cwd=PROJECT_ROOT, env=env,
+                                 capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert f"{port} is already taken" in refused.stderr
+    moved = advice(refused.stderr)
+    new_port = moved["WAREHOUSE_PORT"]
+    assert new_port != str(port)
+
+    applied = {**env, **moved}
+    assert str(dev_config(applied, "target-postgres")["port"]) == new_port
+    assert str(dev_config(applied, "dbt")["port"]) == new_port
+    started = subprocess.run([str(BIN / "python"), "load/warehouse.py", "start"], cwd=PROJECT_ROOT, env=applied,
+                             capture_output=True, text=True, timeout=120)
+    try:
+        assert started.returncode == 0, started.stderr
+        with socket.create_connection(("127.0.0.1", int(new_port)), timeout=5):
+            pass  # the warehouse answers where the loader and dbt now look
+    finally:
+        subprocess.run([str(BIN / "python"), "load/warehouse.py", "stop"], cwd=PROJECT_ROOT, env=applied,
+                       capture_output=True, timeout=120)
+
+
+def test_a_taken_sandbox_port_names_what_moves_every_tap_too(tmp_path):
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    proxy_port = free.getsockname()[1]
+    free.close()
+    with held_port() as taken:
+        port = taken.getsockname()[1]
+        env = clean_env(tmp_path, SANDBOX_PORT=str(port), SANDBOX_PROXY_PORT=str(proxy_port),
+                        SANDBOX_STATE_DIR=str(tmp_path / "sandbox"))
+        refused = subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "start"], cwd=PROJECT_ROOT,
+                                 env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    moved = advice(refused.stderr)
+    new_port = moved["SANDBOX_PORT"]
+    assert new_port != str(port)
+    applied = {**env, **moved}
+    for tap in ("tap-attio", "tap-ga4", "tap-shopify"):
+        assert f"127.0.0.1:{new_port}/" in dev_config(applied, tap)["api_url"], tap
+
+
+def test_a_taken_proxy_port_names_what_moves_the_quickbooks_tap_too(tmp_path):
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    with held_port() as taken:
+        proxy_port = taken.getsockname()[1]
+        env = clean_env(tmp_path, SANDBOX_PORT=str(port), SANDBOX_PROXY_PORT=str(proxy_port),
+                        SANDBOX_STATE_DIR=str(tmp_path / "sandbox"))
+        refused = subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "start"], cwd=PROJECT_ROOT,
+                                 env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    moved = advice(refused.stderr)
+    assert dev_config({**env, **moved}, "tap-quickbooks")["https_proxy"] == f"http://127.0.0.1:{moved['SANDBOX_PROXY_PORT']}"
