@@ -30,7 +30,8 @@ TRANSFORM_JOB = "transform"
 # Meltano's and dbt's own bookkeeping lines, never the cause of a failure.
 NOISE = re.compile(r"Block run completed|Run completed|Run invocation could not be completed|"
                    r"Cannot start plugin|Extractor failed|Loader failed|Transformer failed|"
-                   r"Done\. PASS=|Completed with \d+ error|See test failures|^-+$|^\s*$|^\[run\.py\]", re.I)
+                   r"Done\. PASS=|Completed with \d+ error|See test failures|^-+$|^\s*$|^\[run\.py\]|"
+                   r"ResourceWarning|tracemalloc", re.I)  # Python's warnings at a failed tap's exit
 ERRORISH = re.compile(r"error|exception|failed|fatal|refused|denied|invalid|unauthori[sz]ed|traceback", re.I)
 # dbt names the failing node on one line and gives the database's message on the next.
 DBT_FAILURE = re.compile(r"^(Database Error|Compilation Error|Runtime Error|Failure) in (\w+ \w+)")
