@@ -72,37 +72,29 @@ def test_a_taken_warehouse_port_names_what_moves_the_loader_and_dbt_too(tmp_path
                        capture_output=True, timeout=120)
 
 
-def test_a_taken_sandbox_port_names_what_moves_every_tap_too(tmp_path):
+def sandbox_refused(tmp_path: Path, taken: str) -> tuple[dict[str, str], dict[str, str]]:
+    """`tributary_sandbox start` with its `taken` port ("SANDBOX_PORT" or "SANDBOX_PROXY_PORT") held
+    by another program: refused in one line; returns the environment and the advice's variables."""
     free = socket.socket()
     free.bind(("127.0.0.1", 0))
-    proxy_port = free.getsockname()[1]
-    free.close()
-    with held_port() as taken:
-        port = taken.getsockname()[1]
-        env = clean_env(tmp_path, SANDBOX_PORT=str(port), SANDBOX_PROXY_PORT=str(proxy_port),
-                        SANDBOX_STATE_DIR=str(tmp_path / "sandbox"))
+    with free, held_port() as held:
+        ports = {taken: held.getsockname()[1], ({"SANDBOX_PORT", "SANDBOX_PROXY_PORT"} - {taken}).pop(): free.getsockname()[1]}
+        env = clean_env(tmp_path, **{k: str(v) for k, v in ports.items()}, SANDBOX_STATE_DIR=str(tmp_path / "sandbox"))
+        free.close()
         refused = subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "start"], cwd=PROJECT_ROOT,
                                  env=env, capture_output=True, text=True, timeout=120)
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
     moved = advice(refused.stderr)
-    new_port = moved["SANDBOX_PORT"]
-    assert new_port != str(port)
-    applied = {**env, **moved}
+    assert moved[taken] != str(ports[taken])
+    return env, moved
+
+
+def test_a_taken_sandbox_port_names_what_moves_every_tap_too(tmp_path):
+    env, moved = sandbox_refused(tmp_path, "SANDBOX_PORT")
     for tap in ("tap-attio", "tap-ga4", "tap-shopify"):
-        assert f"127.0.0.1:{new_port}/" in dev_config(applied, tap)["api_url"], tap
+        assert f"127.0.0.1:{moved['SANDBOX_PORT']}/" in dev_config({**env, **moved}, tap)["api_url"], tap
 
 
 def test_a_taken_proxy_port_names_what_moves_the_quickbooks_tap_too(tmp_path):
-    free = socket.socket()
-    free.bind(("127.0.0.1", 0))
-    port = free.getsockname()[1]
-    free.close()
-    with held_port() as taken:
-        proxy_port = taken.getsockname()[1]
-        env = clean_env(tmp_path, SANDBOX_PORT=str(port), SANDBOX_PROXY_PORT=str(proxy_port),
-                        SANDBOX_STATE_DIR=str(tmp_path / "sandbox"))
-        refused = subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "start"], cwd=PROJECT_ROOT,
-                                 env=env, capture_output=True, text=True, timeout=120)
-    assert refused.returncode == 2
-    moved = advice(refused.stderr)
+    env, moved = sandbox_refused(tmp_path, "SANDBOX_PROXY_PORT")
     assert dev_config({**env, **moved}, "tap-quickbooks")["https_proxy"] == f"http://127.0.0.1:{moved['SANDBOX_PROXY_PORT']}"
