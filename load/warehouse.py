@@ -72,11 +72,30 @@ def find_binaries() -> Path:
         site = install.parent.parent
         copy = Path(tempfile.gettempdir()) / f"tributary-pgserver-{hashlib.sha1(str(site).encode()).hexdigest()[:12]}"
         if not (copy / "pgserver" / "pginstall" / "bin" / "pg_ctl").exists():
-            shutil.copytree(install, copy / "pgserver" / "pginstall", dirs_exist_ok=True)
-            if (site / "pgserver.libs").exists():
-                shutil.copytree(site / "pgserver.libs", copy / "pgserver.libs", dirs_exist_ok=True)
+            _copy_whole(site, copy)
         install = copy / "pgserver" / "pginstall"
     return install / "bin"
+
+
+def _copy_whole(site: Path, copy: Path) -> None:
+    """Copy pgserver's binaries to `copy` aside, then rename: several warehouses starting at once
+    (the test workers on a new machine) each see no copy or a whole one, never one half-written."""
+    staging = Path(tempfile.mkdtemp(prefix=copy.name + ".partial-", dir=copy.parent))
+    try:
+        staging.chmod(0o755)  # the server user walks through it
+        shutil.copytree(site / "pgserver" / "pginstall", staging / "pgserver" / "pginstall")
+        if (site / "pgserver.libs").exists():
+            shutil.copytree(site / "pgserver.libs", staging / "pgserver.libs")
+        if copy.exists() and not (copy / "pgserver" / "pginstall" / "bin" / "pg_ctl").exists():
+            shutil.rmtree(copy, ignore_errors=True)  # an older half copy, from before copies were renamed
+        try:
+            os.rename(staging, copy)
+        except OSError:
+            if not (copy / "pgserver" / "pginstall" / "bin" / "pg_ctl").exists():
+                raise
+            # another start renamed its whole copy first: that one serves
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _server_user() -> pwd.struct_passwd | None:
@@ -88,11 +107,16 @@ def _server_user() -> pwd.struct_passwd | None:
             return pwd.getpwnam(name)
         except KeyError:
             continue
-    subprocess.run(
+    created = subprocess.run(
         ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "tributary-pg"],
-        check=True,
+        capture_output=True, text=True,
     )
-    return pwd.getpwnam("tributary-pg")
+    try:
+        # useradd fails when another start (a parallel test worker) added the user first: that is fine
+        return pwd.getpwnam("tributary-pg")
+    except KeyError:
+        raise WarehouseError(f"as root the server runs as an unprivileged user, and `useradd tributary-pg` "
+                             f"failed: {created.stderr.strip()}; create a user named postgres or tributary-pg") from None
 
 
 def _reachable_by(account: pwd.struct_passwd, path: Path) -> bool:

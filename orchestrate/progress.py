@@ -51,6 +51,10 @@ class JobProgress:
     def feed(self, line: str) -> None:
         match = LOG_PREFIX.match(line)
         if not match:
+            # `meltano invoke dbt:build` passes dbt's own lines through, without Meltano's prefix
+            if done := DBT_NODE_DONE.search(line):
+                self.step = "dbt"
+                self._dbt_node(done)
             return
         stamp, plugin, message = match.groups()
         try:
@@ -68,8 +72,11 @@ class JobProgress:
             self.records[stream] = self.records.get(stream, 0) + int(metric.get("value", 0))
             self.last_loaded = seen
         elif plugin.startswith("dbt") and (done := DBT_NODE_DONE.search(message)):
-            self.dbt_done = max(self.dbt_done, int(done.group(1)))
-            self.dbt_total = int(done.group(2))
+            self._dbt_node(done)
+
+    def _dbt_node(self, done: re.Match) -> None:
+        self.dbt_done = max(self.dbt_done, int(done.group(1)))
+        self.dbt_total = int(done.group(2))
 
     @property
     def total(self) -> int:
@@ -99,11 +106,31 @@ class JobProgress:
         return loaded + (f", dbt {self.dbt_done}/{self.dbt_total}" if self.dbt_total else "")
 
 
+DEFAULT_PRINT_SECONDS = 5.0
+
+
+def print_interval() -> float:
+    """TRIBUTARY_PROGRESS_SECONDS, or the default when unset or not a positive number (said once:
+    the view is a courtesy, a typo in it must not stop a run)."""
+    value = os.environ.get("TRIBUTARY_PROGRESS_SECONDS", "").strip()
+    if not value:
+        return DEFAULT_PRINT_SECONDS
+    try:
+        seconds = float(value)
+        if seconds > 0:
+            return seconds
+    except ValueError:
+        pass
+    print(f"TRIBUTARY_PROGRESS_SECONDS={value!r} is not a positive number of seconds; printing progress every "
+          f"{DEFAULT_PRINT_SECONDS:.0f} s", file=sys.stderr, flush=True)
+    return DEFAULT_PRINT_SECONDS
+
+
 @contextlib.contextmanager
 def watch(log: Path, label: str, every: float | None = None):
     """While the block runs, print `label`'s progress from `log` every `every` seconds; yields the
     JobProgress, complete once the block has ended."""
-    every = every if every is not None else float(os.environ.get("TRIBUTARY_PROGRESS_SECONDS", "5"))
+    every = every if every is not None else print_interval()
     progress, stop, started = JobProgress(), threading.Event(), time.monotonic()
 
     def follow() -> None:

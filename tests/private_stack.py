@@ -57,7 +57,9 @@ class PrivateStack:
 
     def env(self) -> dict[str, str]:
         """This process's environment with every setting pointed at the private stack."""
-        env = {**os.environ}
+        # Not the world the developer's shell asks for: the stack's sandbox serves the world its own
+        # state folder records (a test resets it with the seed and scale it wants)
+        env = {k: v for k, v in os.environ.items() if k not in ("SANDBOX_SEED", "SANDBOX_SCALE", "SANDBOX_SOURCE_SCALES")}
         env.update({
             # the warehouse script and the sandbox CLI
             "WAREHOUSE_DIR": str(self.run_dir / "warehouse"),

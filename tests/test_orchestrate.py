@@ -329,6 +329,30 @@ def test_progress_counts_the_loaders_records_per_stream_and_dbts_nodes():
     assert seen.describe() == "invoices 1,500 · accounts 28 (764 records/s), dbt 120/250"
 
 
+def test_progress_counts_dbts_own_lines_from_meltano_invoke():
+    """`meltano invoke dbt:build` (make full's transform after a failed source) passes dbt's lines
+    through without Meltano's prefix."""
+    import progress
+
+    seen = progress.JobProgress()
+    for line in ("19:47:40  Running with dbt=1.8.0", "19:47:44  1 of 94 START sql view model staging.x ... [RUN]",
+                 "19:47:44  1 of 94 OK created sql view model staging.x ... [CREATE VIEW in 0.05s]",
+                 "\x1b[0m19:47:45  37 of 94 PASS not_null_x ... [PASS in 0.06s]"):
+        seen.feed(line)
+    assert seen.summary() == "no records, dbt 37/94"
+    assert seen.describe() == "dbt 37/94"
+
+
+def test_a_print_interval_that_is_not_a_number_falls_back_and_says_so(monkeypatch, capsys):
+    import progress
+
+    for value, expected in (("abc", 5.0), ("-1", 5.0), ("0", 5.0), ("", 5.0), ("2.5", 2.5)):
+        monkeypatch.setenv("TRIBUTARY_PROGRESS_SECONDS", value)
+        assert progress.print_interval() == expected
+    said = capsys.readouterr().err
+    assert "TRIBUTARY_PROGRESS_SECONDS='abc' is not a positive number" in said and said.count("\n") == 3
+
+
 def test_progress_reads_a_log_as_it_grows_and_waits_for_a_line_to_end(tmp_path, capsys):
     import progress
 

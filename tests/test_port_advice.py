@@ -10,8 +10,11 @@ import re
 import shlex
 import socket
 import subprocess
+import shutil
 import sys
 from pathlib import Path
+
+from conftest import RUN_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -49,7 +52,10 @@ def dev_config(env: dict[str, str], plugin: str) -> dict:
 def test_a_taken_warehouse_port_names_what_moves_the_loader_and_dbt_too(tmp_path):
     with held_port() as taken:
         port = taken.getsockname()[1]
-        env = clean_env(tmp_path, WAREHOUSE_PORT=str(port), WAREHOUSE_DIR=str(tmp_path / "warehouse"))
+        # Under the worker's run folder, not tmp_path: as root the server user cannot reach pytest's
+        # 0700 temp folder, and the script would fall back to a folder in /tmp this test leaves behind
+        warehouse_dir = RUN_DIR / "port-advice-warehouse"
+        env = clean_env(tmp_path, WAREHOUSE_PORT=str(port), WAREHOUSE_DIR=str(warehouse_dir))
         refused = subprocess.run([str(BIN / "python"), "load/warehouse.py", "start"], cwd=PROJECT_ROOT, env=env,
                                  capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
@@ -70,6 +76,7 @@ def test_a_taken_warehouse_port_names_what_moves_the_loader_and_dbt_too(tmp_path
     finally:
         subprocess.run([str(BIN / "python"), "load/warehouse.py", "stop"], cwd=PROJECT_ROOT, env=applied,
                        capture_output=True, timeout=120)
+        shutil.rmtree(warehouse_dir, ignore_errors=True)
 
 
 def sandbox_refused(tmp_path: Path, taken: str) -> tuple[dict[str, str], dict[str, str]]:

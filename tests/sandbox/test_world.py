@@ -117,3 +117,30 @@ def test_a_restart_serves_the_recorded_world_and_another_is_refused(tmp_path):
         assert cli("start", SANDBOX_SEED="1234", SANDBOX_SCALE="0.05").returncode == 0
     finally:
         cli("stop")
+
+    # `truth` serves nothing: it writes the recorded world's truth, or the one its flags ask for
+    def truth(*flags: str) -> dict:
+        written = subprocess.run([sys.executable, "-m", "tributary_sandbox", "truth", *flags], env=env,
+                                 capture_output=True, text=True, timeout=120)
+        assert written.returncode == 0, written.stderr
+        return json.loads(written.stdout)
+    today = json.loads((tmp_path / "state" / "world.json").read_text())["today"]
+    assert truth() == truth("--seed", "1234", "--scale", "0.05")
+    assert truth("--seed", "42", "--scale", "0.05") != truth()
+    assert truth("--seed", "42", "--scale", "0.05")["counts"] == \
+        truth("--seed", "42", "--scale", "0.05", "--state-dir", str(tmp_path / "none"), "--today", today)["counts"]
+
+
+def test_a_taken_port_is_never_moved_onto_the_sandboxs_other_port(tmp_path):
+    import socket
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        # the proxy is configured two above the taken port: where the advice would look first
+        res = subprocess.run([sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(tmp_path),
+                              "--port", str(port), "--proxy-port", str(port + 2)], capture_output=True, text=True,
+                             timeout=30)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    advised = int(res.stderr.split("export SANDBOX_PORT=")[1].split()[0])
+    assert advised not in (port, port + 2), res.stderr

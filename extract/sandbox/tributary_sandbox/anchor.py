@@ -58,11 +58,11 @@ def recorded_world(state_dir: Path | str | None) -> dict | None:
     (a record from before source scales were kept means none)."""
     if recorded(state_dir) is None:
         return None
-    data = json.loads((Path(state_dir) / ANCHOR_FILE).read_text())
     try:
+        data = json.loads((Path(state_dir) / ANCHOR_FILE).read_text())
         return {"seed": int(data["seed"]), "scale": float(data["scale"]),
                 "source_scales": {k: float(v) for k, v in (data.get("source_scales") or {}).items()}}
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (OSError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
@@ -71,7 +71,10 @@ def record(state_dir: Path | str | None, today: dt.date, seed: int, scale: float
     if state_dir is None:
         return
     Path(state_dir).mkdir(parents=True, exist_ok=True)
-    (Path(state_dir) / ANCHOR_FILE).write_text(json.dumps(
+    # Written aside, then renamed over: a crash mid-write never leaves a record that names no world
+    partial = Path(state_dir) / (ANCHOR_FILE + ".partial")
+    partial.write_text(json.dumps(
         {"today": today.isoformat(), "seed": seed, "scale": scale, "source_scales": source_scales or {},
          "why": "the sandbox rebuilds this same world on every start; `make demo-reset` starts afresh"},
         indent=1) + "\n")
+    os.replace(partial, Path(state_dir) / ANCHOR_FILE)

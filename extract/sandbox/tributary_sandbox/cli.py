@@ -2,10 +2,12 @@
 
   serve   run in the foreground (app on --port, proxy on --proxy-port)
   start   run in the background; writes <state_dir>/sandbox.pid and sandbox.log, returns once
-          /_sandbox/health answers. Already running and healthy → says so, exits 0.
+          /_sandbox/health answers. Already running and healthy → says so, exits 0 (once the
+          world asked for is the one the state dir records, as below).
   stop    stop the background server (fine if it is not running)
   status  running or not, with ports; exit 1 when not running
-  truth   write the world's ground truth JSON (--out FILE, default stdout)
+  truth   write the world's ground truth JSON (--out FILE, default stdout): of the seed and scale
+          given, else of the state dir's recorded world (nothing is served, so nothing is refused)
 
 Options (flag > env > default): --state-dir SANDBOX_STATE_DIR ./.sandbox, --host 127.0.0.1,
 --port SANDBOX_PORT 8765, --proxy-port SANDBOX_PROXY_PORT 8766, --seed SANDBOX_SEED 42,
@@ -84,10 +86,11 @@ def _today(args) -> dt.date:
 DEFAULT_SEED, DEFAULT_SCALE = 42, 1.0
 
 
-def _world(args) -> tuple[int, float, dict[str, float]]:
+def _world(args, *, refuse_another: bool = True) -> tuple[int, float, dict[str, float]]:
     """The seed, scale and per-source scales to serve. A state dir that holds a world serves that
     world again, whatever the defaults: the warehouse loaded from it must never receive another
-    world's changes. Asking for another one there (flag or variable) is refused with the way out."""
+    world's changes. Asking for another one there (flag or variable) is refused with the way out,
+    unless `refuse_another` is False (the truth of another world harms nothing: what is asked wins)."""
     from . import anchor
 
     try:
@@ -107,6 +110,9 @@ def _world(args) -> tuple[int, float, dict[str, float]]:
     names = {"seed": "SANDBOX_SEED (--seed)", "scale": "SANDBOX_SCALE (--scale)",
              "source_scales": "SANDBOX_SOURCE_SCALES (--source-scales)"}
     differing = [key for key, value in asked.items() if value is not None and value != recorded[key]]
+    if differing and not refuse_another:
+        return (recorded["seed"] if seed is None else seed, recorded["scale"] if scale is None else scale,
+                recorded["source_scales"] if asked_scales is None else asked_scales)
     if differing:
         holds = ", ".join(f"{key.replace('_', ' ')} {recorded[key]}" for key in ("seed", "scale", "source_scales")
                           if key != "source_scales" or recorded[key])
@@ -150,7 +156,9 @@ def _refuse_taken_ports(args) -> None:
     for label, port, variable in (("port", args.port, "SANDBOX_PORT"), ("proxy port", args.proxy_port, "SANDBOX_PROXY_PORT")):
         if _port_free(args.host, port):
             continue
-        other = next((p for p in range(port + 2, port + 200) if _port_free(args.host, p)), port + 2)
+        configured = {args.port, args.proxy_port}  # never advise the sandbox's other port
+        other = next((p for p in range(port + 2, port + 200) if p not in configured and _port_free(args.host, p)),
+                     port + 2)
         moved = dev_settings.api_urls(args.host, other) if variable == "SANDBOX_PORT" else dev_settings.proxy(args.host, other)
         raise CliError(f"{label} {port} is already in use by another program. Stop it, or move the sandbox's "
                        f"{label} for every part that uses it (the sandbox and the taps), in this shell before "
@@ -287,7 +295,7 @@ def cmd_status(args) -> int:
 
 def cmd_truth(args) -> int:
     from .world import build_world
-    seed, scale, _ = _world(args)
+    seed, scale, _ = _world(args, refuse_another=False)
     data = json.dumps(build_world(seed, scale, _today(args)).truth(), indent=1, sort_keys=True)
     if args.out == "-":
         print(data)
