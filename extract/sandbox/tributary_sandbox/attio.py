@@ -2,7 +2,8 @@
 
 What it serves (under `/attio/v2`, bearer `sandbox-attio-api-key`):
   GET  /self, /objects, /objects/{object}, /objects/{object}/attributes
-  POST /objects/{object}/records/query        (filter/sorts/limit/offset, limit <= 500)
+  POST /objects/{object}/records/query        (filter/sorts/limit/offset, limit <= 500; keyset
+                                               paging by created_at $gte is bisected)
   GET  /objects/{object}/records/{record_id}
   GET  /lists, /lists/{list}, /lists/{list}/attributes
   POST /lists/{list}/entries/query
@@ -27,6 +28,7 @@ benchmark measures the client, not this server.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import datetime as dt
 import email.utils
@@ -1042,14 +1044,18 @@ def _query(st: ObjectStore, body: dict) -> list:
     if not isinstance(flt, dict):
         raise ValueError("filter must be an object")
     ids = st.order
-    if flt or sorts:
-        spec = json.dumps([flt, sorts], sort_keys=True)
+    # Keyset paging (created_at >= the last row seen, sorted by created_at) asks a new filter on
+    # every page: the rest of the filter is applied and sorted once, the bound found by bisection.
+    rest, lower = (_split_created_lower_bound(flt) if [(s.get("attribute"), s.get("direction", "asc"))
+                                                        for s in sorts] == [("created_at", "asc")] else (flt, None))
+    if rest or sorts:
+        spec = json.dumps([rest, sorts], sort_keys=True)
         hit = st.sorted_cache.get(spec)
         if hit and hit[0] == st.version:
             ids = hit[1]       # paging through the same query: filter and sort once, not per page
         else:
-            if flt:
-                ids = [rid for rid in ids if _match(st, rid, flt)]
+            if rest:
+                ids = [rid for rid in ids if _match(st, rid, rest)]
             for s in reversed(sorts):
                 attr = s.get("attribute") or s.get("path")
                 if attr not in ("created_at", "record_id", "entry_id"):
@@ -1058,10 +1064,30 @@ def _query(st: ObjectStore, body: dict) -> list:
                     raise ValueError("direction must be 'asc' or 'desc'")
                 key = (lambda rid: (st.created[rid], rid)) if attr == "created_at" else (lambda rid: rid)
                 ids = sorted(ids, key=key, reverse=s.get("direction") == "desc")
-            st.sorted_cache = {spec: (st.version, ids)}
+            hit = (st.version, ids, {})
+            st.sorted_cache = {spec: hit}
+        if lower is not None:
+            stamps = hit[2].setdefault("stamps", [parse_stamp(st.created[rid]) for rid in ids])
+            ids = ids[bisect.bisect_left(stamps, parse_stamp(lower)):]
     limit = _int_param(body.get("limit"), "limit", RECORDS_MAX_LIMIT, RECORDS_MAX_LIMIT)
     offset = _int_param(body.get("offset"), "offset", 0, None)
     return [st.raw[rid] for rid in ids[offset:offset + limit]]
+
+
+def _split_created_lower_bound(flt: dict) -> tuple[dict, str | None]:
+    """A filter as (the rest, the created_at `$gte` bound) when it is or ends in such a bound."""
+    def bound(cond: Any) -> str | None:
+        if isinstance(cond, dict) and list(cond) == ["created_at"] and isinstance(cond["created_at"], dict) \
+                and list(cond["created_at"]) == ["$gte"]:
+            return cond["created_at"]["$gte"]
+        return None
+    if (lower := bound(flt)) is not None:
+        return {}, lower
+    parts = flt.get("$and") if list(flt) == ["$and"] else None
+    if isinstance(parts, list) and parts and (lower := bound(parts[-1])) is not None:
+        rest = parts[:-1]
+        return (rest[0] if len(rest) == 1 else {"$and": rest}) if rest else {}, lower
+    return flt, None
 
 
 def _match(st: ObjectStore, rid: str, flt: dict) -> bool:

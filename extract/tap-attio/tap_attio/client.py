@@ -16,7 +16,7 @@ import msgspec
 import requests
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from singer_sdk.pagination import OffsetPaginator
+from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 from tributary_tap_support.reach import reach
 
@@ -24,7 +24,6 @@ from tap_attio.auth import API_KEY_HINT, attio_authenticator
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
-    from singer_sdk.pagination import BaseAPIPaginator
 
 RECORDS_PAGE_MAX = 500   # records/entries query: Attio's documented default; we treat it as the max
 NOTES_PAGE_MAX = 50      # GET /notes: documented maximum
@@ -174,20 +173,68 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             out.flush()
 
 
-# ---- paging ---------------------------------------------------------------------------------------
-class AttioOffsetPaginator(OffsetPaginator):
-    """limit/offset paging as Attio documents it: a page shorter than the limit is the last."""
+# ---- pages ----------------------------------------------------------------------------------------
+class AttioPageError(FatalAPIError):
+    """A 200 answer that is not a page of the listing. Never read as "no more rows": the stream
+    would then send ACTIVATE_VERSION and the loader mark every unread row deleted."""
 
-    def has_more(self, response: requests.Response) -> bool:
-        data = payload(response).get("data") or []
-        return len(data) >= self.page_size
+
+def page_rows(stream: AttioStream, response: requests.Response, needs: tuple[str, ...] = ("id",)) -> list[dict]:
+    """The page's rows, once the answer is known to be a listing page: a JSON object whose `data`
+    is an array of objects, each with the fields paging relies on."""
+    body = payload(response)
+    rows = body.get("data") if isinstance(body, dict) else None
+    problem = None
+    if not isinstance(rows, list):
+        shape = f"an object with keys {sorted(body)[:8]}" if isinstance(body, dict) else f"a JSON {type(body).__name__}"
+        problem = f"no `data` array ({shape})"
+    elif any(not isinstance(row, dict) or any(row.get(field) is None for field in needs) for row in rows):
+        problem = f"a row without {' or '.join(needs)}"
+    if problem:
+        raise AttioPageError(
+            f"stream '{stream.name}': Attio answered {response.request.method} {response.request.path_url} "
+            f"(status {response.status_code}) with {problem}, which is not a page of the listing. The run stopped "
+            "before marking any row deleted: what was loaded stays. Fix: run again; if it repeats, Attio's "
+            "answer has changed shape (report it with this line).")
+    return rows
+
+
+class ListingMoved(Exception):
+    """Rows moved under an offset listing while it was read (one before the page was deleted):
+    a row may have been skipped, so the listing is read again."""
+
+
+# ---- paging ---------------------------------------------------------------------------------------
+class NextTokenFromParse(BaseAPIPaginator):
+    """The next page's token as the stream's parse_response worked it out from the page, before
+    post_process reshaped its rows (the stream's `next_token`); None ends the listing."""
+
+    def __init__(self, stream: AttioStream, start_value: t.Any) -> None:
+        super().__init__(start_value)
+        self.stream = stream
+
+    def get_next(self, response: requests.Response) -> t.Any:
+        return self.stream.next_token
+
+
+def keyset_token(rows: list[dict], current: tuple[str, int] | None) -> tuple[str, int]:
+    """Keyset paging for the query endpoints, sorted by `created_at`: each page asks for rows
+    created at or after the last row seen, skipping (offset) the rows already seen at that very
+    instant. A record deleted earlier in the listing cannot shift the rows still to come (offset
+    paging then skips a live record, which the loader would mark deleted), records created during
+    the run sort last, and only an empty page ends the listing (a short page in the middle of it
+    does not). The token: (created_at of the last row, rows seen at that instant)."""
+    last = rows[-1]["created_at"]
+    seen_at_last = sum(1 for row in rows if row["created_at"] == last)
+    if current and current[0] == last:
+        seen_at_last += current[1]
+    return last, seen_at_last
 
 
 # ---- base stream ----------------------------------------------------------------------------------
 class AttioStream(RESTStream):
     """Base for every Attio stream: bearer auth, throttle, Attio's error body, Retry-After."""
 
-    records_key = "data"
     page_size: int | None = None          # None = endpoint is not paged
     backoff_base_seconds = 1.0             # 1, 2, 4, 8 ... for 5xx / dropped connections
     backoff_cap_seconds = 60.0
@@ -287,31 +334,69 @@ class AttioStream(RESTStream):
 
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         if not self._activate_version_wanted():
-            yield from super().get_records(context)
+            yield from self.whole_listing(context)
             return
         version = getattr(self._tap, "run_version", None) or int(time.time() * 1000)
         self._stream_version = version
-        yield from super().get_records(context)
+        yield from self.whole_listing(context)
+        # Reached only once every page was read and checked: deletions follow a complete listing
         if self.selected:
             self._write_activate_version_message(version)
 
+    def whole_listing(self, context: Context | None) -> t.Iterable[dict]:
+        yield from super().get_records(context)
+
     # -- paging and parsing -----------------------------------------------------------------------
     def get_new_paginator(self) -> BaseAPIPaginator | None:
-        if self.page_size is None:
-            return None
-        return AttioOffsetPaginator(start_value=0, page_size=self.page_size)
+        return None  # one answer holds the whole listing (members, objects, lists, attributes)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        return payload(response).get(self.records_key) or []
+        return page_rows(self, response)
 
 
 class AttioGetPagedStream(AttioStream):
-    """GET endpoints paged with ?limit&offset (notes, tasks)."""
+    """GET endpoints paged with ?limit&offset (notes, tasks), each page overlapping the last."""
 
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
-        if self.page_size is None:
-            return {}
-        return {"limit": self.page_size, "offset": next_page_token or 0}
+    listing_attempts = 3  # reads of a listing whose rows keep moving, before the run fails
+
+    # Each page after the first starts one row early, at the previous page's last row: the GET
+    # listings take no filter to page by. Were that row not there, rows have moved (a deletion
+    # before it) and one may have been skipped: the listing is read again (ListingMoved). A page
+    # holding only that row ends the listing. The token: (offset, the id expected first).
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        return NextTokenFromParse(self, (0, None))
+
+    @staticmethod
+    def row_key(row: dict) -> str:
+        return json.dumps(row["id"], sort_keys=True)
+
+    def get_url_params(self, context: Context | None, next_page_token: tuple[int, str | None] | None) -> dict:
+        self._page_token = next_page_token or (0, None)
+        return {"limit": self.page_size, "offset": self._page_token[0]}
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        rows = page_rows(self, response)
+        offset, expected = self._page_token
+        if expected is not None:
+            if not rows or self.row_key(rows[0]) != expected:
+                raise ListingMoved
+        self.next_token = (offset + len(rows) - 1, self.row_key(rows[-1])) if rows else None
+        return rows[1:] if expected is not None else rows  # the overlap row went with the last page
+
+    def whole_listing(self, context: Context | None) -> t.Iterable[dict]:
+        for attempt in range(1, self.listing_attempts + 1):
+            try:
+                yield from super().whole_listing(context)
+                return
+            except ListingMoved:
+                # rows read so far are live and stay (the loader upserts); the next read is whole
+                self.logger.warning("stream '%s': rows moved while the listing was read (a %s deleted "
+                                    "meanwhile); reading it again (%d of %d)", self.name, self.name.rstrip("s"),
+                                    attempt, self.listing_attempts)
+        raise FatalAPIError(
+            f"stream '{self.name}': rows kept moving while the listing was read ({self.listing_attempts} reads), "
+            "so it cannot be known complete. The run stopped before marking any row deleted: what was loaded "
+            "stays. Fix: run again when the workspace is quieter.")
 
 
 class AttioQueryStream(AttioStream):
@@ -327,15 +412,23 @@ class AttioQueryStream(AttioStream):
         start = self.config.get("start_date")
         return {"created_at": {"$gte": start}} if start else None
 
-    def prepare_request_payload(self, context: Context | None, next_page_token: int | None) -> dict:
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        return NextTokenFromParse(self, None)
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        rows = page_rows(self, response, needs=("id", "created_at"))
+        self.next_token = keyset_token(rows, self._page_token) if rows else None
+        return rows
+
+    def prepare_request_payload(self, context: Context | None, next_page_token: tuple[str, int] | None) -> dict:
+        self._page_token = next_page_token
+        after, seen_at_after = next_page_token or (None, 0)
+        filters = [flt for flt in (self.query_filter(), after and {"created_at": {"$gte": after}}) if flt]
         body: dict[str, t.Any] = {
             "limit": self.page_size,
-            "offset": next_page_token or 0,
-            # A fixed order makes offset paging deterministic; records created during the run
-            # sort last and so cannot shift the pages still to come.
+            "offset": seen_at_after,
             "sorts": [{"attribute": "created_at", "direction": "asc"}],
         }
-        flt = self.query_filter()
-        if flt:
-            body["filter"] = flt
+        if filters:
+            body["filter"] = filters[0] if len(filters) == 1 else {"$and": filters}
         return body
