@@ -3,7 +3,9 @@
 Both run from the loader's Meltano venv on the same Singer messages into the test warehouse:
 awkward strings (backslashes, quotes, tabs, newlines, braces, unicode), nulls inside arrays,
 nested objects and arrays of objects (jsonb[]), dates, numbers. Then re-loads upsert, and an
-invalid record stops the load with one line naming the stream, the field and the fix.
+invalid record stops the load with one line naming the stream, the field and the fix. NUL
+characters, which PostgreSQL cannot store, land as U+FFFD and are counted; a full listing that
+would mark most of a table deleted is refused (the deletion guard).
 """
 
 from __future__ import annotations
@@ -64,12 +66,13 @@ def warehouse(stack) -> dict:
                 password="tributary-dev", dbname="warehouse")
 
 
-def load(stack, executable, schema: str, tmp_path, text: str) -> subprocess.CompletedProcess:
+def load(stack, executable, schema: str, tmp_path, text: str, **settings) -> subprocess.CompletedProcess:
     config = tmp_path / f"{schema}.json"
     w = warehouse(stack)
     config.write_text(json.dumps({
         "host": w["host"], "port": w["port"], "user": w["user"], "password": w["password"],
-        "database": w["dbname"], "default_target_schema": schema, "use_copy": True, "add_record_metadata": True}))
+        "database": w["dbname"], "default_target_schema": schema, "use_copy": True, "add_record_metadata": True,
+        **settings}))
     return subprocess.run([str(executable), "--config", str(config)], input=text, text=True, capture_output=True,
                           timeout=300)
 
@@ -131,3 +134,73 @@ def test_invalid_record_names_stream_field_and_fix(stack, schemas, tmp_path):
     assert "two" not in last  # the value itself never reaches the log
     # nothing of the failed batch is committed (the table itself is created when the SCHEMA arrives)
     assert stack.scalar(f"select count(*) from {tuned}.orders") == 0
+
+
+def test_nul_characters_land_as_the_replacement_character_and_are_counted(stack, schemas, tmp_path):
+    """One NUL used to fail every COPY of the stream, naming none (`invalid byte sequence ... 0x00`
+    in text, `unsupported Unicode escape sequence` in jsonb)."""
+    _, tuned = schemas
+    nul = "a\x00b"
+    record = {**RECORDS[0], "note": nul, "tags": [nul, "\\u0000 is text"], "customer": {"name": nul},
+              "lines": [{"sku": nul, "quantity": 1, "price": 1}], "anything": {nul: [nul, "\\u0000"]}}
+    done = load(stack, TUNED, tuned, tmp_path, messages([record, RECORDS[1]]))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert stack.scalar(f"select note from {tuned}.things where id = 'a'") == "a\ufffdb"
+    assert stack.scalar(f"select tags from {tuned}.things where id = 'a'") == ["a\ufffdb", "\\u0000 is text"]
+    assert stack.scalar(f"select customer ->> 'name' from {tuned}.things where id = 'a'") == "a\ufffdb"
+    assert stack.scalar(f"select lines[1] ->> 'sku' from {tuned}.things where id = 'a'") == "a\ufffdb"
+    # an escaped backslash followed by "u0000" is text, not a NUL: left as it was
+    # (an untyped column holds JSON text, as the stock target writes it: U+FFFD as its escape)
+    assert json.loads(stack.scalar(f"select anything from {tuned}.things where id = 'a'")) == \
+        {"a\ufffdb": ["a\ufffdb", "\\u0000"]}
+    assert "stream 'things': 6 NUL characters (U+0000) replaced with U+FFFD" in done.stderr
+
+
+def listing(ids: list[str], version: int, stream: str = "things") -> str:
+    """A full-table listing as a tap sends it: records of one version, then ACTIVATE_VERSION."""
+    lines = [{"type": "SCHEMA", "stream": stream, "schema": SCHEMA, "key_properties": ["id"]}]
+    lines += [{"type": "RECORD", "stream": stream, "record": {"id": i, "note": f"v{version}"}, "version": version}
+              for i in ids]
+    lines.append({"type": "ACTIVATE_VERSION", "stream": stream, "version": version})
+    return "\n".join(json.dumps(line) for line in lines) + "\n"
+
+
+def live_ids(stack, schema: str) -> list[str]:
+    return [row[0] for row in stack.sql(f"select id from {schema}.things where _sdc_deleted_at is null order by id")]
+
+
+def test_a_listing_that_shrinks_past_the_guard_deletes_nothing_and_names_the_stream(stack, schemas, tmp_path):
+    _, tuned = schemas
+    everyone = [f"r{n:02}" for n in range(20)]
+    assert load(stack, TUNED, tuned, tmp_path, listing(everyone, 1)).returncode == 0
+    # a few real deletions: applied
+    assert load(stack, TUNED, tuned, tmp_path, listing(everyone[:17], 2)).returncode == 0
+    assert live_ids(stack, tuned) == everyone[:17]
+
+    # the vendor lists 5 of 17 (an incident, a permission changed): 12 deletions, 71 %
+    refused = load(stack, TUNED, tuned, tmp_path, listing(everyone[:5], 3))
+    assert refused.returncode == 1
+    last = refused.stderr.strip().splitlines()[-1]
+    assert last.startswith("target-postgres-wrapper | ERROR: stream 'things': this full listing would mark 12 of "
+                           "the table's 17 live rows deleted (71%, above max_deletion_share 0.5)"), last
+    assert "TARGET_POSTGRES_MAX_DELETION_SHARE=1" in last
+    assert live_ids(stack, tuned) == everyone[:17]  # nothing marked deleted
+    assert stack.scalar(f"select count(*) from {tuned}.things where note = 'v3'") == 5  # the listed rows are current
+
+    # an empty first page (`data: []`) is the same listing of nothing
+    assert load(stack, TUNED, tuned, tmp_path, listing([], 4)).returncode == 1
+    assert live_ids(stack, tuned) == everyone[:17]
+
+    # the next good listing needs no manual step; accepting real mass deletions is one setting
+    assert load(stack, TUNED, tuned, tmp_path, listing(everyone[:16], 5)).returncode == 0
+    assert live_ids(stack, tuned) == everyone[:16]
+    accepted = load(stack, TUNED, tuned, tmp_path, listing(everyone[:2], 6), max_deletion_share="1")
+    assert accepted.returncode == 0, accepted.stderr[-2000:]
+    assert live_ids(stack, tuned) == everyone[:2]
+
+
+def test_a_deletion_share_that_is_not_a_share_is_named(stack, schemas, tmp_path):
+    _, tuned = schemas
+    done = load(stack, TUNED, tuned, tmp_path, listing(["a"], 1), max_deletion_share="half")
+    assert done.returncode == 1
+    assert "TARGET_POSTGRES_MAX_DELETION_SHARE='half' is not a share between 0 and 1" in done.stderr.strip().splitlines()[-1]

@@ -10,11 +10,17 @@ Text format rules (https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.
 `\\N` is NULL; backslash, newline, carriage return and tab inside a value are backslash-escaped.
 Array literals (https://www.postgresql.org/docs/current/arrays.html#ARRAYS-IO) quote each
 element, backslash-escaping `"` and `\\` inside it, and spell a NULL element NULL.
+
+PostgreSQL's text and jsonb cannot hold the NUL character (U+0000): COPY fails the whole batch
+(`invalid byte sequence ... 0x00`, `unsupported Unicode escape sequence`) on every run, naming no
+stream. Our rule, the one the stock target's `sanitize_null_text_characters` applies: each NUL is
+replaced with U+FFFD (the replacement character), and counted (`NUL_REPLACED`) for the run's log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing as t
 
 import msgspec
@@ -24,6 +30,8 @@ from sqlalchemy.dialects import postgresql
 from target_postgres.connector import NOTYPE
 
 NULL = "\\N"
+NUL, REPLACEMENT = "\x00", "\ufffd"
+NUL_REPLACED = [0]  # NULs replaced so far in this process; the sink reports its stream's share
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 # decimals stay JSON numbers, as the stock sink (simplejson use_decimal) writes them
 _json = msgspec.json.Encoder(decimal_format="number", enc_hook=str)
@@ -31,16 +39,32 @@ _json = msgspec.json.Encoder(decimal_format="number", enc_hook=str)
 
 def copy_text(value: str) -> str:
     """A string as one COPY text field."""
-    # four substring tests are ~3x faster than one regex search on the short strings most fields
+    # five substring tests are ~3x faster than one regex search on the short strings most fields
     # hold, and this runs for every text field of every record
-    if "\\" in value or "\n" in value or "\t" in value or "\r" in value:
+    if "\\" in value or "\n" in value or "\t" in value or "\r" in value or NUL in value:
+        if NUL in value:
+            NUL_REPLACED[0] += value.count(NUL)
+            value = value.replace(NUL, REPLACEMENT)
         return value.translate(_COPY_ESCAPES)
     return value
 
 
+# In encoded JSON a NUL is the escape \u0000, preceded by an even number of backslashes (an odd
+# number means the backslash itself was escaped and "u0000" is plain text)
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _json_without_nul(encoded: str) -> str:
+    if "\\u0000" not in encoded:
+        return encoded
+    replaced, count = _JSON_NUL.subn(lambda match: match.group(1) + "\\ufffd", encoded)
+    NUL_REPLACED[0] += count
+    return replaced
+
+
 def json_text(value: t.Any) -> str:
     # msgspec escapes control characters inside JSON strings, so only backslashes need doubling
-    return _json.encode(value).decode().replace("\\", "\\\\")
+    return _json_without_nul(_json.encode(value).decode()).replace("\\", "\\\\")
 
 
 def _array_element(text: str) -> str:
@@ -72,7 +96,7 @@ def untyped_field(value: t.Any) -> str:
     """A column the schema gives no type (text): objects and arrays as the stock sink's NOTYPE
     writes them, simplejson's spaced separators included, so the stored text is the same."""
     if isinstance(value, (dict, list)):
-        return copy_text(simplejson.dumps(value, use_decimal=True))
+        return copy_text(_json_without_nul(simplejson.dumps(value, use_decimal=True)))
     return text_field(value)
 
 
@@ -107,7 +131,7 @@ def json_array_field(value: t.Any) -> str:
     if not isinstance(value, list):
         value = [value]
     encode = _json.encode
-    parts = ["NULL" if item is None else _array_element(encode(item).decode()) for item in value]
+    parts = ["NULL" if item is None else _array_element(_json_without_nul(encode(item).decode())) for item in value]
     return ("{" + ",".join(parts) + "}").replace("\\", "\\\\")
 
 

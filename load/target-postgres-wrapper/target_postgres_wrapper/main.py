@@ -5,7 +5,8 @@ traceback. Here it is one line naming the cause and the fix, and a non-zero exit
 record is read, so Meltano advances no state. A warehouse lost while loading (restarted, crashed,
 network gone) ends the same way: the traceback stays in the log, and the last word is one line
 saying what happened and that a rerun is safe. A record its stream's schema rejects also ends
-the run with one line naming the stream, the field and the fix (after the SDK's own log).
+the run with one line naming the stream, the field and the fix (after the SDK's own log), and so
+does a full listing that would mark more of a table deleted than max_deletion_share allows.
 
 The target itself is target.py: the meltanolabs target-postgres, subclassed for speed.
 """
@@ -63,6 +64,24 @@ def typed_numbers(config: dict) -> str | None:
     return None
 
 
+def typed_share(config: dict) -> str | None:
+    """max_deletion_share as a float in [0, 1] (in place), or say what is wrong with it."""
+    value = config.get("max_deletion_share")
+    if value is None or value == "":
+        config.pop("max_deletion_share", None)
+        return None
+    try:
+        share = float(str(value).strip())
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        return (f"TARGET_POSTGRES_MAX_DELETION_SHARE={value!r} is not a share between 0 and 1 (the largest part "
+                "of a table's live rows one full listing may mark deleted): set it to e.g. 0.5, or 1 to accept "
+                "any deletions for one run.")
+    config["max_deletion_share"] = share
+    return None
+
+
 def check_warehouse(config: dict) -> str | None:
     import psycopg
 
@@ -102,7 +121,7 @@ def main() -> None:
     if "--config" in args:
         config_path = Path(args[args.index("--config") + 1])
         config = json.loads(config_path.read_text())
-        problem = typed_numbers(config)
+        problem = typed_numbers(config) or typed_share(config)
         if not problem:
             config_path.write_text(json.dumps(config))  # the target reads the converted numbers
             problem = check_warehouse(config)
@@ -117,6 +136,7 @@ def main() -> None:
             sys.exit(1)
     from singer_sdk.exceptions import InvalidRecord
 
+    from target_postgres_wrapper.sinks import DeletionGuardError
     from target_postgres_wrapper.target import TributaryTargetPostgres
 
     # A batch holds thousands of nested records alive until it is written; with the default
@@ -127,6 +147,9 @@ def main() -> None:
         TributaryTargetPostgres.cli(args, prog_name="target-postgres")
     except InvalidRecord as error:
         log(f"ERROR: invalid record in {error.error_message}")
+        sys.exit(1)
+    except DeletionGuardError as error:
+        log(f"ERROR: {error}")
         sys.exit(1)
     except Exception:  # noqa: BLE001 - any other failure: keep its traceback, end with the diagnosis
         details = traceback.format_exc()

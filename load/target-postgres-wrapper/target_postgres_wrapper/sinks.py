@@ -3,6 +3,13 @@
 Everything else (table creation and evolution, the temp-table merge on key properties,
 ACTIVATE_VERSION, record metadata, the settings) is the stock sink's, unchanged. Each override
 falls back to the stock method where its shortcut does not apply.
+
+Two guards the stock sink lacks, each a loud stop or a counted rule instead of silent harm:
+  * NUL characters, which PostgreSQL cannot store, are replaced with U+FFFD and counted per
+    stream in the log (copy_rows.py);
+  * a full listing far smaller than the table (vendor incident, permissions changed, another
+    workspace) would mark most rows deleted at ACTIVATE_VERSION: above `max_deletion_share` of the
+    live rows the deletions are not applied and the run fails naming the stream and the counts.
 """
 
 from __future__ import annotations
@@ -16,11 +23,22 @@ from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from sqlalchemy.dialects import postgresql
 from target_postgres.sinks import PostgresSink
 
+from target_postgres_wrapper import copy_rows
 from target_postgres_wrapper.copy_rows import field_converter
 from target_postgres_wrapper.validation import record_validator
 
 COPY_CHUNK_ROWS = 2_000  # rows per write to the COPY stream: bounded memory, few calls
 PARSERS = {"date-time": datetime_fromisoformat, "date": date_fromisoformat, "time": time_fromisoformat}
+DEFAULT_MAX_DELETION_SHARE = 0.5
+DELETION_GUARD_FLOOR_ROWS = 5  # fewer deletions than this never trip the guard (tiny tables)
+
+
+class DeletionGuardError(Exception):
+    """A full listing would mark more of a table deleted than `max_deletion_share` allows."""
+
+
+def max_deletion_share(config: dict) -> float:
+    return float(config.get("max_deletion_share", DEFAULT_MAX_DELETION_SHARE))
 
 
 class TunedPostgresSink(PostgresSink):
@@ -56,6 +74,48 @@ class TunedPostgresSink(PostgresSink):
                 record[key] = handle_invalid_timestamp_in_record(record, [key], value, kind, error, treatment,
                                                                  self.logger)
 
+    # -- deletions -----------------------------------------------------------------------------------
+    def activate_version(self, new_version: int) -> None:
+        """The stock ACTIVATE_VERSION (rows of older versions marked deleted), once the guard has
+        counted what it would delete against the live rows."""
+        if self.config.get("activate_version") is not False and self._pending_batch:
+            # the stock method drains first too; the guard must count the rows this listing sent
+            self.process_batch(self.start_drain())
+            self.mark_drained()
+        if self.config.get("activate_version") is not False and self.connector.table_exists(self.full_table_name):
+            self.guard_deletions(new_version)
+        super().activate_version(new_version)
+
+    def guard_deletions(self, new_version: int) -> None:
+        share = max_deletion_share(self.config)
+        if share >= 1:
+            return
+        with self.connector._connect() as connection:
+            table = sqlalchemy.Table(self.table_name, sqlalchemy.MetaData(), autoload_with=connection.engine,
+                                     schema=self.schema_name)
+            version = table.c[self.version_column_name]
+            soft_deleted = table.c.get(self.soft_delete_column_name)
+            live = soft_deleted.is_(None) if soft_deleted is not None and not self.config.get("hard_delete") \
+                else sqlalchemy.true()
+            older = sqlalchemy.or_(version.is_(None), version < new_version)
+            live_rows, leaving = connection.execute(
+                sqlalchemy.select(sqlalchemy.func.count(), sqlalchemy.func.count().filter(older)).where(live)).one()
+        if leaving >= DELETION_GUARD_FLOOR_ROWS and leaving > share * live_rows:
+            raise DeletionGuardError(
+                f"stream '{self.stream_name}': this full listing would mark {leaving:,} of the table's "
+                f"{live_rows:,} live rows deleted ({leaving / live_rows:.0%}, above max_deletion_share "
+                f"{share:g}); no row was marked deleted. A vendor incident, changed permissions or another "
+                f"account can look like this: check the source. If the deletions are real, accept them "
+                f"for one run with TARGET_POSTGRES_MAX_DELETION_SHARE=1 meltano run ...")
+
+    # -- the run's log --------------------------------------------------------------------------------
+    def clean_up(self) -> None:
+        if getattr(self, "nul_replaced", 0):
+            self.logger.warning(
+                "stream '%s': %d NUL characters (U+0000) replaced with U+FFFD: PostgreSQL text cannot "
+                "hold them", self.stream_name, self.nul_replaced)
+        super().clean_up()
+
     # -- COPY ----------------------------------------------------------------------------------------
     def bulk_insert_records(  # type: ignore[override]
         self,
@@ -69,8 +129,9 @@ class TunedPostgresSink(PostgresSink):
         the stock sink does, without its intermediate dict per record."""
         columns = self.column_representation(schema)
         converters = [field_converter(column.type) for column in columns]
-        if not self.config.get("use_copy") or self.connector.sanitize_null_text_characters or None in converters:
+        if not self.config.get("use_copy") or None in converters:
             return super().bulk_insert_records(table, schema, records, primary_keys, connection)
+        replaced_before = copy_rows.NUL_REPLACED[0]
         if not self.append_only:
             latest: dict[tuple, dict] = {}
             for record in records:
@@ -89,6 +150,7 @@ class TunedPostgresSink(PostgresSink):
                     lines.clear()
             if lines:
                 copy.write("\n".join(lines) + "\n")
+        self.nul_replaced = getattr(self, "nul_replaced", 0) + copy_rows.NUL_REPLACED[0] - replaced_before
         return True
 
     # -- merge ---------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from singer_sdk.contrib.msgspec import MsgSpecReader
 from target_postgres.target import TargetPostgres
 
 from target_postgres_wrapper.read_ahead import ReadAhead
-from target_postgres_wrapper.sinks import TunedPostgresSink
+from target_postgres_wrapper.sinks import DEFAULT_MAX_DELETION_SHARE, TunedPostgresSink
 
 
 @sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "connect")
@@ -40,6 +40,17 @@ def session_settings(dbapi_connection: t.Any, _record: t.Any) -> None:
 class TributaryTargetPostgres(TargetPostgres):
     default_sink_class = TunedPostgresSink
     message_reader_class = MsgSpecReader
+    config_jsonschema = {
+        **TargetPostgres.config_jsonschema,
+        "properties": {
+            **TargetPostgres.config_jsonschema["properties"],
+            "max_deletion_share": {
+                "type": ["number"], "minimum": 0, "maximum": 1, "default": DEFAULT_MAX_DELETION_SHARE,
+                "description": "The largest share of a table's live rows one full listing (ACTIVATE_VERSION) may "
+                               "mark deleted; above it the run fails and marks none. 1 accepts any.",
+            },
+        },
+    }
 
     def listen(self, file_input: t.IO[str] | None = None) -> None:
         # stdin (the tap's pipe) read ahead by a thread; an --input file is read as the SDK does.
