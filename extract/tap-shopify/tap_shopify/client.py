@@ -29,6 +29,7 @@ LOGGER = logging.getLogger("tap-shopify")
 TOKEN_RENEW_MARGIN = 300        # renew a client-credentials token 5 minutes before it expires
 MAX_RETRIES = 8                 # 5xx / dropped connections
 MAX_THROTTLE_RETRIES = 30       # THROTTLED / 429: each waits the computed refill time
+MAX_PARTIAL_RETRIES = 3         # 200 answers with errors[] beside data (a resolver failed): 1, 2, 4 s apart
 ACCESS_TOKEN_HINT = ("check TAP_SHOPIFY_ACCESS_TOKEN (the Admin API access token of a custom app "
                      "installed on this shop, shpat_...)")
 CLIENT_HINT = "check TAP_SHOPIFY_CLIENT_ID and TAP_SHOPIFY_CLIENT_SECRET (the app's client credentials)"
@@ -219,8 +220,12 @@ class ShopifyClient:
 
     def execute(self, query: str, variables: dict | None = None, *, cost: float = 0, what: str = "query") -> dict:
         """Run one GraphQL document; returns `data`. `cost` is the requested-cost estimate used
-        to pace before sending."""
-        throttled = 0
+        to pace before sending.
+
+        A 200 answer with `errors` beside `data` is a partial answer: the errored paths are null.
+        Kept, a null would overwrite the loaded value (the loader upserts whole rows) and the
+        bookmark would move past the record, so it is retried and then fails naming the paths."""
+        throttled = partial = 0
         renewed = False
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
         while True:
@@ -277,7 +282,17 @@ class ShopifyClient:
                                            "read_products, read_inventory, read_locations)")
                 if payload.get("data") is None:
                     raise ShopifyAPIError(f"Shopify GraphQL errors on {what}: {msgs}")
-                LOGGER.warning("Shopify GraphQL errors on %s (partial data kept): %s", what, msgs)
+                paths = ", ".join(sorted({".".join(map(str, e.get("path") or ["?"])) for e in errors
+                                          if isinstance(e, dict)})) or "?"
+                partial += 1
+                if partial > MAX_PARTIAL_RETRIES:
+                    raise ShopifyAPIError(
+                        f"Shopify answered {what} with errors at {paths} ({msgs}) {partial} times: no record of "
+                        "that page was sent (its errored fields would have overwritten good values with nulls), "
+                        "and the bookmark stays at the last complete page. Fix: run again later; if it repeats, "
+                        "check those fields in Shopify's status page or the app's scopes.")
+                self._backoff(what, f"errors at {paths}", 2 ** (partial - 1))
+                continue
             self.stats.requested_cost += int(cost_info.get("requestedQueryCost") or 0)
             self.stats.actual_cost += int(cost_info.get("actualQueryCost") or 0)
             return payload.get("data") or {}

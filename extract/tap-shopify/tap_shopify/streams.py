@@ -39,6 +39,20 @@ def legacy_id(gid: str | None) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
+def connection_page(holder: t.Any, key: str, where: str) -> tuple[list, dict]:
+    """A connection's nodes and pageInfo from one page, once the answer is known to be a page:
+    anything else is an error, never "no more rows"."""
+    conn = holder.get(key) if isinstance(holder, dict) else None
+    info = conn.get("pageInfo") if isinstance(conn, dict) else None
+    if not isinstance(conn, dict) or not isinstance(conn.get("nodes"), list) or not isinstance(info, dict) \
+            or not isinstance(info.get("hasNextPage"), bool):
+        raise ShopifyAPIError(
+            f"{where}: Shopify answered a page without {key}.nodes and {key}.pageInfo.hasNextPage, which is "
+            "not a page of the listing. The run stopped; the bookmark stays at the last complete page. "
+            "Fix: run again; if it repeats, check TAP_SHOPIFY_API_VERSION against the shop's.")
+    return conn["nodes"], info
+
+
 class ShopifyStream(Stream):
     """A top-level Shopify connection as a Singer stream."""
 
@@ -177,10 +191,10 @@ class ShopifyStream(Stream):
                 page_size = max(1, page_size // 2)
                 self.logger.warning("%s: query cost above Shopify's limit, page size now %d", self.name, page_size)
                 continue
-            conn = data.get(res.parent_root) if res.parent_root else data
-            conn = (conn or {}).get(res.root) or {}
-            nodes = conn.get("nodes") or []
-            info = conn.get("pageInfo") or {}
+            if res.parent_root and data.get(res.parent_root) is None and res.parent_root in data:
+                return  # the parent (a location) was deleted since it was listed: it has no rows
+            nodes, info = connection_page(data.get(res.parent_root) if res.parent_root else data, res.root,
+                                          f"stream '{self.name}'")
             emit = []
             for node in nodes:
                 if seen and node.get("updatedAt") == start and node["id"] in seen:
@@ -220,9 +234,8 @@ class ShopifyStream(Stream):
             data = self.client.execute(query, {"id": parent_id, "first": first, "after": after},
                                        cost=3 + first * (1 + q.node_cost(conn.node, self.version)),
                                        what=f"{self.name} {key} of {parent_id}")
-            value = ((data.get(root) or {}).get(key)) or {}
-            out += value.get("nodes") or []
-            info = value.get("pageInfo") or {}
+            nodes, info = connection_page(data.get(root), key, f"stream '{self.name}', {key} of {parent_id}")
+            out += nodes
             if not info.get("hasNextPage"):
                 return out
             after = info.get("endCursor")
