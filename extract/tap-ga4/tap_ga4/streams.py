@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import math
 import hashlib
 import typing as t
 
@@ -29,11 +30,29 @@ from singer_sdk.singerlib import RecordMessage
 from tap_ga4.client import BufferedMsgSpecWriter, GA4Stream, payload
 from tap_ga4.reports import Report, column_name
 
+isfinite = math.isfinite
+
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
 INTEGER_TYPES = {"TYPE_INTEGER"}
+
+
+def metric_number(cast: t.Callable, text: t.Any, report: str, metric: str) -> int | float | None:
+    """One metric value the fast cast refused or that is not finite. GA4 sends numbers as text;
+    "NaN", "Infinity" and "-Infinity" occur for ratios over nothing. Our one rule: a value that is
+    not a finite number lands as NULL (the caller counts it); an integer metric sent as "1.0" is
+    the integer; anything else is not a number and stops the run naming the report and metric."""
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        raise RuntimeError(f"report '{report}': GA4 answered metric {metric} with {str(text)[:40]!r}, which is "
+                           "not a number. The run stopped; the bookmark stays at the last whole window. "
+                           "Fix: run again; if it repeats, check the metric in the report's settings.") from None
+    if not math.isfinite(number):
+        return None
+    return cast(number)
 
 
 class RowCountPaginator(OffsetPaginator):
@@ -129,12 +148,15 @@ class ReportStream(GA4Stream):
         windows = window_bounds(start, end, max(1, int(self.config.get("window_days", 7))))
         self.logger.info("Report '%s', property %s: %s to %s in %d window(s)", self.name, pid, start, end,
                          len(windows))
-        self._rows_read = 0
+        self._rows_read = self.not_finite = 0
         for w_start, w_end in windows:
             self._window = (w_start, w_end)
             yield from self.request_records(context)
             self._bookmark(context, w_end)
         self._tap.log_quota(self.name, pid, self._rows_read)
+        if self.not_finite:
+            self.logger.warning("Report '%s', property %s: %d metric values were not finite numbers (NaN or "
+                                "Infinity) and landed as NULL", self.name, pid, self.not_finite)
 
     def _bookmark(self, context: Context | None, day: dt.date) -> None:
         """Advance the bookmark to the end of a finished window and send STATE now."""
@@ -218,8 +240,13 @@ class ReportStream(GA4Stream):
                 dvals = [d.value for d in row.dimensionValues]
                 try:
                     mvals = [c(m.value) for c, m in zip(casts, row.metricValues)]
-                except ValueError:   # "1.0" for an integer metric
-                    mvals = [c(float(m.value)) for c, m in zip(casts, row.metricValues)]
+                    plain = all(map(isfinite, mvals))
+                except (TypeError, ValueError):   # "1.0" or "NaN" for an integer metric
+                    plain = False
+                if not plain:
+                    mvals = [metric_number(c, m.value, self.name, name)
+                             for c, m, name in zip(casts, row.metricValues, self.report.metrics)]
+                    self.not_finite += mvals.count(None)
                 ymd = dvals[0]
                 append(dict(zip(keys, [sha1((prefix + "\x1f".join(dvals)).encode()).hexdigest(), pid,
                                        f"{ymd[:4]}-{ymd[4:6]}-{ymd[6:8]}", *dvals[1:], *mvals,
