@@ -204,3 +204,41 @@ def test_a_deletion_share_that_is_not_a_share_is_named(stack, schemas, tmp_path)
     done = load(stack, TUNED, tuned, tmp_path, listing(["a"], 1), max_deletion_share="half")
     assert done.returncode == 1
     assert "TARGET_POSTGRES_MAX_DELETION_SHARE='half' is not a share between 0 and 1" in done.stderr.strip().splitlines()[-1]
+
+
+def typed(stream: str, properties: dict, records: list[dict]) -> str:
+    lines = [{"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {
+        "id": {"type": "string"}, **properties}}, "key_properties": ["id"]}]
+    lines += [{"type": "RECORD", "stream": stream, "record": r} for r in records]
+    return "\n".join(json.dumps(line) for line in lines) + "\n"
+
+
+def test_a_column_the_source_retypes_is_widened_not_a_failure_of_every_run(stack, schemas, tmp_path):
+    """Seen: an Attio number attribute retyped to text failed every later run ("Altering columns
+    is not supported"). The column is widened, to text when nothing narrower holds both; the
+    values already loaded are kept."""
+    _, tuned = schemas
+    number = {"tier": {"type": ["number", "null"]}, "count": {"type": ["integer", "null"]}}
+    assert load(stack, TUNED, tuned, tmp_path, typed("deals", number, [{"id": "a", "tier": 3.5, "count": 2}])).returncode == 0
+    retyped = {"tier": {"type": ["string", "null"]}, "count": {"type": ["number", "null"]}}
+    done = load(stack, TUNED, tuned, tmp_path, typed("deals", retyped, [{"id": "b", "tier": "Gold", "count": 2.5}]))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "deals.tier: the source changed its type" in done.stderr and "widened to TEXT" in done.stderr
+    assert stack.sql(f"select id, tier, count from {tuned}.deals order by id") == [
+        ("a", "3.5", 2), ("b", "Gold", 2.5)]
+    # and back: a text column stays text, a number arrives as its text
+    again = load(stack, TUNED, tuned, tmp_path, typed("deals", number, [{"id": "c", "tier": 4, "count": 1}]))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert stack.scalar(f"select tier from {tuned}.deals where id = 'c'") == "4"
+
+
+def test_a_name_postgres_would_cut_short_stops_the_run_naming_the_stream(stack, schemas, tmp_path):
+    _, tuned = schemas
+    long_column = "renewal_" * 9
+    done = load(stack, TUNED, tuned, tmp_path, typed("deals", {long_column: {"type": ["string", "null"]}}, [{"id": "a"}]))
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert f"stream 'deals': the name '{long_column}' is 72 bytes, longer than PostgreSQL's 63" in last, last
+    long_stream = "list_entries_" + "quarterly_renewals_" * 3
+    done = load(stack, TUNED, tuned, tmp_path, typed(long_stream, {}, [{"id": "a"}]))
+    assert done.returncode == 1 and f"stream '{long_stream}'" in done.stderr.strip().splitlines()[-1]

@@ -10,6 +10,7 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_attio.auth import API_KEY_HINT
 from tap_attio.client import RECORDS_PAGE_MAX, BufferedMsgSpecWriter
+from tap_attio.values import IDENTIFIER_BYTES, stable_name
 from tributary_tap_support.settings import typed_settings
 from tap_attio.streams import (
     AttributesStream,
@@ -96,7 +97,8 @@ class TapAttio(Tap):
         for obj in objects:
             slug = obj["api_slug"]
             attrs = list(attributes_reader.request_records({"object_slug": slug}))
-            name = slug if slug not in taken else f"{slug}_records"
+            # the stream's name is its table's: plain and short, or made so for good (values.py)
+            name = stable_name(slug, (obj.get("id") or {}).get("object_id") or slug, IDENTIFIER_BYTES, taken=taken)
             taken.add(name)
             streams.append(RecordsStream(self, obj, attrs, name=name))
 
@@ -104,9 +106,8 @@ class TapAttio(Tap):
         for lst in ListsStream(self).request_records(None):
             slug = lst["api_slug"]
             attrs = list(list_attrs_reader.request_records({"list_slug": slug}))
-            name = f"list_entries_{slug}"
-            if name in taken:
-                continue
+            name = stable_name(f"list_entries_{slug}", (lst.get("id") or {}).get("list_id") or slug, IDENTIFIER_BYTES,
+                               taken=taken)
             taken.add(name)
             streams.append(ListEntriesStream(self, lst, attrs, name=name))
         return streams

@@ -6,21 +6,30 @@ module plans the columns that carry its current value, and compiles one small fu
 fills them from a record's `values`. The raw `values` stay in their own column, so history and
 fields not flattened are never lost.
 
-| attribute type   | column `<slug>`                 | extra columns                         |
-|------------------|---------------------------------|---------------------------------------|
-| text, number, checkbox, date, timestamp, rating | `value`          |                                       |
-| personal-name    | `full_name`                     | `<slug>_first_name`, `<slug>_last_name` |
-| email-address    | `email_address`                 |                                       |
-| domain           | `domain`                        |                                       |
-| phone-number     | `original_phone_number`         |                                       |
-| currency         | `currency_value`                | `<slug>_currency_code`                |
-| status           | `status.title`                  |                                       |
-| select           | `option.title`                  |                                       |
-| record-reference | `target_record_id`              | `<slug>_target_object`                |
-| actor-reference  | `referenced_actor_id`           | `<slug>_actor_type`                   |
-| location         | object (line_1 … longitude)     |                                       |
-| interaction      | `interacted_at`                 | `<slug>_interaction_type`             |
-| anything else    | the current value object(s)     |                                       |
+| attribute type   | column `<col>`                  | extra columns                           |
+|------------------|---------------------------------|-----------------------------------------|
+| text, number, checkbox, date, timestamp, rating | `value`          |                                         |
+| personal-name    | `full_name`                     | `<col>__first_name`, `<col>__last_name` |
+| email-address    | `email_address`                 |                                         |
+| domain           | `domain`                        |                                         |
+| phone-number     | `original_phone_number`         |                                         |
+| currency         | `currency_value`                | `<col>__currency_code`                  |
+| status           | `status.title`                  |                                         |
+| select           | `option.title`                  |                                         |
+| record-reference | `target_record_id`              | `<col>__target_object`                  |
+| actor-reference  | `referenced_actor_id`           | `<col>__actor_type`                     |
+| location         | object (line_1 … longitude)     |                                         |
+| interaction      | `interacted_at`                 | `<col>__interaction_type`               |
+| anything else    | the current value object(s)     |                                         |
+
+Column names are a function of the attribute alone, never of the order Attio lists attributes in,
+so a name means one attribute for the life of that attribute (stable_name): `<col>` is the slug
+itself when it is a plain identifier (lower-case letters, digits, single underscores) of at most
+45 bytes that no fixed column uses; any other slug (non-ASCII, punctuation, too long, a fixed
+column's name) becomes its plain form cut short plus 8 hex digits of the attribute's id. Extra
+columns take a double underscore, which no plain slug has, so an extra never meets an attribute's
+column. A slug deleted and re-created (a new attribute id) as another type keeps the plain name
+when it is plain: the loader then widens the column (see load/target-postgres-wrapper).
 
 Multi-valued attributes (`is_multiselect`) give arrays (empty when unset), the others a scalar
 (null when unset). Timestamps are cut from Attio's nine fractional digits to six (what
@@ -28,6 +37,7 @@ PostgreSQL and Python keep anyway); the raw `values` column keeps all nine.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import typing as t
 
@@ -75,9 +85,24 @@ def ts(value: t.Any) -> t.Any:
     return value
 
 
-def column_name(slug: str) -> str:
-    name = re.sub(r"[^0-9a-zA-Z_]+", "_", slug).strip("_").lower()
-    return name or "attribute"
+PLAIN = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+IDENTIFIER_BYTES = 63      # PostgreSQL's limit: longer names are cut short, silently, and collide
+MAIN_COLUMN_BYTES = 45     # room for the longest extra column suffix, "__interaction_type"
+
+
+def stable_name(slug: str, ident: str, limit: int = MAIN_COLUMN_BYTES, taken: t.Container[str] = ()) -> str:
+    """`slug` itself when it is a plain identifier of at most `limit` bytes not in `taken`; else its
+    plain form cut short plus 8 hex digits of `ident` (the attribute's, list's or object's id): the
+    same name for the life of that id, never another's."""
+    if PLAIN.fullmatch(slug) and len(slug) <= limit and slug not in taken:
+        return slug
+    plain = re.sub(r"[^0-9a-z]+", "_", slug.lower()).strip("_")[: limit - 9].rstrip("_") or "attribute"
+    return f"{plain}_{hashlib.sha1(ident.encode()).hexdigest()[:8]}"
+
+
+def attribute_id(attr: dict) -> str:
+    """The attribute's id, as the attributes endpoint gives it (or as our attributes stream does)."""
+    return attr.get("attribute_id") or (attr.get("id") or {}).get("attribute_id") or attr["api_slug"]
 
 
 def nullable_array(items: dict) -> dict:
@@ -160,10 +185,9 @@ class ValuesPlan:
         taken = set(reserved)
 
         def claim(name: str) -> str:
-            base, n = name, 2
-            while name in taken:
-                name = f"{base}_{n}"
-                n += 1
+            if name in taken:  # two attributes' names met (a plain slug equal to a hashed name)
+                raise ValueError(f"attributes {sorted(a['api_slug'] for a in attributes)}: two would share "
+                                 f"the column {name!r}; rename one of them in Attio")
             taken.add(name)
             return name
 
@@ -173,8 +197,7 @@ class ValuesPlan:
                 continue
             kind = attr.get("type") or ""
             multi = bool(attr.get("is_multiselect"))
-            base = column_name(slug)
-            col = claim(base if base not in reserved else f"{base}_attribute")
+            col = claim(stable_name(slug, attribute_id(attr), taken=reserved))
             if kind in SCALAR_TYPES:
                 schema = SCALAR_TYPES[kind]
             elif kind == "location":
@@ -186,7 +209,7 @@ class ValuesPlan:
             self.properties[col] = nullable_array(schema) if multi else dict(schema)
             extras = []
             for suffix, field, eschema in EXTRA_FIELDS.get(kind, []):
-                ecol = claim(f"{col}_{suffix}")
+                ecol = claim(f"{col}__{suffix}")
                 self.properties[ecol] = nullable_array(eschema) if multi else dict(eschema)
                 extras.append((ecol, field))
             self.columns_of[slug] = [col, *(e for e, _ in extras)]

@@ -48,7 +48,7 @@ def test_values_are_flattened_to_current_typed_columns(sandbox):
     assert "values" in schema and "newsletter_opt_in" in schema   # custom attribute included
     person = next(p for p in out.records("people") if p["values"]["company"])
     assert person["name"] == person["values"]["name"][0]["full_name"]
-    assert person["name_first_name"] and person["name_last_name"]
+    assert person["name__first_name"] and person["name__last_name"]
     assert person["email_addresses"][0] == person["values"]["email_addresses"][0]["email_address"]
     assert person["company"] == person["values"]["company"][0]["target_record_id"]
     assert person["created_at"].endswith("Z") and len(person["created_at"]) == 27   # 6 digits
@@ -61,7 +61,7 @@ def test_values_are_flattened_to_current_typed_columns(sandbox):
     closed = [d for d in out.records("deals") if len(d["values"]["stage"]) > 1]
     assert closed and all(d["stage"] in ("Won 🎉", "Lost") for d in closed)
     deal = next(d for d in out.records("deals") if d["value"] is not None)
-    assert isinstance(deal["value"], float) and deal["value_currency_code"] == "USD"
+    assert isinstance(deal["value"], float) and deal["value__currency_code"] == "USD"
     assert out.records("subscriptions"), "the custom object is discovered and synced"
 
 

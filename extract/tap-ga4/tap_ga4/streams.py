@@ -151,7 +151,11 @@ class ReportStream(GA4Stream):
         self._rows_read = self.not_finite = 0
         for w_start, w_end in windows:
             self._window = (w_start, w_end)
-            yield from self.request_records(context)
+            # A window's rows are held until its last page has arrived: a run stopped mid-window
+            # (quota, an error) sends none of them, so no day lands with part of its rows, which
+            # staging (ga4_latest_load) would take for the whole day. Memory is one window's rows
+            # (GA4's rowCount for it; window_days bounds it).
+            yield from list(self.request_records(context))
             self._bookmark(context, w_end)
         self._tap.log_quota(self.name, pid, self._rows_read)
         if self.not_finite:

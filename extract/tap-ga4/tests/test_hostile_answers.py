@@ -64,3 +64,30 @@ def test_a_metric_that_is_not_a_number_stops_the_run_naming_report_and_metric(sa
     tap = TapGA4(config=config, catalog=select_all(TapGA4(config=config).catalog_dict, {"daily_overview"}))
     _, error = sync_lines(tap, raise_errors=False)
     assert error is not None and "report 'daily_overview': GA4 answered metric sessions with 'lots'" in str(error)
+
+
+def test_a_window_stopped_mid_paging_sends_none_of_its_rows(sandbox, monkeypatch):
+    """Quota spent on page 3 of a window: the rows of its pages 1 and 2 used to be loaded, and
+    staging then showed a settled day with part of its rows. Now a window lands whole or not at
+    all; the bookmark is the last whole window's end, and the next run sends the window whole."""
+    config = sandbox.config(page_size=7, window_days=10)
+    whole = run_tap(config, only={"landing_pages"}).records("landing_pages")
+    first_window_end = "2026-11-04"  # 30 days from 2026-10-26, in windows of 10
+    real = client.GA4Stream.validate_response
+    calls = []
+
+    def quota_on_a_later_page(self, response):
+        calls.append(json.loads(response.request.body))
+        window = calls[-1]["dateRanges"][0]["startDate"]
+        if window > first_window_end and int(calls[-1]["offset"]) == 14:  # the second window's third page
+            raise client.QuotaExhausted("tokensPerHour", "Exhausted property tokens per hour", "within the hour",
+                                        calls[-1].get("property"))
+        return real(self, response)
+    monkeypatch.setattr(client.GA4Stream, "validate_response", quota_on_a_later_page)
+    stopped = run_tap(config, only={"landing_pages"}, raise_errors=False)
+    assert isinstance(stopped.error, client.QuotaExhausted)
+    dates = {r["date"] for r in stopped.records("landing_pages")}
+    assert dates and max(dates) <= first_window_end  # nothing of the broken window
+    assert {r["row_key"] for r in stopped.records("landing_pages")} == \
+        {r["row_key"] for r in whole if r["date"] <= first_window_end}
+    assert stopped.bookmark("landing_pages", next(iter({r["property_id"] for r in whole}))) == first_window_end

@@ -136,7 +136,7 @@ def main() -> None:
             sys.exit(1)
     from singer_sdk.exceptions import InvalidRecord
 
-    from target_postgres_wrapper.sinks import DeletionGuardError
+    from target_postgres_wrapper.sinks import DeletionGuardError, NameTooLongError
     from target_postgres_wrapper.target import TributaryTargetPostgres
 
     # A batch holds thousands of nested records alive until it is written; with the default
@@ -148,7 +148,7 @@ def main() -> None:
     except InvalidRecord as error:
         log(f"ERROR: invalid record in {error.error_message}")
         sys.exit(1)
-    except DeletionGuardError as error:
+    except (DeletionGuardError, NameTooLongError) as error:
         log(f"ERROR: {error}")
         sys.exit(1)
     except Exception:  # noqa: BLE001 - any other failure: keep its traceback, end with the diagnosis

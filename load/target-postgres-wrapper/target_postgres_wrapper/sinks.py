@@ -4,12 +4,17 @@ Everything else (table creation and evolution, the temp-table merge on key prope
 ACTIVATE_VERSION, record metadata, the settings) is the stock sink's, unchanged. Each override
 falls back to the stock method where its shortcut does not apply.
 
-Two guards the stock sink lacks, each a loud stop or a counted rule instead of silent harm:
+Guards the stock sink lacks, each a loud stop or a documented rule instead of silent harm:
   * NUL characters, which PostgreSQL cannot store, are replaced with U+FFFD and counted per
     stream in the log (copy_rows.py);
   * a full listing far smaller than the table (vendor incident, permissions changed, another
     workspace) would mark most rows deleted at ACTIVATE_VERSION: above `max_deletion_share` of the
-    live rows the deletions are not applied and the run fails naming the stream and the counts.
+    live rows the deletions are not applied and the run fails naming the stream and the counts;
+  * a column whose type the source changed (a number attribute retyped to text) is widened, to
+    the type both fit or else to text, values kept (the stock connector fails every later run:
+    "Altering columns is not supported");
+  * a stream or property name longer than PostgreSQL's 63 bytes (which it would cut short,
+    silently, so two names could meet) stops the run naming the stream and the name.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from __future__ import annotations
 import typing as t
 
 import sqlalchemy
+import sqlalchemy.types as sqltypes
 from singer_sdk.helpers._compat import date_fromisoformat, datetime_fromisoformat, time_fromisoformat
 from singer_sdk.helpers._typing import get_datelike_property_type, handle_invalid_timestamp_in_record
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from sqlalchemy.dialects import postgresql
+from target_postgres.connector import PostgresConnector
 from target_postgres.sinks import PostgresSink
 
 from target_postgres_wrapper import copy_rows
@@ -41,7 +48,55 @@ def max_deletion_share(config: dict) -> float:
     return float(config.get("max_deletion_share", DEFAULT_MAX_DELETION_SHARE))
 
 
+IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
+
+
+class NameTooLongError(Exception):
+    """A table or column name PostgreSQL would cut short."""
+
+
+class WideningPostgresConnector(PostgresConnector):
+    """A column whose type the source changed is widened, never left to fail every later run (the
+    stock connector: "Altering columns is not supported") nor narrowed: integer to numeric when a
+    number arrives, anything else to text (which holds every value's text form)."""
+
+    @staticmethod
+    def holds(current: t.Any, new: t.Any) -> bool:
+        if str(current) == str(new) or isinstance(current, (sqltypes.String, sqltypes.Text)):
+            return True
+        if isinstance(current, sqltypes.Numeric) and not isinstance(current, sqltypes.Integer):
+            return isinstance(new, (sqltypes.Integer, sqltypes.Numeric))
+        return isinstance(current, sqltypes.Integer) and isinstance(new, sqltypes.Integer)
+
+    def _adapt_column_type(self, schema_name: str, table_name: str, column_name: str, sql_type: t.Any,
+                           connection: sqlalchemy.engine.Connection, column_object: t.Any) -> None:
+        current = column_object.type if column_object is not None else self._get_column_type(
+            schema_name=schema_name, table_name=table_name, column_name=column_name, connection=connection)
+        if self.holds(current, sql_type):
+            return
+        numbers = (sqltypes.Integer, sqltypes.Numeric)
+        widened = "numeric" if isinstance(current, numbers) and isinstance(sql_type, numbers) else "text"
+        quote = self._engine.dialect.identifier_preparer.quote
+        connection.execute(sqlalchemy.text(
+            f"alter table {quote(schema_name)}.{quote(table_name)} alter column {quote(column_name)} "
+            f"type {widened} using {quote(column_name)}::{widened}"))
+        self.logger.warning("%s.%s.%s: the source changed its type from %s to %s; the column is widened to %s, "
+                            "its values kept", schema_name, table_name, column_name, current, sql_type, widened.upper())
+
+
 class TunedPostgresSink(PostgresSink):
+    connector_class = WideningPostgresConnector
+
+    def setup(self) -> None:
+        too_long = [name for name in (self.table_name, *self.schema.get("properties", {}))
+                    if len(name.encode()) > IDENTIFIER_BYTES]
+        if too_long:
+            raise NameTooLongError(
+                f"stream '{self.stream_name}': the name {too_long[0]!r} is {len(too_long[0].encode())} bytes, longer than "
+                f"PostgreSQL's {IDENTIFIER_BYTES}, which would cut it short (and two cut names can meet). Fix: the "
+                "tap must name it within 63 bytes (our taps do: a long name is cut with a hash of its id).")
+        super().setup()
+
     # -- validation --------------------------------------------------------------------------------
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """The SDK's documented hook: same checks, compiled once per stream (see validation.py)."""

@@ -40,7 +40,7 @@ unioned as (
         null::text as priority,
         null::text as next_step,
         null::date as expected_close_date,
-        case when account_owner_actor_type = 'workspace-member' then account_owner end
+        case when account_owner__actor_type = 'workspace-member' then account_owner end
             as account_owner_workspace_member_id,
         tier,
         renewal_date,

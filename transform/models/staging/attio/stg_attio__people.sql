@@ -6,8 +6,8 @@ renamed as (
     select
         record_id as person_id,
         name as full_name,
-        name_first_name as first_name,
-        name_last_name as last_name,
+        name__first_name as first_name,
+        name__last_name as last_name,
         -- Attio keeps e-mails in the order they were added; the first is the primary one.
         ({{ attio_lower_array('email_addresses') }})[1] as primary_email,
         {{ attio_lower_array('email_addresses') }} as email_addresses,
@@ -21,9 +21,9 @@ renamed as (
         newsletter_opt_in as is_newsletter_opt_in,
         lifetime_value,
         {{ attio_utc('last_interaction') }} as last_interaction_at,
-        last_interaction_interaction_type as last_interaction_type,
+        last_interaction__interaction_type as last_interaction_type,
         created_by as created_by_actor_id,
-        created_by_actor_type,
+        created_by__actor_type as created_by_actor_type,
         web_url,
         {{ attio_utc('created_at') }} as created_at,
         _sdc_batched_at as _loaded_at

@@ -1,0 +1,63 @@
+"""Column and stream names hold for the life of what they name: the same attributes listed in any
+order give the same columns, two attributes never share one, an extra column never meets an
+attribute's, and every name fits PostgreSQL's 63 bytes (longer ones are cut silently there, and
+two cut names collide)."""
+from __future__ import annotations
+
+import itertools
+
+from tap_attio.streams import RECORD_RESERVED
+from tap_attio.values import ValuesPlan, stable_name
+
+
+def attribute(slug: str, kind: str = "text", ident: str | None = None) -> dict:
+    return {"api_slug": slug, "type": kind, "id": {"attribute_id": ident or f"id-{slug}"}}
+
+
+def columns(attributes: list[dict]) -> dict[str, list[str]]:
+    return ValuesPlan(attributes, RECORD_RESERVED).columns_of
+
+
+def test_the_order_attio_lists_attributes_in_changes_no_column():
+    """Seen: `arr_currency_code` values moved to another column between two runs, exit 0."""
+    listed = [attribute("arr", "currency"), attribute("arr_currency_code"), attribute("ARR currency code"),
+              attribute("arr-currency-code"), attribute("prénom"), attribute("名前"), attribute("名字")]
+    first = columns(listed)
+    for order in itertools.islice(itertools.permutations(listed), 200):
+        assert columns(list(order)) == first
+    assert first["arr"] == ["arr", "arr__currency_code"]
+    assert first["arr_currency_code"] == ["arr_currency_code"]
+    every = [name for names in first.values() for name in names]
+    assert len(every) == len(set(every))
+
+
+def test_non_ascii_slugs_get_names_of_their_own_not_attribute_n():
+    names = columns([attribute("名前", ident="a1"), attribute("名字", ident="a2"), attribute("prénom", ident="a3")])
+    assert names["名前"][0] != names["名字"][0]
+    assert names["名前"][0].startswith("attribute_") and names["prénom"][0].startswith("pr_nom_")
+    # the same attribute keeps its name when others come and go
+    assert columns([attribute("名字", ident="a2")])["名字"] == names["名字"]
+
+
+def test_a_re_created_attribute_with_an_unplain_slug_gets_its_own_column():
+    before = columns([attribute("Renewal Month", "text", ident="old")])["Renewal Month"]
+    after = columns([attribute("Renewal Month", "number", ident="new")])["Renewal Month"]
+    assert before != after
+
+
+def test_a_fixed_columns_name_is_never_an_attributes():
+    names = columns([attribute("values"), attribute("web_url"), attribute("record_id_2")])
+    assert names["values"][0] not in RECORD_RESERVED and names["web_url"][0] not in RECORD_RESERVED
+    assert names["record_id_2"] == ["record_id_2"]
+
+
+def test_every_name_fits_postgres_and_long_slugs_stay_distinct():
+    long_a, long_b = "x" * 70 + "_alpha", "x" * 70 + "_beta"
+    names = columns([attribute(long_a, "personal-name"), attribute(long_b, "interaction")])
+    every = [name for names_ in names.values() for name in names_]
+    assert all(len(name.encode()) <= 63 for name in every), every
+    assert len(every) == len(set(every))
+    stream = stable_name("list_entries_" + "quarterly_enterprise_renewals_" * 3, "list-id", 63)
+    assert len(stream.encode()) <= 63 and stream == stable_name("list_entries_" + "quarterly_enterprise_renewals_" * 3,
+                                                                 "list-id", 63)
+    assert stable_name("list_entries_sales_pipeline", "list-id", 63) == "list_entries_sales_pipeline"
