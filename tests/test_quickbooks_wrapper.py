@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extract" / "tap-quickbooks-wrapper"))
+from tap_quickbooks_wrapper.guarded_tap import BatchItemFault, checked  # noqa: E402
 from tap_quickbooks_wrapper.main import (  # noqa: E402
     ConfigError, TokenStore, bounded_cdc_state, check_config, diagnose, with_report_restatement,
 )
@@ -94,3 +95,28 @@ def test_report_restatement_never_reaches_before_start_date_nor_starts_a_first_r
     state = with_report_restatement(state, "2026-11-01T00:00:00Z", NOW, 90)
     assert state["bookmarks"]["profit_loss_report"]["LastUpdatedTime"] == "2026-11-01T00:00:00Z"
     assert with_report_restatement({}, "2024-01-01T00:00:00Z", NOW, 90) == {"bookmarks": {}}
+
+
+def test_a_batch_answered_200_with_a_fault_inside_is_an_error_naming_the_entity():
+    """The community tap reads such an item as "no more rows"; the guard stops the run instead."""
+    answers = {
+        "fine": {"BatchItemResponse": [{"bId": "Invoice", "QueryResponse": {"Invoice": [], "maxResults": 0}}]},
+        "fault": {"BatchItemResponse": [
+            {"bId": "Customer", "QueryResponse": {"Customer": [{"Id": "1"}], "maxResults": 1}},
+            {"bId": "Invoice", "Fault": {"type": "SystemFault", "Error": [
+                {"Message": "An application error has occurred", "code": "10000", "Detail": "System Failure"}]}}]},
+    }
+    post = checked(lambda self, url, headers=None, data=None: answers[data])
+    assert post(None, "/v3/company/1/batch", data="fine") == answers["fine"]
+    with pytest.raises(BatchItemFault) as fault:
+        post(None, "/v3/company/1/batch", data="fault")
+    message = str(fault.value)
+    assert message.startswith("QuickBooks answered the batch (HTTP 200) with a Fault for entity Invoice: "
+                              "An application error has occurred (code 10000, System Failure)")
+    assert "Fix: run again" in message
+    answers["empty"] = {"time": "2026-11-30T10:00:00.000-08:00"}
+    with pytest.raises(BatchItemFault, match="without a BatchItemResponse list"):
+        post(None, "/v3/company/1/batch", data="empty")
+    # the wrapper's last line is that message, taken from the traceback's last line
+    log = f"Traceback (most recent call last):\n  ...\ntap_quickbooks_wrapper.guarded_tap.BatchItemFault: {message}\n"
+    assert diagnose(log) == message

@@ -11,6 +11,7 @@ would mark most of a table deleted is refused (the deletion guard).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import subprocess
 from pathlib import Path
 
@@ -242,3 +243,21 @@ def test_a_name_postgres_would_cut_short_stops_the_run_naming_the_stream(stack, 
     long_stream = "list_entries_" + "quarterly_renewals_" * 3
     done = load(stack, TUNED, tuned, tmp_path, typed(long_stream, {}, [{"id": "a"}]))
     assert done.returncode == 1 and f"stream '{long_stream}'" in done.stderr.strip().splitlines()[-1]
+
+
+def test_a_tombstone_marks_its_row_deleted_and_keeps_its_last_values(stack, schemas, tmp_path):
+    """A record of only its key and _sdc_deleted_at (tap-shopify's deletion events): upserted like
+    any record it would null every other column."""
+    _, tuned = schemas
+    assert load(stack, TUNED, tuned, tmp_path, messages(RECORDS)).returncode == 0
+    lines = [{"type": "SCHEMA", "stream": "things", "schema": SCHEMA, "key_properties": ["id"]},
+             {"type": "RECORD", "stream": "things", "record": {**RECORDS[1], "note": "changed, then deleted"}},
+             {"type": "RECORD", "stream": "things", "record": {"id": "b", "_sdc_deleted_at": "2026-11-30T10:00:00+00:00"}},
+             {"type": "RECORD", "stream": "things", "record": {"id": "a", "_sdc_deleted_at": "2026-11-30T11:00:00+00:00"}},
+             {"type": "RECORD", "stream": "things", "record": {"id": "never-loaded", "_sdc_deleted_at": "2026-11-30T11:00:00+00:00"}}]
+    done = load(stack, TUNED, tuned, tmp_path, "\n".join(json.dumps(line) for line in lines) + "\n")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "stream 'things': 3 rows marked deleted (tombstones)" in done.stderr
+    assert stack.sql(f"select id, note, amount, _sdc_deleted_at is not null from {tuned}.things order by id") == [
+        ("a", AWKWARD, Decimal("12.345"), True), ("b", "changed, then deleted", None, True), ("c", "", Decimal("-0.5"), False)]
+    assert stack.scalar(f"select _sdc_deleted_at from {tuned}.things where id = 'a'").isoformat().startswith("2026-11-30T11:00")

@@ -9,7 +9,9 @@ the loader's guards are in tests/test_target_postgres.py. Here each class runs e
   * Attio: an empty first page of a loaded object (the deletion guard), a 200 answer that is not
     a page, a NUL character in a value (last of the Attio cases: that record then differs from the
     truth for good, by the documented rule);
-  * Shopify: a partial GraphQL answer (errors beside data) that persists, a page that is not one.
+  * QuickBooks: a batch answered 200 with a Fault inside one of its items;
+  * Shopify: a partial GraphQL answer (errors beside data) that persists, a page that is not one;
+    orders, customers and collections deleted in the shop (marked in raw, dropped in staging).
 
 One small world (scale 0.2) for the module, loaded once per vendor.
 """
@@ -116,6 +118,23 @@ def test_attio_an_answer_that_is_not_a_page_fails_naming_the_stream(stack, loade
     run_whole(stack, "attio")
 
 
+def test_attio_records_deleted_and_created_while_paging_lose_no_live_record(stack, loaded):
+    """Offset paging skipped a live record when an earlier one was deleted between two pages, and
+    the loader then marked it deleted. Here people are deleted and created between pages 2 and 3
+    of a 20-record paging: the run loses no live record; what it read before a deletion stays
+    until the next run (a snapshot of the listing), which is whole."""
+    loaded("attio")
+    arm(stack, {"vendor": "attio", "path_contains": "/objects/people/records/query", "after": 2, "kind": "mutate",
+                "change": {"object": "people", "delete": 3, "create": 2}})
+    result = stack.meltano("run", "attio", env={"TAP_ATTIO_PAGE_SIZE": "20"})
+    assert result.ok, result.output[-4000:]
+    assert faults_left(stack) == []
+    people = next(t for t in compare_with_truth("attio").tables if t.table == "people").diff()
+    assert people["missing"] == [] and people["duplicated"] == []
+    assert len(people["unexpected"]) <= 3  # deleted after they were read: marked by the next run
+    run_whole(stack, "attio")
+
+
 def test_attio_a_nul_character_lands_as_the_replacement_character(stack, loaded):
     """One NUL used to fail every run of the source, naming no stream."""
     loaded("attio")
@@ -134,6 +153,27 @@ def test_attio_a_nul_character_lands_as_the_replacement_character(stack, loaded)
     diffs = {t.table: t.diff() for t in compare_with_truth("attio").tables}
     assert {table: {kind: keys for kind, keys in d.items() if keys} for table, d in diffs.items()
             if any(d.values())} == {"people": {"differing": [person]}}
+
+
+# ---- QuickBooks --------------------------------------------------------------------------------
+def test_quickbooks_a_batch_answered_200_with_a_fault_fails_naming_the_entity(stack, loaded):
+    """QuickBooks answers a batch with 200 even when a query in it failed; the community tap read
+    that item as "no more rows" and the run ended green without the entity's changes."""
+    loaded("quickbooks")
+    stack.sandbox("POST", "/_sandbox/quickbooks/mutate", {"seed": 5, "new": 2, "updated": 2})
+    state_before = stack.state("dev:tap-quickbooks-to-target-postgres")
+    fault = {"BatchItemResponse": [{"bId": "Invoice", "Fault": {"type": "SystemFault", "Error": [
+        {"Message": "An application error has occurred while processing your request", "code": "10000",
+         "Detail": "System Failure Error: Could not find resource"}]}}], "time": "2026-11-30T10:00:00.000-08:00"}
+    arm(stack, {"vendor": "quickbooks", "path_contains": "/batch", "kind": "status", "status": 200,
+                "body": json.dumps(fault)})
+    result = stack.meltano("run", "quickbooks")
+    assert faults_left(stack) == []
+    failure_line(result, "with a Fault for entity Invoice", "Fix: run again")
+    bookmarks = lambda state: (state.get("singer_state") or {}).get("bookmarks", {})  # noqa: E731
+    assert bookmarks(stack.state("dev:tap-quickbooks-to-target-postgres")).get("invoices") == \
+        bookmarks(state_before).get("invoices")
+    run_whole(stack, "quickbooks")
 
 
 # ---- Shopify -----------------------------------------------------------------------------------
@@ -175,4 +215,27 @@ def test_shopify_a_page_that_is_not_a_page_fails_naming_the_stream(stack, loaded
     result = stack.meltano("run", "shopify", env={"TAP_SHOPIFY_USE_BULK": "never"})
     assert faults_left(stack) == []
     failure_line(result, "stream '", "Shopify answered a page without", "Fix: run again")
+    run_whole(stack, "shopify")
+
+
+def test_shopify_deletions_are_marked_in_raw_and_dropped_in_staging_within_one_run(stack, loaded):
+    """Deleted orders, customers and collections stayed in the warehouse for good: an incremental
+    stream never sees them again. Shopify's "destroy" events now mark them within one run."""
+    loaded("shopify")
+    deleted = stack.sandbox("POST", "/_sandbox/shopify/mutate",
+                            {"orders_deleted": 2, "customers_deleted": 1, "collections_deleted": 1, "orders_updated": 1})
+    assert len(deleted["orders_deleted"]) == 2 and deleted["customers_deleted"] and deleted["collections_deleted"]
+    result = run_whole(stack, "shopify")  # raw's live rows == the shop's truth, which has none of them
+    assert "orders: 2 deleted in Shopify, marked deleted" in result.output
+    marked = stack.sql("select id, \"lineItems\" is not null from raw_shopify.orders where _sdc_deleted_at is not null")
+    assert {gid for gid, _ in marked} == set(deleted["orders_deleted"])
+    assert all(kept for _, kept in marked)  # the last values stay, only marked
+    assert stack.scalar("select count(*) from staging.stg_shopify__orders where order_gid = any(%s)",
+                        (deleted["orders_deleted"],)) == 0
+    order_ids = [gid.rsplit("/", 1)[1] for gid in deleted["orders_deleted"]]
+    assert stack.scalar("select count(*) from staging.stg_shopify__order_lines where order_id::text = any(%s)",
+                        (order_ids,)) == 0
+    assert stack.scalar("select count(*) from raw_shopify.customers where id = %s and _sdc_deleted_at is not null",
+                        (deleted["customers_deleted"][0],)) == 1
+    # the next run sends nothing new and changes nothing
     run_whole(stack, "shopify")

@@ -200,4 +200,7 @@ def build_app(sb: Sandbox) -> web.Application:
     sb.faults.token_expirers = {"quickbooks": lambda: sb.quickbooks.tokens.expire_access(),
                                 "ga4": lambda: app[ga4.APP_KEY].expire_tokens(),
                                 "shopify": lambda: sb.shopify.expire_tokens()}
+    # what a "mutate" fault rule calls: a change in the middle of a run (between two pages)
+    sb.faults.mutators = {"attio": lambda **change: attio.mutate(app, **change),
+                          "shopify": lambda **change: sb.shopify.mutate(**change)}
     return app

@@ -1,7 +1,8 @@
 """Fault injection: a queue of rules, set through the control API, applied as aiohttp middleware.
 
 A rule: {"vendor"?: "quickbooks"|"attio"|"shopify"|"ga4"|<a simulators/ name>, "path_contains"?: str,
-         "kind": "status"|"drop"|"delay"|"slow"|"malformed"|"expire_tokens", "status"?: int, "body"?: str,
+         "kind": "status"|"drop"|"delay"|"slow"|"malformed"|"expire_tokens"|"mutate", "status"?: int, "body"?: str,
+         "change"?: dict (mutate: the arguments of the vendor's /_sandbox/<vendor>/mutate),
          "seconds"?: float, "after"?: int (default 0), "count": int (default 1)}.
 The first rule that matches a vendor request (never a /_sandbox/ request) fires and its count
 goes down; spent rules disappear. A rule with "after": n first lets n matching requests through,
@@ -11,7 +12,9 @@ JSON Fault); "drop" closes the connection without an answer; "delay" waits, then
 request through; "slow" lets the request through and waits before sending its answer (the work,
 token checks included, is done on arrival); "malformed" lets the request through and answers the first half of the real
 body with the real status (a page cut off mid-way: broken JSON); "expire_tokens" expires every
-access token the vendor has issued, then lets the request through (a token that dies mid-run).
+access token the vendor has issued, then lets the request through (a token that dies mid-run);
+"mutate" changes the vendor's data as its /_sandbox/<vendor>/mutate would (records deleted or
+created between two pages of one listing), then lets the request through.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ VENDOR_HOSTS = {
     "oauth.platform.intuit.com": "quickbooks", "appcenter.intuit.com": "quickbooks",
     "api.attio.com": "attio", "analyticsdata.googleapis.com": "ga4", "oauth2.googleapis.com": "ga4",
 }
-VALID_KINDS = ("status", "drop", "delay", "slow", "malformed", "expire_tokens")
+VALID_KINDS = ("status", "drop", "delay", "slow", "malformed", "expire_tokens", "mutate")
 
 
 def vendor_of(request: web.Request) -> str | None:
@@ -53,6 +56,8 @@ class Faults:
         self.rules: list[dict] = []
         # vendor -> a function expiring every access token that vendor issued (set by build_app)
         self.token_expirers: dict = {}
+        # vendor -> its mutate(**change) (set by build_app)
+        self.mutators: dict = {}
 
     def set(self, rules: list[dict]) -> list[dict]:
         clean = []
@@ -63,6 +68,8 @@ class Faults:
                 raise ValueError(f"a status fault needs an integer 'status': {rule!r}")
             if rule["kind"] == "expire_tokens" and rule.get("vendor") not in self.token_expirers:
                 raise ValueError(f"an expire_tokens fault needs a 'vendor' among {sorted(self.token_expirers)}: {rule!r}")
+            if rule["kind"] == "mutate" and (rule.get("vendor") not in self.mutators or not isinstance(rule.get("change"), dict)):
+                raise ValueError(f"a mutate fault needs a 'vendor' among {sorted(self.mutators)} and a 'change' object: {rule!r}")
             clean.append({"count": 1, "after": 0, **rule})
         self.rules = clean
         return self.rules
@@ -105,6 +112,9 @@ def make_middleware(faults: Faults, clock):
             return response
         if rule["kind"] == "expire_tokens":
             faults.token_expirers[rule["vendor"]]()
+            return await handler(request)
+        if rule["kind"] == "mutate":
+            faults.mutators[rule["vendor"]](**rule["change"])
             return await handler(request)
         if rule["kind"] == "malformed":
             response = await handler(request)

@@ -200,6 +200,10 @@ class Shop:
         for r in self.orders:
             for k, _ in enumerate(r.refunds):
                 self.refund_index[self._refund_num(r, k)] = (r, k)
+        # deleted by `ShopifySandbox.mutate`: out of every listing (each has a "destroy" event)
+        self.deleted_customers: set[int] = set()
+        self.deleted_collections: set[int] = set()
+        self.deleted_order_idx = 0  # the highest: a new order never gets a deleted one's id
         # customers: everyone who ordered (ids shared with QuickBooks/Attio through world.py)
         self.customer_updated: dict[int, dt.datetime] = {}
         self.customer_marketing: dict[int, str] = {}
@@ -209,6 +213,8 @@ class Shop:
         # fields changed by a merchant's edit (`ShopifySandbox.edit`): ("Order", num) or
         # ("Customer", person idx) -> {field: value}, laid over the node built from the world
         self.edits: dict[tuple[str, int], dict] = {}
+        # deletions (`ShopifySandbox.mutate`): gone from every listing, each one a "destroy" event
+        self.events: list[dict] = []
 
     # -- building ----------------------------------------------------------------------------------
     def _order_from_world(self, o, pos: int, big: bool) -> OrderRec:
@@ -238,7 +244,7 @@ class Shop:
         for r in self.orders:
             by_person.setdefault(r.person, []).append(r)
         self.customer_orders = by_person
-        self.customers = sorted(by_person)
+        self.customers = sorted(p for p in by_person if p not in self.deleted_customers)
         self.customer_num = {int(shopify_customer_id(p)): p for p in self.customers}
 
     def _build_checkouts(self) -> list[dict]:
@@ -380,6 +386,8 @@ class Shop:
             num = 310_000_000 + k
             members = [p for p in self.products if p.name.split()[-2] == noun]
             updated = max(self.product_updated[p.idx] for p in members)
+            if num in self.deleted_collections:
+                continue
             out.append({"__typename": "Collection", "id": gid("Collection", num), "legacyResourceId": str(num),
                         "title": f"{noun}s", "handle": f"{noun.lower()}s", "description": f"All our {noun.lower()}s.",
                         "sortOrder": "BEST_SELLING", "templateSuffix": None, "updatedAt": iso(updated),
@@ -474,7 +482,7 @@ class Shop:
                 "displayFulfillmentStatus": "FULFILLED", "sourceName": "web", "tags": list(r.tags) + [r.channel],
                 "note": r.note, "discountCodes": [r.discount[0]] if r.discount else [], "taxesIncluded": False,
                 "subtotalLineItemsQuantity": qty,
-                "customer": lambda info, **a: self.customer_node(r.person),
+                "customer": lambda info, **a: None if r.person in self.deleted_customers else self.customer_node(r.person),
                 "shippingAddress": addr, "billingAddress": addr,
                 "subtotalPriceSet": bag(tot["sub"]), "totalDiscountsSet": bag(tot["disc"]),
                 "totalShippingPriceSet": bag(r.shipping), "totalTaxSet": bag(r.tax), "totalPriceSet": bag(tot["total"]),
@@ -585,9 +593,20 @@ class Shop:
             return [(71_000_000 + k, None, None, LOCATIONS[k][0], k) for k in range(len(LOCATIONS))], self.location_node
         if name == "collections":
             return [(c["_num"], c["updatedAt"], c["updatedAt"], c["title"], c) for c in self.collections()], lambda c: c
+        if name == "events":
+            return [(e["num"], iso(e["at"]), iso(e["at"]), e["subjectType"], e) for e in self.events], self.event_node
         if name == "abandonedCheckouts":
             return [(c["num"], iso(c["at"]), iso(c["updated"]), str(c["num"]), c) for c in self.checkouts], self.checkout_node
         raise KeyError(name)
+
+    def event_node(self, e: dict) -> dict:
+        return {"__typename": "BasicEvent", "id": gid("BasicEvent", e["num"]), "createdAt": iso(e["at"]),
+                "action": "destroy", "message": f"{e['subjectType'].title()} was deleted.",
+                "subjectId": e["subjectId"], "subjectType": e["subjectType"]}
+
+    def delete(self, subject_type: str, subject_id: str, now: dt.datetime) -> None:
+        self.events.append({"num": 98_000_000_000 + len(self.events), "at": now, "subjectType": subject_type,
+                            "subjectId": subject_id})
 
     def customer_node_keys(self, pi: int) -> tuple:
         p = self.world.people[pi]
@@ -603,6 +622,9 @@ class Shop:
             return hit
         rows, builder = self.table(name)
         for field, op, value in parse_search(query):
+            if name == "events" and field in ("action", "subject_type"):  # every event here is a destroy
+                rows = [r for r in rows if value.lower() == ("destroy" if field == "action" else r[3].lower())]
+                continue
             col = {"created_at": 1, "processed_at": 1, "updated_at": 2, "id": 0}.get(field)
             if col is None:
                 continue
@@ -917,10 +939,36 @@ class ShopifySandbox:
             out[stream] = {gid(kind, num): updated for num, _, updated, _, _ in rows}
         return out
 
-    def mutate(self, orders_updated: int = 0, orders_created: int = 0, refunds: int = 0, customers_updated: int = 0) -> dict:
-        """Changes between runs, stamped with the sandbox clock's now."""
+    def mutate(self, orders_updated: int = 0, orders_created: int = 0, refunds: int = 0, customers_updated: int = 0,
+               orders_deleted: int = 0, customers_deleted: int = 0, collections_deleted: int = 0) -> dict:
+        """Changes between runs, stamped with the sandbox clock's now. A deletion takes the record
+        out of every listing and records a "destroy" event, as Shopify does: an order (one of a
+        customer with others, so no customer goes with it), a customer (Shopify's erasure: their
+        orders stay, without a customer), a collection."""
         s, now = self.shop, self.clock.now()
-        changed = {"orders_updated": [], "orders_created": [], "refunds": [], "customers_updated": []}
+        changed = {"orders_updated": [], "orders_created": [], "refunds": [], "customers_updated": [],
+                   "orders_deleted": [], "customers_deleted": [], "collections_deleted": []}
+        deletable = [r for r in s.orders if not r.refunds and len(r.lines) <= MAX_PAGE]
+        for r in deletable[-orders_deleted:] if orders_deleted else []:
+            if len(s.customer_orders[r.person]) < 2:
+                continue  # the customer's only order: Shopify would keep it, here it stays
+            s.orders.remove(r)
+            del s.order_by_num[r.num]
+            s.customer_orders[r.person].remove(r)
+            s.customer_updated[r.person] = now  # their order count and amount spent changed
+            s.deleted_order_idx = max(s.deleted_order_idx, r.idx)
+            s.delete("ORDER", gid("Order", r.num), now)
+            changed["orders_deleted"].append(gid("Order", r.num))
+        for pi in s.customers[:customers_deleted]:
+            s.deleted_customers.add(pi)
+            for r in s.customer_orders.get(pi, []):
+                r.updated = now  # the orders stay, without a customer (a changed order)
+            s.delete("CUSTOMER", gid("Customer", int(shopify_customer_id(pi))), now)
+            changed["customers_deleted"].append(gid("Customer", int(shopify_customer_id(pi))))
+        for c in s.collections()[:collections_deleted]:
+            s.deleted_collections.add(c["_num"])
+            s.delete("COLLECTION", c["id"], now)
+            changed["collections_deleted"].append(c["id"])
         candidates = [r for r in s.orders if not r.refunds]
         for r in candidates[:orders_updated]:
             r.note, r.updated = f"Updated at {iso(now)}", now
@@ -933,7 +981,7 @@ class ShopifySandbox:
             changed["refunds"].append(gid("Order", r.num))
         template = s.orders[-1] if s.orders else None
         for k in range(orders_created):
-            idx = max(r.idx for r in s.orders) + 1
+            idx = max(max(r.idx for r in s.orders), s.deleted_order_idx) + 1
             r = OrderRec()
             r.idx, r.num, r.number = idx, 5_500_000_000_000 + idx * 11, max(o.number for o in s.orders) + 1
             r.person = template.person if template else s.customers[0]
@@ -1074,7 +1122,7 @@ class ShopifySandbox:
             "orders": conn("orders"), "customers": conn("customers"), "products": conn("products"),
             "productVariants": conn("productVariants"), "inventoryItems": conn("inventoryItems"),
             "locations": conn("locations"), "collections": conn("collections"),
-            "abandonedCheckouts": conn("abandonedCheckouts"),
+            "abandonedCheckouts": conn("abandonedCheckouts"), "events": conn("events"),
             "ordersCount": count("orders"), "customersCount": count("customers"), "productsCount": count("products"),
             "abandonedCheckoutsCount": count("abandonedCheckouts"),
             "bulkOperationRunQuery": self._run_bulk,

@@ -79,6 +79,9 @@ class Header(msgspec.Struct, gc=False):
     type: str = ""
 
 
+REPORT_KIND = "analyticsData#runReport"  # every runReport answer says so (Google's reference)
+
+
 class ReportPage(msgspec.Struct):
     dimensionHeaders: list[Header] = []
     metricHeaders: list[Header] = []
@@ -216,8 +219,11 @@ class GA4Stream(RESTStream):
         if code < 400:
             self._refreshed_after_401 = False
             # Parsed here, inside the retry loop: a page cut off on the way is asked for again
-            # (parse_response reuses the parsed page).
-            payload(response)
+            # (parse_response reuses the parsed page), and so is a 200 that is not a report (GA4
+            # always names its answer's kind): never read as a report without rows.
+            if "runReport" in response.request.path_url and payload(response).kind != REPORT_KIND:
+                raise RetriableAPIError(f"report '{self.name}': GA4 answered 200 with a body that is not a report "
+                                        f"(kind {payload(response).kind!r}, not {REPORT_KIND!r})", response)
             return
         status, message = google_error(response)
         pid = (self.context or {}).get("property_id")

@@ -91,3 +91,23 @@ def test_a_window_stopped_mid_paging_sends_none_of_its_rows(sandbox, monkeypatch
     assert {r["row_key"] for r in stopped.records("landing_pages")} == \
         {r["row_key"] for r in whole if r["date"] <= first_window_end}
     assert stopped.bookmark("landing_pages", next(iter({r["property_id"] for r in whole}))) == first_window_end
+
+
+def test_a_200_that_is_not_a_report_is_asked_again_then_fails_naming_the_report(sandbox, monkeypatch):
+    """An empty body read as "a report without rows" would land a settled day with no rows."""
+    monkeypatch.setattr(client.GA4Stream, "backoff_base_seconds", 0.01)
+    answers = []
+
+    def not_a_report(body: dict) -> dict:
+        answers.append(1)
+        return {} if len(answers) <= 2 else body
+    tamper(monkeypatch, not_a_report)
+    records = run_tap(sandbox.config(), only={"daily_overview"}).records("daily_overview")
+    assert len(records) == 30  # asked again, then whole
+
+    tamper(monkeypatch, lambda body: {"rows": []})
+    config = sandbox.config()
+    tap = TapGA4(config=config, catalog=select_all(TapGA4(config=config).catalog_dict, {"daily_overview"}))
+    lines, error = sync_lines(tap, raise_errors=False)
+    assert error is not None and "report 'daily_overview': GA4 answered 200 with a body that is not a report" in str(error)
+    assert not [line for line in lines if '"RECORD"' in line]

@@ -281,6 +281,9 @@ DIAGNOSES = [
 
 
 def diagnose(log_text: str) -> str:
+    for line in reversed(log_text.splitlines()):
+        if "BatchItemFault: " in line:  # guarded_tap.py's own message, already cause and fix
+            return line.split("BatchItemFault: ", 1)[1].strip()
     for fragment, message in DIAGNOSES:
         if fragment in log_text:
             return message
@@ -340,7 +343,9 @@ def run(args: list[str]) -> int:
         if access:
             secrets.add(access)
 
-    process = subprocess.Popen([_tap_executable(), *tap_args], stderr=subprocess.PIPE, text=True, bufsize=1)
+    # the community tap, through guarded_tap.py (a batch answered 200 with a Fault stops the run)
+    process = subprocess.Popen([sys.executable, "-m", "tap_quickbooks_wrapper.guarded_tap", *tap_args],
+                               stderr=subprocess.PIPE, text=True, bufsize=1)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: process.send_signal(signum))
 

@@ -413,9 +413,22 @@ RESOURCES = {
 }
 
 
+# Deletions: Shopify keeps an event per deleted order, customer, product, variant or collection
+# for a year (`events`, action "destroy"; `deletionEvents`, products and collections only, is
+# deprecated in its favour). The stream -> the subject type its deletions carry.
+DELETED_SUBJECTS = {"orders": "ORDER", "customers": "CUSTOMER", "products": "PRODUCT",
+                    "product_variants": "PRODUCT_VARIANT", "collections": "COLLECTION"}
+DELETIONS = """query Deletions($first: Int!, $after: String, $query: String) {
+  events(first: $first, after: $after, query: $query, sortKey: CREATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id createdAt action ... on BasicEvent { subjectId subjectType } }
+  }
+}"""
+
+
 def all_documents(version: str) -> dict[str, str]:
     """Every document the tap can send at `version` (bulk inner queries included as queries)."""
-    docs: dict[str, str] = {"bulk_run": BULK_RUN, "bulk_poll": bulk_poll_query(version)}
+    docs: dict[str, str] = {"bulk_run": BULK_RUN, "bulk_poll": bulk_poll_query(version), "deletions": DELETIONS}
     for name, res in RESOURCES.items():
         docs[f"{name}:page"] = res.page_query(version)
         if res.count_root:

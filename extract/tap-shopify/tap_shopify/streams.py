@@ -16,6 +16,7 @@ next run's `>=` query does not emit them again.
 from __future__ import annotations
 
 import re
+import time
 import typing as t
 
 from singer_sdk.helpers._util import utc_now
@@ -130,8 +131,45 @@ class ShopifyStream(Stream):
         seen = set(state.get("boundary_ids") or []) if state.get("replication_key_value") == start else set()
         return start, seen
 
+    # -- deletions --------------------------------------------------------------------------------
+    # Incremental streams (updated_at) never see a deleted record again: after its changes each
+    # such stream reads Shopify's "destroy" events for its subject type since its last run and
+    # sends a tombstone per deleted id ({id, _sdc_deleted_at}: the loader marks that row deleted,
+    # keeping its last values; staging drops it). Full-table streams (locations, inventory levels)
+    # send ACTIVATE_VERSION after a complete listing instead: the rows not listed are the deleted.
+    def _send_deletions(self, context: Context | None) -> None:
+        subject = q.DELETED_SUBJECTS.get(self.name)
+        if subject is None or not self._incremental:
+            return
+        state = self.get_context_state(context)
+        after = state.get("deletions_after") or self.config.get("start_date")
+        search = f"action:destroy AND subject_type:{subject}" + (f" AND created_at:>='{after}'" if after else "")
+        cursor, newest, sent = None, after, 0
+        while True:
+            data = self.client.execute(q.DELETIONS, {"first": q.MAX_PAGE, "after": cursor, "query": search},
+                                       cost=2 + q.MAX_PAGE, what=f"{self.name} deletions")
+            nodes, info = connection_page(data, "events", f"stream '{self.name}', deletions")
+            for event in nodes:
+                if event.get("action") != "destroy" or event.get("subjectType") != subject or not event.get("subjectId"):
+                    continue  # another kind of event (a filter the shop ignored)
+                self._write_record_message({"id": event["subjectId"], "_sdc_deleted_at": event["createdAt"]})
+                newest = max(newest or "", event["createdAt"])
+                sent += 1
+            if not info["hasNextPage"]:
+                break
+            cursor = info.get("endCursor")
+        if sent:
+            self.logger.info("%s: %d deleted in Shopify, marked deleted", self.name, sent)
+        if newest:
+            state["deletions_after"] = newest  # re-read from that instant: a tombstone sent twice is harmless
+            self._write_state_message()
+
     # -- records ---------------------------------------------------------------------------------
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        yield from self._changed_records(context)
+        self._send_deletions(context)
+
+    def _changed_records(self, context: Context | None) -> t.Iterable[dict]:
         start, seen = self._start(context)
         search = f"updated_at:>='{start}'" if start and self.resource.search else None
         self._boundary_ids: list = []
@@ -395,12 +433,36 @@ def _holders(node: dict, path: tuple) -> t.Iterator[dict]:
 
 
 class LocationsStream(ShopifyStream):
+    """Locations, and through them their inventory levels: both full-table (re-read every run), so
+    after a complete listing each gets ACTIVATE_VERSION and the loader marks deleted the rows not
+    listed (a closed location, a stale level). Sent after the listing, not before as the SDK does:
+    a run that fails half-way marks nothing deleted."""
+
     def get_child_context(self, record: dict, context) -> dict:
         return {"location_id": record["id"]}
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        return False  # the SDK's, sent before reading; ours follow the listing (get_records)
+
+    def get_records(self, context):
+        if not self.config.get("emit_activate_version_messages", True):
+            yield from super().get_records(context)
+            return
+        version = int(time.time() * 1000)
+        for stream in (self, *self.child_streams):
+            stream._stream_version = version
+        yield from super().get_records(context)
+        # each location's levels were synced as its record went by: both listings are complete
+        for stream in (self, *self.child_streams):
+            if stream.selected:
+                stream._write_activate_version_message(version)
 
 
 class InventoryLevelsStream(ShopifyStream):
     """Inventory levels of each location (child of locations): quantities by name."""
+
+    emit_activate_version_messages = LocationsStream.emit_activate_version_messages
 
     parent_stream_type = LocationsStream
     state_partitioning_keys: t.ClassVar[list] = []

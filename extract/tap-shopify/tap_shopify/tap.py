@@ -63,6 +63,9 @@ class TapShopify(Tap):
                     description="Largest page (first:) to ask for; smaller pages are used where a page would "
                                 "request more than 1,000 cost points."),
         th.Property("request_timeout", th.NumberType, default=300, description="HTTP timeout, seconds."),
+        th.Property("emit_activate_version_messages", th.BooleanType, default=True,
+                    description="Send ACTIVATE_VERSION after each complete listing of the full-table streams "
+                                "(locations, inventory levels), so the loader marks the rows not listed deleted."),
         th.Property("user_agent", th.StringType, description="User-Agent header to send."),
     ).to_dict()
 

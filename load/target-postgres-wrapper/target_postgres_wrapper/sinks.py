@@ -15,6 +15,10 @@ Guards the stock sink lacks, each a loud stop or a documented rule instead of si
     "Altering columns is not supported");
   * a stream or property name longer than PostgreSQL's 63 bytes (which it would cut short,
     silently, so two names could meet) stops the run naming the stream and the name.
+
+A tombstone, a record holding only its key and `_sdc_deleted_at` (the Singer convention for a
+deletion a tap learnt of: tap-shopify's deletion events), marks the row deleted and keeps its last
+values; upserted like any record it would have nulled every other column.
 """
 
 from __future__ import annotations
@@ -128,6 +132,34 @@ class TunedPostgresSink(PostgresSink):
             except ValueError as error:
                 record[key] = handle_invalid_timestamp_in_record(record, [key], value, kind, error, treatment,
                                                                  self.logger)
+
+    # -- tombstones ----------------------------------------------------------------------------------
+    def is_tombstone(self, record: dict) -> bool:
+        return record.get("_sdc_deleted_at") is not None and all(
+            key in self.key_properties or key.startswith("_sdc_") for key in record)
+
+    def process_batch(self, context: dict) -> None:
+        records = context["records"]
+        tombstones = [record for record in records if self.is_tombstone(record)] if self.key_properties else []
+        if not tombstones:
+            super().process_batch(context)
+            return
+        rows = [record for record in records if not self.is_tombstone(record)]
+        if rows:
+            super().process_batch({**context, "records": rows})
+        with self.connector._connect() as connection, connection.begin():
+            if not self.connector.table_exists(self.full_table_name):
+                return  # nothing was ever loaded: nothing to mark
+            table = sqlalchemy.Table(self.table_name, sqlalchemy.MetaData(), autoload_with=connection,
+                                     schema=self.schema_name)
+            deleted_at = table.c[self.soft_delete_column_name]
+            statement = sqlalchemy.update(table).where(
+                *(table.c[key] == sqlalchemy.bindparam(f"key_{key}") for key in self.key_properties),
+                deleted_at.is_(None)).values({deleted_at: sqlalchemy.bindparam("deleted_at")})
+            connection.execute(statement, [
+                {"deleted_at": record["_sdc_deleted_at"], **{f"key_{key}": record[key] for key in self.key_properties}}
+                for record in tombstones])
+        self.logger.info("stream '%s': %d rows marked deleted (tombstones)", self.stream_name, len(tombstones))
 
     # -- deletions -----------------------------------------------------------------------------------
     def activate_version(self, new_version: int) -> None:
