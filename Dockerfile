@@ -1,7 +1,9 @@
 # Tributary in production: the same `make install` as on a laptop, then orchestrate/entrypoint.sh.
 #   docker run --env-file .env -e MELTANO_DATABASE_URI=postgresql+psycopg://… IMAGE full
 #   … IMAGE source quickbooks | transform | data-quality | schedule
-#   docker run -p 3000:3000 … IMAGE dagster     Dagster's UI and schedule daemon (instead of schedule)
+#   docker run -p 127.0.0.1:3000:3000 -e DAGSTER_HOST=0.0.0.0 … IMAGE dagster
+#                                               Dagster's UI and schedule daemon (instead of schedule);
+#                                               no login: publish it only behind an authenticating proxy
 FROM python:3.11-slim
 
 # make runs the install; cron only for the `schedule` mode.

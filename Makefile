@@ -34,6 +34,7 @@ $(VENV)/.installed: requirements.txt extract/sandbox/pyproject.toml $(TAP_SUPPOR
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(MELTANO) install
+	chmod 700 .meltano  # its run/ folder holds each running plugin's config, credentials included
 	touch $@
 
 install: $(VENV)/.installed

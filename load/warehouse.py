@@ -3,7 +3,7 @@
 Meltano cannot start a database, so this script does, for development, tests and the demo.
 Production points WAREHOUSE_* at a real server and never runs this.
 
-    python load/warehouse.py start|stop|status|url
+    python load/warehouse.py start|stop|status|url|roles
 
 - Data lives in ./.warehouse (ignored by git; WAREHOUSE_DIR moves it).
 - Uses the system PostgreSQL binaries (/usr/lib/postgresql/<v>/bin) where present, otherwise the
@@ -30,6 +30,8 @@ import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import roles  # noqa: E402  (load/roles.py: who may do what in the warehouse)
 
 
 def _env(name: str, default: str) -> str:
@@ -217,18 +219,20 @@ def _init_cluster(bin_dir: Path) -> None:
 
 def _create_database() -> None:
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(
         host=HOST, port=PORT, user=USER, password=PASSWORD, dbname="postgres", autocommit=True
     ) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone()
         if not exists:
-            conn.execute(f'create database "{DATABASE}"')
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
 
 
 def start() -> None:
     bin_dir = find_binaries()
     if is_running():
+        apply_roles(dev=True)  # a warehouse from before the roles gets them (idempotent)
         print(f"Warehouse already running on {HOST}:{PORT} (data in {DATA_DIR}).")
         return
     if _port_is_open(HOST, PORT):
@@ -247,7 +251,26 @@ def start() -> None:
         log_tail = LOG_FILE.read_text(errors="replace")[-2000:] if LOG_FILE.exists() else ""
         raise WarehouseError(f"PostgreSQL did not start:\n{result.stderr.strip()}\n{log_tail}")
     _create_database()
-    print(f"Warehouse running on {HOST}:{PORT}, database {DATABASE} (data in {DATA_DIR}).")
+    apply_roles(dev=True)
+    print(f"Warehouse running on {HOST}:{PORT}, database {DATABASE} (data in {DATA_DIR}); roles "
+          f"{', '.join(roles.ROLES)} for the loader, dbt and people (load/roles.py).")
+
+
+def apply_roles(dev: bool) -> None:
+    """The pipeline's least-privilege roles (load/roles.py), applied as the owner."""
+    import psycopg
+
+    try:
+        role_passwords = roles.passwords(dev)
+    except ValueError as error:
+        raise WarehouseError(str(error)) from None
+    try:
+        with psycopg.connect(host=HOST, port=PORT, user=USER, password=PASSWORD, dbname=DATABASE,
+                             autocommit=True, connect_timeout=10) as conn:
+            roles.apply(conn, DATABASE, role_passwords)
+    except psycopg.Error as error:
+        raise WarehouseError(f"could not set up the roles on {HOST}:{PORT}/{DATABASE} as {USER}: "
+                             f"{str(error).strip().splitlines()[0]}") from None
 
 
 def stop() -> None:
@@ -280,6 +303,9 @@ def main(argv: list[str]) -> int:
             print(f"Warehouse running: {url()} (data in {DATA_DIR}).")
         elif command == "url":
             print(url())
+        elif command == "roles":  # production: once, as the database's owner (load/roles.py)
+            apply_roles(dev=False)
+            print(f"Roles {', '.join(roles.ROLES)} set up on {HOST}:{PORT}/{DATABASE}.")
         else:
             print(__doc__)
             return 2

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -112,8 +113,45 @@ def test_results(run_results: dict | None, manifest: dict | None) -> list[dict]:
     return tests
 
 
-def attach_samples(tests: list[dict]) -> str:
-    """Re-run each failing test's query for a few of its rows; returns a problem note, if any."""
+# -- personal data in sample rows --------------------------------------------------------------
+# The report is read by whoever investigates a failing test, and lives on disk: sample values of
+# personal data (e-mails, names, phone numbers) are shown by shape only, never as they are. A
+# column is personal when a model or source tags it (`meta: {personal_data: true}` in its .yml),
+# when it carries one of these names, or when its value looks like an e-mail address.
+PERSONAL_COLUMN_NAMES = {"email", "emails", "email_normalised", "emails_normalised", "primary_email",
+                         "email_addresses", "full_name", "first_name", "last_name", "display_name", "given_name",
+                         "family_name", "phone", "phone_numbers", "phone_keys", "name_first_name",
+                         "name_last_name", "name__first_name", "name__last_name"}
+EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def personal_columns(manifest: dict | None) -> set[str]:
+    tagged = set(PERSONAL_COLUMN_NAMES)
+    for node in [*(manifest or {}).get("nodes", {}).values(), *(manifest or {}).get("sources", {}).values()]:
+        for name, column in (node.get("columns") or {}).items():
+            if (column.get("meta") or {}).get("personal_data") or (column.get("config", {}).get("meta") or {}).get(
+                    "personal_data"):
+                tagged.add(name)
+    return tagged
+
+
+def masked(value) -> str:
+    """A personal value's shape, not the value: `<personal: text, 17 chars>`."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return f"<personal: {len(value)} values>"
+    return f"<personal: {type(value).__name__ if not isinstance(value, str) else 'text'}, {len(str(value))} chars>"
+
+
+def mask_sample(columns: list[str], rows: list, personal: set[str]) -> list[tuple]:
+    return [tuple(masked(value) if column in personal or (isinstance(value, str) and EMAIL_LIKE.search(value))
+                  else value for column, value in zip(columns, row)) for row in rows]
+
+
+def attach_samples(tests: list[dict], personal: set[str] = frozenset(PERSONAL_COLUMN_NAMES)) -> str:
+    """Re-run each failing test's query for a few of its rows, personal values masked; returns a
+    problem note, if any."""
     bad = [test for test in tests if test["status"] in {"fail", "warn"} and test["sql"]]
     if not bad:
         return ""
@@ -122,7 +160,8 @@ def attach_samples(tests: list[dict]) -> str:
             for test in bad:
                 try:
                     cursor = conn.execute(f"select * from (\n{test['sql']}\n) as failing limit {SAMPLE_ROWS}")
-                    test["sample"] = ([column.name for column in cursor.description], cursor.fetchall())
+                    columns = [column.name for column in cursor.description]
+                    test["sample"] = (columns, mask_sample(columns, cursor.fetchall(), personal))
                 except Exception as error:  # a sample is a courtesy: the report still stands
                     conn.rollback()
                     test["sample"] = (["could not read failing rows"], [(str(error).splitlines()[0],)])
@@ -242,12 +281,13 @@ def main() -> int:
         invoke_dbt("source", "freshness", log=log)
         freshness = freshness_by_source(read_json(target / "sources.json"))
         code = invoke_dbt("test", log=log)
-        tests = test_results(read_json(target / "run_results.json"), read_json(target / "manifest.json"))
+        manifest = read_json(target / "manifest.json")
+        tests = test_results(read_json(target / "run_results.json"), manifest)
     if not freshness:
         problems.append(f"dbt source freshness produced no results; see {log_path}")
     if not tests:
         problems.append(f"dbt test produced no results (exit {code}); see {log_path}")
-    sample_problem = attach_samples(tests)
+    sample_problem = attach_samples(tests, personal_columns(manifest))
     if sample_problem:
         problems.append(sample_problem)
     text, attention = render(project.environment(), freshness, tests, problems)
@@ -259,4 +299,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    project.private_files()
     sys.exit(main())

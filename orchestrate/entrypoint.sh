@@ -6,8 +6,9 @@
 #   transform | dbt    rebuild and test every model (`dbt`: the older entry point's name, kept for its cron lines)
 #   data-quality       freshness + every test; report in output/data-quality/; exit 1 if attention
 #   schedule           install the crontab from Meltano's schedules and run cron in the foreground
-#   dagster            Dagster's UI and schedule daemon on 0.0.0.0:3000 (DAGSTER_PORT), instead of cron
+#   dagster            Dagster's UI and schedule daemon on 127.0.0.1:3000 (DAGSTER_HOST, DAGSTER_PORT), instead of cron
 set -eu
+umask 077  # logs, reports and Meltano's temporary plugin configs (credentials): owner only
 cd "$(dirname "$0")/.."
 PYTHON="${TRIBUTARY_PYTHON:-.venv/bin/python}"
 MELTANO="${TRIBUTARY_MELTANO:-.venv/bin/meltano}"
@@ -28,8 +29,10 @@ case "$mode" in
     schedule)     [ $# -eq 0 ] || usage
                   "$PYTHON" orchestrate/cron.py install
                   exec "${CRON:-cron}" -f ;;
-    # orchestrate/dagster.meltano.yml's `dev` command; on 0.0.0.0, else the published port reaches nothing
+    # orchestrate/dagster.meltano.yml's `dev` command. Dagster's UI has no login: it listens on
+    # loopback unless DAGSTER_HOST says otherwise (in a container, 0.0.0.0, behind a proxy that
+    # authenticates: README, Security)
     dagster)      [ $# -eq 0 ] || usage
-                  exec "$MELTANO" invoke dagster:dev --host 0.0.0.0 --port "${DAGSTER_PORT:-3000}" ;;
+                  exec "$MELTANO" invoke dagster:dev --host "${DAGSTER_HOST:-127.0.0.1}" --port "${DAGSTER_PORT:-3000}" ;;
     *)            usage ;;
 esac

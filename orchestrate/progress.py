@@ -189,4 +189,5 @@ def main(jobs: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    project.private_files()
     sys.exit(main(sys.argv[1:]))

@@ -44,6 +44,12 @@ def environment() -> str:
     return found.group(1) if found else "dev"
 
 
+def private_files() -> None:
+    """Every file this process and its children write (logs, reports, Meltano's temporary plugin
+    configs holding credentials) readable by its owner only. Each entry point calls it first."""
+    os.umask(0o077)
+
+
 def meltano_env() -> dict[str, str]:
     return {**os.environ, "MELTANO_ENVIRONMENT": environment()}
 
@@ -124,6 +130,16 @@ class JobBusy(RuntimeError):
     """Another run of the same job holds its lock."""
 
 
+def inside(folder: Path, name: str, suffix: str = "") -> Path:
+    """folder/<name><suffix>, refused unless it stays a file right inside `folder`: job and
+    schedule names reach these paths from outside (a Dagster run tag, a command line), and a name
+    like `../../x` must not write a lock or a log elsewhere."""
+    path = folder / f"{name}{suffix}"
+    if not name or "/" in name or "\\" in name or name in (".", "..") or path.resolve().parent != folder.resolve():
+        raise ValueError(f"{name!r} is not a job or schedule name (it would leave {folder})")
+    return path
+
+
 @contextmanager
 def job_lock(job: str, *, wait: bool = False, say=print):
     """Hold output/locks/<job>.lock for the whole run (flock(2), so `flock -n` agrees with it).
@@ -133,7 +149,7 @@ def job_lock(job: str, *, wait: bool = False, say=print):
     makes one run per job certain. The kernel drops it when the process dies: no stale locks.
     """
     LOCK_DIR.mkdir(parents=True, exist_ok=True)
-    path = LOCK_DIR / f"{job}.lock"
+    path = inside(LOCK_DIR, job, ".lock")
     handle = open(path, "a+")
     try:
         try:
@@ -259,10 +275,50 @@ def fail_killed_runs(ids: list[str], *, say=print) -> list[str]:
     return closed
 
 
+# Meltano writes each plugin's whole config, credentials included, to .meltano/run/<plugin>/
+# tap|target|mapper.<uuid>.config.json, passes its path on the plugin's command line, and deletes
+# it when the run ends; a run killed with SIGKILL leaves it behind. A file no live process names on
+# its command line belongs to no run (the grace covers a plugin being started).
+PLUGIN_CONFIG_GRACE_SECONDS = 30
+
+
+def meltano_run_dir() -> Path:
+    return Path(os.environ.get("MELTANO_SYS_DIR_ROOT") or PROJECT_ROOT / ".meltano") / "run"
+
+
+def live_command_lines() -> str:
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            lines.append(cmdline.read_bytes().decode(errors="replace"))
+        except OSError:
+            continue  # the process ended meanwhile
+    return "\n".join(lines)
+
+
+def remove_left_plugin_configs(say=print) -> None:
+    """Delete the plugin config files killed runs left, and keep Meltano's run folder private."""
+    run_dir = meltano_run_dir()
+    if not run_dir.is_dir():
+        return
+    run_dir.chmod(0o700)  # whatever the umask Meltano ran with, no other user reaches these files
+    left = [path for path in run_dir.glob("*/*.config.json")
+            if time.time() - path.stat().st_mtime > PLUGIN_CONFIG_GRACE_SECONDS]
+    if not left:
+        return
+    in_use = live_command_lines()
+    for path in left:
+        if path.name not in in_use:
+            path.unlink(missing_ok=True)
+            say(f"removed {path.relative_to(run_dir.parent)}, a killed run's plugin config (it holds credentials)")
+
+
 def close_killed_runs(job: str, tasks: list[str] | None = None, *, say=print) -> None:
     """A run of this job killed with SIGKILL left its extract-loads RUNNING in Meltano's system
     database, and Meltano would refuse the same extract-load for 5 minutes: mark them failed.
-    Safe under the job's lock: no other run of this job started through our entry points is alive."""
+    Safe under the job's lock: no other run of this job started through our entry points is alive.
+    Killed runs' plugin config files go too (remove_left_plugin_configs)."""
+    remove_left_plugin_configs(say=say)
     try:
         if tasks is None:
             tasks = jobs().get(job, [])

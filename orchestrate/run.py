@@ -70,4 +70,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    project.private_files()
     sys.exit(main())

@@ -115,4 +115,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    project.private_files()
     sys.exit(main())

@@ -1,7 +1,7 @@
 """Print what the warehouse holds: rows per raw table, the marts built, how to connect.
 
-`make demo` ends with this. It reads the same WAREHOUSE_* variables as load/warehouse.py
-(defaults: the local dev warehouse).
+`make demo` ends with this. It connects as the read-only analyst role (load/roles.py) to the server
+WAREHOUSE_HOST, WAREHOUSE_PORT and WAREHOUSE_DB name (defaults: the local dev warehouse).
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import sys
 import urllib.request
 
 import psycopg
+from psycopg import sql
 
 HOST = os.environ.get("WAREHOUSE_HOST", "127.0.0.1")
 PORT = int(os.environ.get("WAREHOUSE_PORT", "55432"))
-USER = os.environ.get("WAREHOUSE_USER", "tributary")
-PASSWORD = os.environ.get("WAREHOUSE_PASSWORD", "tributary-dev")
+# read-only: the analyst role (load/roles.py), the one to explore the warehouse with
+USER = "tributary_analyst"
+PASSWORD = os.environ.get("WAREHOUSE_ANALYST_PASSWORD", "tributary-analyst-dev")
 DATABASE = os.environ.get("WAREHOUSE_DB", "warehouse")
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8765"))
 
@@ -29,7 +31,8 @@ def table_counts(conn: psycopg.Connection, schema_pattern: str) -> list[tuple[st
         (schema_pattern,),
     ).fetchall()
     return [
-        (schema, table, conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0])
+        # table names come from vendors' data: quoted by psycopg, never pasted into the text
+        (schema, table, conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))).fetchone()[0])
         for schema, table in tables
     ]
 
@@ -127,7 +130,7 @@ def main() -> int:
         revenue_by_channel(conn)
         identity_scores(conn)
     # The local dev password is no secret; any other is never printed.
-    password = PASSWORD if PASSWORD == "tributary-dev" else "$WAREHOUSE_PASSWORD"
+    password = PASSWORD if PASSWORD == "tributary-analyst-dev" else "$WAREHOUSE_ANALYST_PASSWORD"
     print(
         f"\nExplore: PGPASSWORD={password} psql -h {HOST} -p {PORT} -U {USER} {DATABASE}"
         "\nThe warehouse and the sandbox keep running; `make stop` stops both."

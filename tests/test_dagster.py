@@ -150,3 +150,30 @@ def test_the_entrypoints_dagster_mode_is_a_command_the_utility_accepts(tmp_path)
                     TRIBUTARY_MELTANO=str(meltano), DAGSTER_PORT="3111")
     assert completed.returncode == 0, completed.stdout + completed.stderr[-3000:]
     assert "Usage: dagster dev" in completed.stdout and "--host" in completed.stdout and "--port" in completed.stdout
+
+
+def test_a_run_tag_naming_no_job_of_the_project_runs_nothing(tmp_path):
+    """Anyone who can launch a run sets its tags: `../../../x` once ran `meltano run ../../../x`
+    and wrote a lock outside output/. Now the op refuses before any lock, log or Meltano run."""
+    dagster_python()
+    home = tmp_path / "dagster-home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "orchestrate" / "dagster" / "dagster.yaml").read_text())
+    outside = PROJECT_ROOT / "output" / "locks" / ".." / ".." / ".." / "x.lock"
+    completed = run([str(MELTANO), "invoke", "dagster:execute", "-j", "transform",
+                     "--tags", json.dumps({"tributary/meltano-job": "../../../x"})], DAGSTER_HOME=str(home))
+    assert completed.returncode != 0
+    said = completed.stdout + completed.stderr
+    assert "run tag tributary/meltano-job='../../../x' is not a job of this project" in said, said[-3000:]
+    assert not outside.resolve().exists() and not (PROJECT_ROOT.parent / "x.lock").exists()
+    assert not (PROJECT_ROOT / "output" / "logs" / "dagster" / ".." / ".." / ".." / "x").resolve().exists()
+
+
+def test_lock_and_log_names_cannot_leave_their_folder(tmp_path):
+    sys.path.insert(0, str(PROJECT_ROOT / "orchestrate"))
+    import project
+
+    assert project.inside(tmp_path, "attio", ".lock") == tmp_path / "attio.lock"
+    for name in ("../x", "..", "a/b", "", "/etc/passwd"):
+        with pytest.raises(ValueError, match="is not a job or schedule name"):
+            project.inside(tmp_path, name, ".lock")

@@ -49,7 +49,7 @@ def entrypoint(env, *args):
     (["dbt"], ["python orchestrate/run.py --wait transform"]),  # the older entry point's name for it
     (["data-quality"], ["python orchestrate/run.py --wait data-quality"]),
     (["schedule"], ["python orchestrate/cron.py install", "cron -f"]),
-    (["dagster"], ["meltano invoke dagster:dev --host 0.0.0.0 --port 3000"]),
+    (["dagster"], ["meltano invoke dagster:dev --host 127.0.0.1 --port 3000"]),
 ])
 def test_each_entrypoint_mode_runs_its_command(fake_python, args, expected):
     result = entrypoint(fake_python, *args)
@@ -57,10 +57,13 @@ def test_each_entrypoint_mode_runs_its_command(fake_python, args, expected):
     assert result.stdout.splitlines() == expected
 
 
-def test_dagster_mode_listens_on_the_port_it_is_given(fake_python):
+def test_dagster_mode_listens_on_loopback_unless_told_otherwise(fake_python):
+    """Dagster's UI has no login and launches runs: by default only this machine reaches it."""
     result = entrypoint({**fake_python, "DAGSTER_PORT": "3111"}, "dagster")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["meltano invoke dagster:dev --host 0.0.0.0 --port 3111"]
+    assert result.stdout.splitlines() == ["meltano invoke dagster:dev --host 127.0.0.1 --port 3111"]
+    published = entrypoint({**fake_python, "DAGSTER_HOST": "0.0.0.0"}, "dagster")
+    assert published.stdout.splitlines() == ["meltano invoke dagster:dev --host 0.0.0.0 --port 3000"]
 
 
 @pytest.mark.parametrize("args", [[], ["bogus"], ["source"], ["source", "a", "b"], ["full", "extra"],
@@ -252,6 +255,53 @@ def test_an_empty_table_is_empty_not_stale_and_an_old_one_stays_stale():
     assert attention and "stale sources: quickbooks." in text
     assert "Empty tables (loaded, but the source has no rows for them; not stale): attio.list_entries_key_accounts, ga4.events." in text
     assert "| ga4 | empty | no rows | 1 |" in text
+
+
+def test_sample_rows_of_failing_tests_show_personal_data_by_shape_only():
+    """The report lives on disk and goes to whoever investigates: e-mails and names never as they are."""
+    import data_quality
+
+    manifest = {"nodes": {"model.tributary.stg_x": {"columns": {
+        "nickname": {"meta": {"personal_data": True}}, "amount": {"meta": {}}}}}, "sources": {}}
+    personal = data_quality.personal_columns(manifest)
+    assert {"nickname", "email", "full_name"} <= personal and "amount" not in personal
+    columns = ["customer_id", "nickname", "email", "amount", "note"]
+    rows = [("c1", "Bobby", "bob@example.com", 12.5, "wrote from ann.lee@acme.co.uk"), ("c2", None, None, 3, "plain")]
+    masked = data_quality.mask_sample(columns, rows, personal)
+    assert masked == [("c1", "<personal: text, 5 chars>", "<personal: text, 15 chars>", 12.5, "<personal: text, 29 chars>"),
+                      ("c2", None, None, 3, "plain")]
+    test = {"name": "assert_x", "status": "fail", "failures": 2, "path": "tests/x.sql", "message": "",
+            "sample": (columns, masked), "kind": "reconciliation", "id": "test.x", "sql": "select 1"}
+    text, _ = data_quality.render("dev", {}, [test], [])
+    assert "Bobby" not in text and "bob@example.com" not in text and "ann.lee" not in text and "12.5" in text
+
+
+def test_entry_points_write_files_for_their_owner_only(tmp_path):
+    script = ("import sys; sys.path.insert(0, 'orchestrate'); import project; project.private_files(); "
+              f"open({str(tmp_path / 'log')!r}, 'w').write('x')")
+    subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, check=True)
+    assert (tmp_path / "log").stat().st_mode & 0o777 == 0o600
+    entrypoint = (PROJECT_ROOT / "orchestrate" / "entrypoint.sh").read_text()
+    assert "\numask 077" in entrypoint
+    for name in ("run", "run_all", "progress", "data_quality", "cron"):
+        assert "project.private_files()" in (PROJECT_ROOT / "orchestrate" / f"{name}.py").read_text(), name
+
+
+def test_a_killed_runs_plugin_configs_are_removed_and_live_ones_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("MELTANO_SYS_DIR_ROOT", str(tmp_path))
+    run_dir = tmp_path / "run" / "tap-x"
+    run_dir.mkdir(parents=True)
+    killed, live, fresh = (run_dir / f"tap.{name}.config.json" for name in ("killed-uuid", "live-uuid", "fresh-uuid"))
+    for path in (killed, live, fresh):
+        path.write_text('{"api_key": "secret"}')
+    for path in (killed, live):
+        os.utime(path, (time.time() - 120, time.time() - 120))
+    monkeypatch.setattr(project, "live_command_lines", lambda: f"/venv/bin/tap-x --config {live}")
+    said = []
+    project.remove_left_plugin_configs(say=said.append)
+    assert not killed.exists() and live.exists() and fresh.exists()  # fresh: a plugin being started
+    assert len(said) == 1 and "killed run's plugin config" in said[0]
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o700
 
 
 def test_a_killed_run_of_the_job_is_marked_failed_with_one_line_and_a_live_one_kept(tmp_path, monkeypatch):

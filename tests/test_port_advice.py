@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from conftest import RUN_DIR
+from this_worker import RUN_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -11,8 +11,9 @@ would mark most of a table deleted is refused (the deletion guard).
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+import os
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -257,7 +258,58 @@ def test_a_tombstone_marks_its_row_deleted_and_keeps_its_last_values(stack, sche
              {"type": "RECORD", "stream": "things", "record": {"id": "never-loaded", "_sdc_deleted_at": "2026-11-30T11:00:00+00:00"}}]
     done = load(stack, TUNED, tuned, tmp_path, "\n".join(json.dumps(line) for line in lines) + "\n")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "stream 'things': 3 rows marked deleted (tombstones)" in done.stderr
+    assert "stream 'things': 3 tombstones, 2 rows marked deleted" in done.stderr  # one was never loaded
     assert stack.sql(f"select id, note, amount, _sdc_deleted_at is not null from {tuned}.things order by id") == [
         ("a", AWKWARD, Decimal("12.345"), True), ("b", "changed, then deleted", None, True), ("c", "", Decimal("-0.5"), False)]
     assert stack.scalar(f"select _sdc_deleted_at from {tuned}.things where id = 'a'").isoformat().startswith("2026-11-30T11:00")
+
+
+HOSTILE_COLUMNS = [
+    "select", "order by", 'quote"inside', "semi;colon", "back\\slash", "dollar$$quoted$$", "ünïcødé ✓", "per%cent",
+    "colon:name", "id\") FROM PROGRAM 'touch {canary}' --",
+]
+
+
+def test_hostile_stream_and_property_names_land_as_names_and_execute_nothing(stack, schemas, tmp_path):
+    """Names come from vendors' data (anyone who can name an Attio attribute or a GA4 custom
+    definition). The stock COPY wrapped them in double quotes without escaping, so a property named
+    `id") FROM PROGRAM '...' --` ran a shell command on the database server; its ADD COLUMN took
+    schema and table names raw; a stream `x-people` loaded into the table `people`."""
+    _, tuned = schemas
+    canary_file = Path(f"/tmp/canary-{os.getpid()}")  # short: the name must fit PostgreSQL's 63 bytes
+    canary_file.unlink(missing_ok=True)
+    columns = [name.format(canary=canary_file) for name in HOSTILE_COLUMNS]
+    with psycopg.connect(**warehouse(stack), autocommit=True) as conn:
+        conn.execute(f"create schema if not exists {tuned}")
+        conn.execute(f"create table {tuned}.canary (n int)")
+        conn.execute(f"create table {tuned}.people (n int)")
+    streams = ['x"; drop table canary; --', "x-people"]
+    for stream in streams:
+        first = typed(stream, {"note": {"type": ["string", "null"]}}, [{"id": "a", "note": "first"}])
+        assert load(stack, TUNED, tuned, tmp_path, first).returncode == 0
+        # a second run adds the hostile columns to the existing table (schema evolution's ADD COLUMN)
+        second = typed(stream, {c: {"type": ["string", "null"]} for c in ["note", *columns]},
+                       [{"id": "b", "note": "second", **{c: f"value of {c}" for c in columns}}])
+        done = load(stack, TUNED, tuned, tmp_path, second)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert not canary_file.exists(), "a name ran a command on the database server"
+    assert stack.scalar(f"select count(*) from {tuned}.canary") == 0 and stack.scalar(f"select count(*) from {tuned}.people") == 0
+    landed = {name for (name,) in stack.sql(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        (tuned, streams[0]))}
+    assert set(columns) <= landed
+    for stream in streams:
+        assert stack.scalar(f'select count(*) from {tuned}."{stream.replace(chr(34), chr(34) * 2)}"') == 2
+    evil = columns[-1]
+    assert stack.scalar(f'select "{evil.replace(chr(34), chr(34) * 2)}" from {tuned}."x-people" where id = %s', ("b",)) == \
+        f"value of {evil}"
+
+
+def test_nul_characters_on_the_stock_path_follow_the_same_rule(stack, schemas, tmp_path):
+    """A column type only the stock sink writes (or use_copy off) takes its path: the rule holds."""
+    _, tuned = schemas
+    record = {**RECORDS[1], "id": "n", "note": "a\x00b", "tags": ["c\x00"]}
+    done = load(stack, TUNED, tuned, tmp_path, messages([record]), use_copy=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert stack.sql(f"select note, tags from {tuned}.things") == [("a\ufffdb", ["c\ufffd"])]
+    assert "stream 'things': 2 NUL characters (U+0000) replaced with U+FFFD" in done.stderr

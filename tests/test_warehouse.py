@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from conftest import RUN_DIR
+from this_worker import RUN_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "load"))
 

@@ -31,6 +31,8 @@ from dagster import DefaultScheduleStatus, Definitions, Failure, JobDefinition, 
 # orchestrate/ holds what cron and the Makefile use too: the same lists, locks and switch here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import project  # noqa: E402
+
+project.private_files()  # this module runs only in Dagster's own processes, every run a child of theirs
 from run_all import last_error_line  # noqa: E402
 
 JOB_TAG = "tributary/meltano-job"  # every run carries its Meltano job (dagster.yaml: one run per job at a time)
@@ -46,8 +48,16 @@ def dagster_name(meltano_name: str) -> str:
 def meltano_job(context) -> None:
     job_name = context.run.tags[JOB_TAG]
     schedule = context.run.tags.get(SCHEDULE_TAG)
+    # Tags can be set by anyone who can launch a run: only the project's own jobs and schedules
+    # run, and their names choose the lock and log paths
+    if job_name not in project.jobs():
+        raise Failure(description=f"run tag {JOB_TAG}={job_name!r} is not a job of this project "
+                                  f"(meltano job list: {', '.join(project.jobs())}); nothing was run")
+    if schedule is not None and schedule not in {s["name"] for s in project.schedules()}:
+        raise Failure(description=f"run tag {SCHEDULE_TAG}={schedule!r} is not a schedule of this project "
+                                  "(meltano schedule list); nothing was run")
     meltano_args = ["schedule", "run", schedule] if schedule else ["run", job_name]
-    log_dir = project.LOG_DIR / "dagster" / job_name
+    log_dir = project.inside(project.LOG_DIR / "dagster", job_name)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{project.timestamp()}-{context.run_id[:8]}.log"
     started = time.monotonic()

@@ -9,7 +9,7 @@ import time
 
 DEV_SECRETS = {  # meltano.yml's dev environment: fake, but handled exactly like real ones
     "sandbox-client-secret", "sandbox-refresh-token-0", "sandbox-attio-api-key", "shpat_tributary_sandbox_token",
-    "tributary-dev",
+    "tributary-dev", "tributary-loader-dev", "tributary-transformer-dev", "tributary-analyst-dev",
 }
 
 

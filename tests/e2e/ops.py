@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import BIN, PROJECT_ROOT, RUN_DIR
+from this_worker import BIN, PROJECT_ROOT, RUN_DIR
 
 OUTPUT = RUN_DIR / "output"
 

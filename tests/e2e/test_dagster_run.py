@@ -7,7 +7,7 @@ import json
 import shutil
 import sqlite3
 
-from conftest import PROJECT_ROOT, RUN_DIR
+from this_worker import PROJECT_ROOT, RUN_DIR
 
 OUTPUT = RUN_DIR / "output"
 DAGSTER_HOME = RUN_DIR / "dagster"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 
-from conftest import BIN, PROJECT_ROOT, RUN_DIR
+from this_worker import BIN, PROJECT_ROOT, RUN_DIR
 from truth import assert_warehouse_matches_truth
 
 SCALE = 0.1  # a few hundred QuickBooks documents: the same shape as the demo, in seconds

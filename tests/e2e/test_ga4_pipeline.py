@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from conftest import SANDBOX_PORT
+from this_worker import SANDBOX_PORT
 
 PIPELINE = ("run", "tap-ga4", "target-postgres")
 PROPERTY = "412345678"

@@ -26,7 +26,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import BIN, PROJECT_ROOT, MeltanoResult
+from conftest import MeltanoResult  # (tests/conftest.py: e2e modules are collected before tests/sandbox/)
+from this_worker import BIN, PROJECT_ROOT
 
 NAME = "acme"
 TAP = f"tap-{NAME}"

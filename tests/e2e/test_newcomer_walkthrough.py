@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import BIN, PROJECT_ROOT, RUN_DIR
+from this_worker import BIN, PROJECT_ROOT, RUN_DIR
 from truth import assert_warehouse_matches_truth
 
 SEED, SCALE = 1234, 0.05  # not the defaults (42, 1.0), which a forgetful restart would build

@@ -9,7 +9,7 @@ import json
 import re
 import subprocess
 
-from conftest import BIN, PROJECT_ROOT
+from this_worker import BIN, PROJECT_ROOT
 from ops import OUTPUT, command
 
 QUICKBOOKS_STATE = "dev:tap-quickbooks-to-target-postgres"

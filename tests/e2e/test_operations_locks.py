@@ -14,7 +14,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import BIN, PROJECT_ROOT, RUN_DIR, WAREHOUSE, WAREHOUSE_PORT
+from this_worker import BIN, PROJECT_ROOT, RUN_DIR, WAREHOUSE, WAREHOUSE_PORT
 from ops import OUTPUT, command, start
 
 ATTIO_STATE = "dev:tap-attio-to-target-postgres"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, PROJECT_ROOT, RUN_DIR
+from this_worker import BIN, PROJECT_ROOT, RUN_DIR
 from no_secrets import LogWatch
 from truth import assert_warehouse_matches_truth
 
@@ -159,6 +159,13 @@ def test_shopify_killed_mid_stream_then_rerun(stack, logs):
     refused = stack.meltano("run", *SHOPIFY, env=SHOPIFY_ENV)
     assert not refused.ok and "--force" in refused.output, refused.output[-3000:]
 
+    # The kill left Meltano's temporary plugin configs (the access token, the warehouse password)
+    run_dir = stack.env_path("MELTANO_SYS_DIR_ROOT") / "run"
+    left = list(run_dir.glob("*/*.config.json"))
+    assert {path.name.split(".")[0] for path in left} == {"tap", "target"}, left
+    for path in left:  # as the next scheduled run finds them, a while later
+        os.utime(path, (time.time() - 120, time.time() - 120))
+
     # The project's entry point (what cron, `make full` and Dagster use) sees the killed run's
     # process is gone, marks its row failed with one line, and runs the job (load, then dbt build)
     # at once: well inside the 5 minutes Meltano alone would refuse it for.
@@ -172,6 +179,8 @@ def test_shopify_killed_mid_stream_then_rerun(stack, logs):
     assert len(killed_lines) == 1 and SHOPIFY_STATE_ID in killed_lines[0], output[-4000:]
     assert "marked failed so this run can start" in killed_lines[0]
     assert "already running" not in output
+    assert all(not path.exists() for path in left) and output.count("a killed run's plugin config") == len(left)
+    assert list(run_dir.glob("*/*.config.json")) == [] and (run_dir.stat().st_mode & 0o777) == 0o700
     assert time.monotonic() - killed_at < 300, "the rerun waited for the killed run's heartbeat to go stale"
     assert running_rows(SHOPIFY_STATE_ID) == 0
     assert_warehouse_matches_truth("shopify")

@@ -578,7 +578,9 @@ def test_no_secret_in_any_log_line_of_this_module(stack, world):
         "Shopify access token": "shpat_tributary_sandbox_token",
         "Shopify client secret": SHOPIFY_CLIENT_CREDENTIALS["TAP_SHOPIFY_CLIENT_SECRET"],
         "Shopify client-credentials tokens": "shpat_cc_",
-        "warehouse password": "tributary-dev",
+        "warehouse owner's password": "tributary-dev",
+        "loader role's password": "tributary-loader-dev",
+        "dbt role's password": "tributary-transformer-dev",
     }
     outputs = stack.outputs[world["first_output"]:]
     logs = "\n".join(outputs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from conftest import BIN, PROJECT_ROOT
+from this_worker import BIN, PROJECT_ROOT
 
 
 SCALE = 0.2  # a small world: the command is under test, not the volume

@@ -55,7 +55,7 @@ from decimal import Decimal
 
 import psycopg
 
-from conftest import SANDBOX_PORT, WAREHOUSE
+from this_worker import SANDBOX_PORT, WAREHOUSE
 
 SOURCES = ("quickbooks", "attio", "ga4", "shopify")
 MAX_LISTED = 10  # keys listed per kind of difference in a report

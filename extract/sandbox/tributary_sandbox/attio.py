@@ -1067,7 +1067,9 @@ def _query(st: ObjectStore, body: dict) -> list:
             hit = (st.version, ids, {})
             st.sorted_cache = {spec: hit}
         if lower is not None:
-            stamps = hit[2].setdefault("stamps", [parse_stamp(st.created[rid]) for rid in ids])
+            if "stamps" not in hit[2]:  # once per query, not per page
+                hit[2]["stamps"] = [parse_stamp(st.created[rid]) for rid in ids]
+            stamps = hit[2]["stamps"]
             ids = ids[bisect.bisect_left(stamps, parse_stamp(lower)):]
     limit = _int_param(body.get("limit"), "limit", RECORDS_MAX_LIMIT, RECORDS_MAX_LIMIT)
     offset = _int_param(body.get("offset"), "offset", 0, None)

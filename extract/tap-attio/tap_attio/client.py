@@ -377,11 +377,14 @@ class AttioGetPagedStream(AttioStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         rows = page_rows(self, response)
         offset, expected = self._page_token
+        seen = 0  # rows of this page the previous page sent (the overlap, and any inserted before it)
         if expected is not None:
-            if not rows or self.row_key(rows[0]) != expected:
-                raise ListingMoved
+            keys = [self.row_key(row) for row in rows]
+            if expected not in keys:
+                raise ListingMoved  # rows moved back: one may have been skipped
+            seen = keys.index(expected) + 1  # rows inserted before it only repeat rows already sent
         self.next_token = (offset + len(rows) - 1, self.row_key(rows[-1])) if rows else None
-        return rows[1:] if expected is not None else rows  # the overlap row went with the last page
+        return rows[seen:]
 
     def whole_listing(self, context: Context | None) -> t.Iterable[dict]:
         for attempt in range(1, self.listing_attempts + 1):

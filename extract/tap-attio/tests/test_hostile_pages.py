@@ -134,3 +134,18 @@ def test_a_listing_that_keeps_moving_fails_naming_the_stream(sandbox, monkeypatc
     lines, error = failed_run(sandbox.config(), "notes")
     assert isinstance(error, FatalAPIError) and "stream 'notes': rows kept moving" in str(error)
     assert not any('"ACTIVATE_VERSION"' in line for line in lines)
+
+
+def test_a_note_inserted_before_the_page_only_repeats_a_row_and_reads_on(sandbox, monkeypatch, caplog):
+    """A listing that shows the newest first moves rows forward when a note is created: the
+    overlap row then sits later in the page, and the rows before it were sent already."""
+    def insert_first_note(stream, nth, page):
+        if stream.name == "notes" and nth == 2:
+            first = sandbox.call(lambda: sandbox.state.notes[0])
+            sandbox.call(lambda: sandbox.state.notes.insert(0, {**first, "id": {**first["id"], "note_id": "inserted"}}))
+        return page
+    tamper(monkeypatch, insert_first_note)
+    out = run_tap(sandbox.config(), only={"notes"})
+    truth = {note["id"]["note_id"] for note in sandbox.call(lambda: list(sandbox.state.notes))} - {"inserted"}
+    assert truth <= {r["note_id"] for r in out.records("notes")}
+    assert not any("rows moved" in message for message in caplog.messages)

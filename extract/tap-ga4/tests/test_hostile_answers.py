@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from tap_ga4 import client
 from tests.runner import run_tap
@@ -111,3 +112,18 @@ def test_a_200_that_is_not_a_report_is_asked_again_then_fails_naming_the_report(
     lines, error = sync_lines(tap, raise_errors=False)
     assert error is not None and "report 'daily_overview': GA4 answered 200 with a body that is not a report" in str(error)
     assert not [line for line in lines if '"RECORD"' in line]
+
+
+def test_custom_definition_names_become_safe_stable_columns():
+    """A custom definition's name is the property owner's choice; its column is plain, at most 63
+    bytes, never shared with another definition and the same for the definition's life."""
+    from tap_ga4.reports import column_name
+
+    assert column_name("sessionDefaultChannelGroup") == "session_default_channel_group"
+    assert column_name("customEvent:coupon_value") == "custom_event__coupon_value"
+    hostile = ['customEvent:x") FROM PROGRAM \'id\' --', "customEvent:Plan Type", "customEvent:plan_type ",
+               "customEvent:" + "y" * 80, "customUser:prénom", "customEvent:$$x$$;drop"]
+    columns = [column_name(name) for name in hostile]
+    assert all(re.fullmatch(r"[a-z0-9_]+", c) and len(c.encode()) <= 63 for c in columns), columns
+    assert len(set(columns + ["custom_event__plan_type"])) == len(columns) + 1  # none meets another
+    assert columns == [column_name(name) for name in hostile]  # stable

@@ -15,6 +15,7 @@ next run's `>=` query does not emit them again.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import typing as t
@@ -30,6 +31,7 @@ from tap_shopify.client import ShopifyAPIError, QueryTooCostly, parse_json, slee
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+DELETIONS_LOOKBACK = dt.timedelta(hours=1)
 GID_RE = re.compile(r"gid://shopify/BulkOperation/\d+")
 
 
@@ -143,8 +145,13 @@ class ShopifyStream(Stream):
             return
         state = self.get_context_state(context)
         after = state.get("deletions_after") or self.config.get("start_date")
+        if state.get("deletions_after"):
+            # an event becomes searchable a little after it is created: re-read the last hour so
+            # one created just before the newest seen is not skipped (a tombstone sent twice is harmless)
+            after = (dt.datetime.fromisoformat(after.replace("Z", "+00:00")) - DELETIONS_LOOKBACK).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
         search = f"action:destroy AND subject_type:{subject}" + (f" AND created_at:>='{after}'" if after else "")
-        cursor, newest, sent = None, after, 0
+        cursor, newest, sent = None, None, 0
         while True:
             data = self.client.execute(q.DELETIONS, {"first": q.MAX_PAGE, "after": cursor, "query": search},
                                        cost=2 + q.MAX_PAGE, what=f"{self.name} deletions")
@@ -161,7 +168,7 @@ class ShopifyStream(Stream):
         if sent:
             self.logger.info("%s: %d deleted in Shopify, marked deleted", self.name, sent)
         if newest:
-            state["deletions_after"] = newest  # re-read from that instant: a tombstone sent twice is harmless
+            state["deletions_after"] = max(newest, state.get("deletions_after") or "")
             self._write_state_message()
 
     # -- records ---------------------------------------------------------------------------------
@@ -453,8 +460,9 @@ class LocationsStream(ShopifyStream):
         for stream in (self, *self.child_streams):
             stream._stream_version = version
         yield from super().get_records(context)
-        # each location's levels were synced as its record went by: both listings are complete
-        for stream in (self, *self.child_streams):
+        # each location's levels were synced as its record went by: both listings are complete. The
+        # levels' deletions go first: if the loader's guard refuses them, the locations stay as they were
+        for stream in (*self.child_streams, self):
             if stream.selected:
                 stream._write_activate_version_message(version)
 
@@ -462,7 +470,9 @@ class LocationsStream(ShopifyStream):
 class InventoryLevelsStream(ShopifyStream):
     """Inventory levels of each location (child of locations): quantities by name."""
 
-    emit_activate_version_messages = LocationsStream.emit_activate_version_messages
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        return False  # the parent sends this stream's ACTIVATE_VERSION after every location's levels
 
     parent_stream_type = LocationsStream
     state_partitioning_keys: t.ClassVar[list] = []

@@ -30,6 +30,7 @@ import sqlalchemy.types as sqltypes
 from singer_sdk.helpers._compat import date_fromisoformat, datetime_fromisoformat, time_fromisoformat
 from singer_sdk.helpers._typing import get_datelike_property_type, handle_invalid_timestamp_in_record
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
+from psycopg import sql
 from sqlalchemy.dialects import postgresql
 from target_postgres.connector import PostgresConnector
 from target_postgres.sinks import PostgresSink
@@ -62,12 +63,29 @@ class NameTooLongError(Exception):
 class WideningPostgresConnector(PostgresConnector):
     """A column whose type the source changed is widened, never left to fail every later run (the
     stock connector: "Altering columns is not supported") nor narrowed: integer to numeric when a
-    number arrives, anything else to text (which holds every value's text form)."""
+    number arrives, anything else to text (which holds every value's text form).
 
-    @staticmethod
-    def holds(current: t.Any, new: t.Any) -> bool:
-        if str(current) == str(new) or isinstance(current, (sqltypes.String, sqltypes.Text)):
-            return True
+    Names are vendors' data (an Attio attribute, a GA4 custom definition), so every identifier
+    this connector writes into SQL is quoted by the dialect (embedded quotes doubled): the stock
+    ADD COLUMN text took the schema and table names raw, so a stream named with a quote could
+    end the statement and start another (upstream note: load/README.md)."""
+
+    def quoted_table(self, schema_name: str, table_name: str) -> str:
+        quote = self._engine.dialect.identifier_preparer.quote
+        return f"{quote(schema_name)}.{quote(table_name)}"
+
+    def get_column_add_ddl(self, table_name: str, schema_name: str, column_name: str,
+                           column_type: t.Any) -> sqlalchemy.DDL:
+        column = sqlalchemy.Column(column_name, column_type)
+        statement = (f"alter table {self.quoted_table(schema_name, table_name)} add column "
+                     f"{column.compile(dialect=self._engine.dialect)} {column.type.compile(dialect=self._engine.dialect)}")
+        return sqlalchemy.DDL(statement)
+
+    def holds(self, current: t.Any, new: t.Any) -> bool:
+        """Can a column of type `current` take values of type `new` as they are?"""
+        compiled = [kind.compile(dialect=self._engine.dialect) for kind in (current, new)]
+        if compiled[0] == compiled[1] or isinstance(current, (sqltypes.String, sqltypes.Text)):
+            return True  # (compiled, an array's element type counts: bigint[] is not text[])
         if isinstance(current, sqltypes.Numeric) and not isinstance(current, sqltypes.Integer):
             return isinstance(new, (sqltypes.Integer, sqltypes.Numeric))
         return isinstance(current, sqltypes.Integer) and isinstance(new, sqltypes.Integer)
@@ -80,16 +98,30 @@ class WideningPostgresConnector(PostgresConnector):
             return
         numbers = (sqltypes.Integer, sqltypes.Numeric)
         widened = "numeric" if isinstance(current, numbers) and isinstance(sql_type, numbers) else "text"
-        quote = self._engine.dialect.identifier_preparer.quote
-        connection.execute(sqlalchemy.text(
-            f"alter table {quote(schema_name)}.{quote(table_name)} alter column {quote(column_name)} "
-            f"type {widened} using {quote(column_name)}::{widened}"))
+        column = self._engine.dialect.identifier_preparer.quote(column_name)
+        connection.execute(sqlalchemy.DDL(
+            f"alter table {self.quoted_table(schema_name, table_name)} alter column {column} "
+            f"type {widened} using {column}::{widened}"))
         self.logger.warning("%s.%s.%s: the source changed its type from %s to %s; the column is widened to %s, "
                             "its values kept", schema_name, table_name, column_name, current, sql_type, widened.upper())
 
 
 class TunedPostgresSink(PostgresSink):
     connector_class = WideningPostgresConnector
+
+    @property
+    def table_name(self) -> str:
+        """The stream's own name: the SDK would take `x-people` as schema `x`, table `people`, and so
+        load one stream onto another's table."""
+        return self.stream_name
+
+    def generate_copy_statement(self, full_table_name: t.Any, columns: list) -> sql.Composed:
+        """COPY with every name quoted by psycopg: the stock text wraps names in double quotes
+        without doubling the quotes inside them, so a property named `x") FROM PROGRAM '…' --`
+        ran a shell command on the database server."""
+        # (both callers pass the temporary table's own name, which has no schema part)
+        return sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(str(full_table_name)), sql.SQL(", ").join(sql.Identifier(column.name) for column in columns))
 
     def setup(self) -> None:
         too_long = [name for name in (self.table_name, *self.schema.get("properties", {}))
@@ -152,14 +184,27 @@ class TunedPostgresSink(PostgresSink):
                 return  # nothing was ever loaded: nothing to mark
             table = sqlalchemy.Table(self.table_name, sqlalchemy.MetaData(), autoload_with=connection,
                                      schema=self.schema_name)
-            deleted_at = table.c[self.soft_delete_column_name]
-            statement = sqlalchemy.update(table).where(
-                *(table.c[key] == sqlalchemy.bindparam(f"key_{key}") for key in self.key_properties),
-                deleted_at.is_(None)).values({deleted_at: sqlalchemy.bindparam("deleted_at")})
-            connection.execute(statement, [
-                {"deleted_at": record["_sdc_deleted_at"], **{f"key_{key}": record[key] for key in self.key_properties}}
-                for record in tombstones])
-        self.logger.info("stream '%s': %d rows marked deleted (tombstones)", self.stream_name, len(tombstones))
+            same_key = [table.c[key] == sqlalchemy.bindparam(f"key_{key}") for key in self.key_properties]
+            if self.config.get("hard_delete"):
+                statement = sqlalchemy.delete(table).where(*same_key)
+            else:
+                deleted_at = self.table_column(table, self.soft_delete_column_name, "tombstones mark rows deleted")
+                statement = sqlalchemy.update(table).where(*same_key, deleted_at.is_(None)).values(
+                    {deleted_at: sqlalchemy.bindparam("deleted_at")})
+            marked = 0
+            for record in tombstones:
+                marked += connection.execute(statement, {
+                    "deleted_at": record["_sdc_deleted_at"],
+                    **{f"key_{key}": record[key] for key in self.key_properties}}).rowcount
+        self.logger.info("stream '%s': %d tombstones, %d rows marked deleted", self.stream_name, len(tombstones), marked)
+
+    def table_column(self, table: sqlalchemy.Table, name: str, why: str) -> sqlalchemy.Column:
+        column = table.c.get(name)
+        if column is None:
+            raise DeletionGuardError(
+                f"stream '{self.stream_name}': the table has no column {name}, and {why}. Fix: keep the "
+                "loader's add_record_metadata setting true (meltano.yml sets it).")
+        return column
 
     # -- deletions -----------------------------------------------------------------------------------
     def activate_version(self, new_version: int) -> None:
@@ -180,7 +225,7 @@ class TunedPostgresSink(PostgresSink):
         with self.connector._connect() as connection:
             table = sqlalchemy.Table(self.table_name, sqlalchemy.MetaData(), autoload_with=connection.engine,
                                      schema=self.schema_name)
-            version = table.c[self.version_column_name]
+            version = self.table_column(table, self.version_column_name, "ACTIVATE_VERSION needs it")
             soft_deleted = table.c.get(self.soft_delete_column_name)
             live = soft_deleted.is_(None) if soft_deleted is not None and not self.config.get("hard_delete") \
                 else sqlalchemy.true()
@@ -216,9 +261,12 @@ class TunedPostgresSink(PostgresSink):
         the stock sink does, without its intermediate dict per record."""
         columns = self.column_representation(schema)
         converters = [field_converter(column.type) for column in columns]
-        if not self.config.get("use_copy") or None in converters:
-            return super().bulk_insert_records(table, schema, records, primary_keys, connection)
         replaced_before = copy_rows.NUL_REPLACED[0]
+        if not self.config.get("use_copy") or None in converters:
+            # the stock path (a type only it writes): the same NUL rule, applied to the records first
+            records = [copy_rows.without_nul(record) for record in records]
+            self.nul_replaced = getattr(self, "nul_replaced", 0) + copy_rows.NUL_REPLACED[0] - replaced_before
+            return super().bulk_insert_records(table, schema, records, primary_keys, connection)
         if not self.append_only:
             latest: dict[tuple, dict] = {}
             for record in records:
@@ -226,7 +274,7 @@ class TunedPostgresSink(PostgresSink):
             records = latest.values()
         pairs = [(column.name, convert) for column, convert in zip(columns, converters)]
         copy_statement = self.generate_copy_statement(table.name, columns)
-        self.logger.info("Inserting with SQL: %s", copy_statement)
+        self.logger.info("Inserting with COPY into %s (%d columns)", table.name, len(columns))
         with connection.connection.cursor().copy(copy_statement) as copy:
             lines: list[str] = []
             for record in records:
