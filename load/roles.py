@@ -3,14 +3,15 @@
     python load/warehouse.py roles     (as the database's owner: WAREHOUSE_USER / WAREHOUSE_PASSWORD)
 
 `make warehouse-start` applies them to the dev warehouse; on a production PostgreSQL an owner runs
-the command above once (and again after adding a source: it is idempotent). What each role may do:
+the command above once, with its credentials in that shell only (never in .env, which Meltano
+hands to every plugin). New sources need nothing more. What each role may do:
 
 | role                    | used by                      | may                                                            |
 |-------------------------|------------------------------|----------------------------------------------------------------|
 | WAREHOUSE_USER (owner)  | this setup only              | everything (creates the roles, the database's grants)          |
 | tributary_loader        | target-postgres              | create schemas named raw_*, write only in them                 |
 | tributary_transformer   | dbt, the data-quality report | read raw_*; create and write staging, intermediate, marts, …   |
-| tributary_analyst       | people, dashboards, make demo's summary | read every schema; write nothing                    |
+| tributary_analyst       | people, dashboards, make demo's summary | read the project's schemas; no table, no temp table |
 
 None is a superuser, so none can `COPY … FROM/TO PROGRAM` or read server files. New tables get
 their grants from default privileges (what the loader creates is readable by the transformer and
@@ -31,24 +32,45 @@ READERS = {LOADER: (TRANSFORMER, ANALYST), TRANSFORMER: (ANALYST,)}  # who reads
 DEV_PASSWORDS = {LOADER: "tributary-loader-dev", TRANSFORMER: "tributary-transformer-dev",
                  ANALYST: "tributary-analyst-dev"}
 
+# Enforced by an event trigger (it needs a superuser owner to be installed): schemas keep to their
+# writer (checked by name, on creation and rename), and neither pipeline role may create code that
+# runs as whoever reads its objects (a view over the loader's own function would run that function
+# as dbt, or as an administrator running a count).
+CODE_TAGS = ("CREATE FUNCTION", "ALTER FUNCTION", "CREATE PROCEDURE", "ALTER PROCEDURE", "CREATE TRIGGER",
+             "CREATE RULE", "CREATE AGGREGATE", "CREATE OPERATOR")
+LOADER_REFUSED_TAGS = ("CREATE VIEW", "CREATE MATERIALIZED VIEW")
 SCHEMA_POLICY = f"""
 create or replace function tributary_schema_policy() returns event_trigger
 language plpgsql as $policy$
 declare
-    created record;
+    command record;
+    schema_name text;
 begin
-    for created in select object_identity from pg_event_trigger_ddl_commands()
-                   where command_tag = 'CREATE SCHEMA' loop
-        if current_user = '{LOADER}' and created.object_identity not like 'raw\\_%' then
-            raise exception '{LOADER} may create schemas named raw_* only, not %', created.object_identity;
+    if current_user not in ('{LOADER}', '{TRANSFORMER}') then
+        return;
+    end if;
+    for command in select command_tag, objid from pg_event_trigger_ddl_commands() loop
+        if command.command_tag in ({", ".join(f"'{tag}'" for tag in CODE_TAGS)})
+                or (current_user = '{LOADER}' and command.command_tag in ({", ".join(f"'{tag}'" for tag in LOADER_REFUSED_TAGS)})) then
+            raise exception '% may not %: no code runs as the pipeline''s roles (load/roles.py)', current_user,
+                lower(command.command_tag);
         end if;
-        if current_user = '{TRANSFORMER}' and created.object_identity like 'raw\\_%' then
-            raise exception '{TRANSFORMER} may not create raw_* schemas (the loader''s): %', created.object_identity;
+        if command.command_tag in ('CREATE SCHEMA', 'ALTER SCHEMA') then
+            select nspname into schema_name from pg_namespace where oid = command.objid;
+            if current_user = '{LOADER}' and schema_name not like 'raw\\_%' then
+                raise exception '{LOADER} may have schemas named raw_* only, not %', schema_name;
+            end if;
+            if current_user = '{TRANSFORMER}' and schema_name like 'raw\\_%' then
+                raise exception '{TRANSFORMER} may not have raw_* schemas (the loader''s): %', schema_name;
+            end if;
         end if;
     end loop;
 end
 $policy$
 """
+POLICY_TAGS = ("CREATE SCHEMA", "ALTER SCHEMA", *CODE_TAGS, *LOADER_REFUSED_TAGS)
+# The project's own schemas (besides raw_*): dbt's (transform/dbt_project.yml, profiles.yml)
+DBT_SCHEMAS = ("staging", "intermediate", "marts", "analytics")
 
 
 def passwords(dev: bool) -> dict[str, str]:
@@ -69,29 +91,36 @@ def apply(conn, database: str, role_passwords: dict[str, str]) -> None:
     def run(statement: str, *identifiers: str) -> None:
         conn.execute(sql.SQL(statement).format(*(sql.Identifier(name) for name in identifiers)))
 
+    owner_is_superuser = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
     for role, password in role_passwords.items():
         exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
         verb = "alter" if exists else "create"
+        # sent hashed, as the server would store it: no statement log holds the password
+        hashed = conn.pgconn.encrypt_password(password.encode(), role.encode()).decode()
         conn.execute(sql.SQL(verb + " role {} login nosuperuser nocreatedb nocreaterole noinherit password {}").format(
-            sql.Identifier(role), sql.Literal(password)))
-    run("revoke all on database {} from public", database)
-    run("grant connect, temporary on database {} to {}, {}, {}", database, LOADER, TRANSFORMER, ANALYST)
-    run("grant create on database {} to {}, {}", database, LOADER, TRANSFORMER)
+            sql.Identifier(role), sql.Literal(hashed)))
+        if not owner_is_superuser:  # a managed server's owner must be able to act as the role below
+            run("grant {} to current_user", role)
+    run("grant connect on database {} to {}, {}, {}", database, LOADER, TRANSFORMER, ANALYST)
+    run("grant temporary, create on database {} to {}, {}", database, LOADER, TRANSFORMER)  # (the loader merges via temp tables)
     run("revoke create on schema public from public")
     # what each writer creates from now on, the next one reads
     for writer, readers in READERS.items():
         for reader in readers:
             run("alter default privileges for role {} grant usage on schemas to {}", writer, reader)
             run("alter default privileges for role {} grant select on tables to {}", writer, reader)
-    if conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]:
+    if owner_is_superuser:
         conn.execute(SCHEMA_POLICY)
-        if not conn.execute("select 1 from pg_event_trigger where evtname = 'tributary_schema_policy'").fetchone():
-            conn.execute("create event trigger tributary_schema_policy on ddl_command_end "
-                         "when tag in ('CREATE SCHEMA') execute function tributary_schema_policy()")
+        conn.execute("drop event trigger if exists tributary_schema_policy")
+        conn.execute(sql.SQL("create event trigger tributary_schema_policy on ddl_command_end when tag in ({}) "
+                             "execute function tributary_schema_policy()").format(
+            sql.SQL(", ").join(sql.Literal(tag) for tag in POLICY_TAGS)))
     else:
-        print("warning: the owner is not a superuser, so the schema policy (loader in raw_* only) is not enforced "
-              "by an event trigger; the grants still hold")
+        print("warning: the owner is not a superuser, so no event trigger enforces the schema policy (the loader "
+              "in raw_* only, no code in either pipeline role): the grants alone hold (README, Security)")
     adopt_existing(conn)
+    # last: other users of a shared database keep their access until the roles are in place
+    run("revoke connect, temporary on database {} from public", database)
 
 
 def adopt_existing(conn) -> None:
@@ -100,9 +129,10 @@ def adopt_existing(conn) -> None:
     from psycopg import sql
 
     kinds = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
-    schemas = conn.execute(
+    schemas = conn.execute(  # only the project's own, and only what this owner built
         "select nspname, pg_get_userbyid(nspowner) from pg_namespace "
-        "where nspname not like 'pg\\_%' and nspname not in ('information_schema', 'public')").fetchall()
+        "where (nspname like 'raw\\_%%' or nspname = any(%s)) and nspowner = (select oid from pg_roles where rolname = current_user)",
+        (list(DBT_SCHEMAS),)).fetchall()
     for schema, owner in schemas:
         writer = LOADER if schema.startswith("raw_") else TRANSFORMER
         if owner != writer:

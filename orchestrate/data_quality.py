@@ -118,7 +118,7 @@ def test_results(run_results: dict | None, manifest: dict | None) -> list[dict]:
 # personal data (e-mails, names, phone numbers) are shown by shape only, never as they are. A
 # column is personal when a model or source tags it (`meta: {personal_data: true}` in its .yml),
 # when it carries one of these names, or when its value looks like an e-mail address.
-PERSONAL_COLUMN_NAMES = {"email", "emails", "email_normalised", "emails_normalised", "primary_email",
+PERSONAL_COLUMN_NAMES = {"matched_on", "email", "emails", "email_normalised", "emails_normalised", "primary_email",
                          "email_addresses", "full_name", "first_name", "last_name", "display_name", "given_name",
                          "family_name", "phone", "phone_numbers", "phone_keys", "name_first_name",
                          "name_last_name", "name__first_name", "name__last_name"}
@@ -144,9 +144,16 @@ def masked(value) -> str:
     return f"<personal: {type(value).__name__ if not isinstance(value, str) else 'text'}, {len(str(value))} chars>"
 
 
+def is_personal(column: str, value, personal: set[str]) -> bool:
+    """Tagged or named personal, shaped like an e-mail address, or JSON or an array (a raw
+    record's `values` holds names and addresses under any key): shown by shape only."""
+    return (column in personal or isinstance(value, (dict, list, tuple))
+            or (isinstance(value, str) and bool(EMAIL_LIKE.search(value))))
+
+
 def mask_sample(columns: list[str], rows: list, personal: set[str]) -> list[tuple]:
-    return [tuple(masked(value) if column in personal or (isinstance(value, str) and EMAIL_LIKE.search(value))
-                  else value for column, value in zip(columns, row)) for row in rows]
+    return [tuple(masked(value) if is_personal(column, value, personal) else value
+                  for column, value in zip(columns, row)) for row in rows]
 
 
 def attach_samples(tests: list[dict], personal: set[str] = frozenset(PERSONAL_COLUMN_NAMES)) -> str:
@@ -157,6 +164,7 @@ def attach_samples(tests: list[dict], personal: set[str] = frozenset(PERSONAL_CO
         return ""
     try:
         with warehouse_connection() as conn:
+            conn.read_only = True  # a test's query only reads; nothing here may change the warehouse
             for test in bad:
                 try:
                     cursor = conn.execute(f"select * from (\n{test['sql']}\n) as failing limit {SAMPLE_ROWS}")

@@ -46,8 +46,16 @@ def environment() -> str:
 
 def private_files() -> None:
     """Every file this process and its children write (logs, reports, Meltano's temporary plugin
-    configs holding credentials) readable by its owner only. Each entry point calls it first."""
+    configs holding credentials) readable by its owner only. Each entry point calls it first. The
+    folders that hold such files are closed too, for the files written before (or by a plain
+    `meltano run`, under another umask)."""
     os.umask(0o077)
+    for folder in (OUTPUT_DIR, meltano_run_dir()):
+        try:
+            if folder.is_dir():
+                folder.chmod(0o700)
+        except OSError:
+            continue  # not ours to change: the files in it keep their own modes
 
 
 def meltano_env() -> dict[str, str]:
@@ -301,9 +309,17 @@ def remove_left_plugin_configs(say=print) -> None:
     run_dir = meltano_run_dir()
     if not run_dir.is_dir():
         return
-    run_dir.chmod(0o700)  # whatever the umask Meltano ran with, no other user reaches these files
-    left = [path for path in run_dir.glob("*/*.config.json")
-            if time.time() - path.stat().st_mtime > PLUGIN_CONFIG_GRACE_SECONDS]
+    try:
+        run_dir.chmod(0o700)  # whatever the umask Meltano ran with, no other user reaches these files
+    except OSError as error:
+        say(f"could not make {run_dir} private ({error}); check who owns it")
+
+    def old_enough(path: Path) -> bool:
+        try:
+            return time.time() - path.stat().st_mtime > PLUGIN_CONFIG_GRACE_SECONDS
+        except OSError:
+            return False  # its run ended meanwhile and Meltano deleted it
+    left = [path for path in run_dir.glob("*/*.config.json") if old_enough(path)]
     if not left:
         return
     in_use = live_command_lines()

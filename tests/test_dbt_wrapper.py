@@ -12,17 +12,17 @@ sys.path.insert(0, str(ROOT / "load" / "target-postgres-wrapper"))
 from dbt_wrapper.main import diagnose, port_problem  # noqa: E402
 from target_postgres_wrapper.main import typed_numbers  # noqa: E402
 
-ENV = {"WAREHOUSE_HOST": "db.example", "WAREHOUSE_PORT": "5433", "WAREHOUSE_USER": "tributary",
-       "WAREHOUSE_PASSWORD": "s3cret-password"}
+ENV = {"WAREHOUSE_HOST": "db.example", "WAREHOUSE_PORT": "5433", "DBT_USER": "tributary_transformer",
+       "DBT_PASSWORD": "s3cret-password"}
 
 
 def test_a_refused_password_names_the_setting_and_never_the_password():
     dbt_said = ('Encountered an error:\nDatabase Error\n  connection to server at "10.0.0.5", port 5433 failed: '
-                'FATAL:  password authentication failed for user "tributary"\n')
+                'FATAL:  password authentication failed for user "tributary_transformer"\n')
     line = diagnose(dbt_said, ENV)
-    assert line == ("dbt cannot connect to the warehouse at db.example:5433 as tributary: password authentication "
-                    "failed — check DBT_PASSWORD (the warehouse's password, same as TARGET_POSTGRES_PASSWORD; "
-                    "in prod WAREHOUSE_PASSWORD in .env).")
+    assert line == ("dbt cannot connect to the warehouse at db.example:5433 as tributary_transformer: password "
+                    "authentication failed — check DBT_PASSWORD (dbt's role's password; in prod "
+                    "WAREHOUSE_TRANSFORMER_PASSWORD in .env).")
     assert "s3cret-password" not in line
 
 

@@ -265,11 +265,13 @@ def test_sample_rows_of_failing_tests_show_personal_data_by_shape_only():
         "nickname": {"meta": {"personal_data": True}}, "amount": {"meta": {}}}}}, "sources": {}}
     personal = data_quality.personal_columns(manifest)
     assert {"nickname", "email", "full_name"} <= personal and "amount" not in personal
-    columns = ["customer_id", "nickname", "email", "amount", "note"]
-    rows = [("c1", "Bobby", "bob@example.com", 12.5, "wrote from ann.lee@acme.co.uk"), ("c2", None, None, 3, "plain")]
+    columns = ["customer_id", "nickname", "email", "amount", "note", "values"]
+    rows = [("c1", "Bobby", "bob@example.com", 12.5, "wrote from ann.lee@acme.co.uk", {"name": "Ann"}),
+            ("c2", None, None, 3, "plain", None)]
     masked = data_quality.mask_sample(columns, rows, personal)
-    assert masked == [("c1", "<personal: text, 5 chars>", "<personal: text, 15 chars>", 12.5, "<personal: text, 29 chars>"),
-                      ("c2", None, None, 3, "plain")]
+    assert masked == [("c1", "<personal: text, 5 chars>", "<personal: text, 15 chars>", 12.5, "<personal: text, 29 chars>",
+                       "<personal: dict, 15 chars>"),
+                      ("c2", None, None, 3, "plain", None)]
     test = {"name": "assert_x", "status": "fail", "failures": 2, "path": "tests/x.sql", "message": "",
             "sample": (columns, masked), "kind": "reconciliation", "id": "test.x", "sql": "select 1"}
     text, _ = data_quality.render("dev", {}, [test], [])

@@ -6,26 +6,36 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shlex
+import shutil
 import socket
 import subprocess
-import shutil
 import sys
 from pathlib import Path
 
-from this_worker import RUN_DIR
+from this_worker import RUN_DIR, WORKER_INDEX
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
 def held_port():
-    """A port another program listens on."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    return sock
+    """A port another program listens on. Below the kernel's ephemeral range (32768 and up on
+    Linux): the port advised next to it must not be taken meanwhile by some client's outgoing
+    connection, as ports in that range are, all the time, while the suite runs."""
+    first = 20000 + 200 * WORKER_INDEX + random.randrange(150)
+    for port in range(first, first + 50):
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue
+        sock.listen()
+        return sock
+    raise RuntimeError(f"no free port from {first} on")
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:

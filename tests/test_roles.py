@@ -68,6 +68,11 @@ def test_each_role_may_do_its_part_and_nothing_more(stack, scratch, tmp_path):
             loader, f"copy raw_roles_test.things from program 'touch {canary}'")
         assert not canary.exists()
         assert "pg_read_server_files" in refused(loader, "copy raw_roles_test.things from '/etc/hostname'")
+        # no code that would run as whoever reads it (dbt, or an administrator)
+        assert "may not create view" in refused(loader, "create view raw_roles_test.v as select 1")
+        assert "may not create function" in refused(
+            loader, "create function raw_roles_test.f() returns int language sql as 'select 1'")
+        assert "raw_* only" in refused(loader, "alter schema raw_roles_test rename to roles_test_renamed")
 
         # dbt's role: reads raw_*, builds its own schemas, never writes raw_*
         assert transformer.execute("select id from raw_roles_test.things").fetchall() == [("a",)]
@@ -76,13 +81,18 @@ def test_each_role_may_do_its_part_and_nothing_more(stack, scratch, tmp_path):
         assert "permission denied" in refused(transformer, "insert into raw_roles_test.things values ('b')")
         assert "permission denied" in refused(transformer, "create table raw_roles_test.mine (n int)")
         assert "raw_*" in refused(transformer, "create schema raw_roles_other")
+        assert "raw_*" in refused(transformer, "alter schema roles_test_models rename to raw_roles_other")
+        transformer.execute("create view roles_test_models.v as select id from roles_test_models.built")  # dbt's views
+        assert "may not create function" in refused(
+            transformer, "create function roles_test_models.f() returns int language sql as 'select 1'")
         assert "permission denied" in refused(loader, "insert into roles_test_models.built values ('b')")
 
         # the analyst: reads both, writes nothing, creates nothing
         assert analyst.execute("select id from roles_test_models.built").fetchall() == [("a",)]
         assert analyst.execute("select id from raw_roles_test.things").fetchall() == [("a",)]
         for statement in ("insert into roles_test_models.built values ('b')", "delete from raw_roles_test.things",
-                          "create schema anything", "create table roles_test_models.x (n int)"):
+                          "create schema anything", "create table roles_test_models.x (n int)",
+                          "create temporary table t (n int)"):
             assert "permission denied" in refused(analyst, statement)
 
 

@@ -272,6 +272,26 @@ def test_no_secret_in_any_log_of_these_runs(stack, logs):
     logs.assert_no_secret()
 
 
+def test_no_secret_in_any_file_the_runs_left(stack):
+    """After normal and killed runs, no configured secret in any file the pipeline wrote: Meltano's
+    folder (its run/ folder held each plugin's config), logs, dbt's files, the job outputs. (The
+    warehouse keeps password hashes only; the sandbox's own folder is the vendors'.)"""
+    secrets = {"shpat_tributary_sandbox_token", "sandbox-attio-api-key", "tributary-loader-dev",
+               "tributary-transformer-dev", "tributary-dev", "sandbox-client-secret"}
+    folders = [stack.env_path("MELTANO_SYS_DIR_ROOT"), stack.env_path("XDG_STATE_HOME"),
+               stack.env_path("DBT_LOG_PATH"), stack.env_path("DBT_TARGET_PATH"), RUN_DIR / "output"]
+    scanned, leaked = 0, []
+    for folder in folders:
+        for path in folder.rglob("*") if folder.is_dir() else []:
+            # (the installed plugins are linked in from the project: not this run's files)
+            if path.is_file() and path.resolve().is_relative_to(folder.resolve()):
+                text = path.read_bytes().decode(errors="replace")
+                scanned += 1
+                leaked += [f"{path}: {secret[:6]}…" for secret in secrets if secret in text]
+    assert scanned > 20, f"only {scanned} files: nothing to prove"
+    assert not leaked, leaked
+
+
 # -- QuickBooks: incremental by LastUpdatedTime, deletions through change data capture ------------
 QUICKBOOKS = ("tap-quickbooks", "target-postgres")
 QUICKBOOKS_STATE_ID = "dev:tap-quickbooks-to-target-postgres"

@@ -30,12 +30,13 @@ def diagnose(error: Exception, host: str, port: object, user: str, database: str
     where = f"{host}:{port}"
     if "password authentication failed" in text or "no password supplied" in text:
         return (f"The warehouse at {where} refused user {user!r}: wrong password. "
-                "Fix: set WAREHOUSE_PASSWORD (prod) or TARGET_POSTGRES_PASSWORD to the right one.")
+                "Fix: set WAREHOUSE_LOADER_PASSWORD (prod) or TARGET_POSTGRES_PASSWORD to the right one.")
     if "does not exist" in text and "database" in text:
         return (f"The warehouse at {where} has no database {database!r}. "
                 "Fix: create it, or set WAREHOUSE_DB to an existing one.")
     if "role" in text and "does not exist" in text:
-        return (f"The warehouse at {where} has no user {user!r}. Fix: set WAREHOUSE_USER.")
+        return (f"The warehouse at {where} has no user {user!r}. Fix: create the pipeline's roles "
+                "(`python load/warehouse.py roles`, load/roles.py), or set TARGET_POSTGRES_USER.")
     return (f"Cannot reach the warehouse at {where} ({text.strip().splitlines()[0] if text.strip() else type(error).__name__}). "
             "Fix: in dev start it with `make warehouse-start`; in prod check WAREHOUSE_HOST and "
             "WAREHOUSE_PORT and that the server accepts connections from this machine.")

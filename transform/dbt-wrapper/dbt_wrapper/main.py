@@ -27,7 +27,7 @@ TAIL_BYTES = 64 * 1024  # enough of dbt's last output to find the connection err
 # A failure to connect, as libpq words it inside dbt's "Database Error": (pattern, why, what to check).
 CONNECTION_FAILURES = [
     (re.compile(r"password authentication failed|no password supplied"), "password authentication failed",
-     "check DBT_PASSWORD (the warehouse's password, same as TARGET_POSTGRES_PASSWORD; in prod WAREHOUSE_PASSWORD in .env)"),
+     "check DBT_PASSWORD (dbt's role's password; in prod WAREHOUSE_TRANSFORMER_PASSWORD in .env)"),
     (re.compile(r"could not translate host name|Name or service not known|Temporary failure in name resolution"),
      "the host name does not resolve",
      "check DBT_HOST (the warehouse's host, same as TARGET_POSTGRES_HOST; in prod WAREHOUSE_HOST in .env)"),
@@ -35,7 +35,7 @@ CONNECTION_FAILURES = [
      "start the warehouse (dev: `make warehouse-start`) or check DBT_HOST and DBT_PORT "
      "(the same as TARGET_POSTGRES_HOST and TARGET_POSTGRES_PORT; in prod WAREHOUSE_HOST and WAREHOUSE_PORT in .env)"),
     (re.compile(r'FATAL:\s+role "[^"]*" does not exist'), "no such user",
-     "check DBT_USER (the same as TARGET_POSTGRES_USER; in prod WAREHOUSE_USER in .env)"),
+     "check DBT_USER (dbt's role, tributary_transformer: `python load/warehouse.py roles` creates it)"),
     (re.compile(r'FATAL:\s+database "[^"]*" does not exist'), "no such database",
      "check DBT_DATABASE (the same as TARGET_POSTGRES_DATABASE; in prod WAREHOUSE_DB in .env)"),
     (re.compile(r"timeout expired"), "no answer in time",
@@ -60,7 +60,7 @@ def port_problem(env: dict) -> str | None:
 def diagnose(output: str, env: dict) -> str | None:
     """One line for a dbt run that failed to connect to the warehouse; None for any other failure."""
     where = f"{env.get('WAREHOUSE_HOST') or 'localhost'}:{env.get('WAREHOUSE_PORT') or 5432}"
-    user = env.get("WAREHOUSE_USER") or "?"
+    user = env.get("DBT_USER") or "?"
     for pattern, why, check in CONNECTION_FAILURES:
         if pattern.search(output):
             return f"dbt cannot connect to the warehouse at {where} as {user}: {why} — {check}."
