@@ -10,7 +10,7 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_attio.auth import API_KEY_HINT
 from tap_attio.client import RECORDS_PAGE_MAX, BufferedMsgSpecWriter
-from tap_attio.values import IDENTIFIER_BYTES, stable_name
+from tributary_tap_support.names import IDENTIFIER_BYTES, stable_name
 from tributary_tap_support.settings import typed_settings
 from tap_attio.streams import (
     AttributesStream,

@@ -23,7 +23,8 @@ fields not flattened are never lost.
 | anything else    | the current value object(s)     |                                         |
 
 Column names are a function of the attribute alone, never of the order Attio lists attributes in,
-so a name means one attribute for the life of that attribute (stable_name): `<col>` is the slug
+so a name means one attribute for the life of that attribute (the taps' one name policy,
+tributary_tap_support/names.py): `<col>` is the slug
 itself when it is a plain identifier (lower-case letters, digits, single underscores) of at most
 45 bytes that no fixed column uses; any other slug (non-ASCII, punctuation, too long, a fixed
 column's name) becomes its plain form cut short plus 8 hex digits of the attribute's id. Extra
@@ -37,9 +38,9 @@ PostgreSQL and Python keep anyway); the raw `values` column keeps all nine.
 """
 from __future__ import annotations
 
-import hashlib
-import re
 import typing as t
+
+from tributary_tap_support.names import stable_name
 
 Extractor = t.Callable[[list, dict], None]
 
@@ -85,19 +86,7 @@ def ts(value: t.Any) -> t.Any:
     return value
 
 
-PLAIN = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
-IDENTIFIER_BYTES = 63      # PostgreSQL's limit: longer names are cut short, silently, and collide
-MAIN_COLUMN_BYTES = 45     # room for the longest extra column suffix, "__interaction_type"
-
-
-def stable_name(slug: str, ident: str, limit: int = MAIN_COLUMN_BYTES, taken: t.Container[str] = ()) -> str:
-    """`slug` itself when it is a plain identifier of at most `limit` bytes not in `taken`; else its
-    plain form cut short plus 8 hex digits of `ident` (the attribute's, list's or object's id): the
-    same name for the life of that id, never another's."""
-    if PLAIN.fullmatch(slug) and len(slug) <= limit and slug not in taken:
-        return slug
-    plain = re.sub(r"[^0-9a-z]+", "_", slug.lower()).strip("_")[: limit - 9].rstrip("_") or "attribute"
-    return f"{plain}_{hashlib.sha1(ident.encode()).hexdigest()[:8]}"
+MAIN_COLUMN_BYTES = 45  # room for the longest extra column suffix, "__interaction_type", within 63 bytes
 
 
 def attribute_id(attr: dict) -> str:
@@ -197,7 +186,7 @@ class ValuesPlan:
                 continue
             kind = attr.get("type") or ""
             multi = bool(attr.get("is_multiselect"))
-            col = claim(stable_name(slug, attribute_id(attr), taken=reserved))
+            col = claim(stable_name(slug, attribute_id(attr), MAIN_COLUMN_BYTES, taken=reserved))
             if kind in SCALAR_TYPES:
                 schema = SCALAR_TYPES[kind]
             elif kind == "location":

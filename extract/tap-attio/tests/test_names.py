@@ -7,7 +7,8 @@ from __future__ import annotations
 import itertools
 
 from tap_attio.streams import RECORD_RESERVED
-from tap_attio.values import ValuesPlan, stable_name
+from tap_attio.values import ValuesPlan
+from tributary_tap_support.names import stable_name
 
 
 def attribute(slug: str, kind: str = "text", ident: str | None = None) -> dict:

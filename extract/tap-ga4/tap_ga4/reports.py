@@ -1,10 +1,11 @@
 """Report definitions: the default set, column names, and the checks run at discovery."""
 from __future__ import annotations
 
-import hashlib
 import re
 import typing as t
 from dataclasses import dataclass, field
+
+from tributary_tap_support.names import stable_name
 
 from tap_ga4.auth import GA4ConfigError
 
@@ -36,19 +37,14 @@ FIXED_COLUMNS = ("row_key", "property_id", "date", "is_other_row", "subject_to_t
 def column_name(api_name: str) -> str:
     """sessionDefaultChannelGroup -> session_default_channel_group; customEvent:plan -> custom_event__plan.
 
-    A custom definition's name is the property owner's choice: when its part after the colon is
-    not plain (lower-case letters, digits, underscores) or the column would pass 55 bytes, the
-    name is cut and given 8 hex digits of the API name, so two definitions never share a column,
-    the column never changes while the definition lives, and it fits PostgreSQL's 63 bytes."""
+    A custom definition's name is the property owner's choice: its part after the colon follows the
+    taps' one name policy (tributary_tap_support/names.py), keyed by the API name, within 55 bytes
+    for the whole column."""
     scope, sep, rest = api_name.partition(":")
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", scope).lower()
     if not sep:
         return snake
-    plain = re.sub(r"[^0-9a-z]+", "_", rest.lower()).strip("_")
-    column = f"{snake}__{plain}"
-    if re.fullmatch(r"[a-z0-9_]+", rest) and len(column) <= 55:
-        return column
-    return f"{column[:46].rstrip('_')}_{hashlib.sha1(api_name.encode()).hexdigest()[:8]}"
+    return f"{snake}__{stable_name(rest, api_name, limit=55 - len(snake) - 2)}"
 
 
 @dataclass
