@@ -68,7 +68,7 @@ class WideningPostgresConnector(PostgresConnector):
     Names are vendors' data (an Attio attribute, a GA4 custom definition), so every identifier
     this connector writes into SQL is quoted by the dialect (embedded quotes doubled): the stock
     ADD COLUMN text took the schema and table names raw, so a stream named with a quote could
-    end the statement and start another (upstream note: load/README.md)."""
+    end the statement and start another (to report upstream: README, Security)."""
 
     def quoted_table(self, schema_name: str, table_name: str) -> str:
         quote = self._engine.dialect.identifier_preparer.quote
