@@ -12,13 +12,19 @@ hands to every plugin). New sources need nothing more. What each role may do:
 | tributary_loader        | target-postgres              | create schemas named raw_*, write only in them                 |
 | tributary_transformer   | dbt, the data-quality report | read raw_*; create and write staging, intermediate, marts, …   |
 | tributary_analyst       | people, dashboards, make demo's summary | read the project's schemas; no table, no temp table |
+| tributary_meltano       | Meltano's system database    | own the database meltano_system (state, runs); nothing in the warehouse |
 
 None is a superuser, so none can `COPY … FROM/TO PROGRAM` or read server files. New tables get
 their grants from default privileges (what the loader creates is readable by the transformer and
 the analyst, what the transformer creates by the analyst), and an event trigger refuses a schema
 created against the policy (the loader outside raw_*, the transformer inside it); creating an event
 trigger needs a superuser, so on a server where the owner is not one it is skipped, with a warning. Passwords: WAREHOUSE_LOADER_PASSWORD,
-WAREHOUSE_TRANSFORMER_PASSWORD, WAREHOUSE_ANALYST_PASSWORD (dev: fixed `tributary-<role>-dev`).
+WAREHOUSE_TRANSFORMER_PASSWORD, WAREHOUSE_ANALYST_PASSWORD, WAREHOUSE_MELTANO_PASSWORD (dev: fixed
+`tributary-<role>-dev`).
+
+Meltano's system database (MELTANO_DATABASE_URI: state, run history, each run's plugin settings)
+is a database of its own, meltano_system, owned by tributary_meltano: Meltano creates and migrates
+its tables there, and no pipeline role can read the state or the settings it holds.
 """
 
 from __future__ import annotations
@@ -26,11 +32,12 @@ from __future__ import annotations
 import os
 
 LOADER, TRANSFORMER, ANALYST = "tributary_loader", "tributary_transformer", "tributary_analyst"
+MELTANO, MELTANO_DATABASE = "tributary_meltano", "meltano_system"
 ROLES = {LOADER: "WAREHOUSE_LOADER_PASSWORD", TRANSFORMER: "WAREHOUSE_TRANSFORMER_PASSWORD",
-         ANALYST: "WAREHOUSE_ANALYST_PASSWORD"}
+         ANALYST: "WAREHOUSE_ANALYST_PASSWORD", MELTANO: "WAREHOUSE_MELTANO_PASSWORD"}
 READERS = {LOADER: (TRANSFORMER, ANALYST), TRANSFORMER: (ANALYST,)}  # who reads what each writer creates
 DEV_PASSWORDS = {LOADER: "tributary-loader-dev", TRANSFORMER: "tributary-transformer-dev",
-                 ANALYST: "tributary-analyst-dev"}
+                 ANALYST: "tributary-analyst-dev", MELTANO: "tributary-meltano-dev"}
 
 # Enforced by an event trigger (it needs a superuser owner to be installed): schemas keep to their
 # writer (checked by name, on creation and rename), and neither pipeline role may create code that
@@ -97,8 +104,12 @@ def apply(conn, database: str, role_passwords: dict[str, str]) -> None:
         verb = "alter" if exists else "create"
         # sent hashed, as the server would store it: no statement log holds the password
         hashed = conn.pgconn.encrypt_password(password.encode(), role.encode()).decode()
-        conn.execute(sql.SQL(verb + " role {} login nosuperuser nocreatedb nocreaterole noinherit password {}").format(
-            sql.Identifier(role), sql.Literal(hashed)))
+        # (only a superuser may name the superuser attribute at all, even to keep it off)
+        # Meltano's role inherits: it owns its database's `public` schema through pg_database_owner,
+        # a membership only an inheriting role uses. The others are members of nothing.
+        flags = ("login nocreatedb nocreaterole " + ("inherit" if role == MELTANO else "noinherit")
+                 + (" nosuperuser" if owner_is_superuser else ""))
+        conn.execute(sql.SQL(verb + " role {} " + flags + " password {}").format(sql.Identifier(role), sql.Literal(hashed)))
         if not owner_is_superuser:  # a managed server's owner must be able to act as the role below
             run("grant {} to current_user", role)
     run("grant connect on database {} to {}, {}, {}", database, LOADER, TRANSFORMER, ANALYST)
@@ -119,8 +130,33 @@ def apply(conn, database: str, role_passwords: dict[str, str]) -> None:
         print("warning: the owner is not a superuser, so no event trigger enforces the schema policy (the loader "
               "in raw_* only, no code in either pipeline role): the grants alone hold (README, Security)")
     adopt_existing(conn)
+    meltano_database(conn)
     # last: other users of a shared database keep their access until the roles are in place
     run("revoke connect, temporary on database {} from public", database)
+
+
+def meltano_database(conn) -> None:
+    """Meltano's system database, owned by its own role and closed to every other (the server's
+    superusers aside): it holds the state and each run's plugin settings, credentials included.
+    One that exists already, owned by another role, is left as it is, with a warning."""
+    import psycopg
+    from psycopg import sql
+
+    found = conn.execute("select pg_get_userbyid(datdba) from pg_database where datname = %s",
+                         (MELTANO_DATABASE,)).fetchone()
+    if found and found[0] != MELTANO:
+        print(f"warning: the database {MELTANO_DATABASE} exists, owned by {found[0]}, so it was left as it is: "
+              f"Meltano's system database wants {MELTANO} as its owner (README, Security)")
+        return
+    if not found:
+        try:
+            conn.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(MELTANO_DATABASE),
+                                                                       sql.Identifier(MELTANO)))
+        except psycopg.errors.InsufficientPrivilege:
+            print(f"warning: this owner may not create databases, so {MELTANO_DATABASE} was not created: create "
+                  f"it owned by {MELTANO} as an administrator (README, Security)")
+            return
+    conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(MELTANO_DATABASE)))
 
 
 def adopt_existing(conn) -> None:

@@ -253,7 +253,7 @@ def start() -> None:
     _create_database()
     apply_roles(dev=True)
     print(f"Warehouse running on {HOST}:{PORT}, database {DATABASE} (data in {DATA_DIR}); roles "
-          f"{', '.join(roles.ROLES)} for the loader, dbt and people (load/roles.py).")
+          f"{', '.join(roles.ROLES)} for the loader, dbt, people and Meltano's own database (load/roles.py).")
 
 
 def apply_roles(dev: bool) -> None:

@@ -110,3 +110,51 @@ def test_schemas_built_before_the_roles_pass_to_their_writer(stack, scratch):
         loader.execute("alter table raw_roles_legacy.old add column note text")  # schema evolution
         loader.execute("insert into raw_roles_legacy.old values ('new', 'x')")
         assert transformer.execute("select count(*) from raw_roles_legacy.old").fetchone() == (2,)
+
+
+MANAGED_OWNER, MANAGED_DATABASE = "tributary_test_managed_owner", "tributary_test_managed"
+
+
+@pytest.fixture
+def managed_server(stack):
+    """A database whose owner is no superuser, as on a managed PostgreSQL (CREATEROLE and CREATEDB
+    are what such services give their administrator)."""
+    def clean(owner):
+        owner.execute(f"drop database if exists {MANAGED_DATABASE}")
+        owner.execute(f"drop role if exists {MANAGED_OWNER}")
+    with connect(stack) as owner:
+        clean(owner)
+        owner.execute(f"create role {MANAGED_OWNER} login createrole createdb password 'managed-owner'")
+        owner.execute(f"create database {MANAGED_DATABASE} owner {MANAGED_OWNER}")
+    yield {**WAREHOUSE, "dbname": MANAGED_DATABASE}
+    with connect(stack) as owner:
+        clean(owner)
+
+
+def test_an_owner_that_is_not_a_superuser_sets_up_the_same_roles(stack, managed_server, capsys):
+    with psycopg.connect(**{**managed_server, "user": MANAGED_OWNER, "password": "managed-owner"},
+                         autocommit=True) as owner:
+        roles.apply(owner, MANAGED_DATABASE, roles.passwords(dev=True))
+        roles.apply(owner, MANAGED_DATABASE, roles.passwords(dev=True))   # and again: it is idempotent
+    assert "no event trigger enforces the schema policy" in capsys.readouterr().out
+
+    def connect_as(role):
+        return psycopg.connect(**{**managed_server, "user": role, "password": roles.DEV_PASSWORDS[role]}, autocommit=True)
+
+    with connect_as(roles.LOADER) as loader, connect_as(roles.TRANSFORMER) as transformer, \
+            connect_as(roles.ANALYST) as analyst:
+        loader.execute("create schema raw_managed")
+        loader.execute("create table raw_managed.things (id text)")
+        loader.execute("insert into raw_managed.things values ('a')")
+        transformer.execute("create schema managed_models")
+        transformer.execute("create table managed_models.built as select id from raw_managed.things")
+        assert "permission denied" in refused(transformer, "insert into raw_managed.things values ('b')")
+        assert "permission denied" in refused(loader, "create table public.x (n int)")
+        assert analyst.execute("select id from managed_models.built").fetchall() == [("a",)]
+        for statement in ("insert into managed_models.built values ('b')", "create table managed_models.x (n int)",
+                          "create temporary table t (n int)", "create schema anything"):
+            assert "permission denied" in refused(analyst, statement)
+        for connection in (loader, transformer, analyst):
+            assert connection.execute("select rolsuper from pg_roles where rolname = current_user").fetchone() == (False,)
+    with pytest.raises(psycopg.OperationalError, match="permission denied"):
+        connect_as(roles.MELTANO).close()   # Meltano's role has its own database, not this one

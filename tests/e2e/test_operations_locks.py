@@ -9,12 +9,16 @@ import json
 import re
 import sqlite3
 import subprocess
+import sys
 import time
 
 import psycopg
 import pytest
 
 from this_worker import BIN, PROJECT_ROOT, RUN_DIR, WAREHOUSE, WAREHOUSE_PORT
+
+sys.path.insert(0, str(PROJECT_ROOT / "load"))
+import roles  # noqa: E402  (load/roles.py)
 from ops import OUTPUT, command, start
 
 ATTIO_STATE = "dev:tap-attio-to-target-postgres"
@@ -153,15 +157,24 @@ def test_a_waiting_second_run_queues_behind_the_first(stack, tmp_path):
 
 # -- Meltano's system database (state included) in the warehouse --------------------------------
 def test_state_kept_in_a_postgres_system_database_is_read_back_on_the_next_run(stack):
+    """The production setup: Meltano's own database, created by `load/warehouse.py roles` and
+    owned by its own role (load/roles.py), which may not even connect to the warehouse."""
     with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
         conn.execute("drop database if exists meltano_system")
-        conn.execute("create database meltano_system")
-    uri = f"postgresql+psycopg://tributary:tributary-dev@127.0.0.1:{WAREHOUSE_PORT}/meltano_system"
+        roles.meltano_database(conn)
+    role = {"user": roles.MELTANO, "password": roles.DEV_PASSWORDS[roles.MELTANO]}
+    with pytest.raises(psycopg.OperationalError, match="permission denied"):
+        psycopg.connect(**{**WAREHOUSE, **role}).close()
+    uri = f"postgresql+psycopg://{role['user']}:{role['password']}@127.0.0.1:{WAREHOUSE_PORT}/meltano_system"
     env = {"MELTANO_DATABASE_URI": uri}
     stack.reset()  # no state anywhere: the first run is a full one
 
     first = stack.meltano("run", "tap-quickbooks", "target-postgres", env=env)
     assert first.ok, first.output[-4000:]
+    for role_name in ("tributary_loader", "tributary_transformer", "tributary_analyst"):   # the state is Meltano's alone
+        with pytest.raises(psycopg.OperationalError, match="permission denied"):
+            psycopg.connect(**{**WAREHOUSE, "dbname": "meltano_system", "user": role_name,
+                               "password": roles.DEV_PASSWORDS[role_name]}).close()
     with psycopg.connect(**{**WAREHOUSE, "dbname": "meltano_system"}) as conn:
         [(stored,)] = conn.execute("select completed_state from state where state_id = %s", (QUICKBOOKS_STATE,)).fetchall()
     stored = stored if isinstance(stored, dict) else json.loads(stored)

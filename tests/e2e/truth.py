@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import psycopg
+from psycopg import sql
 
 from this_worker import SANDBOX_PORT, WAREHOUSE
 
@@ -244,7 +245,7 @@ def _columns(conn, schema: str, table: str) -> set[str]:
         (schema, table)).fetchall()}
 
 
-def _rows(conn, schema: str, table: str, query: str, params: tuple = ()) -> tuple[list, str]:
+def _rows(conn, schema: str, table: str, query: "str | sql.Composable", params: tuple = ()) -> tuple[list, str]:
     """The query's rows, or none (with a note) when the loader never created the table."""
     if not _columns(conn, schema, table):
         return [], f"{schema}.{table} does not exist"
@@ -301,18 +302,25 @@ def _quickbooks_profit_and_loss(conn) -> TableCheck:
 
 # ---- Attio ---------------------------------------------------------------------------------------
 def _attio_tables(conn) -> list[TableCheck]:
+    from tap_attio.tap import table_names   # the tap's naming of each object's and list's table
+
     truth = sandbox_get("/_sandbox/attio/truth/rows")
+    object_tables, list_tables = table_names(truth["object_definitions"], truth["list_definitions"])
     checks = []
-    live = "where _sdc_deleted_at is null"
+    live = sql.SQL("where _sdc_deleted_at is null")
     for slug, records in truth["objects"].items():
-        rows, note = _rows(conn, "raw_attio", slug, f'select record_id, "values" from raw_attio."{slug}" {live}')
-        checks.append(TableCheck(slug, truth={r["id"]["record_id"]: (json_md5(r["values"]),) for r in records},
+        table = object_tables[slug]
+        rows, note = _rows(conn, "raw_attio", table, sql.SQL('select record_id, "values" from {} {}').format(
+            sql.Identifier("raw_attio", table), live))
+        checks.append(TableCheck(table, truth={r["id"]["record_id"]: (json_md5(r["values"]),) for r in records},
                                  loaded=[(k, (json_md5(v),)) for k, v in rows], note=note))
     for slug, entries in truth["lists"].items():
-        table = f"list_entries_{slug}"
-        rows, note = _rows(conn, "raw_attio", table, f'select entry_id, entry_values from raw_attio."{table}" {live}')
+        table = list_tables[slug]
+        rows, note = _rows(conn, "raw_attio", table, sql.SQL("select entry_id, entry_values from {} {}").format(
+            sql.Identifier("raw_attio", table), live))
         checks.append(TableCheck(table, truth={e["id"]["entry_id"]: (json_md5(e["entry_values"]),) for e in entries},
                                  loaded=[(k, (json_md5(v),)) for k, v in rows], note=note))
+    live = "where _sdc_deleted_at is null"
     rows, note = _rows(conn, "raw_attio", "notes",
                        f"select note_id, parent_record_id, title, content_plaintext from raw_attio.notes {live}")
     checks.append(TableCheck("notes", truth={n["id"]["note_id"]: (n["parent_record_id"], n["title"], n["content_plaintext"])

@@ -51,3 +51,37 @@ def test_ga4_late_sessions_appear_as_new_report_rows(sim):
     refused = sim.http.post(sim.control + "/_sandbox/ga4/sessions", timeout=30,
                             json={"sessions": [{"landingPage": "/" + "x" * 1000}]})
     assert refused.status_code == 400 and "1000 characters" in refused.json()["error"]
+
+
+def test_attio_custom_objects_and_lists_are_served_by_their_slug_percent_encoded(sim):
+    from urllib.parse import quote
+
+    from tributary_sandbox import attio
+
+    headers = {"Authorization": f"Bearer {attio.API_KEY}"}
+    created = sim.ctl("POST", "/_sandbox/attio/objects", {"api_slug": "a/b?c#d", "singular_noun": "Thing", "records": 2})
+    listed = sim.ctl("POST", "/_sandbox/attio/lists", {"api_slug": "o'rder;", "parent_object": "a/b?c#d", "entries": 1})
+    api = f"{sim.control}/attio/v2"
+    objects = sim.http.get(f"{api}/objects", headers=headers, timeout=30).json()["data"]
+    assert created in objects
+    records = sim.http.post(f"{api}/objects/{quote('a/b?c#d', safe='')}/records/query", json={}, headers=headers,
+                            timeout=30).json()["data"]
+    assert sorted(r["values"]["name"][0]["value"] for r in records) == ["Thing 1", "Thing 2"]
+    entries = sim.http.post(f"{api}/lists/{quote(listed['api_slug'], safe='')}/entries/query", json={},
+                            headers=headers, timeout=30).json()["data"]
+    assert [e["parent_record_id"] for e in entries] == [records[0]["id"]["record_id"]]
+    assert sim.http.post(f"{sim.control}/_sandbox/attio/objects", json={"api_slug": "a/b?c#d"},
+                         timeout=30).status_code == 400   # the slug is taken
+
+
+def test_ga4_custom_dimensions_follow_ga4s_parameter_rules(sim):
+    added = sim.ctl("POST", "/_sandbox/ga4/custom-dimensions", {"parameter": "Plan_Type", "scope": "user"})
+    assert added == {"apiName": "customUser:Plan_Type"}
+    token = sim.ctl("POST", "/_sandbox/ga4/token", {})["access_token"]
+    metadata = sim.http.get(f"{sim.control}/ga4/v1beta/properties/412345678/metadata", timeout=30,
+                            headers={"Authorization": f"Bearer {token}"}).json()
+    [dimension] = [d for d in metadata["dimensions"] if d["apiName"] == "customUser:Plan_Type"]
+    assert dimension["customDefinition"] is True
+    for bad in ({"parameter": "1st"}, {"parameter": 'x") --'}, {"parameter": "a" * 41}, {"parameter": "ok", "scope": "item"},
+                {"parameter": "Plan_Type", "scope": "user"}):
+        assert sim.http.post(f"{sim.control}/_sandbox/ga4/custom-dimensions", json=bad, timeout=30).status_code == 400

@@ -20,7 +20,8 @@ Everything an Attio client has to survive is here too: 401 with Attio's error bo
 reads/s limit answering 429 with `Retry-After` as an HTTP date, and a fault knob (N 429s, N 5xx,
 N dropped connections). Control hooks (plain functions, also mountable as routes with
 `add_control_routes`): `mutate` (update/create/delete records), `add_custom_attribute` (schema
-drift), `set_faults`, `reset`, `counts`, `truth_rows`.
+drift), `add_object` and `add_list` (a custom object or list, any slug), `set_faults`, `reset`,
+`counts`, `truth_rows`.
 
 Serving is built for volume: each record is serialised once and pages are joined bytes, so a
 benchmark measures the client, not this server.
@@ -896,6 +897,52 @@ class AttioSandbox:
             st.put(rec)
         return self.public_attr(a)
 
+    def add_object(self, api_slug: str, singular_noun: str | None = None, plural_noun: str | None = None,
+                   records: int = 3) -> dict:
+        """A workspace admin creates a custom object (Attio gives it record_id, created_at and
+        created_by; we add a text `name`) and `records` records named "<noun> 1", "<noun> 2", ….
+        The slug is taken as given: what a tap does with any slug is the point of this hook."""
+        if api_slug in self.objects:
+            raise ValueError(f"object {api_slug!r} already exists")
+        singular = singular_noun or api_slug
+        now = self.now_stamp()
+        st = ObjectStore(api_slug, uid(self.world.seed, "object", api_slug), singular, plural_noun or singular, now)
+        st.attributes = [self.attr(st, "record_id", "Record ID", "text", system=True, created_at=now),
+                         self.attr(st, "name", "Name", "text", created_at=now),
+                         self.attr(st, "created_at", "Created at", "timestamp", system=True, created_at=now),
+                         self.attr(st, "created_by", "Created by", "actor-reference", system=True, created_at=now)]
+        self.objects[api_slug] = st
+        actor = self.actor(0)
+        for n in range(1, records + 1):
+            vals = self.empty_values(st)
+            vals["name"] = [self.v(st, "name", now, actor, value=f"{singular} {n}")]
+            vals["created_at"] = [self.v(st, "created_at", now, SYSTEM_ACTOR, value=now)]
+            vals["created_by"] = [self.v(st, "created_by", now, SYSTEM_ACTOR,
+                                         referenced_actor_type="workspace-member", referenced_actor_id=actor["id"])]
+            st.put(self.record(st, uid(self.world.seed, "record", api_slug, n), now, vals))
+        return self.object_json(st)
+
+    def add_list(self, api_slug: str, name: str | None = None, parent_object: str = "companies",
+                 entries: int = 3) -> dict:
+        """A user creates a list of `parent_object` records with one text attribute, `note`, and
+        puts the first `entries` of those records on it. The slug is taken as given."""
+        if api_slug in self.lists:
+            raise ValueError(f"list {api_slug!r} already exists")
+        parent = self.find(self.objects, parent_object)
+        if parent is None:
+            raise KeyError(f"unknown object {parent_object!r}")
+        parent.ensure()
+        now = self.now_stamp()
+        st = ObjectStore(api_slug, uid(self.world.seed, "list", api_slug), name or api_slug, name or api_slug, now,
+                         is_list=True, parent_object=parent.slug)
+        st.attributes = [self.attr(st, "note", "Note", "text", created_at=now)]
+        self.lists[api_slug] = st
+        actor = self.actor(1)
+        for n, record_id in enumerate(parent.order[:entries], start=1):
+            vals = {"note": [self.v(st, "note", now, actor, value=f"entry {n} of {st.singular}")]}
+            st.put(self.entry(st, uid(self.world.seed, "entry", api_slug, n), record_id, now, vals))
+        return self.list_json(st)
+
     def set_faults(self, *, rate_limit: int | None = None, server_error: int | None = None,
                    drop: int | None = None, retry_after_seconds: float | None = None,
                    rate_limit_enabled: bool | None = None, reads_per_second: int | None = None) -> dict:
@@ -925,7 +972,9 @@ class AttioSandbox:
         def served(st: ObjectStore) -> list:
             st.ensure()
             return [json.loads(st.raw[rid]) for rid in st.order]
-        return {"objects": {slug: served(st) for slug, st in self.objects.items()},
+        return {"object_definitions": [self.object_json(st) for st in self.objects.values()],
+                "list_definitions": [self.list_json(st) for st in self.lists.values()],
+                "objects": {slug: served(st) for slug, st in self.objects.items()},
                 "lists": {slug: served(st) for slug, st in self.lists.items()},
                 "notes": self.notes, "tasks": self.tasks, "workspace_members": self.members}
 
@@ -1249,6 +1298,14 @@ def add_custom_attribute(app: web.Application, object: str = "companies", api_sl
     return app[APP_KEY].add_custom_attribute(object, api_slug, **kwargs)
 
 
+def add_object(app: web.Application, api_slug: str, **kwargs) -> dict:
+    return app[APP_KEY].add_object(api_slug, **kwargs)
+
+
+def add_list(app: web.Application, api_slug: str, **kwargs) -> dict:
+    return app[APP_KEY].add_list(api_slug, **kwargs)
+
+
 def set_faults(app: web.Application, **kwargs) -> dict:
     return app[APP_KEY].set_faults(**kwargs)
 
@@ -1264,6 +1321,8 @@ def reset(app: web.Application, world: World | None = None) -> AttioSandbox:
 def add_control_routes(app: web.Application, prefix: str = "/_sandbox/attio") -> None:
     """POST {prefix}/mutate {object, update, create, delete, record_ids, attribute, value}
     POST {prefix}/attributes {object, api_slug, type, title, multi, fill, every}
+    POST {prefix}/objects {api_slug, singular_noun, plural_noun, records}
+    POST {prefix}/lists {api_slug, name, parent_object, entries}
     POST {prefix}/faults {rate_limit, server_error, drop, retry_after_seconds, rate_limit_enabled, reads_per_second}
     POST {prefix}/reset; GET {prefix}/counts; GET {prefix}/requests; GET {prefix}/truth/rows"""
 
@@ -1279,6 +1338,12 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/attio") ->
 
     async def do_attr(request):
         return await _call(request, lambda b: add_custom_attribute(app, **b))
+
+    async def do_object(request):
+        return await _call(request, lambda b: add_object(app, **b))
+
+    async def do_list(request):
+        return await _call(request, lambda b: add_list(app, **b))
 
     async def do_faults(request):
         return await _call(request, lambda b: set_faults(app, **b))
@@ -1298,6 +1363,8 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/attio") ->
 
     app.router.add_post(prefix + "/mutate", do_mutate)
     app.router.add_post(prefix + "/attributes", do_attr)
+    app.router.add_post(prefix + "/objects", do_object)
+    app.router.add_post(prefix + "/lists", do_list)
     app.router.add_post(prefix + "/faults", do_faults)
     app.router.add_post(prefix + "/reset", do_reset)
     app.router.add_get(prefix + "/counts", do_counts)

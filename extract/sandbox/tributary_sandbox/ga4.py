@@ -273,13 +273,15 @@ METRICS: dict[str, tuple[str, str, dict]] = {
 }
 
 
-def metadata_json(property_id: str, metric_types: dict[str, str] | None = None) -> dict:
-    """The property's metadata; `metric_types` overrides custom metrics' types (units changed)."""
+def metadata_json(property_id: str, metric_types: dict[str, str] | None = None,
+                  dimensions: dict[str, tuple] | None = None) -> dict:
+    """The property's metadata; `metric_types` overrides custom metrics' types (units changed),
+    `dimensions` is the property's dimensions when custom ones were registered."""
     metric_types = metric_types or {}
     dims, mets = [], []
-    for name, (_scope, _g, ui, cat) in DIMENSIONS.items():
+    for name, (_scope, _g, ui, cat) in (dimensions or DIMENSIONS).items():
         d = {"apiName": name, "uiName": ui, "description": f"{ui}.", "category": cat}
-        if name in CUSTOM:
+        if name in CUSTOM or cat == "Custom":
             d["customDefinition"] = True
         dims.append(d)
     for name, (type_, ui, _tables) in METRICS.items():
@@ -392,6 +394,7 @@ class GA4Sandbox:
         self.faults = {"server_error": 0, "unavailable": 0, "concurrent": 0, "drop": 0}
         self.fault_target = "any"   # "any" | "runReport" | "metadata": which calls the armed faults hit
         self.custom_metric_types: dict[str, str] = {}   # set_metric_type: custom metrics whose unit changed
+        self.dimensions: dict[str, tuple] = dict(DIMENSIONS)   # add_custom_dimension registers more
         self.requests: collections.Counter = collections.Counter()
         self.tokens_charged: collections.Counter = collections.Counter()
         self.in_flight: collections.Counter = collections.Counter()
@@ -624,6 +627,29 @@ class GA4Sandbox:
         self._answer_bytes = 0
         return {"metric": metric, "type": type_}
 
+    # GA4's rule for event and user parameter names (what a custom dimension's API name ends with):
+    # a letter, then letters, digits and underscores, at most 40 characters.
+    PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
+
+    def add_custom_dimension(self, parameter: str, scope: str = "event", like: str = "contentGroup") -> dict:
+        """The property's owner registers a custom dimension on a parameter the site sends: reports
+        may ask for `customEvent:<parameter>` (or `customUser:`) from now on; its values are those
+        of the built-in session dimension `like`."""
+        if scope not in ("event", "user"):
+            raise ValueError(f"scope is 'event' or 'user', not {scope!r}")
+        if not self.PARAMETER_NAME.fullmatch(parameter):
+            raise ValueError(f"{parameter!r} is not a GA4 parameter name (a letter, then letters, digits and "
+                             "underscores, at most 40 characters)")
+        if like not in DIMENSIONS or DIMENSIONS[like][0] != "session":
+            raise ValueError(f"{like!r} is not a session dimension")
+        api_name = f"custom{scope.capitalize()}:{parameter}"
+        if api_name in self.dimensions:
+            raise ValueError(f"{api_name} already exists")
+        self.dimensions[api_name] = ("session", DIMENSIONS[like][1], f"{parameter} (custom)", "Custom")
+        self._answers.clear()
+        self._answer_bytes = 0
+        return {"apiName": api_name}
+
     def metric_type(self, metric: str) -> str:
         return self.custom_metric_types.get(metric, METRICS[metric][0])
 
@@ -789,7 +815,7 @@ class GA4Sandbox:
         if not mets and not dims:
             raise bad("At least one dimension or metric is required.")
         for d in dims:
-            if d not in DIMENSIONS:
+            if d not in self.dimensions:
                 raise bad(f"Field {d} is not a valid dimension. For a list of valid dimensions and metrics, see "
                           "https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema ")
         for m in mets:
@@ -815,11 +841,11 @@ class GA4Sandbox:
                 raise bad(f"date_ranges[{i}]: startDate must not be after endDate.")
             spans.append((start, end, rg.get("name") or f"date_range_{i}"))
         filter_fields: set = set()
-        dim_filter = _compile_filter(body.get("dimensionFilter"), "dimension", filter_fields)
-        met_filter = _compile_filter(body.get("metricFilter"), "metric", filter_fields)
+        dim_filter = _compile_filter(body.get("dimensionFilter"), "dimension", filter_fields, self.dimensions)
+        met_filter = _compile_filter(body.get("metricFilter"), "metric", filter_fields, self.dimensions)
 
         # which fact table can serve every field?
-        scopes = {DIMENSIONS[d][0] for d in dims + [f for f in filter_fields if f in DIMENSIONS]} - {"session"}
+        scopes = {self.dimensions[d][0] for d in dims + [f for f in filter_fields if f in self.dimensions]} - {"session"}
         tables = None
         for m in mets:
             t = set(METRICS[m][2])
@@ -831,7 +857,7 @@ class GA4Sandbox:
         for sc in scopes:
             tables &= {sc}
         if not tables:
-            culprit = next((d for d in dims if DIMENSIONS[d][0] not in ("session",)), None) or mets[-1]
+            culprit = next((d for d in dims if self.dimensions[d][0] not in ("session",)), None) or mets[-1]
             raise bad(f"Please remove {culprit} to make the request compatible. The request's dimensions & "
                       "metrics are incompatible. To learn more, see https://ga-dev-tools.google/ga4/"
                       "dimensions-metrics-explorer/")
@@ -843,7 +869,7 @@ class GA4Sandbox:
                        and bool(set(mets) & USER_METRICS))
         if thresholded:
             plan.ensure("totalUsers")
-        getters = [DIMENSIONS[d][1] for d in dims]
+        getters = [self.dimensions[d][1] for d in dims]
         range_dim = len(spans) > 1
         groups: dict[tuple, list] = {}
         days = 0
@@ -1031,7 +1057,7 @@ def _fmt(v: float, type_: str) -> str:
     return repr(round(v, 10))
 
 
-def _compile_filter(expr: Any, kind: str, fields: set):
+def _compile_filter(expr: Any, kind: str, fields: set, dimensions: dict[str, tuple]):
     """FilterExpression -> predicate(session, sub-fact) (dimension) or predicate(None, values) (metric)."""
     if expr is None:
         return None
@@ -1039,20 +1065,20 @@ def _compile_filter(expr: Any, kind: str, fields: set):
         raise bad(f"{kind}Filter: a FilterExpression has exactly one of andGroup, orGroup, notExpression, filter.")
     (op, val), = expr.items()
     if op in ("andGroup", "orGroup"):
-        subs = [_compile_filter(e, kind, fields) for e in (val or {}).get("expressions") or []]
+        subs = [_compile_filter(e, kind, fields, dimensions) for e in (val or {}).get("expressions") or []]
         if op == "andGroup":
             return lambda s, x: all(f(s, x) for f in subs)
         return lambda s, x: any(f(s, x) for f in subs)
     if op == "notExpression":
-        sub = _compile_filter(val, kind, fields)
+        sub = _compile_filter(val, kind, fields, dimensions)
         return lambda s, x: not sub(s, x)
     if op != "filter":
         raise bad(f'Invalid JSON payload received. Unknown name "{op}" at \'{kind}_filter\': Cannot find field.')
     name = val.get("fieldName")
     if kind == "dimension":
-        if name not in DIMENSIONS:
+        if name not in dimensions:
             raise bad(f"Field {name} is not a valid dimension.")
-        getter = DIMENSIONS[name][1]
+        getter = dimensions[name][1]
     else:
         if name not in METRICS:
             raise bad(f"Field {name} is not a valid metric.")
@@ -1240,7 +1266,7 @@ def add_routes(app: web.Application, world: World, clock: Any = None,
         except ApiError as exc:
             return exc.response()
         st.requests["metadata"] += 1
-        return web.json_response(metadata_json(pid, st.custom_metric_types))
+        return web.json_response(metadata_json(pid, st.custom_metric_types, st.dimensions))
 
     app.router.add_post(TOKEN_PATH, token)
     app.router.add_post(API + "/properties/{target}", property_call)
@@ -1268,6 +1294,7 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
     POST {prefix}/faults {server_error?, unavailable?, concurrent?, drop?, on?: any|runReport|metadata}
     POST {prefix}/config {other_row_limit?, thresholding?, sampling_above_days?}
     POST {prefix}/metric-type {metric, type}      a custom metric's unit changed (see set_metric_type)
+    POST {prefix}/custom-dimensions {parameter, scope?, like?}  a custom dimension registered (add_custom_dimension)
     POST {prefix}/tokens/expire                   every issued access token expires now
     GET  {prefix}/counts                          requests and tokens charged
     POST {prefix}/reset"""
@@ -1309,6 +1336,9 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
     async def metric_type(request):
         return await _call(request, lambda b: app[APP_KEY].set_metric_type(str(b["metric"]), str(b["type"])))
 
+    async def custom_dimension(request):
+        return await _call(request, lambda b: app[APP_KEY].add_custom_dimension(**b))
+
     async def expire(request):
         return web.json_response({"expired": app[APP_KEY].expire_tokens()})
 
@@ -1330,6 +1360,7 @@ def add_control_routes(app: web.Application, prefix: str = "/_sandbox/ga4") -> N
     app.router.add_post(prefix + "/faults", faults)
     app.router.add_post(prefix + "/config", config)
     app.router.add_post(prefix + "/metric-type", metric_type)
+    app.router.add_post(prefix + "/custom-dimensions", custom_dimension)
     app.router.add_post(prefix + "/tokens/expire", expire)
     app.router.add_get(prefix + "/counts", counts)
     app.router.add_post(prefix + "/reset", do_reset)

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import typing as t
+import urllib.parse
 from functools import cached_property
 
 import msgspec
@@ -229,6 +230,12 @@ def keyset_token(rows: list[dict], current: tuple[str, int] | None) -> tuple[str
     if current and current[0] == last:
         seen_at_last += current[1]
     return last, seen_at_last
+
+
+def path_segment(slug: str) -> str:
+    """An object's or list's slug as one segment of a URL path. Attio makes slugs snake_case, but
+    the slug is the workspace's data: a `/`, `?` or `#` in it must not reach another endpoint."""
+    return urllib.parse.quote(slug, safe="")
 
 
 # ---- base stream ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from tap_attio.client import (
     AttioGetPagedStream,
     AttioQueryStream,
     AttioStream,
+    path_segment,
 )
 from tap_attio.values import ValuesPlan, ts
 
@@ -112,7 +113,7 @@ class AttributesStream(AttioStream):
     """Attributes of every object (child of `objects`)."""
 
     name = "attributes"
-    path = "/objects/{object_slug}/attributes"
+    path = "/objects/{object_slug}/attributes"   # (get_url puts the slug in, percent-encoded)
     primary_keys = ("attribute_id",)
     parent_stream_type = ObjectsStream
     state_partitioning_keys: t.ClassVar[list] = []   # full table: no per-object state to keep
@@ -121,6 +122,9 @@ class AttributesStream(AttioStream):
         th.Property("object_id", th.StringType),
         th.Property("object_slug", th.StringType),
     ).to_dict()
+
+    def get_url(self, context: Context | None) -> str:
+        return f"{self.url_base}/objects/{path_segment(context['object_slug'])}/attributes"
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         ident = row.pop("id", {}) or {}
@@ -161,7 +165,7 @@ class ListAttributesStream(AttioStream):
     """Attributes of list entries (child of `lists`)."""
 
     name = "list_attributes"
-    path = "/lists/{list_slug}/attributes"
+    path = "/lists/{list_slug}/attributes"   # (get_url puts the slug in, percent-encoded)
     primary_keys = ("attribute_id",)
     parent_stream_type = ListsStream
     state_partitioning_keys: t.ClassVar[list] = []
@@ -170,6 +174,9 @@ class ListAttributesStream(AttioStream):
         th.Property("list_id", th.StringType),
         th.Property("list_slug", th.StringType),
     ).to_dict()
+
+    def get_url(self, context: Context | None) -> str:
+        return f"{self.url_base}/lists/{path_segment(context['list_slug'])}/attributes"
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         ident = row.pop("id", {}) or {}
@@ -310,7 +317,7 @@ class RecordsStream(FlatRecordsMixin, AttioQueryStream):
         }
         schema = {"type": "object", "properties": props, "required": ["record_id"]}
         self._drop: tuple | None = None
-        super().__init__(tap=tap, name=name, schema=schema, path=f"/objects/{self.object_slug}/records/query")
+        super().__init__(tap=tap, name=name, schema=schema, path=f"/objects/{path_segment(self.object_slug)}/records/query")
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         ident = row["id"]
@@ -355,7 +362,7 @@ class ListEntriesStream(FlatRecordsMixin, AttioQueryStream):
         }
         schema = {"type": "object", "properties": props, "required": ["entry_id"]}
         self._drop: tuple | None = None
-        super().__init__(tap=tap, name=name, schema=schema, path=f"/lists/{self.list_slug}/entries/query")
+        super().__init__(tap=tap, name=name, schema=schema, path=f"/lists/{path_segment(self.list_slug)}/entries/query")
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         ident = row["id"]

@@ -80,12 +80,11 @@ class TapAttio(Tap):
 
     # -- discovery ----------------------------------------------------------------------------------
     def discover_streams(self) -> list:
-        fixed = [WorkspaceMembersStream(self), ObjectsStream(self), AttributesStream(self),
-                 ListsStream(self), ListAttributesStream(self), NotesStream(self), TasksStream(self)]
-        taken = {s.name for s in fixed}
-        streams: list = list(fixed)
-
+        streams: list = [cls(self) for cls in FIXED_STREAMS]
         objects = list(ObjectsStream(self).request_records(None))
+        lists = list(ListsStream(self).request_records(None))
+        object_names, list_names = table_names(objects, lists)   # over all of them: see table_names
+
         wanted = self.config.get("objects")
         if wanted:
             known = {o["api_slug"] for o in objects}
@@ -95,22 +94,38 @@ class TapAttio(Tap):
             objects = [o for o in objects if o["api_slug"] in set(wanted)]
         attributes_reader = AttributesStream(self)
         for obj in objects:
-            slug = obj["api_slug"]
-            attrs = list(attributes_reader.request_records({"object_slug": slug}))
-            # the stream's name is its table's: plain and short, or made so for good (values.py)
-            name = stable_name(slug, (obj.get("id") or {}).get("object_id") or slug, IDENTIFIER_BYTES, taken=taken)
-            taken.add(name)
-            streams.append(RecordsStream(self, obj, attrs, name=name))
-
+            attrs = list(attributes_reader.request_records({"object_slug": obj["api_slug"]}))
+            streams.append(RecordsStream(self, obj, attrs, name=object_names[obj["api_slug"]]))
         list_attrs_reader = ListAttributesStream(self)
-        for lst in ListsStream(self).request_records(None):
-            slug = lst["api_slug"]
-            attrs = list(list_attrs_reader.request_records({"list_slug": slug}))
-            name = stable_name(f"list_entries_{slug}", (lst.get("id") or {}).get("list_id") or slug, IDENTIFIER_BYTES,
-                               taken=taken)
-            taken.add(name)
-            streams.append(ListEntriesStream(self, lst, attrs, name=name))
+        for lst in lists:
+            attrs = list(list_attrs_reader.request_records({"list_slug": lst["api_slug"]}))
+            streams.append(ListEntriesStream(self, lst, attrs, name=list_names[lst["api_slug"]]))
         return streams
+
+
+FIXED_STREAMS = (WorkspaceMembersStream, ObjectsStream, AttributesStream, ListsStream, ListAttributesStream,
+                 NotesStream, TasksStream)
+LIST_PREFIX = "list_entries_"
+
+
+def table_names(objects: list[dict], lists: list[dict]) -> tuple[dict[str, str], dict[str, str]]:
+    """The stream (= raw table) name of each object's records and each list's entries, by slug:
+    `<object slug>` and `list_entries_<list slug>` when plain, else made so for good by the shared
+    name policy (tributary_tap_support/names.py, keyed by Attio's id). No name ever depends on
+    what else the workspace holds: an object may not take a fixed stream's name (`notes`) nor one
+    starting `list_entries_` (a list's, now or later), so adding an object renames nothing."""
+    fixed = {cls.name for cls in FIXED_STREAMS}
+
+    def object_name(obj: dict) -> str:
+        slug = obj["api_slug"]
+        reserved = fixed | ({slug} if slug.startswith(LIST_PREFIX) else set())
+        return stable_name(slug, (obj.get("id") or {}).get("object_id") or slug, IDENTIFIER_BYTES, taken=reserved)
+
+    def list_name(lst: dict) -> str:
+        slug = lst["api_slug"]
+        return stable_name(LIST_PREFIX + slug, (lst.get("id") or {}).get("list_id") or slug, IDENTIFIER_BYTES)
+
+    return {o["api_slug"]: object_name(o) for o in objects}, {li["api_slug"]: list_name(li) for li in lists}
 
 
 def cli() -> None:

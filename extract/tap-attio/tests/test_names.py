@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import itertools
 
+from tap_attio.client import path_segment
 from tap_attio.streams import RECORD_RESERVED
+from tap_attio.tap import FIXED_STREAMS, table_names
 from tap_attio.values import ValuesPlan
-from tributary_tap_support.names import stable_name
+from tributary_tap_support.names import PLAIN, stable_name
 
 
 def attribute(slug: str, kind: str = "text", ident: str | None = None) -> dict:
@@ -62,3 +64,35 @@ def test_every_name_fits_postgres_and_long_slugs_stay_distinct():
     assert len(stream.encode()) <= 63 and stream == stable_name("list_entries_" + "quarterly_enterprise_renewals_" * 3,
                                                                  "list-id", 63)
     assert stable_name("list_entries_sales_pipeline", "list-id", 63) == "list_entries_sales_pipeline"
+
+
+def obj(slug: str, ident: str | None = None) -> dict:
+    return {"api_slug": slug, "id": {"object_id": ident or f"object-{slug}"}}
+
+
+def lst(slug: str, ident: str | None = None) -> dict:
+    return {"api_slug": slug, "id": {"list_id": ident or f"list-{slug}"}}
+
+
+def test_objects_and_lists_never_take_a_table_another_stream_has_or_may_have():
+    """An object named like the tap's own table or like a list's would load into it; a later
+    object must not rename an earlier list's table either."""
+    objects = [obj("people"), obj("notes"), obj("list_entries_key_accounts"), obj("select"), obj("a/b?c"), obj("名前")]
+    lists = [lst("key_accounts"), lst("order;"), lst("z" * 70)]
+    object_names, list_names = table_names(objects, lists)
+    assert object_names["people"] == "people" and object_names["select"] == "select"
+    assert list_names["key_accounts"] == "list_entries_key_accounts"
+    assert object_names["notes"] != "notes" and object_names["list_entries_key_accounts"] != "list_entries_key_accounts"
+    every = [*object_names.values(), *list_names.values(), *(cls.name for cls in FIXED_STREAMS)]
+    assert len(every) == len(set(every)), every
+    assert all(PLAIN.fullmatch(name) and len(name.encode()) <= 63 for name in every), every
+    # the same names whatever else the workspace holds, and in any order
+    alone_objects, alone_lists = table_names([objects[2]], [lists[0]])
+    assert alone_objects["list_entries_key_accounts"] == object_names["list_entries_key_accounts"]
+    assert alone_lists == {"key_accounts": "list_entries_key_accounts"}
+    assert table_names(objects[::-1], lists[::-1]) == (object_names, list_names)
+
+
+def test_a_slug_is_one_path_segment():
+    assert path_segment("people") == "people"
+    assert path_segment("a/b?c#d%e") == "a%2Fb%3Fc%23d%25e"
