@@ -235,9 +235,10 @@ class AttioSandbox:
     def attr(self, store: ObjectStore, slug: str, title: str, type_: str, *, multi: bool = False,
              system: bool = False, options: tuple = (), target: str | None = None,
              created_at: str | None = None) -> dict:
-        container = "list_id" if store.is_list else "object_id"
+        # Attio documents an attribute's id with `object_id` for a list's attributes too (holding
+        # the list's id): its OpenAPI document has no other shape, and its SDK refuses `list_id`
         a = {
-            "id": {"workspace_id": self.workspace_id, container: store.object_id,
+            "id": {"workspace_id": self.workspace_id, "object_id": store.object_id,
                    "attribute_id": uid(self.world.seed, "attr", store.slug, slug)},
             "title": title, "description": None, "api_slug": slug, "type": type_,
             "is_system_attribute": system, "is_writable": slug not in ("record_id", "created_at", "created_by"),
@@ -733,11 +734,15 @@ class AttioSandbox:
                 tid = uid(w.seed, "task", i)
                 at = min(c.created + dt.timedelta(days=r.randint(0, 400)), _at(w.today - dt.timedelta(days=1)))
                 deadline = at + dt.timedelta(days=r.randint(1, 30)) if r.random() < 0.8 else None
+                content = f"{r.choice(('Call', 'Email', 'Send invoice to', 'Renew'))} {c.name}"
+                done = deadline is not None and deadline.date() < w.today and r.random() < 0.7
+                # completed somewhere between creation and the deadline (no draw: the world stays the same)
+                done_at = at + (deadline - at) * ((i % 9) + 1) / 10 if done else None
                 out.append({"id": {"workspace_id": self.workspace_id, "task_id": tid},
-                            "content_plaintext": f"{r.choice(('Call', 'Email', 'Send invoice to', 'Renew'))} {c.name}",
-                            "format": "plaintext",
+                            "content_plaintext": content,
                             "deadline_at": stamp(deadline, tid + "dl") if deadline else None,
-                            "is_completed": deadline is not None and deadline.date() < w.today and r.random() < 0.7,
+                            "is_completed": done,
+                            "completed_at": stamp(done_at, tid + "done") if done_at else None,
                             "linked_records": [{"target_object_id": "companies",
                                                 "target_record_id": attio_company_id(w, c)}],
                             "assignees": [{"referenced_actor_type": "workspace-member",
@@ -1184,7 +1189,7 @@ def add_routes(app: web.Application, world: World, clock: Any = None) -> AttioSa
             "active": True, "scope": "record_permission:read object_configuration:read note:read task:read "
                                      "list_entry:read list_configuration:read user_management:read",
             "client_id": uid(world.seed, "client"), "token_type": "Bearer", "exp": None, "iat": 1700000000,
-            "sub": st.workspace_id, "aud": uid(world.seed, "client"), "iss": "attio.com",
+            "sub": st.workspace_id, "aud": uid(world.seed, "client"), "iss": "attio.com", "token_level": "workspace",
             "authorized_by_workspace_member_id": st.member_ids[0], "workspace_id": st.workspace_id,
             "workspace_name": "Tributary", "workspace_slug": WORKSPACE_SLUG, "workspace_logo_url": None})
 
@@ -1268,6 +1273,15 @@ def add_routes(app: web.Application, world: World, clock: Any = None) -> AttioSa
         st = count("workspace_members")
         return web.json_response({"data": st.members})
 
+    def one_by_id(counter: str, items: Callable[[AttioSandbox], list], id_key: str, label: str):
+        """GET one note, task or workspace member by its id."""
+        async def handler(request):
+            st = count(counter)
+            wanted = request.match_info[id_key]
+            found = next((item for item in items(st) if item["id"][id_key] == wanted), None)
+            return _not_found(label, wanted) if found is None else web.json_response({"data": found})
+        return handler
+
     r.add_get(PREFIX + "/self", self_)
     r.add_get(PREFIX + "/objects", objects)
     r.add_get(PREFIX + "/objects/{object}", one_object)
@@ -1279,8 +1293,12 @@ def add_routes(app: web.Application, world: World, clock: Any = None) -> AttioSa
     r.add_get(PREFIX + "/lists/{list}/attributes", list_attributes)
     r.add_post(PREFIX + "/lists/{list}/entries/query", entries_query)
     r.add_get(PREFIX + "/notes", notes)
+    r.add_get(PREFIX + "/notes/{note_id}", one_by_id("note", lambda st: st.notes, "note_id", "Note"))
     r.add_get(PREFIX + "/tasks", tasks)
+    r.add_get(PREFIX + "/tasks/{task_id}", one_by_id("task", lambda st: st.tasks, "task_id", "Task"))
     r.add_get(PREFIX + "/workspace_members", members)
+    r.add_get(PREFIX + "/workspace_members/{workspace_member_id}",
+              one_by_id("workspace_member", lambda st: st.members, "workspace_member_id", "Workspace member"))
     return state
 
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 LEAF_DNS_NAMES = ("quickbooks.api.intuit.com", "sandbox-quickbooks.api.intuit.com", "oauth.platform.intuit.com",
-                  "appcenter.intuit.com", "api.attio.com", "analyticsdata.googleapis.com",
+                  "appcenter.intuit.com", "developer.intuit.com", "api.attio.com", "analyticsdata.googleapis.com",
                   "oauth2.googleapis.com", "*.myshopify.com", "localhost")
 LEAF_IPS = ("127.0.0.1",)
 
@@ -33,13 +33,22 @@ def _key_pem(key) -> bytes:
                              serialization.NoEncryption())
 
 
+def _names_of(leaf_file: Path) -> set[str]:
+    try:
+        leaf = x509.load_pem_x509_certificate(leaf_file.read_bytes())
+        return set(leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+                   .get_values_for_type(x509.DNSName))
+    except (ValueError, x509.ExtensionNotFound):
+        return set()
+
+
 def ensure_certs(state_dir: str | os.PathLike) -> dict[str, Path]:
     """Return paths {ca, leaf, key}; create them if any is missing."""
     d = Path(state_dir)
     d.mkdir(parents=True, exist_ok=True)
     paths = {"ca": d / "ca.pem", "leaf": d / "leaf.pem", "key": d / "leaf.key"}
-    if all(p.exists() for p in paths.values()):
-        return paths
+    if all(p.exists() for p in paths.values()) and _names_of(paths["leaf"]) == set(LEAF_DNS_NAMES):
+        return paths   # (a state dir from before a host was added gets new certificates)
     now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())

@@ -476,42 +476,60 @@ class GA4Sandbox:
         return 400, {"error": "unsupported_grant_type", "error_description": f"Invalid grant_type: {grant}"}
 
     def _jwt_grant(self, assertion: str) -> tuple[int, dict]:
-        def refuse(desc: str) -> tuple[int, dict]:
-            return 400, {"error": "invalid_grant", "error_description": desc}
+        claims, refusal = self._verified_jwt(assertion)
+        if refusal:
+            return 400, {"error": "invalid_grant", "error_description": refusal}
+        aud = str(claims.get("aud", ""))
+        if not (aud.endswith(TOKEN_PATH) or aud == "https://oauth2.googleapis.com/token"):
+            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT: audience must be the token_uri."}
+        scope = str(claims.get("scope", ""))
+        if not scope:
+            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT: no scope."}   # Google: invalid_scope
+        return 200, self.issue_token(scope, "service_account")
+
+    def _verified_jwt(self, assertion: str) -> tuple[dict, str]:
+        """A JWT signed with the service account's key: its claims, or why it is refused."""
         parts = assertion.split(".")
         if len(parts) != 3:
-            return refuse("Invalid JWT: not a JWS compact serialisation.")
+            return {}, "Invalid JWT: not a JWS compact serialisation."
         try:
             header, claims = (json.loads(_b64d(p)) for p in parts[:2])
             signature = _b64d(parts[2])
         except (ValueError, TypeError):
-            return refuse("Invalid JWT: undecodable header or claims.")
+            return {}, "Invalid JWT: undecodable header or claims."
         if header.get("alg") != "RS256":
-            return refuse("Invalid JWT: algorithm must be RS256.")
+            return {}, "Invalid JWT: algorithm must be RS256."
         if header.get("kid") not in (None, self.private_key_id):
-            return refuse("Invalid JWT Signature.")
+            return {}, "Invalid JWT Signature."
         try:
             self.signing_key.public_key().verify(signature, f"{parts[0]}.{parts[1]}".encode(),
                                                  padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
-            return refuse("Invalid JWT Signature.")
+            return {}, "Invalid JWT Signature."
         if claims.get("iss") != SERVICE_ACCOUNT_EMAIL:
-            return refuse("Invalid email or User ID")
-        aud = str(claims.get("aud", ""))
-        if not (aud.endswith(TOKEN_PATH) or aud == "https://oauth2.googleapis.com/token"):
-            return refuse("Invalid JWT: audience must be the token_uri.")
+            return {}, "Invalid email or User ID"
         now = time.time()   # the JWT is signed with the client's wall clock, not the sandbox clock
         try:
             iat, exp = float(claims["iat"]), float(claims["exp"])
         except (KeyError, TypeError, ValueError):
-            return refuse("Invalid JWT: iat and exp are required.")
+            return {}, "Invalid JWT: iat and exp are required."
         if exp - iat > 3600 or exp < now - 60 or iat > now + 300:
-            return refuse("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
-                          "timeframe. Check your iat and exp values in the JWT claim.")
-        scope = str(claims.get("scope", ""))
-        if not scope:
-            return refuse("Invalid JWT: no scope.")   # Google: invalid_scope
-        return 200, self.issue_token(scope, "service_account")
+            return {}, ("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
+                        "timeframe. Check your iat and exp values in the JWT claim.")
+        return claims, ""
+
+    def _self_signed_scope(self, token: str) -> str | None:
+        """Google's "service account authorization without OAuth": a JWT the client signed itself,
+        sent as the bearer token, naming the API (`aud` https://analyticsdata.googleapis.com/) or
+        the scopes (`scope`). What Google's own client libraries send by default. Its scope, or None."""
+        if token.count(".") != 2:
+            return None
+        claims, refusal = self._verified_jwt(token)
+        if refusal or claims.get("sub", claims.get("iss")) != SERVICE_ACCOUNT_EMAIL:
+            return None
+        if str(claims.get("aud", "")).rstrip("/") == "https://analyticsdata.googleapis.com":
+            return SCOPES_OK[0]
+        return str(claims.get("scope", "")) or None
 
     def expire_tokens(self) -> int:
         """Every issued access token expires now (clients must fetch a new one)."""
@@ -522,6 +540,9 @@ class GA4Sandbox:
     def check_token(self, header: str) -> ApiError | None:
         token = header[7:].strip() if header[:7].lower() == "bearer " else None
         info = self.tokens.get(token) if token else None
+        if info is None and token and (scope := self._self_signed_scope(token)) is not None:
+            self.requests["self_signed_jwt"] += 1
+            info = {"expires": self.now() + dt.timedelta(seconds=1), "scope": scope, "via": "self_signed_jwt"}
         if info is None or info["expires"] <= self.now():
             return ApiError(401, "UNAUTHENTICATED",
                             "Request had invalid authentication credentials. Expected OAuth 2 access token, login "

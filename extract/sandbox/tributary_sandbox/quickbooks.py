@@ -1187,11 +1187,13 @@ class QuickBooksSim:
     def routes(self) -> list:
         base = "/v3/company/{realm}"
         return [web.post("/oauth2/v1/tokens/bearer", self.token),
+                web.get("/.well-known/openid_configuration/", self.discovery_document),
                 web.get(base + "/companyinfo/{cid}", self.company_info),
                 web.get(base + "/query", self.query), web.post(base + "/query", self.query),
                 web.post(base + "/batch", self.batch),
                 web.get(base + "/cdc", self.cdc),
-                web.get(base + "/reports/{report}", self.report)]
+                web.get(base + "/reports/{report}", self.report),
+                web.get(base + "/{entity}/{entity_id}", self.read_one)]   # last: the routes above win
 
     def control_routes(self) -> list:
         base = "/_sandbox/quickbooks"
@@ -1224,6 +1226,22 @@ class QuickBooksSim:
         except PermissionError:
             return web.json_response({"error": "invalid_grant"}, status=400)
 
+    async def discovery_document(self, request: web.Request) -> web.Response:
+        """Intuit's OpenID discovery document (developer.intuit.com), which Intuit's OAuth client
+        (intuit-oauth's AuthClient) reads before anything else, to find the token endpoint."""
+        return web.json_response({
+            "issuer": "https://oauth.platform.intuit.com/op/v1",
+            "authorization_endpoint": "https://appcenter.intuit.com/connect/oauth2",
+            "token_endpoint": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+            "userinfo_endpoint": "https://accounts.platform.intuit.com/v1/openid_connect/userinfo",
+            "revocation_endpoint": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+            "jwks_uri": "https://oauth.platform.intuit.com/op/v1/jwks",
+            "response_types_supported": ["code"], "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"]})
+
     async def company_info(self, request: web.Request) -> web.Response:
         if (resp := self._guard(request)):
             return resp
@@ -1248,6 +1266,24 @@ class QuickBooksSim:
             return self._json({"QueryResponse": run_query(self.books, parse_query(text or ""))})
         except QboError as err:
             return self._fault(err)
+
+    async def read_one(self, request: web.Request) -> web.Response:
+        """GET /{entity}/{id}: one object, as `{"Invoice": {...}, "time": ...}`; an id the books do
+        not hold is Intuit's 400 "Object Not Found" (code 610)."""
+        if (resp := self._guard(request)):
+            return resp
+        entity = ENTITY_BY_LOWER.get(request.match_info["entity"].lower())
+        entity_id = request.match_info["entity_id"]
+        if entity is None or not entity_id.isdigit():
+            return self._fault(QboError(400, "4000", "Unsupported Operation",
+                                        f"Operation Could not find resource for relative : {request.path} of full path: "
+                                        f"{request.url} is not supported."))
+        found = run_query(self.books, parse_query(f"SELECT * FROM {entity} WHERE Id = '{entity_id}'")).get(entity)
+        if not found:
+            return self._fault(QboError(400, "610", "Object Not Found",
+                                        "Object Not Found : Something you're trying to use has been made inactive. Check "
+                                        "the fields with accounts, customers, items, vendors or employees."))
+        return self._json({entity: found[0]})
 
     async def batch(self, request: web.Request) -> web.Response:
         if (resp := self._guard(request, is_batch=True)):

@@ -182,7 +182,8 @@ class ListAttributesStream(AttioStream):
         ident = row.pop("id", {}) or {}
         row["attribute_id"] = ident.get("attribute_id")
         row["workspace_id"] = ident.get("workspace_id")
-        row["list_id"] = ident.get("list_id")
+        # Attio's documented attribute id names its parent `object_id`, for a list's too
+        row["list_id"] = ident.get("object_id") or (context or {}).get("list_id")
         row["list_slug"] = (context or {}).get("list_slug")
         return _ts_fields(row, "created_at")
 
@@ -230,9 +231,9 @@ class TasksStream(AttioGetPagedStream):
         th.Property("task_id", th.StringType, required=True),
         th.Property("workspace_id", th.StringType),
         th.Property("content_plaintext", th.StringType),
-        th.Property("format", th.StringType),
         th.Property("deadline_at", th.DateTimeType),
         th.Property("is_completed", th.BooleanType),
+        th.Property("completed_at", th.DateTimeType),
         th.Property("linked_records", th.ArrayType(th.ObjectType(
             th.Property("target_object_id", th.StringType),
             th.Property("target_record_id", th.StringType)))),
@@ -253,7 +254,7 @@ class TasksStream(AttioGetPagedStream):
         start = self.config.get("start_date")
         if start and (row.get("created_at") or "") < start:
             return None
-        return _ts_fields(row, "created_at", "deadline_at")
+        return _ts_fields(row, "created_at", "deadline_at", "completed_at")
 
 
 # ---- records and list entries (one stream per object / list, schema from its attributes) -----------

@@ -145,3 +145,18 @@ def test_cli_discover_then_sync_counts_match(sandbox, tmp_path):
     counts = sandbox.call(sandbox.state.counts)
     for slug in ("companies", "people", "deals", "users", "workspaces", "subscriptions", "notes", "tasks"):
         assert got[slug] == counts[slug], slug
+
+
+def test_what_attio_documents_reaches_the_structure_and_task_streams(sandbox):
+    """Divergences Attio's own SDK found in the simulator hid two tap defects: a list attribute's
+    id names its list `object_id` (the tap read `list_id`: null on real Attio), and tasks carry
+    `completed_at` (the tap declared an undocumented `format` instead, and lost completion times)."""
+    out = run_tap(sandbox.config(), only={"lists", "list_attributes", "tasks"})
+    list_ids = {lst["list_id"] for lst in out.records("lists")}
+    attributes = out.records("list_attributes")
+    assert attributes and {a["list_id"] for a in attributes} == list_ids
+    tasks = out.records("tasks")
+    assert "format" not in out.schema("tasks")["properties"]
+    done = [t for t in tasks if t["is_completed"]]
+    assert done and all(t["completed_at"] and t["completed_at"] >= t["created_at"] for t in done)
+    assert all(t["completed_at"] is None for t in tasks if not t["is_completed"])

@@ -8,6 +8,7 @@ renamed as (
         content_plaintext,
         {{ attio_utc('deadline_at') }} as deadline_at,
         coalesce(is_completed, false) as is_completed,
+        {{ attio_utc('completed_at') }} as completed_at,
         array(
             select linked.item ->> 'target_record_id'
             from unnest(linked_records) as linked(item)

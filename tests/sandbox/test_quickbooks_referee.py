@@ -1,0 +1,95 @@
+"""Intuit's clients as the referees of the QuickBooks simulator: `python-quickbooks` with Intuit's
+`intuit-oauth` login, unmodified, reaching the real hosts (quickbooks.api.intuit.com,
+oauth.platform.intuit.com, developer.intuit.com) through the sandbox's proxy, as the community tap
+does. What the tap reads (queries by LastUpdatedTime, Active, paging, CDC, the profit and loss
+report, company info) and what a developer reads first (one object by id, counts), with Intuit's
+error codes mapped to the client's own exceptions.
+
+python-quickbooks keeps whatever JSON it is given, so the checks are on the values it reads back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from intuitlib.client import AuthClient
+from quickbooks import QuickBooks
+from quickbooks import exceptions
+from quickbooks.cdc import change_data_capture
+from quickbooks.objects import Account, Customer, Invoice, Payment
+from quickbooks.objects.company_info import CompanyInfo
+
+from tributary_sandbox import quickbooks as simulator
+
+
+@pytest.fixture
+def qb(sim, monkeypatch) -> QuickBooks:
+    """Logged in the way Intuit's documentation shows: AuthClient (which first reads Intuit's
+    OpenID discovery document), a refresh, then the QuickBooks client."""
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", sim.proxy_url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sim.ca)
+    auth = AuthClient(client_id=simulator.CLIENT_ID, client_secret=simulator.CLIENT_SECRET,
+                      redirect_uri="https://localhost/callback", environment="production")
+    auth.refresh(refresh_token=sim.ctl("GET", "/_sandbox/quickbooks/tokens")["refresh_token"])
+    assert auth.access_token and auth.refresh_token
+    return QuickBooks(auth_client=auth, refresh_token=auth.refresh_token, company_id=simulator.REALM_ID,
+                      minorversion=75)
+
+
+def test_what_the_community_tap_reads(qb):
+    invoices = Invoice.query("SELECT * FROM Invoice WHERE Metadata.LastUpdatedTime >= '2024-01-01T00:00:00Z' "
+                             "ORDER BY Metadata.LastUpdatedTime ASC STARTPOSITION 1 MAXRESULTS 10", qb=qb)
+    assert len(invoices) == 10
+    stamps = [i.MetaData.LastUpdatedTime for i in invoices]
+    assert stamps == sorted(stamps)
+    assert all(i.Line and i.CustomerRef.value and i.TotalAmt is not None for i in invoices)
+    customers = Customer.filter(Active=True, max_results=5, qb=qb)
+    assert customers and all(c.Active for c in customers)
+    assert Account.all(max_results=3, qb=qb)
+    assert CompanyInfo.get(simulator.REALM_ID, qb=qb).CompanyName
+    report = qb.get_report("ProfitAndLoss", {"start_date": "2026-01-01", "end_date": "2026-01-31",
+                                              "summarize_column_by": "Days"})
+    assert report["Header"]["ReportName"] == "ProfitAndLoss" and report["Columns"]["Column"]
+
+
+def test_what_a_developer_reads_first(qb):
+    first = Invoice.all(max_results=1, qb=qb)[0]
+    again = Invoice.get(first.Id, qb=qb)
+    assert (again.Id, again.TotalAmt, again.SyncToken) == (first.Id, first.TotalAmt, first.SyncToken)
+    pages, start = [], 1
+    while page := Invoice.all(start_position=start, max_results=1000, qb=qb):   # QuickBooks pages by 1,000 at most
+        pages += page
+        start += len(page)
+    assert Invoice.count(qb=qb) == len(pages) == len({i.Id for i in pages})
+    assert Payment.count(qb=qb) > 0
+
+
+def test_change_data_capture(sim, qb):
+    sim.ctl("POST", "/_sandbox/quickbooks/mutate", {"seed": 5, "new": 1, "updated": 1, "deleted": 1})
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    changed = change_data_capture([Invoice, Customer], since, qb=qb)
+    assert changed.Invoice, "the mutation's invoices come back"
+    with pytest.raises(exceptions.ValidationException):   # Intuit: changedSince at most 30 days back
+        change_data_capture([Invoice], "2000-01-01T00:00:00Z", qb=qb)
+
+
+def test_errors_become_the_clients_exceptions(qb):
+    with pytest.raises(exceptions.ObjectNotFoundException) as missing:
+        Invoice.get("999999999", qb=qb)
+    assert missing.value.error_code == 610
+    with pytest.raises(exceptions.ValidationException):
+        Customer.query("SELECT * FROM Nope", qb=qb)
+
+
+def test_a_state_dir_from_before_a_simulated_host_was_added_gets_new_certificates(tmp_path, monkeypatch):
+    from tributary_sandbox import certs
+
+    monkeypatch.setattr(certs, "LEAF_DNS_NAMES", tuple(n for n in certs.LEAF_DNS_NAMES if n != "developer.intuit.com"))
+    old = certs.ensure_certs(tmp_path)["leaf"].read_bytes()
+    monkeypatch.undo()
+    paths = certs.ensure_certs(tmp_path)
+    assert paths["leaf"].read_bytes() != old and "developer.intuit.com" in certs._names_of(paths["leaf"])
+    assert certs.ensure_certs(tmp_path)["leaf"].read_bytes() == paths["leaf"].read_bytes()   # then kept
