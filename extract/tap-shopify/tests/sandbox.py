@@ -20,7 +20,8 @@ class RunningSandbox(ThreadedServer):
     """An aiohttp app with shopify.make_app, served from a background thread."""
 
     def __init__(self, seed: int = 42, scale: float = 0.1, maximum: float = 1_000_000,
-                 restore_rate: float = 1_000_000) -> None:
+                 restore_rate: float = 1_000_000, api_version: str | None = None) -> None:
+        self.api_version = api_version   # None: the tap's default
         self.world = build_world(seed, scale, TODAY)
         self.app = shopify.make_app(self.world, maximum=maximum, restore_rate=restore_rate)
         super().__init__(self.app, "Shopify sandbox")
@@ -32,5 +33,6 @@ class RunningSandbox(ThreadedServer):
         return self.app[shopify.APP_KEY]
 
     def config(self, **extra) -> dict:
+        version = {"api_version": self.api_version} if self.api_version else {}
         return {"shop": shopify.SHOP, "access_token": shopify.ACCESS_TOKEN, "api_url": self.api_url,
-                "bulk_poll_interval": 0.02, "use_bulk": "never", **extra}
+                "bulk_poll_interval": 0.02, "use_bulk": "never", **version, **extra}
