@@ -92,6 +92,21 @@ def test_filters_and_orders_a_developer_writes_first(referee):
     assert set(countries) <= {"United States", "Canada"} and countries and users == sorted(users, reverse=True)
 
 
+def test_a_batch_of_reports(referee):
+    days = [ga.DateRange(start_date="7daysAgo", end_date="yesterday")]
+    single = referee("run_report", report(dimensions=[ga.Dimension(name="deviceCategory")],
+                                          metrics=[ga.Metric(name="sessions")], date_ranges=days), ga.RunReportResponse)
+    batch = referee("batch_run_reports", ga.BatchRunReportsRequest(property=PROPERTY, requests=[
+        ga.RunReportRequest(dimensions=[ga.Dimension(name="deviceCategory")], metrics=[ga.Metric(name="sessions")],
+                            date_ranges=days),
+        ga.RunReportRequest(dimensions=[ga.Dimension(name="country")], metrics=[ga.Metric(name="totalUsers")],
+                            date_ranges=days)]), ga.BatchRunReportsResponse)
+    assert len(batch.reports) == 2 and batch.reports[0].rows == single.rows
+    with pytest.raises(exceptions.BadRequest):
+        referee.client.batch_run_reports(ga.BatchRunReportsRequest(property=PROPERTY, requests=[
+            ga.RunReportRequest(metrics=[ga.Metric(name="sessions")], date_ranges=days)] * 6))
+
+
 def test_errors_are_googles(sim, referee):
     with pytest.raises(exceptions.BadRequest) as refused:
         referee.client.run_report(report(dimensions=[ga.Dimension(name="nope")], metrics=[ga.Metric(name="sessions")],

@@ -59,12 +59,35 @@ def test_what_a_developer_reads_first(qb):
     first = Invoice.all(max_results=1, qb=qb)[0]
     again = Invoice.get(first.Id, qb=qb)
     assert (again.Id, again.TotalAmt, again.SyncToken) == (first.Id, first.TotalAmt, first.SyncToken)
-    pages, start = [], 1
-    while page := Invoice.all(start_position=start, max_results=1000, qb=qb):   # QuickBooks pages by 1,000 at most
-        pages += page
-        start += len(page)
+    pages = every(Invoice, qb)
     assert Invoice.count(qb=qb) == len(pages) == len({i.Id for i in pages})
     assert Payment.count(qb=qb) > 0
+
+
+def every(cls, qb: QuickBooks, where: str = "") -> list:
+    """Every object, paged by QuickBooks' 1,000 at most."""
+    found, start = [], 1
+    while page := cls.where(where, start_position=start, max_results=1000, qb=qb):
+        found += page
+        start += len(page)
+    return found
+
+
+def test_the_filters_a_developer_writes_first(qb):
+    invoices = every(Invoice, qb)
+    big = every(Invoice, qb, "TotalAmt > '1000'")
+    assert {i.Id for i in big} == {i.Id for i in invoices if i.TotalAmt > 1000} != set()
+    one = invoices[7]
+    assert [i.Id for i in Invoice.filter(DocNumber=one.DocNumber, qb=qb)] == [one.Id]
+    theirs = Invoice.where(f"CustomerRef = '{one.CustomerRef.value}' AND TxnDate >= '{one.TxnDate}'", max_results=1000,
+                           qb=qb)
+    assert one.Id in {i.Id for i in theirs}
+    assert all(i.CustomerRef.value == one.CustomerRef.value and i.TxnDate >= one.TxnDate for i in theirs)
+    customer = Customer.all(max_results=1, qb=qb)[0]
+    fragment = customer.DisplayName[1:4].lower()
+    liked = Customer.where(f"DisplayName LIKE '%{fragment}%'", max_results=1000, qb=qb)
+    assert customer.Id in {c.Id for c in liked} and all(fragment in c.DisplayName.lower() for c in liked)
+    assert {c.Id for c in Customer.choose([customer.DisplayName], field="DisplayName", qb=qb)} == {customer.Id}
 
 
 def test_change_data_capture(sim, qb):

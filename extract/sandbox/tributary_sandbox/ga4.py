@@ -1239,7 +1239,7 @@ def add_routes(app: web.Application, world: World, clock: Any = None,
         target = request.match_info["target"]
         pid, _, method = target.partition(":")
         try:
-            if method != "runReport":
+            if method not in ("runReport", "batchRunReports"):
                 raise ApiError(404, "NOT_FOUND", f"Method not found: {target}")
             err = st.check_token(request.headers.get("Authorization", ""))
             if err:
@@ -1256,23 +1256,41 @@ def add_routes(app: web.Application, world: World, clock: Any = None,
                 raise bad("Invalid JSON payload received.") from None
             if not isinstance(body, dict):
                 raise bad("Invalid JSON payload received. Expected an object.")
-            st.requests["runReport"] += 1
+            if method == "batchRunReports":   # up to 5 reports in one call, each charged as its own
+                requests = _norm(body).get("requests")
+                if not isinstance(requests, list) or not requests:
+                    raise bad("requests must be set.")
+                if len(requests) > 5:
+                    raise bad(f"Batch requests allow at most 5 requests. This request has {len(requests)} requests.")
+                if set(_norm(body)) - {"property", "requests"}:
+                    raise bad("Invalid JSON payload received. Unknown name: Cannot find field.")
+            st.requests[method] += 1
             st.in_flight[pid] += 1
             try:
-                dims = {(d or {}).get("name") for d in (body.get("dimensions") or []) if isinstance(d, dict)}
-                refused = st.refuse_for_quota(pid, bool(dims & THRESHOLD_DIMENSIONS))
-                if refused:
-                    raise refused
-                encoded, tokens, thresholded = st.cached_report(pid, body)
-                st.charge(pid, tokens, thresholded)
-                if isinstance(body, dict) and _norm(body).get("returnPropertyQuota"):
-                    quota = json.dumps(st.quota_json(pid), separators=(",", ":")).encode()
-                    encoded = encoded[:-1] + b',"propertyQuota":' + quota + b"}"
+                answers = [one_report(st, pid, report) for report in (requests if method == "batchRunReports" else [body])]
             finally:
                 st.in_flight[pid] -= 1
         except ApiError as exc:
             return exc.response()
-        return web.Response(body=encoded, content_type="application/json")
+        if method == "batchRunReports":
+            return web.Response(body=b'{"reports":[' + b",".join(answers) + b'],"kind":"analyticsData#batchRunReports"}',
+                                content_type="application/json")
+        return web.Response(body=answers[0], content_type="application/json")
+
+    def one_report(st: GA4Sandbox, pid: str, body: Any) -> bytes:
+        """One runReport answer, encoded: quota checked and charged."""
+        if not isinstance(body, dict):
+            raise bad("Invalid JSON payload received. Expected an object.")
+        dims = {(d or {}).get("name") for d in (body.get("dimensions") or []) if isinstance(d, dict)}
+        refused = st.refuse_for_quota(pid, bool(dims & THRESHOLD_DIMENSIONS))
+        if refused:
+            raise refused
+        encoded, tokens, thresholded = st.cached_report(pid, body)
+        st.charge(pid, tokens, thresholded)
+        if _norm(body).get("returnPropertyQuota"):
+            quota = json.dumps(st.quota_json(pid), separators=(",", ":")).encode()
+            encoded = encoded[:-1] + b',"propertyQuota":' + quota + b"}"
+        return encoded
 
     async def metadata(request: web.Request) -> web.StreamResponse:
         st = app[APP_KEY]

@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import random
 import re
+from decimal import Decimal
 import secrets
 import time
 from bisect import bisect_left
@@ -765,6 +766,10 @@ _COND_ACTIVE_IN = re.compile(r"^Active\s+IN\s*\(\s*(true|false)\s*(?:,\s*(true|f
 _COND_ACTIVE_EQ = re.compile(r"^Active\s*=\s*(true|false)$", re.I)
 _COND_ID = re.compile(r"^Id\s*=\s*'(\d+)'$", re.I)
 _COND_ID_IN = re.compile(r"^Id\s+IN\s*\(([^)]*)\)$", re.I)
+# Any other property: Intuit's operators on a top-level field, a reference (CustomerRef compares its
+# value) or a dotted path. The sandbox does not check which fields Intuit marks filterable.
+_COND_FIELD = re.compile(r"^(?P<field>[A-Za-z]\w*(?:\.\w+)*)\s*(?P<op>>=|<=|>|<|=|\bLIKE\b|\bIN\b)\s*"
+                         r"(?P<value>'(?:[^'\\]|\\.)*'|\([^)]*\)|true|false|-?\d+(?:\.\d+)?)$", re.I)
 
 
 def parse_query(text: str) -> dict:
@@ -774,7 +779,7 @@ def parse_query(text: str) -> dict:
     entity = ENTITY_BY_LOWER.get(m["entity"].lower())
     if not entity:
         raise QboError(400, "4001", "Invalid query", f"QueryValidationError: value {m['entity']} is not a supported entity")
-    q = {"entity": entity, "count": m["what"] != "*", "time": [], "active": None, "ids": None,
+    q = {"entity": entity, "count": m["what"] != "*", "time": [], "active": None, "ids": None, "fields": [],
          "desc": (m["dir"] or "ASC").upper() == "DESC", "start": int(m["start"] or 1),
          "max": min(int(m["max"] or 100), MAX_PAGE)}
     if m["order"] and m["order"].lower() not in ("metadata.lastupdatedtime", "id"):
@@ -798,6 +803,12 @@ def parse_query(text: str) -> dict:
             q["ids"] = {c[1]}
         elif (c := _COND_ID_IN.match(cond)):
             q["ids"] = {v.strip().strip("'") for v in c[1].split(",")}
+        elif (c := _COND_FIELD.match(cond)):
+            op, value = c["op"].upper(), c["value"]
+            values = [_literal(v) for v in value.strip("()").split(",")] if op == "IN" else [_literal(value)]
+            if op == "IN" and not value.startswith("("):
+                raise QboError(400, "4000", "Error parsing query", f"QueryParserError: IN takes a list: \"{cond[:80]}\"")
+            q["fields"].append((c["field"].split("."), op, values))
         else:
             raise QboError(400, "4000", "Error parsing query", f"QueryParserError: Encountered unsupported condition \"{cond[:80]}\"")
     return q
@@ -805,6 +816,41 @@ def parse_query(text: str) -> dict:
 
 _CMP = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
         "<": lambda a, b: a < b, "=": lambda a, b: a == b}
+
+
+def _literal(text: str):
+    """A query value: 'quoted text' (with \\' inside), true / false, or a number."""
+    text = text.strip()
+    if text.startswith("'"):
+        return text[1:-1].replace("\\'", "'")
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return Decimal(text)
+
+
+def _field_matches(rec: dict, path: list[str], op: str, values: list) -> bool:
+    value = rec
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, dict):
+        value = value.get("value")   # a reference: CustomerRef = '58'
+    if value is None:
+        return False
+    if op == "LIKE":   # % is the only wildcard; QuickBooks compares without regard to case
+        pattern = "^" + ".*".join(re.escape(part) for part in str(values[0]).split("%")) + "$"
+        return re.match(pattern, str(value), re.I | re.S) is not None
+    def same_kind(wanted):
+        if isinstance(wanted, bool) or isinstance(value, bool):
+            return value, wanted
+        if isinstance(wanted, Decimal) or isinstance(value, (int, float)):
+            try:
+                return Decimal(str(value)), Decimal(str(wanted))
+            except ArithmeticError:
+                return str(value), str(wanted)
+        return str(value), str(wanted)
+    if op == "IN":
+        return any(a == b for a, b in map(same_kind, values))
+    return _CMP[op](*same_kind(values[0]))
 
 
 def run_query(books: Books, q: dict) -> dict:
@@ -826,6 +872,8 @@ def run_query(books: Books, q: dict) -> dict:
             continue
         rec = rows[rid]
         if active is not None and "Active" in rec and rec["Active"] not in active:
+            continue
+        if not all(_field_matches(rec, path, op, values) for path, op, values in q["fields"]):
             continue
         out.append(rec)
     if q["count"]:
