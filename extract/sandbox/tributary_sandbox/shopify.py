@@ -745,6 +745,36 @@ def _fields(selection_set, fragments) -> list[tuple[FieldNode, str | None]]:
     return out
 
 
+# graphql-core's words for a refused query -> Shopify's (its GraphQL server is graphql-ruby): the
+# message and the `extensions.code` a client reads
+_UNDEFINED_FIELD = re.compile(r"^Cannot query field '(?P<field>\w+)' on type '(?P<type>\w+)'\.")
+_UNKNOWN_ARGUMENT = re.compile(r"^Unknown argument '(?P<arg>\w+)' on field '\w+\.(?P<field>\w+)'\.")
+_MISSING_ARGUMENT = re.compile(r"^Argument '\w+\.(?P<field>\w+)\((?P<arg>\w+):\)' of type '[^']+' is required")
+
+
+def shopify_error(error: GraphQLError) -> dict:
+    """A refused query's error as Shopify words it."""
+    out = error.formatted
+    locations = {"locations": out["locations"]} if out.get("locations") else {}
+    message = error.message
+    if (m := _UNDEFINED_FIELD.match(message)):
+        return {"message": f"Field '{m['field']}' doesn't exist on type '{m['type']}'", **locations,
+                "extensions": {"code": "undefinedField", "typeName": m["type"], "fieldName": m["field"]}}
+    if (m := _UNKNOWN_ARGUMENT.match(message)):
+        return {"message": f"Field '{m['field']}' doesn't accept argument '{m['arg']}'", **locations,
+                "extensions": {"code": "argumentNotAccepted", "name": m["field"], "typeName": "Field",
+                               "argumentName": m["arg"]}}
+    if (m := _MISSING_ARGUMENT.match(message)):
+        return {"message": f"Field '{m['field']}' is missing required arguments: {m['arg']}", **locations,
+                "extensions": {"code": "missingRequiredArguments", "className": "Field", "name": m["field"],
+                               "arguments": m["arg"]}}
+    if message.startswith("Syntax Error"):
+        where = out.get("locations") or [{"line": 1, "column": 1}]
+        return {"message": f"Parse error on {message.removeprefix('Syntax Error: ')} at "
+                           f"[{where[0]['line']}, {where[0]['column']}]", **locations}
+    return out
+
+
 def _field_def(schema, parent, name: str, cond: str | None):
     target = schema.get_type(cond) if cond else parent
     if isinstance(target, (GraphQLObjectType, GraphQLInterfaceType)):
@@ -1152,10 +1182,10 @@ class ShopifySandbox:
         try:
             doc = parse(query)
         except GraphQLError as err:
-            return 200, {"errors": [err.formatted]}
+            return 200, {"errors": [shopify_error(err)]}
         errors = validate(schema, doc)
         if errors:
-            return 200, {"errors": [e.formatted for e in errors]}
+            return 200, {"errors": [shopify_error(e) for e in errors]}
         variables = body.get("variables") or {}
         ops = [d for d in doc.definitions if isinstance(d, OperationDefinitionNode)]
         op = ops[0] if len(ops) == 1 else next((d for d in ops if d.name and d.name.value == body.get("operationName")), None)
@@ -1212,7 +1242,7 @@ class ShopifySandbox:
             return {"bulkOperation": None, "userErrors": [{"code": "INVALID", "field": ["query"], "message": f"Invalid bulk query: {err.message}"}]}
         errors = validate(info.schema, doc)   # the version the bulk operation was started with
         if errors:
-            return {"bulkOperation": None, "userErrors": [{"code": "INVALID", "field": ["query"], "message": f"Invalid bulk query: {errors[0].message}"}]}
+            return {"bulkOperation": None, "userErrors": [{"code": "INVALID", "field": ["query"], "message": f"Invalid bulk query: {shopify_error(errors[0])['message']}"}]}
         op = self._new_op(query)
         self.requests["bulk_runs"] += 1
         fail = self.faults["bulk_fail"] > 0
