@@ -61,6 +61,7 @@ status:
 demo: warehouse-start sandbox-start
 	$(BIN)/python orchestrate/progress.py quickbooks attio ga4 shopify cross-source
 	@$(BIN)/python orchestrate/warehouse_summary.py
+	@$(BIN)/python -m tributary_sandbox score   # the sandbox's own check: nothing in orchestrate/ imports it
 
 # The project's suite runs on TEST_WORKERS pytest-xdist workers, each handed whole modules (their
 # fixtures load a world once per module) longest first (tests/conftest.py), each on a stack of its

@@ -24,7 +24,8 @@ WAREHOUSE_TRANSFORMER_PASSWORD, WAREHOUSE_ANALYST_PASSWORD, WAREHOUSE_MELTANO_PA
 
 Meltano's system database (MELTANO_DATABASE_URI: state, run history, each run's plugin settings)
 is a database of its own, meltano_system, owned by tributary_meltano: Meltano creates and migrates
-its tables there, and no pipeline role can read the state or the settings it holds.
+its tables there, and no pipeline role can read the state or the settings it holds. Outside dev it
+is set up only when WAREHOUSE_MELTANO_PASSWORD is set.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def passwords(dev: bool) -> dict[str, str]:
     out = {}
     for role, variable in ROLES.items():
         value = os.environ.get(variable) or (DEV_PASSWORDS[role] if dev else "")
+        if not value and role == MELTANO:
+            continue   # optional: Meltano may keep its state elsewhere (SQLite in the checkout)
         if not value:
             raise ValueError(f"set {variable} (the {role} role's password) before creating the roles")
         out[role] = value
@@ -130,14 +133,19 @@ def apply(conn, database: str, role_passwords: dict[str, str]) -> None:
         print("warning: the owner is not a superuser, so no event trigger enforces the schema policy (the loader "
               "in raw_* only, no code in either pipeline role): the grants alone hold (README, Security)")
     adopt_existing(conn)
-    meltano_database(conn)
+    if MELTANO in role_passwords:
+        meltano_database(conn)
+    else:
+        print(f"note: {ROLES[MELTANO]} is not set, so neither {MELTANO} nor its database {MELTANO_DATABASE} was set "
+              "up (Meltano keeps its state in .meltano/meltano.db unless MELTANO_DATABASE_URI says otherwise)")
     # last: other users of a shared database keep their access until the roles are in place
     run("revoke connect, temporary on database {} from public", database)
 
 
 def meltano_database(conn) -> None:
-    """Meltano's system database, owned by its own role and closed to every other (the server's
-    superusers aside): it holds the state and each run's plugin settings, credentials included.
+    """Meltano's system database, owned by its own role and closed to the pipeline's roles (the
+    server's superusers, and on a managed server the owner, which is granted the role, aside): it
+    holds the state and each run's plugin settings, credentials included.
     One that exists already, owned by another role, is left as it is, with a warning."""
     import psycopg
     from psycopg import sql

@@ -1,15 +1,14 @@
 """Print what the warehouse holds: rows per raw table, the marts built, how to connect.
 
-`make demo` ends with this. It connects as the read-only analyst role (load/roles.py) to the server
-WAREHOUSE_HOST, WAREHOUSE_PORT and WAREHOUSE_DB name (defaults: the local dev warehouse).
+`make demo` ends with this, then the sandbox's own identity score (`python -m tributary_sandbox
+score`). It connects as the read-only analyst role (load/roles.py) to the server WAREHOUSE_HOST,
+WAREHOUSE_PORT and WAREHOUSE_DB name (defaults: the local dev warehouse).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import urllib.request
 
 import psycopg
 from psycopg import sql
@@ -20,7 +19,6 @@ PORT = int(os.environ.get("WAREHOUSE_PORT", "55432"))
 USER = "tributary_analyst"
 PASSWORD = os.environ.get("WAREHOUSE_ANALYST_PASSWORD", "tributary-analyst-dev")
 DATABASE = os.environ.get("WAREHOUSE_DB", "warehouse")
-SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8765"))
 
 
 def table_counts(conn: psycopg.Connection, schema_pattern: str) -> list[tuple[str, str, int]]:
@@ -73,9 +71,9 @@ def headline_figures(conn: psycopg.Connection) -> None:
         ),
     }
     print("\nHeadline figures")
-    for label, sql in figures.items():
+    for label, query in figures.items():
         try:
-            value = conn.execute(sql).fetchone()[0]
+            value = conn.execute(query).fetchone()[0]
         except psycopg.Error:
             conn.rollback()
             value = "n/a (mart not built)"
@@ -97,23 +95,6 @@ def revenue_by_channel(conn: psycopg.Connection) -> None:
         print(f"  {channel:<28} {revenue or 0:>14,.2f}")
 
 
-def identity_scores(conn: psycopg.Connection) -> None:
-    """On the sandbox only: how well customers were unified, against the generator's truth."""
-    try:
-        from tributary_sandbox.scoring import score_unification
-        with urllib.request.urlopen(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/truth", timeout=10) as answer:
-            customers = json.loads(answer.read())["customers"]
-        predicted = {(s, o, i): u for s, o, i, u in conn.execute(
-            "select source_system, source_object, source_id, unified_customer_id"
-            " from intermediate.int_identity__customer_map").fetchall()}
-    except (ImportError, OSError, ValueError, psycopg.Error):
-        conn.rollback()
-        return
-    score = score_unification(customers, predicted)
-    print(f"\nIdentity resolution vs the sandbox's truth: precision {score['precision']:.4f}, "
-          f"recall {score['recall']:.4f} ({score['records']} records, {score['true_pairs']} same-customer pairs)")
-
-
 def main() -> int:
     try:
         conn = psycopg.connect(
@@ -128,7 +109,6 @@ def main() -> int:
         print_counts("Marts built", table_counts(conn, "marts"))
         headline_figures(conn)
         revenue_by_channel(conn)
-        identity_scores(conn)
     # The local dev password is no secret; any other is never printed.
     password = PASSWORD if PASSWORD == "tributary-analyst-dev" else "$WAREHOUSE_ANALYST_PASSWORD"
     print(

@@ -124,6 +124,7 @@ def managed_server(stack):
         owner.execute(f"drop role if exists {MANAGED_OWNER}")
     with connect(stack) as owner:
         clean(owner)
+        owner.execute(f"drop database if exists {roles.MELTANO_DATABASE}")   # that owner creates it too
         owner.execute(f"create role {MANAGED_OWNER} login createrole createdb password 'managed-owner'")
         owner.execute(f"create database {MANAGED_DATABASE} owner {MANAGED_OWNER}")
     yield {**WAREHOUSE, "dbname": MANAGED_DATABASE}
@@ -158,3 +159,8 @@ def test_an_owner_that_is_not_a_superuser_sets_up_the_same_roles(stack, managed_
             assert connection.execute("select rolsuper from pg_roles where rolname = current_user").fetchone() == (False,)
     with pytest.raises(psycopg.OperationalError, match="permission denied"):
         connect_as(roles.MELTANO).close()   # Meltano's role has its own database, not this one
+    with connect(stack) as owner:
+        assert owner.execute("select pg_get_userbyid(datdba) from pg_database where datname = %s",
+                             (roles.MELTANO_DATABASE,)).fetchone() == (roles.MELTANO,)
+    psycopg.connect(**{**managed_server, "dbname": roles.MELTANO_DATABASE, "user": roles.MELTANO,
+                       "password": roles.DEV_PASSWORDS[roles.MELTANO]}).close()

@@ -10,8 +10,13 @@ recall = correct / true pairs (tributary_sandbox.scoring).
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import pytest
 from tributary_sandbox.scoring import score_unification, truth_records
+
+from this_worker import BIN
 
 THRESHOLD = 0.99
 
@@ -73,3 +78,13 @@ def test_customer_360_has_one_row_per_customer_and_keeps_every_order_and_invoice
         "select count(*), sum(net_revenue) from marts.shopify__orders where is_counted and customer_id is not null")[0]
     invoices, balance = stack.sql("select sum(quickbooks_invoice_count), sum(quickbooks_open_balance) from marts.customer_360")[0]
     assert (invoices, balance) == stack.sql("select count(*), sum(balance) from marts.quickbooks__invoices")[0]
+
+
+def test_the_demos_last_line_scores_the_same(stack, resolved):
+    """`make demo` ends with `python -m tributary_sandbox score`: the sandbox's own check, read as
+    the analyst, from the world its state folder records (orchestrate/ imports no sandbox code)."""
+    shown = subprocess.run([str(BIN / "python"), "-m", "tributary_sandbox", "score"], env=stack.env,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert re.fullmatch(r"Identity resolution vs the sandbox's truth: precision (1\.0000|0\.99\d\d), "
+                        r"recall (1\.0000|0\.99\d\d) \(\d+ records, \d+ same-customer pairs\)\n", shown.stdout), shown.stdout

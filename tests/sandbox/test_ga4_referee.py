@@ -107,6 +107,22 @@ def test_a_batch_of_reports(referee):
             ga.RunReportRequest(metrics=[ga.Metric(name="sessions")], date_ranges=days)] * 6))
 
 
+def test_which_fields_go_together(referee):
+    """checkCompatibility: item-scoped fields do not go with session metrics, and the answer says so
+    for every dimension and metric of the property."""
+    answer = referee("check_compatibility", ga.CheckCompatibilityRequest(
+        property=PROPERTY, dimensions=[ga.Dimension(name="date")], metrics=[ga.Metric(name="sessions")]),
+        ga.CheckCompatibilityResponse)
+    verdicts = {d.dimension_metadata.api_name: d.compatibility for d in answer.dimension_compatibilities}
+    assert verdicts["sessionSource"] == ga.Compatibility.COMPATIBLE
+    assert verdicts["itemName"] == ga.Compatibility.INCOMPATIBLE
+    only = referee("check_compatibility", ga.CheckCompatibilityRequest(
+        property=PROPERTY, dimensions=[ga.Dimension(name="itemName")],
+        compatibility_filter=ga.Compatibility.INCOMPATIBLE), ga.CheckCompatibilityResponse)
+    assert "sessions" in {m.metric_metadata.api_name for m in only.metric_compatibilities}
+    assert all(m.compatibility == ga.Compatibility.INCOMPATIBLE for m in only.metric_compatibilities)
+
+
 def test_errors_are_googles(sim, referee):
     with pytest.raises(exceptions.BadRequest) as refused:
         referee.client.run_report(report(dimensions=[ga.Dimension(name="nope")], metrics=[ga.Metric(name="sessions")],

@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser(name, parents=[common], help=help_)
     t = sub.add_parser("truth", parents=[common], help="write the ground truth JSON")
     t.add_argument("--out", default="-")
+    s = sub.add_parser("score", parents=[common],
+                       help="how well a warehouse unified the world's customers (the demo's last line)")
+    s.add_argument("--warehouse", default=" ".join((
+        f"host={env('WAREHOUSE_HOST', '127.0.0.1')}", f"port={env('WAREHOUSE_PORT', '55432')}",
+        f"dbname={env('WAREHOUSE_DB', 'warehouse')}", "user=tributary_analyst")),
+        help="libpq connection string; the password comes from WAREHOUSE_ANALYST_PASSWORD (dev: the fixed one)")
     return p
 
 
@@ -305,9 +311,35 @@ def cmd_truth(args) -> int:
     return 0
 
 
+def cmd_score(args) -> int:
+    """Identity resolution against the world's truth: pairs of source records put in the same
+    customer by intermediate.int_identity__customer_map, held against the generator's."""
+    import psycopg
+
+    from .scoring import score_unification
+    from .world import build_world
+
+    seed, scale, _ = _world(args, refuse_another=False)
+    customers = build_world(seed, scale, _today(args)).truth()["customers"]
+    try:
+        with psycopg.connect(args.warehouse, password=os.environ.get("WAREHOUSE_ANALYST_PASSWORD",
+                                                                      "tributary-analyst-dev"), connect_timeout=5) as conn:
+            predicted = {(system, obj, source_id): unified for system, obj, source_id, unified in conn.execute(
+                "select source_system, source_object, source_id, unified_customer_id"
+                " from intermediate.int_identity__customer_map").fetchall()}
+    except psycopg.Error as error:
+        raise CliError(f"cannot read intermediate.int_identity__customer_map: {str(error).strip().splitlines()[0]} "
+                       "(run `make demo` first)") from None
+    score = score_unification(customers, predicted)
+    print(f"Identity resolution vs the sandbox's truth: precision {score['precision']:.4f}, "
+          f"recall {score['recall']:.4f} ({score['records']} records, {score['true_pairs']} same-customer pairs)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"serve": cmd_serve, "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "truth": cmd_truth}
+    handler = {"serve": cmd_serve, "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "truth": cmd_truth,
+               "score": cmd_score}
     try:
         return handler[args.command](args)
     except CliError as err:

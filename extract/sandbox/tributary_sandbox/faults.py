@@ -27,7 +27,7 @@ from .quickbooks import throttle_response
 
 VENDOR_HOSTS = {
     "quickbooks.api.intuit.com": "quickbooks", "sandbox-quickbooks.api.intuit.com": "quickbooks",
-    "oauth.platform.intuit.com": "quickbooks", "appcenter.intuit.com": "quickbooks",
+    "oauth.platform.intuit.com": "quickbooks", "appcenter.intuit.com": "quickbooks", "developer.intuit.com": "quickbooks",
     "api.attio.com": "attio", "analyticsdata.googleapis.com": "ga4", "oauth2.googleapis.com": "ga4",
 }
 VALID_KINDS = ("status", "drop", "delay", "slow", "malformed", "expire_tokens", "mutate")

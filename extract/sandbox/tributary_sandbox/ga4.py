@@ -302,6 +302,7 @@ def metadata_json(property_id: str, metric_types: dict[str, str] | None = None,
 REQUEST_FIELDS = {"property", "dimensions", "metrics", "dateRanges", "dimensionFilter", "metricFilter", "offset",
                   "limit", "metricAggregations", "orderBys", "currencyCode", "cohortSpec", "keepEmptyRows",
                   "returnPropertyQuota", "comparisons"}
+COMPATIBILITIES = {0: "COMPATIBILITY_UNSPECIFIED", 1: "COMPATIBLE", 2: "INCOMPATIBLE"}
 MATCH_TYPES = {1: "EXACT", 2: "BEGINS_WITH", 3: "ENDS_WITH", 4: "CONTAINS", 5: "FULL_REGEXP", 6: "PARTIAL_REGEXP"}
 NUMERIC_OPS = {1: "EQUAL", 2: "LESS_THAN", 3: "LESS_THAN_OR_EQUAL", 4: "GREATER_THAN", 5: "GREATER_THAN_OR_EQUAL"}
 ORDER_TYPES = {1: "ALPHANUMERIC", 2: "CASE_INSENSITIVE_ALPHANUMERIC", 3: "NUMERIC"}
@@ -527,9 +528,10 @@ class GA4Sandbox:
         claims, refusal = self._verified_jwt(token)
         if refusal or claims.get("sub", claims.get("iss")) != SERVICE_ACCOUNT_EMAIL:
             return None
-        if str(claims.get("aud", "")).rstrip("/") == "https://analyticsdata.googleapis.com":
-            return SCOPES_OK[0]
-        return str(claims.get("scope", "")) or None
+        aud = claims.get("aud")
+        if aud is None:   # scopes named instead of the API
+            return str(claims.get("scope", "")) or None
+        return SCOPES_OK[0] if str(aud).rstrip("/") == "https://analyticsdata.googleapis.com" else None
 
     def expire_tokens(self) -> int:
         """Every issued access token expires now (clients must fetch a new one)."""
@@ -670,6 +672,53 @@ class GA4Sandbox:
         self._answers.clear()
         self._answer_bytes = 0
         return {"apiName": api_name}
+
+    def serving_tables(self, dims: list[str], mets: list[str]) -> set[str]:
+        """The fact tables (session, event, item) that hold every one of these fields: none means
+        GA4 would call the request incompatible."""
+        scopes = {self.dimensions[d][0] for d in dims} - {"session"}
+        tables = {"session", "event", "item"}
+        for m in mets:
+            tables &= set(METRICS[m][2])
+        if "purchase" in scopes:   # transactionId: sessions with an order, or their items
+            scopes.discard("purchase")
+            tables &= {"session", "item"}
+        for scope in scopes:
+            tables &= {scope}
+        return tables
+
+    def check_compatibility(self, pid: str, body: dict) -> dict:
+        """checkCompatibility: every dimension and metric of the property, COMPATIBLE when it could
+        be added to the request's fields (and filter fields), else INCOMPATIBLE."""
+        body = _norm(body)
+        fields: set = set()
+        _compile_filter(body.get("dimensionFilter"), "dimension", fields, self.dimensions)
+        _compile_filter(body.get("metricFilter"), "metric", fields, self.dimensions)
+        dims = [d.get("name") for d in body.get("dimensions") or [] if isinstance(d, dict)]
+        mets = [m.get("name") for m in body.get("metrics") or [] if isinstance(m, dict)]
+        for name in dims + [f for f in fields if f in self.dimensions]:
+            if name not in self.dimensions:
+                raise bad(f"Field {name} is not a valid dimension.")
+        for name in mets + [f for f in fields if f not in self.dimensions]:
+            if name not in METRICS:
+                raise bad(f"Field {name} is not a valid metric.")
+        dims += [f for f in fields if f in self.dimensions]
+        mets += [f for f in fields if f in METRICS]
+        wanted = _enum(body.get("compatibilityFilter"), COMPATIBILITIES, "compatibility_filter")
+        if wanted == "COMPATIBILITY_UNSPECIFIED":
+            wanted = None
+        metadata = metadata_json(pid, self.custom_metric_types, self.dimensions)
+
+        def verdict(ok: bool) -> str:
+            return "COMPATIBLE" if ok else "INCOMPATIBLE"
+        out_dims = [{"dimensionMetadata": d, "compatibility": verdict(bool(self.serving_tables(dims + [d["apiName"]], mets)))}
+                    for d in metadata["dimensions"]]
+        out_mets = [{"metricMetadata": m, "compatibility": verdict(bool(self.serving_tables(dims, mets + [m["apiName"]])))}
+                    for m in metadata["metrics"]]
+        if wanted:
+            out_dims = [d for d in out_dims if d["compatibility"] == wanted]
+            out_mets = [m for m in out_mets if m["compatibility"] == wanted]
+        return {"dimensionCompatibilities": out_dims, "metricCompatibilities": out_mets}
 
     def metric_type(self, metric: str) -> str:
         return self.custom_metric_types.get(metric, METRICS[metric][0])
@@ -866,17 +915,7 @@ class GA4Sandbox:
         met_filter = _compile_filter(body.get("metricFilter"), "metric", filter_fields, self.dimensions)
 
         # which fact table can serve every field?
-        scopes = {self.dimensions[d][0] for d in dims + [f for f in filter_fields if f in self.dimensions]} - {"session"}
-        tables = None
-        for m in mets:
-            t = set(METRICS[m][2])
-            tables = t if tables is None else tables & t
-        tables = tables if tables is not None else {"session", "event", "item"}
-        if "purchase" in scopes:   # transactionId: sessions with an order, or their items
-            scopes.discard("purchase")
-            tables &= {"session", "item"}
-        for sc in scopes:
-            tables &= {sc}
+        tables = self.serving_tables(dims + [f for f in filter_fields if f in self.dimensions], mets)
         if not tables:
             culprit = next((d for d in dims if self.dimensions[d][0] not in ("session",)), None) or mets[-1]
             raise bad(f"Please remove {culprit} to make the request compatible. The request's dimensions & "
@@ -1239,7 +1278,7 @@ def add_routes(app: web.Application, world: World, clock: Any = None,
         target = request.match_info["target"]
         pid, _, method = target.partition(":")
         try:
-            if method not in ("runReport", "batchRunReports"):
+            if method not in ("runReport", "batchRunReports", "checkCompatibility"):
                 raise ApiError(404, "NOT_FOUND", f"Method not found: {target}")
             err = st.check_token(request.headers.get("Authorization", ""))
             if err:
@@ -1256,6 +1295,9 @@ def add_routes(app: web.Application, world: World, clock: Any = None,
                 raise bad("Invalid JSON payload received.") from None
             if not isinstance(body, dict):
                 raise bad("Invalid JSON payload received. Expected an object.")
+            if method == "checkCompatibility":   # answered from the metadata: no report runs, no quota charged
+                st.requests[method] += 1
+                return web.json_response(st.check_compatibility(pid, body))
             if method == "batchRunReports":   # up to 5 reports in one call, each charged as its own
                 requests = _norm(body).get("requests")
                 if not isinstance(requests, list) or not requests:

@@ -769,7 +769,20 @@ _COND_ID_IN = re.compile(r"^Id\s+IN\s*\(([^)]*)\)$", re.I)
 # Any other property: Intuit's operators on a top-level field, a reference (CustomerRef compares its
 # value) or a dotted path. The sandbox does not check which fields Intuit marks filterable.
 _COND_FIELD = re.compile(r"^(?P<field>[A-Za-z]\w*(?:\.\w+)*)\s*(?P<op>>=|<=|>|<|=|\bLIKE\b|\bIN\b)\s*"
-                         r"(?P<value>'(?:[^'\\]|\\.)*'|\([^)]*\)|true|false|-?\d+(?:\.\d+)?)$", re.I)
+                         r"(?P<value>'(?:[^'\\]|\\.)*'|\((?:'(?:[^'\\]|\\.)*'|[^)'])*\)|true|false|-?\d+(?:\.\d+)?)$", re.I)
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'")
+
+
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    """`text` split on `separator` (a regex, any case) where it is not inside a 'quoted value'."""
+    quoted: list[str] = []
+
+    def hide(match: re.Match) -> str:
+        quoted.append(match.group(0))
+        return f"\x00{len(quoted) - 1}\x00"
+    masked = _QUOTED.sub(hide, text)
+    return [re.sub(r"\x00(\d+)\x00", lambda m: quoted[int(m[1])], part)
+            for part in re.split(separator, masked, flags=re.I)]
 
 
 def parse_query(text: str) -> dict:
@@ -786,7 +799,7 @@ def parse_query(text: str) -> dict:
         raise QboError(400, "4000", "Error parsing query", f"QueryParserError: ORDER BY {m['order']} is not supported here")
     if q["start"] < 1:
         raise QboError(400, "4000", "Error parsing query", "QueryParserError: STARTPOSITION must be >= 1")
-    for cond in re.split(r"\s+AND\s+", m["where"] or "", flags=re.I) if m["where"] else []:
+    for cond in _split_outside_quotes(m["where"], r"\s+AND\s+") if m["where"] else []:
         cond = cond.strip()
         if (c := _COND_TIME.match(cond)):
             if c[1].lower() != "lastupdatedtime":
@@ -805,9 +818,12 @@ def parse_query(text: str) -> dict:
             q["ids"] = {v.strip().strip("'") for v in c[1].split(",")}
         elif (c := _COND_FIELD.match(cond)):
             op, value = c["op"].upper(), c["value"]
-            values = [_literal(v) for v in value.strip("()").split(",")] if op == "IN" else [_literal(value)]
-            if op == "IN" and not value.startswith("("):
+            if (op == "IN") != value.startswith("(") or value == "()":
                 raise QboError(400, "4000", "Error parsing query", f"QueryParserError: IN takes a list: \"{cond[:80]}\"")
+            try:
+                values = [_literal(v) for v in (_split_outside_quotes(value[1:-1], r"\s*,\s*") if op == "IN" else [value])]
+            except ArithmeticError:
+                raise QboError(400, "4000", "Error parsing query", f"QueryParserError: invalid value in \"{cond[:80]}\"") from None
             q["fields"].append((c["field"].split("."), op, values))
         else:
             raise QboError(400, "4000", "Error parsing query", f"QueryParserError: Encountered unsupported condition \"{cond[:80]}\"")
@@ -1236,6 +1252,7 @@ class QuickBooksSim:
         base = "/v3/company/{realm}"
         return [web.post("/oauth2/v1/tokens/bearer", self.token),
                 web.get("/.well-known/openid_configuration/", self.discovery_document),
+                web.get("/.well-known/openid_sandbox_configuration/", self.discovery_document),
                 web.get(base + "/companyinfo/{cid}", self.company_info),
                 web.get(base + "/query", self.query), web.post(base + "/query", self.query),
                 web.post(base + "/batch", self.batch),

@@ -749,7 +749,8 @@ def _fields(selection_set, fragments) -> list[tuple[FieldNode, str | None]]:
 # message and the `extensions.code` a client reads
 _UNDEFINED_FIELD = re.compile(r"^Cannot query field '(?P<field>\w+)' on type '(?P<type>\w+)'\.")
 _UNKNOWN_ARGUMENT = re.compile(r"^Unknown argument '(?P<arg>\w+)' on field '\w+\.(?P<field>\w+)'\.")
-_MISSING_ARGUMENT = re.compile(r"^Argument '\w+\.(?P<field>\w+)\((?P<arg>\w+):\)' of type '[^']+' is required")
+_MISSING_ARGUMENT = re.compile(r"^(?:Argument '\w+\.(?P<field>\w+)\((?P<arg>\w+):\)'"    # graphql-core 3.3
+                               r"|Field '(?P<field2>\w+)' argument '(?P<arg2>\w+)') of type '[^']+' is required")  # 3.2
 
 
 def shopify_error(error: GraphQLError) -> dict:
@@ -765,9 +766,10 @@ def shopify_error(error: GraphQLError) -> dict:
                 "extensions": {"code": "argumentNotAccepted", "name": m["field"], "typeName": "Field",
                                "argumentName": m["arg"]}}
     if (m := _MISSING_ARGUMENT.match(message)):
-        return {"message": f"Field '{m['field']}' is missing required arguments: {m['arg']}", **locations,
-                "extensions": {"code": "missingRequiredArguments", "className": "Field", "name": m["field"],
-                               "arguments": m["arg"]}}
+        field, arg = m["field"] or m["field2"], m["arg"] or m["arg2"]
+        return {"message": f"Field '{field}' is missing required arguments: {arg}", **locations,
+                "extensions": {"code": "missingRequiredArguments", "className": "Field", "name": field,
+                               "arguments": arg}}
     if message.startswith("Syntax Error"):
         where = out.get("locations") or [{"line": 1, "column": 1}]
         return {"message": f"Parse error on {message.removeprefix('Syntax Error: ')} at "

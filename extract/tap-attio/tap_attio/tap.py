@@ -1,6 +1,7 @@
 """tap-attio: the Tap class, its settings and stream discovery."""
 from __future__ import annotations
 
+import collections
 import sys
 import time
 
@@ -125,7 +126,18 @@ def table_names(objects: list[dict], lists: list[dict]) -> tuple[dict[str, str],
         slug = lst["api_slug"]
         return stable_name(LIST_PREFIX + slug, (lst.get("id") or {}).get("list_id") or slug, IDENTIFIER_BYTES)
 
-    return {o["api_slug"]: object_name(o) for o in objects}, {li["api_slug"]: list_name(li) for li in lists}
+    object_names = {o["api_slug"]: object_name(o) for o in objects}
+    list_names = {li["api_slug"]: list_name(li) for li in lists}
+    # A plain slug can spell another's hashed name (`deals_1baea66c` beside `Deals!`): then the
+    # plain one gives way too, so no two streams ever load one table.
+    counts = collections.Counter([*object_names.values(), *list_names.values()])
+    for names, items, id_key, prefix in ((object_names, objects, "object_id", ""), (list_names, lists, "list_id", LIST_PREFIX)):
+        for item in items:
+            slug = item["api_slug"]
+            if counts[names[slug]] > 1 and names[slug] == prefix + slug:
+                names[slug] = stable_name(prefix + slug, (item.get("id") or {}).get(id_key) or slug, IDENTIFIER_BYTES,
+                                          taken={prefix + slug})
+    return object_names, list_names
 
 
 def cli() -> None:

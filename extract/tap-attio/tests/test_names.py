@@ -96,3 +96,12 @@ def test_objects_and_lists_never_take_a_table_another_stream_has_or_may_have():
 def test_a_slug_is_one_path_segment():
     assert path_segment("people") == "people"
     assert path_segment("a/b?c#d%e") == "a%2Fb%3Fc%23d%25e"
+
+
+def test_a_plain_slug_that_spells_another_hashed_name_gives_way():
+    hashed = table_names([obj("Deals!", "o1")], [])[0]["Deals!"]
+    objects, lists = table_names([obj("Deals!", "o1"), obj(hashed, "o2")], [lst("x y", "l1")])
+    spelled = table_names([], [lst("x y", "l1")])[1]["x y"].removeprefix("list_entries_")
+    _, both = table_names([], [lst("x y", "l1"), lst(spelled, "l2")])
+    assert objects["Deals!"] == hashed and objects[hashed] != hashed
+    assert len(set(both.values())) == 2

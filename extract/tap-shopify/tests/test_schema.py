@@ -20,9 +20,8 @@ from tap_shopify import queries as q
 from tap_shopify.tap import DEFAULT_API_VERSION, TapShopify
 import tests.sandbox  # noqa: F401  (puts the sandbox on the path)
 from tributary_sandbox.shopify import API_VERSIONS, SCHEMA_DIR
-from tributary_sandbox.shopify_schema_gen import cut
+from tributary_sandbox.shopify_schema_gen import NPM_PACKAGE, NPM_VERSION, cut
 
-NPM_PACKAGE = "@shopify/dev-mcp"
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def published(tmp_path_factory) -> dict:
     if npm is None:
         pytest.skip("npm is not installed: cannot fetch Shopify's published schema (@shopify/dev-mcp)")
     where = tmp_path_factory.mktemp("dev-mcp")
-    done = subprocess.run([npm, "pack", NPM_PACKAGE, "--silent"], cwd=where, capture_output=True, text=True,
+    done = subprocess.run([npm, "pack", f"{NPM_PACKAGE}@{NPM_VERSION}", "--silent"], cwd=where, capture_output=True, text=True,
                           timeout=300)
     tgz = next(where.glob("*.tgz"), None)
     if done.returncode != 0 or tgz is None:
