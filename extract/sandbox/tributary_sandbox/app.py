@@ -1,11 +1,12 @@
-"""The aiohttp application: vendor routes, the control API (/_sandbox/...) and the request log.
+"""The aiohttp application: the vendors' routes, the control API (/_sandbox/...) and the request log.
 
-Vendor routes and control routes are kept apart: vendor routes are whatever the simulated
-vendors serve (QuickBooks now); control routes all live under /_sandbox/. Both are on the plain
-HTTP port; through the proxy the control API is reachable too, which is harmless.
+Every vendor is a package in vendors/ (see its docstring for the pattern they all follow), found
+by name and mounted here the same way; nothing here names a vendor. Vendor routes are whatever
+the simulated vendors serve; control routes all live under /_sandbox/. Both are on the plain HTTP
+port; through the proxy the control API is reachable too, which is harmless.
 
 Control API:
-  GET    /_sandbox/health                  {"ok": true, seed, scale, today, sandbox_now, ports}
+  GET    /_sandbox/health                  {"ok": true, seed, scale, today, sandbox_now, ports, vendors}
   POST   /_sandbox/reset                   {seed?, scale?, today?, source_scales?} rebuild world (as of today
                                            unless `today` says, recorded as the anchor: anchor.py);
                                            faults, tokens, clock, log cleared
@@ -13,15 +14,7 @@ Control API:
   POST   /_sandbox/faults                  {"rules": [...]} (see faults.py); GET lists; DELETE clears
   GET    /_sandbox/requests?since=N        [{seq, method, host, path, query, status, ms}]
   GET    /_sandbox/truth                   world ground truth (identity map, totals)
-  /_sandbox/quickbooks/...                 see quickbooks.py (throttle, mutate, edit, revoke, truth,
-                                           truth/profit-and-loss, tokens, tokens/age)
-  /_sandbox/attio/...                      see attio.py (mutate, attributes, faults, reset, counts, requests)
-  /_sandbox/ga4/...                        see ga4.py (service-account-key, restate, sessions, quota, faults, counts, …)
-  /_sandbox/shopify/...                    see shopify.py (counts, truth, mutate, edit, faults, throttle, tokens/expire, …)
-  /_sandbox/<name>/...                     each source added from the template: see simulators/<name>.py
-
-Sources added from the template (extract/ADDING-A-SOURCE.md) are not listed here: every module in
-simulators/ is found by name and mounted (simulators/__init__.py), so adding one needs no edit here.
+  /_sandbox/<vendor>/...                   each vendor's own hooks: vendors/<vendor>/control.py
 """
 from __future__ import annotations
 
@@ -33,22 +26,31 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import anchor, attio, ga4, shopify, simulators
+from . import anchor, vendors
 from .clock import Clock
-from .faults import Faults, make_middleware
-from .quickbooks import QuickBooksSim
+from .faults import Faults, Vendor, make_middleware
 from .world import build_world
 
 REQUEST_LOG_SIZE = 100_000
-SOURCES = ("quickbooks", "attio", "ga4", "shopify")
+VENDORS = vendors.discover()   # {name: package}: every vendor package in vendors/
+# TRANSITION (#16): vendors still in one file each, mounted by _mount_legacy until moved to vendors/.
+LEGACY = tuple(name for name in ("quickbooks", "attio", "ga4", "shopify") if name not in VENDORS)
+SOURCES = tuple(sorted((*VENDORS, *LEGACY)))
 GA4_KEY_FILE = "ga4-service-account.json"  # the sandbox's service-account key, for tap-ga4 in dev
 
 
 class Sandbox:
-    """Everything the running server holds; one instance per process."""
+    """Everything the running server holds; one instance per process. `only` serves some vendors
+    alone (a tap's own tests, a benchmark); `options` are {vendor: keyword arguments} for their
+    Simulators."""
 
     def __init__(self, seed: int, scale: float, today: dt.date, ports: dict | None = None,
-                 state_dir: Path | None = None, source_scales: dict | None = None) -> None:
+                 state_dir: Path | None = None, source_scales: dict | None = None,
+                 only: tuple[str, ...] | list[str] | None = None, options: dict | None = None) -> None:
+        unknown = set(only or ()) - set(SOURCES)
+        if unknown:
+            raise ValueError(f"unknown vendor: {', '.join(sorted(unknown))} (known: {', '.join(SOURCES)})")
+        self.names = tuple(name for name in SOURCES if only is None or name in only)
         self.state_dir = state_dir  # where files a client needs live (the GA4 service-account key)
         self.clock = Clock()
         self.faults = Faults()
@@ -56,11 +58,20 @@ class Sandbox:
         self.log: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self.seq = itertools.count(1)
         self.build(seed, scale, today, source_scales)
-        self.quickbooks = QuickBooksSim(self.world_of("quickbooks"), self.clock, state_dir)
-        self.attio = None  # set by build_app: the Attio simulator keeps its state on the app
-        self.ga4 = None    # likewise
-        self.shopify = None
-        self.added: dict = {}  # the template-made simulators (simulators/), by name; set by build_app
+        self.simulators: dict = {}
+        for name in self.names:
+            if name in VENDORS:
+                package = VENDORS[name]
+                simulator = package.Simulator(self.world_of(name), self.clock, self.faults, state_dir,
+                                              **(options or {}).get(name, {}))
+                self.simulators[name] = simulator
+                self.faults.register(Vendor(name, tuple(package.PATHS), tuple(package.HOSTS),
+                                            dict(package.FAULT_KINDS), simulator))
+        if "quickbooks" in LEGACY:
+            from .quickbooks import QuickBooksSim
+        self.quickbooks = (QuickBooksSim(self.world_of("quickbooks"), self.clock, state_dir)
+                           if "quickbooks" in LEGACY and "quickbooks" in self.names else None)
+        self.attio = self.ga4 = self.shopify = None   # TRANSITION: legacy states, set by _mount_legacy
 
     def build(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None) -> None:
         """The world, and one per source whose scale differs (`source_scales`, for benchmarks
@@ -89,15 +100,20 @@ class Sandbox:
         self.log.clear()
         self.build(seed, scale, today, source_scales)
         anchor.record(self.state_dir, today, seed, scale, self.source_scales)  # a restart serves this world, not an older one
-        self.quickbooks.load(self.world_of("quickbooks"))
-        if self.attio is not None:
-            self.attio.load(self.world_of("attio"))
-        if self.ga4 is not None:
-            self.ga4.load(self.world_of("ga4"))
-        if self.shopify is not None:
-            self.shopify.load(self.world_of("shopify"))
-        for simulator in self.added.values():
-            simulator.load(self.world)
+        for name, simulator in self.simulators.items():
+            simulator.load(self.world_of(name))
+        for name in LEGACY:   # TRANSITION
+            state = getattr(self, name)
+            if state is not None:
+                state.load(self.world_of(name))
+
+    def started(self, base_url: str) -> None:
+        """The server listens at base_url: vendors that hand clients a file naming it write it now."""
+        for simulator in self.simulators.values():
+            if hasattr(simulator, "started"):
+                simulator.started(base_url)
+        if self.ga4 is not None and self.state_dir is not None:   # TRANSITION
+            self.ga4.write_service_account_key(self.state_dir / GA4_KEY_FILE, base_url)
 
 
 def _log_middleware(sb: Sandbox):
@@ -122,14 +138,15 @@ def _log_middleware(sb: Sandbox):
 
 def build_app(sb: Sandbox) -> web.Application:
     # Order: log outermost (sees faults too), then faults, then the handler.
-    app = web.Application(middlewares=[_log_middleware(sb), make_middleware(sb.faults, sb.clock)],
+    app = web.Application(middlewares=[_log_middleware(sb), make_middleware(sb.faults)],
                           client_max_size=16 * 1024 * 1024)
     app["sandbox"] = sb
 
     async def health(request):
         return web.json_response({"ok": True, "seed": sb.seed, "scale": sb.scale, "source_scales": sb.source_scales,
                                   "today": sb.today.isoformat(),
-                                  "sandbox_now": sb.clock.now().isoformat(), "ports": sb.ports})
+                                  "sandbox_now": sb.clock.now().isoformat(), "ports": sb.ports,
+                                  "vendors": list(sb.names)})
 
     async def body_of(request) -> dict:
         if not request.can_read_body:
@@ -184,23 +201,66 @@ def build_app(sb: Sandbox) -> web.Application:
         web.get("/_sandbox/faults", faults), web.post("/_sandbox/faults", faults), web.delete("/_sandbox/faults", faults),
         web.get("/_sandbox/requests", requests_), web.get("/_sandbox/truth", truth),
     ])
-    app.add_routes(sb.quickbooks.control_routes())
-    app.add_routes(sb.quickbooks.routes())        # vendor routes
-    sb.attio = attio.add_routes(app, sb.world_of("attio"), sb.clock)   # /attio/v2/...
-    attio.add_control_routes(app)                          # /_sandbox/attio/...
-    key_path = sb.state_dir / GA4_KEY_FILE if sb.state_dir else None
-    sb.ga4 = ga4.add_routes(app, sb.world_of("ga4"), sb.clock, key_path=key_path)   # /ga4/...
-    ga4.add_control_routes(app)                            # /_sandbox/ga4/...
-    # Shopify's smallest plans restore 100 cost points/s; the sandbox's shop restores 1,000/s
-    # (Shopify Plus' rate) so a paged demo backfill takes seconds, not half an hour.
-    sb.shopify = shopify.add_routes(app, sb.world_of("shopify"), sb.clock, restore_rate=1000)   # /shopify/...
-    shopify.add_control_routes(app)                        # /_sandbox/shopify/...
-    sb.added = simulators.mount_all(app, sb.world, sb.clock)   # /<name>/... for each simulators/<name>.py
-    # what an "expire_tokens" fault rule calls (read at fire time: resets replace the vendors' state)
-    sb.faults.token_expirers = {"quickbooks": lambda: sb.quickbooks.tokens.expire_access(),
-                                "ga4": lambda: app[ga4.APP_KEY].expire_tokens(),
-                                "shopify": lambda: sb.shopify.expire_tokens()}
-    # what a "mutate" fault rule calls: a change in the middle of a run (between two pages)
-    sb.faults.mutators = {"attio": lambda **change: attio.mutate(app, **change),
-                          "shopify": lambda **change: sb.shopify.mutate(**change)}
+    for name, simulator in sb.simulators.items():
+        VENDORS[name].mount(app, simulator)
+    _mount_legacy(app, sb)
     return app
+
+
+def _mount_legacy(app: web.Application, sb: Sandbox) -> None:
+    """TRANSITION (#16): the vendors not yet moved into vendors/, mounted as before."""
+    if sb.quickbooks is not None:
+        app.add_routes(sb.quickbooks.control_routes())
+        app.add_routes(sb.quickbooks.routes())
+        sb.faults.register(Vendor("quickbooks", ("/v3/company/", "/oauth2/v1/", "/.well-known/"),
+                                  ("quickbooks.api.intuit.com", "sandbox-quickbooks.api.intuit.com",
+                                   "oauth.platform.intuit.com", "appcenter.intuit.com", "developer.intuit.com"),
+                                  {}, _LegacyQuickBooks(sb)))
+    if "attio" in LEGACY and "attio" in sb.names:
+        from . import attio
+        sb.attio = attio.add_routes(app, sb.world_of("attio"), sb.clock)
+        attio.add_control_routes(app)
+        sb.faults.register(Vendor("attio", ("/attio/",), ("api.attio.com",), {},
+                                  _Legacy(mutate=lambda **change: attio.mutate(app, **change))))
+    if "ga4" in LEGACY and "ga4" in sb.names:
+        from . import ga4
+        key_path = sb.state_dir / GA4_KEY_FILE if sb.state_dir else None
+        sb.ga4 = ga4.add_routes(app, sb.world_of("ga4"), sb.clock, key_path=key_path)
+        ga4.add_control_routes(app)
+        sb.faults.register(Vendor("ga4", ("/ga4/",), ("analyticsdata.googleapis.com", "oauth2.googleapis.com"), {},
+                                  _Legacy(expire_tokens=lambda: app[ga4.APP_KEY].expire_tokens())))
+    if "shopify" in LEGACY and "shopify" in sb.names:
+        from . import shopify
+        # Shopify's smallest plans restore 100 cost points/s; the sandbox's shop restores 1,000/s
+        # (Shopify Plus' rate) so a paged demo backfill takes seconds, not half an hour.
+        sb.shopify = shopify.add_routes(app, sb.world_of("shopify"), sb.clock, restore_rate=1000)
+        shopify.add_control_routes(app)
+        sb.faults.register(Vendor("shopify", ("/shopify/",), (".myshopify.com",), {},
+                                  _Legacy(expire_tokens=lambda: sb.shopify.expire_tokens(),
+                                          mutate=lambda **change: sb.shopify.mutate(**change))))
+
+
+class _Legacy:
+    """TRANSITION (#16): the fault hooks of a vendor not yet in vendors/."""
+    def __init__(self, **hooks) -> None:
+        self.__dict__.update(hooks)
+
+
+class _LegacyQuickBooks:
+    """TRANSITION (#16)."""
+    def __init__(self, sb: Sandbox) -> None:
+        self.sb = sb
+
+    def expire_tokens(self) -> int:
+        return self.sb.quickbooks.tokens.expire_access()
+
+    def error_response(self, status: int, rule: dict) -> web.Response:
+        import json
+
+        from .quickbooks import throttle_response
+        if status == 429:
+            return throttle_response(self.sb.clock.now())
+        body = {"Fault": {"Error": [{"Message": "An application error has occurred while processing your request",
+                                     "Detail": f"Injected fault (HTTP {status})", "code": "10000"}],
+                          "type": "SystemFault"}}
+        return web.Response(status=status, text=json.dumps(body), content_type="application/json")

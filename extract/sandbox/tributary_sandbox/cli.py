@@ -70,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
         f"host={env('WAREHOUSE_HOST', '127.0.0.1')}", f"port={env('WAREHOUSE_PORT', '55432')}",
         f"dbname={env('WAREHOUSE_DB', 'warehouse')}", "user=tributary_analyst")),
         help="libpq connection string; the password comes from WAREHOUSE_ANALYST_PASSWORD (dev: the fixed one)")
+    o = sub.add_parser("one", help="serve one vendor alone over plain HTTP, in the foreground (benchmarks)")
+    o.add_argument("vendor")
+    o.add_argument("--host", default="127.0.0.1")
+    o.add_argument("--port", type=int, default=8765)
+    o.add_argument("--seed", type=int, default=42)
+    o.add_argument("--scale", type=float, default=1.0)
+    o.add_argument("--today", default="2026-11-25")
+    o.add_argument("--state-dir", default=None, help="where to write files a client needs (none by default)")
+    o.add_argument("--option", action="append", default=[], metavar="KEY=NUMBER",
+                   help="a keyword of the vendor's Simulator, e.g. restore_rate=100 (repeatable)")
     return p
 
 
@@ -194,7 +204,7 @@ def cmd_serve(args) -> int:
     from aiohttp import web
 
     from . import anchor
-    from .app import GA4_KEY_FILE, Sandbox, build_app
+    from .app import Sandbox, build_app
     from .certs import ensure_certs
     from .proxy import InterceptingProxy
 
@@ -213,8 +223,8 @@ def cmd_serve(args) -> int:
         logging.info("world built (seed=%s scale=%s source_scales=%s today=%s) in %.1fs; clock %s", seed,
                      scale, sb.source_scales, today, time.perf_counter() - t0, sb.clock.now().isoformat())
         app = build_app(sb)
-        # A key file as the GCP console gives it, its token_uri pointing at this sandbox.
-        sb.ga4.write_service_account_key(sb.state_dir / GA4_KEY_FILE, f"http://{args.host}:{args.port}")
+        # Files that hand a client this server's address (GA4's service-account key) are written now.
+        sb.started(f"http://{args.host}:{args.port}")
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, args.host, args.port).start()
@@ -336,10 +346,36 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_one(args) -> int:
+    from aiohttp import web
+
+    from .app import Sandbox, build_app
+    options = {}
+    for pair in args.option:
+        key, _, value = pair.partition("=")
+        try:
+            options[key.strip()] = float(value)
+        except ValueError:
+            raise CliError(f"--option wants KEY=NUMBER, got {pair!r}") from None
+    state_dir = Path(args.state_dir).resolve() if args.state_dir else None
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        sb = Sandbox(args.seed, args.scale, dt.date.fromisoformat(args.today), state_dir=state_dir,
+                     only=[args.vendor], options={args.vendor: options})
+    except (ValueError, TypeError) as err:
+        raise CliError(str(err)) from None
+    base_url = f"http://{args.host}:{args.port}"
+    sb.started(base_url)
+    web.run_app(build_app(sb), host=args.host, port=args.port, access_log=None,
+                print=lambda *_: print(f"{args.vendor} simulator on {base_url}", flush=True))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"serve": cmd_serve, "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "truth": cmd_truth,
-               "score": cmd_score}
+               "score": cmd_score, "one": cmd_one}
     try:
         return handler[args.command](args)
     except CliError as err:

@@ -1,75 +1,94 @@
-"""Fault injection: a queue of rules, set through the control API, applied as aiohttp middleware.
+"""Fault injection, the one system for every vendor: rules set through POST /_sandbox/faults.
 
-A rule: {"vendor"?: "quickbooks"|"attio"|"shopify"|"ga4"|<a simulators/ name>, "path_contains"?: str,
-         "kind": "status"|"drop"|"delay"|"slow"|"malformed"|"expire_tokens"|"mutate", "status"?: int, "body"?: str,
-         "change"?: dict (mutate: the arguments of the vendor's /_sandbox/<vendor>/mutate),
-         "seconds"?: float, "after"?: int (default 0), "count": int (default 1)}.
+A rule: {"vendor"?: a vendor's NAME, "path_contains"?: str, "kind": str, "after"?: int (default 0),
+         "count"?: int (default 1), and what the kind needs}.
 The first rule that matches a vendor request (never a /_sandbox/ request) fires and its count
 goes down; spent rules disappear. A rule with "after": n first lets n matching requests through,
 so a fault can land in the middle of a run rather than on its first request.
-"status" answers that status (a QBO 429 gets Intuit's XML throttle Fault, other QBO statuses a
-JSON Fault); "drop" closes the connection without an answer; "delay" waits, then lets the
-request through; "slow" lets the request through and waits before sending its answer (the work,
-token checks included, is done on arrival); "malformed" lets the request through and answers the first half of the real
-body with the real status (a page cut off mid-way: broken JSON); "expire_tokens" expires every
-access token the vendor has issued, then lets the request through (a token that dies mid-run);
-"mutate" changes the vendor's data as its /_sandbox/<vendor>/mutate would (records deleted or
-created between two pages of one listing), then lets the request through.
+
+The kinds every vendor has, applied to the request before the vendor sees it:
+  status         answers "status" (an int) as the vendor words that status (its Simulator's
+                 error_response: Intuit's XML throttle Fault, Google's {"error": {code, message,
+                 status}}, Attio's rate_limit_error with a Retry-After of "retry_after" seconds, …),
+                 or with "body" (and "content_type") verbatim
+  drop           closes the connection without an answer
+  delay          waits "seconds", then lets the request through
+  slow           lets the request through, then waits "seconds" before answering (the work,
+                 token checks included, is done on arrival)
+  malformed      answers the first half of the real body with the real status (broken JSON)
+  expire_tokens  expires every access token the vendor issued, then lets the request through
+  mutate         changes the vendor's data as its /_sandbox/<vendor>/mutate would, with the
+                 arguments in "change", then lets the request through (a change between pages)
+A vendor's own kinds (its FAULT_KINDS: Shopify's THROTTLED answer, a failed bulk job) pass the
+request through untouched; the vendor's code takes them with `claim(vendor, kind)` where they
+apply. They need "vendor".
 """
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
-from .quickbooks import throttle_response
-
-VENDOR_HOSTS = {
-    "quickbooks.api.intuit.com": "quickbooks", "sandbox-quickbooks.api.intuit.com": "quickbooks",
-    "oauth.platform.intuit.com": "quickbooks", "appcenter.intuit.com": "quickbooks", "developer.intuit.com": "quickbooks",
-    "api.attio.com": "attio", "analyticsdata.googleapis.com": "ga4", "oauth2.googleapis.com": "ga4",
-}
-VALID_KINDS = ("status", "drop", "delay", "slow", "malformed", "expire_tokens", "mutate")
+SHARED_KINDS = ("status", "drop", "delay", "slow", "malformed", "expire_tokens", "mutate")
 
 
-def vendor_of(request: web.Request) -> str | None:
-    """Which vendor a request is for: by Host (through the proxy), else by path (plain port)."""
-    host = (request.host or "").split(":")[0].lower()
-    if host in VENDOR_HOSTS:
-        return VENDOR_HOSTS[host]
-    if host.endswith(".myshopify.com"):
-        return "shopify"
-    path = request.path
-    if path.startswith(("/v3/company/", "/oauth2/v1/")):
-        return "quickbooks"
-    for vendor in ("attio", "ga4", "shopify"):
-        if path.startswith(f"/{vendor}/"):
-            return vendor
-    # A source added from the template serves under /<name>/ (simulators/): its name is the vendor.
-    first = path.strip("/").split("/", 1)[0]
-    return first or None
+@dataclass
+class Vendor:
+    """What the fault system knows of a mounted vendor: where its requests arrive, and its hooks."""
+    name: str
+    paths: tuple[str, ...]
+    hosts: tuple[str, ...]
+    kinds: dict[str, str] = field(default_factory=dict)
+    simulator: Any = None
+
+    def has_host(self, host: str) -> bool:
+        return any(host == h or (h.startswith(".") and host.endswith(h)) for h in self.hosts)
+
+    def has_path(self, path: str) -> bool:
+        return any(path.startswith(p) for p in self.paths)
 
 
 class Faults:
     def __init__(self) -> None:
         self.rules: list[dict] = []
-        # vendor -> a function expiring every access token that vendor issued (set by build_app)
-        self.token_expirers: dict = {}
-        # vendor -> its mutate(**change) (set by build_app)
-        self.mutators: dict = {}
+        self.vendors: dict[str, Vendor] = {}
+
+    def register(self, vendor: Vendor) -> None:
+        self.vendors[vendor.name] = vendor
+
+    def vendor_of(self, request: web.Request) -> str | None:
+        """Which vendor a request is for: by Host (through the proxy), else by path (plain port)."""
+        host = (request.host or "").split(":")[0].lower()
+        for vendor in self.vendors.values():
+            if vendor.has_host(host):
+                return vendor.name
+        return next((v.name for v in self.vendors.values() if v.has_path(request.path)), None)
 
     def set(self, rules: list[dict]) -> list[dict]:
         clean = []
         for rule in rules:
-            if rule.get("kind") not in VALID_KINDS:
-                raise ValueError(f"fault kind must be one of {VALID_KINDS}: {rule!r}")
-            if rule["kind"] == "status" and not isinstance(rule.get("status"), int):
+            if not isinstance(rule, dict):
+                raise ValueError(f"a fault rule is a JSON object: {rule!r}")
+            kind, vendor = rule.get("kind"), self.vendors.get(rule.get("vendor") or "")
+            if rule.get("vendor") is not None and vendor is None:
+                raise ValueError(f"unknown vendor {rule['vendor']!r} (known: {', '.join(sorted(self.vendors))}): {rule!r}")
+            own = vendor.kinds if vendor else {}
+            if kind not in SHARED_KINDS and kind not in own:
+                every_own = sorted({k for v in self.vendors.values() for k in v.kinds})
+                raise ValueError(f"fault kind must be one of {', '.join(SHARED_KINDS)}, or a vendor's own "
+                                 f"({', '.join(every_own)}) with that 'vendor': {rule!r}")
+            if kind == "status" and not isinstance(rule.get("status"), int):
                 raise ValueError(f"a status fault needs an integer 'status': {rule!r}")
-            if rule["kind"] == "expire_tokens" and rule.get("vendor") not in self.token_expirers:
-                raise ValueError(f"an expire_tokens fault needs a 'vendor' among {sorted(self.token_expirers)}: {rule!r}")
-            if rule["kind"] == "mutate" and (rule.get("vendor") not in self.mutators or not isinstance(rule.get("change"), dict)):
-                raise ValueError(f"a mutate fault needs a 'vendor' among {sorted(self.mutators)} and a 'change' object: {rule!r}")
+            if kind == "expire_tokens" and not hasattr(getattr(vendor, "simulator", None), "expire_tokens"):
+                able = sorted(v.name for v in self.vendors.values() if hasattr(v.simulator, "expire_tokens"))
+                raise ValueError(f"an expire_tokens fault needs a 'vendor' among {able}: {rule!r}")
+            if kind == "mutate" and (not hasattr(getattr(vendor, "simulator", None), "mutate")
+                                     or not isinstance(rule.get("change"), dict)):
+                able = sorted(v.name for v in self.vendors.values() if hasattr(v.simulator, "mutate"))
+                raise ValueError(f"a mutate fault needs a 'vendor' among {able} and a 'change' object: {rule!r}")
             clean.append({"count": 1, "after": 0, **rule})
         self.rules = clean
         return self.rules
@@ -77,25 +96,49 @@ class Faults:
     def clear(self) -> None:
         self.rules = []
 
+    def _spend(self, rule: dict) -> bool:
+        """Count a match: False while the rule still lets `after` matches through."""
+        if rule["after"] > 0:
+            rule["after"] -= 1
+            return False
+        rule["count"] -= 1
+        if rule["count"] <= 0:
+            self.rules.remove(rule)
+        return True
+
     def take(self, request: web.Request) -> dict | None:
-        vendor = vendor_of(request)
+        """The shared-kind rule this request sets off, if any."""
+        vendor = self.vendor_of(request)
         target = request.path_qs
-        for rule in self.rules:
+        for rule in list(self.rules):
+            if rule["kind"] not in SHARED_KINDS:
+                continue
             if rule.get("vendor") and rule["vendor"] != vendor:
                 continue
             if rule.get("path_contains") and rule["path_contains"] not in target:
                 continue
-            if rule["after"] > 0:
-                rule["after"] -= 1
+            if self._spend(rule):
+                return rule
+        return None
+
+    def claim(self, vendor: str, kind: str, target: str = "") -> dict | None:
+        """A vendor's own fault of `kind`, if one is armed (its count goes down), else None."""
+        for rule in list(self.rules):
+            if rule["kind"] != kind or rule.get("vendor") != vendor:
                 continue
-            rule["count"] -= 1
-            if rule["count"] <= 0:
-                self.rules.remove(rule)
-            return rule
+            if rule.get("path_contains") and rule["path_contains"] not in target:
+                continue
+            if self._spend(rule):
+                return rule
         return None
 
 
-def make_middleware(faults: Faults, clock):
+def generic_error(status: int) -> web.Response:
+    """An injected status for a vendor that words none of its own."""
+    return web.json_response({"error": f"injected fault (HTTP {status})"}, status=status)
+
+
+def make_middleware(faults: Faults):
     @web.middleware
     async def fault_middleware(request: web.Request, handler):
         if request.path.startswith("/_sandbox/"):
@@ -103,45 +146,41 @@ def make_middleware(faults: Faults, clock):
         rule = faults.take(request)
         if rule is None:
             return await handler(request)
-        if rule["kind"] == "delay":
+        kind = rule["kind"]
+        simulator = getattr(faults.vendors.get(rule.get("vendor") or faults.vendor_of(request) or ""),
+                            "simulator", None)
+        if kind == "delay":
             await asyncio.sleep(float(rule.get("seconds", 1)))
             return await handler(request)
-        if rule["kind"] == "slow":
+        if kind == "slow":
             response = await handler(request)
             await asyncio.sleep(float(rule.get("seconds", 1)))
             return response
-        if rule["kind"] == "expire_tokens":
-            faults.token_expirers[rule["vendor"]]()
+        if kind == "expire_tokens":
+            simulator.expire_tokens()
             return await handler(request)
-        if rule["kind"] == "mutate":
-            faults.mutators[rule["vendor"]](**rule["change"])
+        if kind == "mutate":
+            simulator.mutate(**rule["change"])
             return await handler(request)
-        if rule["kind"] == "malformed":
+        if kind == "malformed":
             response = await handler(request)
             body = getattr(response, "body", None)
             if not isinstance(body, (bytes, bytearray)) or len(body) < 2:
                 return response       # a streamed or empty answer has nothing to cut
             return web.Response(status=response.status, body=bytes(body[:len(body) // 2]),
                                 content_type=response.content_type)
-        if rule["kind"] == "drop":
+        if kind == "drop":
             # Close the socket with no answer; aiohttp quietly discards the response below.
             request["dropped"] = True
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=499)
         status = rule["status"]
-        vendor = vendor_of(request)
         if "body" in rule:
-            return web.Response(status=status, text=rule["body"],
-                                content_type=rule.get("content_type", "application/json"))
-        if vendor == "quickbooks" and status == 429:
-            return throttle_response(clock.now())
-        if vendor == "quickbooks":
-            body = {"Fault": {"Error": [{"Message": "An application error has occurred while processing your request",
-                                         "Detail": f"Injected fault (HTTP {status})", "code": "10000"}],
-                              "type": "SystemFault"}}
-        else:
-            body = {"error": f"injected fault (HTTP {status})"}
-        return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+            body = rule["body"] if isinstance(rule["body"], str) else json.dumps(rule["body"])
+            return web.Response(status=status, text=body, content_type=rule.get("content_type", "application/json"))
+        if simulator is not None and hasattr(simulator, "error_response"):
+            return simulator.error_response(status, rule)
+        return generic_error(status)
 
     return fault_middleware
