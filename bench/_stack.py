@@ -69,16 +69,17 @@ def private_stack(run_dir: Path, *sandbox_args: str) -> Iterator[PrivateStack]:
 
 
 class Simulator:
-    """One vendor's simulator alone (`python -m tributary_sandbox.<vendor>`) in its own process on
-    a free port, without the rest of the sandbox: for a tap benchmark that reads a single API."""
+    """One vendor's simulator alone (`python -m tributary_sandbox one <vendor>`) in its own process
+    on a free port, without the rest of the sandbox: for a tap benchmark that reads a single API.
+    `args` go to that command (--scale, --today, --option KEY=NUMBER for the vendor's Simulator)."""
 
     def __init__(self, vendor: str, *args: str, start_timeout: float = 120) -> None:
         self.vendor = vendor
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "PYTHONPATH": f"{SANDBOX_SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        self.proc = subprocess.Popen([sys.executable, "-m", f"tributary_sandbox.{vendor}", "--port", str(port), *args],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen([sys.executable, "-m", "tributary_sandbox", "one", vendor, "--port", str(port),
+                                      *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + start_timeout
         while True:
             try:

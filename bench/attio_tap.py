@@ -1,6 +1,6 @@
 """Benchmark: tap-attio's records/s against the ceiling of a bare requests+json loop.
 
-Starts the Attio simulator (extract/sandbox, tributary_sandbox.attio) in its own process at a
+Starts the Attio simulator (extract/sandbox, tributary_sandbox/vendors/attio) in its own process at a
 large size (default 100,000 people), then, alternating, N times each:
   * ceiling: a bare `requests` + `json` loop over exactly the pages the tap reads
     (POST /objects/people/records/query, limit 500, offset paging, same sort);
@@ -41,7 +41,7 @@ PEOPLE_PER_SCALE = 600   # world.py: people = round(600 * scale)
 def attio_simulator(people: int) -> _stack.Simulator:
     """The Attio simulator alone at `people` people, no rate limit."""
     return _stack.Simulator("attio", "--scale", f"{people / PEOPLE_PER_SCALE:.6f}", "--today", "2026-11-25",
-                            "--no-rate-limit")
+                            "--option", "rate_limit_enabled=0")
 
 
 def start_simulator(people: int) -> tuple[subprocess.Popen, str]:

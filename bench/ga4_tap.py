@@ -1,7 +1,7 @@
 """Benchmark: tap-ga4's rows/s against the ceiling of a bare requests+json loop, and quota tokens
 per day of data for the default reports.
 
-Starts the GA4 simulator (extract/sandbox, tributary_sandbox.ga4) in its own process, with
+Starts the GA4 simulator (extract/sandbox, tributary_sandbox/vendors/ga4) in its own process, with
 "(other)" folding and thresholding switched off so a high-cardinality report has about one row
 per session. Then, alternating, N times each:
   * ceiling: a bare `requests` + `json` loop over exactly the pages the tap reads (same bodies:
@@ -24,6 +24,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -45,9 +46,12 @@ REPORT = {"name": "session_detail",
 
 
 def start_simulator(scale: float, key_file: Path) -> _stack.Simulator:
-    """GA4 with "(other)" folding, thresholding and quotas out of the way: about one row per session."""
-    sim = _stack.Simulator("ga4", "--scale", str(scale), "--today", TODAY, "--key-file", str(key_file),
-                           "--other-row-limit", "0")
+    """GA4 with "(other)" folding, thresholding and quotas out of the way: about one row per session.
+    Its service-account key is copied to `key_file`."""
+    state_dir = key_file.parent / "ga4-simulator"   # where the simulator writes its key file
+    sim = _stack.Simulator("ga4", "--scale", str(scale), "--today", TODAY, "--state-dir", str(state_dir),
+                           "--option", "other_row_limit=0")
+    shutil.copy(state_dir / "ga4-service-account.json", key_file)
     sim.control("POST", "config", {"thresholding": False, "other_row_limit": 0})
     sim.control("POST", "quota", {"tokensPerDay": 10**9, "tokensPerHour": 10**9, "tokensPerProjectPerHour": 10**9})
     return sim

@@ -4,7 +4,7 @@ bench/shopify_tap.py records every GraphQL answer so it can replay them (tap vs 
 that keeps them all in memory, which is fine at 20,000 orders and not at 100,000. This script
 measures only the two backfills and keeps one small tuple per order, nothing else:
 
-1. The Shopify simulator (extract/sandbox, tributary_sandbox.shopify: graphql-core over the
+1. The Shopify simulator (extract/sandbox, tributary_sandbox.vendors.shopify: graphql-core over the
    world's shop) runs in its own process on a free port, at `--orders` orders (seed 42, the same
    world as bench/shopify_tap.py).
 2. Two first-time backfills by the tap CLI (`tap-shopify --catalog`, orders selected, no state),
@@ -61,23 +61,23 @@ def serve_simulator(orders: int, port: int, restore_rate: float | None) -> None:
     """Child process: build the world, serve the Shopify routes until SIGTERM, then remove the
     bulk files (a 100k-order JSONL is a few hundred MB in /tmp)."""
     from aiohttp import web
-    from tributary_sandbox import shopify
-    from tributary_sandbox.world import build_world
+    from tributary_sandbox.app import Sandbox, build_app
+    from tributary_sandbox.vendors import shopify
 
-    world = build_world(SEED, orders / ORDERS_PER_SCALE, TODAY)
     if restore_rate is None:
-        app = shopify.make_app(world, maximum=WIDE_OPEN, restore_rate=WIDE_OPEN)
+        bucket = {"maximum": WIDE_OPEN, "restore_rate": WIDE_OPEN}
     else:
-        app = shopify.make_app(world, maximum=PACED_BUCKET, restore_rate=restore_rate)
+        bucket = {"maximum": PACED_BUCKET, "restore_rate": restore_rate}
+    sandbox = Sandbox(SEED, orders / ORDERS_PER_SCALE, TODAY, only=[shopify.NAME], options={shopify.NAME: bucket})
     try:
-        web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+        web.run_app(build_app(sandbox), host="127.0.0.1", port=port, print=None, access_log=None)
     finally:
-        shutil.rmtree(app[shopify.APP_KEY].bulk_dir, ignore_errors=True)
+        shutil.rmtree(sandbox.simulators[shopify.NAME].bulk_dir, ignore_errors=True)
 
 
 class Simulator:
-    """The Shopify simulator, forked: it has no command line of its own to start it with a bucket
-    wide open or paced (the Attio and GA4 ones do: _stack.Simulator)."""
+    """The Shopify simulator, forked rather than `python -m tributary_sandbox one shopify`
+    (_stack.Simulator): the child removes its bulk files when it stops."""
 
     def __init__(self, orders: int, restore_rate: float | None) -> None:
         port = _stack.free_port()

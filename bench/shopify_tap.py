@@ -1,9 +1,9 @@
 """Benchmark: tap-shopify's records/s against a bare requests+json loop over the same pages,
 cost points per 1,000 orders, and bulk vs paged backfill time.
 
-1. Record: the Shopify simulator (extract/sandbox, tributary_sandbox.shopify) runs in this process
-   at `--orders` orders with the bucket wide open; one paged `tap-shopify` run (orders only) goes
-   through it and every GraphQL request/response pair is recorded. Cost points come from the
+1. Record: the Shopify simulator (extract/sandbox, tributary_sandbox.vendors.shopify) runs in this
+   process at `--orders` orders with the bucket wide open; one paged `tap-shopify` run (orders only)
+   goes through it and every GraphQL request/response pair is recorded. Cost points come from the
    simulator's extensions.cost (what Shopify would charge).
 2. Replay: a plain aiohttp server answers each recorded request body with its recorded bytes, so
    neither side below pays for the simulator's graphql-core execution. Alternating, `--runs`
@@ -47,8 +47,10 @@ ORDERS_PER_SCALE = 3000     # world.py: orders = round(3000 * scale)
 SEED, TODAY = 42, dt.date(2026, 11, 25)          # the world both Shopify benchmarks read
 
 from aiohttp import web  # noqa: E402
-from tributary_sandbox import shopify  # noqa: E402
-from tributary_sandbox.world import build_world  # noqa: E402
+from tributary_sandbox.app import Sandbox, build_app  # noqa: E402
+from tributary_sandbox.vendors import shopify  # noqa: E402
+from tributary_sandbox.vendors.shopify.auth import ACCESS_TOKEN  # noqa: E402
+from tributary_sandbox.vendors.shopify.data import SHOP  # noqa: E402
 
 
 class Server:
@@ -86,8 +88,9 @@ def main() -> None:
     exe = _stack.tap_executable("tap-shopify", args.tap)
     scale = args.orders / ORDERS_PER_SCALE
     t = time.perf_counter()
-    world = build_world(SEED, scale, TODAY)
-    app = shopify.make_app(world, maximum=10**9, restore_rate=10**9)
+    sandbox = Sandbox(SEED, scale, TODAY, only=[shopify.NAME],
+                      options={shopify.NAME: {"maximum": 10**9, "restore_rate": 10**9}})   # bucket wide open
+    app = build_app(sandbox)
     recorded: dict[str, bytes] = {}
     order: list[bytes] = []
 
@@ -101,15 +104,15 @@ def main() -> None:
         return resp
     app.middlewares.append(record)
     sim = Server(app)
-    sb = app[shopify.APP_KEY]
+    sb = sandbox.simulators[shopify.NAME]
     n_orders = len(sb.shop.orders)
     print(f"simulator: {n_orders} orders, {sum(len(r.lines) for r in sb.shop.orders)} line items "
           f"(built in {time.perf_counter() - t:.1f} s)")
-    base_cfg = {"shop": shopify.SHOP, "access_token": shopify.ACCESS_TOKEN, "use_bulk": "never"}
+    base_cfg = {"shop": SHOP, "access_token": ACCESS_TOKEN, "use_bulk": "never"}
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        cfg = {**base_cfg, "api_url": f"{sim.url}/shopify"}
+        cfg = {**base_cfg, "api_url": f"{sim.url}{shopify.API_PATH}"}
         catalog = _stack.write_json(tmp / "catalog.json", _stack.discover_selecting(
             exe, _stack.write_json(tmp / "config.json", cfg), {"orders"}))
 

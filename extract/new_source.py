@@ -5,7 +5,8 @@
 creates, for a source named `acme`:
     extract/tap-acme/                                        the Singer SDK tap, with its own tests
                                                              (on extract/tap-support, like our taps)
-    extract/sandbox/tributary_sandbox/simulators/acme.py     its API simulated in the sandbox
+    extract/sandbox/tributary_sandbox/vendors/acme/          its API simulated in the sandbox, laid
+                                                             out like the other four vendors'
     transform/models/staging/acme/                           sources, staging model, dbt tests
     bench/acme_tap.py                                        its benchmark against a bare-loop ceiling
 and adds its Meltano entries: the extractor (extract/extractors.meltano.yml), its dev settings
@@ -79,7 +80,8 @@ def planned_files(root: Path, name: str, title: str) -> dict[Path, str]:
 def file_conflicts(root: Path, name: str, files: dict[Path, str]) -> list[str]:
     """Folders of the source that exist already, then any other file the template would overwrite."""
     folders = [root / "extract" / f"tap-{name}", root / "transform" / "models" / "staging" / name,
-               root / "transform" / "models" / "marts" / name]
+               root / "transform" / "models" / "marts" / name,
+               root / "extract" / "sandbox" / "tributary_sandbox" / "vendors" / name]
     conflicts = [f"{folder.relative_to(root)}/ already exists" for folder in folders if folder.exists()]
     for path in files:
         if path.exists() and not any(folder in path.parents for folder in folders):
@@ -279,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
 
     name = args.name
     print(f"Source {name!r} added from the template.\n\nCreated:")
-    for folder in (f"extract/tap-{name}/", f"extract/sandbox/tributary_sandbox/simulators/{name}.py",
+    for folder in (f"extract/tap-{name}/", f"extract/sandbox/tributary_sandbox/vendors/{name}/",
                    f"transform/models/staging/{name}/", f"bench/{name}_tap.py"):
         print(f"  {folder}")
     print("Changed:")

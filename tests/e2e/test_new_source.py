@@ -179,7 +179,8 @@ def raw_rows(copy) -> list[tuple]:
 def test_the_generator_makes_every_part_of_a_source(project):
     root, before, generated = project
     for made in (f"extract/{TAP}/tap_{NAME}/tap.py", f"extract/{TAP}/tests/test_core.py",
-                 f"extract/sandbox/tributary_sandbox/simulators/{NAME}.py",
+                 *(f"extract/sandbox/tributary_sandbox/vendors/{NAME}/{part}.py"
+                   for part in ("__init__", "data", "auth", "api", "control")),
                  f"transform/models/staging/{NAME}/_{NAME}__sources.yml",
                  f"transform/models/staging/{NAME}/stg_{NAME}__customers.sql", f"bench/{NAME}_tap.py"):
         assert (root / made).is_file(), made

@@ -94,13 +94,6 @@ def generic_faults_left(stack) -> list[dict]:
     return stack.sandbox("GET", "/_sandbox/faults")["rules"]
 
 
-def vendor_faults_left(stack, vendor: str) -> dict:
-    """The vendor simulator's own armed faults (POSTing nothing reads them)."""
-    state = stack.sandbox("POST", f"/_sandbox/{vendor}/faults", {})
-    return {k: v for k, v in state.items() if k in ("rate_limit", "server_error", "drop", "concurrent", "unavailable",
-                                                       "throttled", "http_429") and v}
-
-
 def requests_since(stack, seq: int) -> list[dict]:
     return stack.sandbox("GET", f"/_sandbox/requests?since={seq}")
 
@@ -186,9 +179,9 @@ def test_attio_429_storm_honours_retry_after(stack, vendor_loaded):
     """Attio's 429 with Retry-After as an HTTP date, five times running."""
     vendor_loaded("attio")
     change(stack, "attio")
-    stack.sandbox("POST", "/_sandbox/attio/faults", {"rate_limit": 5, "retry_after_seconds": 1})
+    arm(stack, {"vendor": "attio", "kind": "status", "status": 429, "count": 5, "retry_after": 1})
     result = assert_whole_run(stack, "attio")
-    assert vendor_faults_left(stack, "attio") == {}
+    assert generic_faults_left(stack) == []
     assert result.output.count("Retry-After") >= 5, "every 429 must have been waited out by its Retry-After"
 
 
@@ -196,9 +189,9 @@ def test_ga4_resource_exhausted_storm_is_retried(stack, vendor_loaded):
     """GA4's 429 RESOURCE_EXHAUSTED (concurrent requests), three times running on report pages."""
     vendor_loaded("ga4")
     change(stack, "ga4")
-    stack.sandbox("POST", "/_sandbox/ga4/faults", {"concurrent": 3, "on": "runReport"})
+    arm(stack, {"vendor": "ga4", "path_contains": ":runReport", "kind": "status", "status": 429, "count": 3})
     result = assert_whole_run(stack, "ga4")
-    assert vendor_faults_left(stack, "ga4") == {}
+    assert generic_faults_left(stack) == []
     assert result.output.count("RESOURCE_EXHAUSTED") >= 3
 
 
@@ -206,9 +199,11 @@ def test_shopify_throttled_in_200_body_and_429_are_waited_out(stack, vendor_load
     """Shopify's THROTTLED (HTTP 200, errors[].extensions.code) three times, then 429 + Retry-After twice."""
     vendor_loaded("shopify")
     change(stack, "shopify")
-    stack.sandbox("POST", "/_sandbox/shopify/faults", {"throttled": 3, "http_429": 2, "retry_after": 1})
+    arm(stack, {"vendor": "shopify", "kind": "throttled", "count": 3},
+        {"vendor": "shopify", "path_contains": "/graphql.json", "kind": "status", "status": 429, "count": 2,
+         "retry_after": 1})
     result = assert_whole_run(stack, "shopify")
-    assert vendor_faults_left(stack, "shopify") == {}
+    assert generic_faults_left(stack) == []
     assert result.output.count("THROTTLED") >= 3 and result.output.count("429") >= 2
 
 
@@ -224,19 +219,20 @@ def test_quickbooks_5xx_and_a_dropped_connection_on_one_page(stack, vendor_loade
     assert generic_faults_left(stack) == []
 
 
-@pytest.mark.parametrize("vendor, knobs", [
+@pytest.mark.parametrize("vendor, path, statuses", [
     # all on consecutive tries of one request: the taps' back-off doubles (1 + 2 + 4 + 8 s)
-    ("attio", {"server_error": 2, "drop": 2}),
-    ("ga4", {"server_error": 1, "unavailable": 1, "drop": 2, "on": "runReport"}),
-    ("shopify", {"server_error": 2, "drop": 2}),
+    ("attio", "", (500, 500)),
+    ("ga4", ":runReport", (500, 503)),
+    ("shopify", "/graphql.json", (503, 503)),
 ])
-def test_5xx_burst_and_dropped_connections(stack, vendor_loaded, vendor, knobs):
+def test_5xx_burst_and_dropped_connections(stack, vendor_loaded, vendor, path, statuses):
     """A burst of 5xx in the vendor's own body, and connections closed without an answer, in one run."""
     vendor_loaded(vendor)
     change(stack, vendor)
-    stack.sandbox("POST", f"/_sandbox/{vendor}/faults", knobs)
+    arm(stack, *({"vendor": vendor, "path_contains": path, "kind": "status", "status": status} for status in statuses),
+        {"vendor": vendor, "path_contains": path, "kind": "drop", "count": 2})
     assert_whole_run(stack, vendor)
-    assert vendor_faults_left(stack, vendor) == {}
+    assert generic_faults_left(stack) == []
 
 
 # ---- answers slower than the tap's timeout ------------------------------------------------------------
@@ -297,7 +293,7 @@ def test_ga4_access_token_expiring_mid_run_is_renewed(stack, vendor_loaded):
     assert stack.sandbox("GET", "/_sandbox/ga4/counts")["requests"]["token"] >= tokens_before + 2
 
 
-SHOPIFY_CLIENT_CREDENTIALS = {  # the sandbox's custom app (tributary_sandbox/shopify.py), instead of the shpat_ token
+SHOPIFY_CLIENT_CREDENTIALS = {  # the sandbox's custom app (tributary_sandbox/vendors/shopify/auth.py), instead of the shpat_ token
     "TAP_SHOPIFY_ACCESS_TOKEN": "",
     "TAP_SHOPIFY_CLIENT_ID": "tributary-sandbox-shopify-client-id",
     "TAP_SHOPIFY_CLIENT_SECRET": "tributary-sandbox-shopify-client-secret",

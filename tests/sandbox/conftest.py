@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tributary_sandbox import quickbooks as q
+from tributary_sandbox.vendors import quickbooks as q
 
 QBO = "https://quickbooks.api.intuit.com"
 OAUTH = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"

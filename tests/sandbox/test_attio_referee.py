@@ -16,7 +16,7 @@ import pytest
 from attio import errors
 from pydantic import BaseModel
 
-from tributary_sandbox import attio as simulator
+from tributary_sandbox.vendors import attio as simulator
 
 OBJECTS = ("companies", "people", "deals", "users", "workspaces", "subscriptions")
 LISTS = ("sales_pipeline", "key_accounts")
@@ -142,7 +142,7 @@ def test_errors_are_attios(sim, referee):
 def test_rate_limits_are_attios(sim, referee):
     """Attio's rate-limiting guide: 429, a Retry-After date (the next second, usually), and the
     body {status_code, type: rate_limit_error, code: rate_limit_exceeded, message}."""
-    sim.ctl("POST", "/_sandbox/attio/faults", {"rate_limit": 1})
+    sim.ctl("POST", "/_sandbox/faults", {"rules": [{"vendor": "attio", "kind": "status", "status": 429}]})
     with pytest.raises(errors.SDKError) as limited:
         referee.sdk.objects.get_v2_objects()
     response = limited.value.raw_response

@@ -2,14 +2,15 @@
 /_sandbox/shopify/edit and /_sandbox/ga4/sessions, read back through each vendor's own API."""
 from __future__ import annotations
 
-from tributary_sandbox import shopify
+from tributary_sandbox.vendors.shopify import api as shopify_api, auth as shopify_auth
 
 AWKWARD = "Zoë 東京 😀👩‍👩‍👧 שלום e\u0301 \u200b tab\there \"q\" \\ " + "x" * 2000
 
 
 def graphql(sim, query: str) -> dict:
-    resp = sim.http.post(f"{sim.control}/shopify/admin/api/{shopify.API_VERSIONS[-1]}/graphql.json",
-                         json={"query": query}, headers={"X-Shopify-Access-Token": shopify.ACCESS_TOKEN}, timeout=30)
+    resp = sim.http.post(f"{sim.control}/shopify/admin/api/{shopify_api.API_VERSIONS[-1]}/graphql.json",
+                         json={"query": query}, timeout=30,
+                         headers={"X-Shopify-Access-Token": shopify_auth.ACCESS_TOKEN})
     resp.raise_for_status()
     body = resp.json()
     assert "errors" not in body, body["errors"]
@@ -56,7 +57,7 @@ def test_ga4_late_sessions_appear_as_new_report_rows(sim):
 def test_attio_custom_objects_and_lists_are_served_by_their_slug_percent_encoded(sim):
     from urllib.parse import quote
 
-    from tributary_sandbox import attio
+    from tributary_sandbox.vendors import attio
 
     headers = {"Authorization": f"Bearer {attio.API_KEY}"}
     created = sim.ctl("POST", "/_sandbox/attio/objects", {"api_slug": "a/b?c#d", "singular_noun": "Thing", "records": 2})

@@ -21,7 +21,7 @@ from google.oauth2 import credentials as oauth_credentials
 from google.oauth2 import service_account
 from google.protobuf import json_format
 
-from tributary_sandbox import ga4 as simulator
+from tributary_sandbox.vendors.ga4 import auth as ga4_auth
 
 PROPERTY = "properties/412345678"
 SCOPES = ["https://www.googleapis.com/auth/analytics.readonly"]
@@ -143,8 +143,8 @@ def test_every_login_tap_ga4_offers(sim, login):
         credentials._always_use_jwt_access = False
     else:
         credentials = oauth_credentials.Credentials(
-            None, refresh_token=simulator.OAUTH_REFRESH_TOKEN, client_id=simulator.OAUTH_CLIENT_ID,
-            client_secret=simulator.OAUTH_CLIENT_SECRET, token_uri=f"{sim.control}{simulator.TOKEN_PATH}")
+            None, refresh_token=ga4_auth.OAUTH_REFRESH_TOKEN, client_id=ga4_auth.OAUTH_CLIENT_ID,
+            client_secret=ga4_auth.OAUTH_CLIENT_SECRET, token_uri=f"{sim.control}{ga4_auth.TOKEN_PATH}")
     credentials.refresh(Request())
     assert credentials.token.startswith("ya29.")
     answer = Referee(sim, credentials)("get_metadata", ga.GetMetadataRequest(name=f"{PROPERTY}/metadata"), ga.Metadata)

@@ -19,8 +19,9 @@ from quickbooks import exceptions
 from quickbooks.cdc import change_data_capture
 from quickbooks.objects import Account, Customer, Invoice, Payment
 from quickbooks.objects.company_info import CompanyInfo
+from quickbooks.objects.preferences import Preferences
 
-from tributary_sandbox import quickbooks as simulator
+from tributary_sandbox.vendors import quickbooks as simulator
 
 
 @pytest.fixture
@@ -64,6 +65,28 @@ def test_what_a_developer_reads_first(qb):
     assert Payment.count(qb=qb) > 0
 
 
+def test_the_company_settings_a_developer_reads_before_any_figure(qb):
+    preferences = Preferences.get(qb=qb)
+    assert preferences.CurrencyPrefs.HomeCurrency.value == "USD"
+    assert preferences.AccountingInfoPrefs.FirstMonthOfFiscalYear == "January"
+    assert preferences.TaxPrefs.UsingSalesTax is True
+    assert preferences.ReportPrefs.ReportBasis == "Accrual"
+
+
+def test_disconnecting_the_app_revokes_every_token(qb, sim):
+    """intuit-oauth's revoke, at the revocation endpoint Intuit's discovery document names
+    (developer.api.intuit.com): the connection ends, both tokens with it."""
+    auth = qb.auth_client
+    assert CompanyInfo.get(simulator.REALM_ID, qb=qb).CompanyName
+    assert auth.revoke(token=auth.refresh_token) is True
+    with pytest.raises(exceptions.AuthorizationException):
+        CompanyInfo.get(simulator.REALM_ID, qb=qb)
+    with pytest.raises(Exception) as refused:   # intuitlib's AuthClientError: the refresh token is gone
+        auth.refresh(refresh_token=auth.refresh_token)
+    assert getattr(refused.value, "status_code", None) == 400
+    sim.ctl("POST", "/_sandbox/reset", {})   # the other tests start from a connected app
+
+
 def every(cls, qb: QuickBooks, where: str = "") -> list:
     """Every object, paged by QuickBooks' 1,000 at most."""
     found, start = [], 1
@@ -88,6 +111,23 @@ def test_the_filters_a_developer_writes_first(qb):
     liked = Customer.where(f"DisplayName LIKE '%{fragment}%'", max_results=1000, qb=qb)
     assert customer.Id in {c.Id for c in liked} and all(fragment in c.DisplayName.lower() for c in liked)
     assert {c.Id for c in Customer.choose([customer.DisplayName], field="DisplayName", qb=qb)} == {customer.Id}
+
+
+def test_the_sorts_a_developer_writes_first(qb):
+    """ORDER BY any property, both ways, with filters and paging; and the creation time as a filter."""
+    invoices = every(Invoice, qb)
+    by_total = Invoice.where("", order_by="TotalAmt DESC", max_results=1000, qb=qb)
+    assert [i.TotalAmt for i in by_total] == sorted((i.TotalAmt for i in invoices), reverse=True)[:len(by_total)]
+    by_id = Invoice.where("", order_by="Id", max_results=1000, qb=qb)
+    assert [int(i.Id) for i in by_id] == sorted(int(i.Id) for i in invoices)[:len(by_id)]
+    names = [c.DisplayName for c in Customer.where("Active = true", order_by="DisplayName", max_results=1000, qb=qb)]
+    assert names == sorted(names, key=str.lower) and len(names) > 10
+    second_page = Customer.where("Active = true", order_by="DisplayName", start_position=6, max_results=5, qb=qb)
+    assert [c.DisplayName for c in second_page] == names[5:10]
+    created = {i.Id: dt.datetime.fromisoformat(i.MetaData.CreateTime) for i in invoices}
+    since = sorted(created.values())[-5]
+    made_last = Invoice.where(f"MetaData.CreateTime >= '{since.isoformat()}'", max_results=1000, qb=qb)
+    assert {i.Id for i in made_last} == {i for i, when in created.items() if when >= since} and len(made_last) >= 5
 
 
 def test_change_data_capture(sim, qb):

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from conftest import OAUTH, QBO, BASE
-from tributary_sandbox import quickbooks as q
+from tributary_sandbox.vendors import quickbooks as q
+from tributary_sandbox.vendors.quickbooks.data import parse_time
 
 D = lambda x: Decimal(str(x))  # noqa: E731  money as exact decimals
 
@@ -106,7 +107,7 @@ def test_batch_pages_to_the_end(sim):
     assert len(rows["Term"]) == truth["counts"]["Term"]
     # An exhausted item answers an empty QueryResponse; the last round has only those.
     assert all(r["QueryResponse"] == {} for r in answers[-1])
-    stamps = [q.parse_time(r["MetaData"]["LastUpdatedTime"]) for r in rows["Invoice"]]
+    stamps = [parse_time(r["MetaData"]["LastUpdatedTime"]) for r in rows["Invoice"]]
     assert stamps == sorted(stamps)
 
 
@@ -146,7 +147,7 @@ def test_active_filter_on_name_lists(sim):
 def test_time_filters_compare_as_datetimes(sim):
     rows = sim.all_rows("Invoice", where=None)
     pivot = rows[len(rows) // 2]["MetaData"]["LastUpdatedTime"]          # e.g. 2025-03-04T10:11:12-08:00
-    as_utc = q.parse_time(pivot).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    as_utc = parse_time(pivot).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     a = sim.query(f"SELECT COUNT(*) FROM Invoice WHERE Metadata.LastUpdatedTime >= '{pivot}'")["totalCount"]
     b = sim.query(f"SELECT COUNT(*) FROM Invoice WHERE Metadata.LastUpdatedTime >= '{as_utc}'")["totalCount"]
     c = sim.query(f"SELECT COUNT(*) FROM Invoice WHERE Metadata.LastUpdatedTime < '{pivot}'")["totalCount"]
@@ -386,6 +387,21 @@ def test_fault_rules(sim):
     assert sim.ctl("GET", f"/_sandbox/requests?since={last}") == []
 
 
+def test_mutate_and_expire_tokens_faults_land_mid_run(sim):
+    """A "mutate" rule changes the books as /_sandbox/quickbooks/mutate would, between two pages;
+    an "expire_tokens" rule kills the access token the client holds."""
+    sim.login()
+    before = sim.ctl("GET", "/_sandbox/quickbooks/truth")["counts"]["Invoice"]
+    sim.ctl("POST", "/_sandbox/faults", {"rules": [
+        {"vendor": "quickbooks", "path_contains": "/query", "kind": "mutate", "change": {"seed": 3, "new": 2}, "after": 1}]})
+    sim.query("SELECT COUNT(*) FROM Invoice")
+    assert sim.ctl("GET", "/_sandbox/quickbooks/truth")["counts"]["Invoice"] == before
+    assert sim.query("SELECT COUNT(*) FROM Invoice")["totalCount"] == before + 2
+    sim.ctl("POST", "/_sandbox/faults", {"rules": [{"vendor": "quickbooks", "kind": "expire_tokens"}]})
+    resp = sim.api("GET", f"/companyinfo/{q.REALM_ID}")
+    assert resp.status_code == 401 and resp.json()["fault"]["error"][0]["code"] == "3200"
+
+
 def test_proxy_refuses_unsimulated_hosts(sim):
     with pytest.raises(requests.exceptions.ProxyError):
         sim.vendor("GET", "https://pypi.org/simple/")
@@ -395,19 +411,20 @@ def test_a_restarted_sandbox_still_accepts_the_refresh_token_it_rotated_to(tmp_p
     """Intuit remembers the token it rotated to; so must a sandbox restarted the next day, or the
     token the QuickBooks wrapper stored would be refused on day 2 of a demo."""
     from tributary_sandbox.clock import Clock
+    from tributary_sandbox.faults import Faults
     from tributary_sandbox.world import build_world
 
     world = build_world(42, 0.02)
-    first = q.QuickBooksSim(world, Clock(), state_dir=tmp_path)
+    first = q.Simulator(world, Clock(), Faults(), state_dir=tmp_path)
     first.clock.advance(25 * 3600)
     rotated = first.tokens.exchange(q.INITIAL_REFRESH_TOKEN)["refresh_token"]
     assert rotated != q.INITIAL_REFRESH_TOKEN
 
-    restarted = q.QuickBooksSim(world, Clock(), state_dir=tmp_path)   # same state dir, new process
+    restarted = q.Simulator(world, Clock(), Faults(), state_dir=tmp_path)   # same state dir, new process
     restarted.clock.advance(26 * 3600)
     assert restarted.tokens.exchange(rotated)["access_token"]
     with pytest.raises(PermissionError):
         restarted.tokens.exchange(q.INITIAL_REFRESH_TOKEN)         # the rotated-away token stays dead
     # A reset (tests) starts the token chain afresh, and so does the next restart.
     restarted.load(world)
-    assert q.QuickBooksSim(world, Clock(), state_dir=tmp_path).tokens.current_refresh() == q.INITIAL_REFRESH_TOKEN
+    assert q.Simulator(world, Clock(), Faults(), state_dir=tmp_path).tokens.current_refresh() == q.INITIAL_REFRESH_TOKEN

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tributary_sandbox import quickbooks as q
+from tributary_sandbox.vendors import quickbooks as q
 
 PLUGIN_VENV_TAP = Path(__file__).resolve().parents[2] / ".meltano/extractors/tap-quickbooks/venv/bin/tap-quickbooks"
 TAP = Path(os.environ.get("TAP_QUICKBOOKS_BIN", str(PLUGIN_VENV_TAP)))

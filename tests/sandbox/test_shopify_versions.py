@@ -1,8 +1,9 @@
 """The Shopify simulator answers each API version with that version's published schema
-(tributary_sandbox/shopify_schema/), and refuses a query the way Shopify's server words it."""
+(tributary_sandbox/vendors/shopify/schema/), and refuses a query the way Shopify's server words it."""
 from __future__ import annotations
 
-from tributary_sandbox import shopify
+from tributary_sandbox.vendors.shopify.api import API_VERSIONS
+from tributary_sandbox.vendors.shopify.auth import ACCESS_TOKEN
 
 OLD_CONSENT = "{ customers(first: 50) { nodes { id smsMarketingConsent { marketingState consentUpdatedAt } } } }"
 NEW_CONSENT = "{ customers(first: 50) { nodes { id defaultPhoneNumber { smsMarketingConsent { state } } } } }"
@@ -10,14 +11,14 @@ NEW_CONSENT = "{ customers(first: 50) { nodes { id defaultPhoneNumber { smsMarke
 
 def ask(sim, version: str, query: str) -> dict:
     resp = sim.http.post(f"{sim.control}/shopify/admin/api/{version}/graphql.json", json={"query": query},
-                         headers={"X-Shopify-Access-Token": shopify.ACCESS_TOKEN}, timeout=30)
+                         headers={"X-Shopify-Access-Token": ACCESS_TOKEN}, timeout=30)
     resp.raise_for_status()
     assert resp.headers["X-Shopify-API-Version"] == version
     return resp.json()
 
 
 def test_each_version_has_its_own_fields(sim):
-    oldest, newest = shopify.API_VERSIONS[0], shopify.API_VERSIONS[-1]
+    oldest, newest = API_VERSIONS[0], API_VERSIONS[-1]
     old = ask(sim, oldest, OLD_CONSENT)["data"]["customers"]["nodes"]
     consent = [c["smsMarketingConsent"] for c in old if c["smsMarketingConsent"]]
     assert consent and {c["marketingState"] for c in consent} <= {"NOT_SUBSCRIBED", "SUBSCRIBED"}
@@ -36,7 +37,7 @@ def test_each_version_has_its_own_fields(sim):
 
 
 def test_refusals_are_worded_as_shopifys(sim):
-    newest = shopify.API_VERSIONS[-1]
+    newest = API_VERSIONS[-1]
     argument = ask(sim, newest, "{ orders(first: 1, colour: \"red\") { nodes { id } } }")["errors"][0]
     assert argument["message"] == "Field 'orders' doesn't accept argument 'colour'"
     assert argument["extensions"]["code"] == "argumentNotAccepted"

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tributary_sandbox import quickbooks as q
+from tributary_sandbox.vendors.quickbooks import data as q
 from tributary_sandbox.world import build_world
 
 TODAY = dt.date(2025, 6, 1)

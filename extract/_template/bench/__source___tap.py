@@ -1,6 +1,6 @@
 """Benchmark: tap-__source__'s records/s against the ceiling of a bare requests+json loop.
 
-Starts the __Source__ simulator (extract/sandbox/tributary_sandbox/simulators/__source__.py) alone in
+Starts the __Source__ simulator (extract/sandbox/tributary_sandbox/vendors/__source__/) alone in
 its own process with `--records` customers, then, alternating, `--runs` times each:
   * ceiling: a bare `requests` + `json` loop over exactly the pages the tap reads (GET /customers,
     limit 100, cursor paging);
@@ -50,7 +50,7 @@ def free_port() -> int:
 def start_simulator(records: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "extract" / "sandbox")}
-    proc = subprocess.Popen([sys.executable, "-m", f"tributary_sandbox.simulators.{NAME}", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "tributary_sandbox", "one", NAME, "--port", str(port),
                              "--scale", f"{records / PEOPLE_PER_SCALE:.6f}"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     api_url = f"http://127.0.0.1:{port}/{NAME}/v1"

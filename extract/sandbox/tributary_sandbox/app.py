@@ -28,15 +28,12 @@ from aiohttp import web
 
 from . import anchor, vendors
 from .clock import Clock
-from .faults import Faults, Vendor, make_middleware
+from .faults import DROPPED, Faults, Vendor, make_middleware
 from .world import build_world
 
 REQUEST_LOG_SIZE = 100_000
 VENDORS = vendors.discover()   # {name: package}: every vendor package in vendors/
-# TRANSITION (#16): vendors still in one file each, mounted by _mount_legacy until moved to vendors/.
-LEGACY = tuple(name for name in ("quickbooks", "attio", "ga4", "shopify") if name not in VENDORS)
-SOURCES = tuple(sorted((*VENDORS, *LEGACY)))
-GA4_KEY_FILE = "ga4-service-account.json"  # the sandbox's service-account key, for tap-ga4 in dev
+SOURCES = tuple(VENDORS)
 
 
 class Sandbox:
@@ -58,20 +55,14 @@ class Sandbox:
         self.log: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self.seq = itertools.count(1)
         self.build(seed, scale, today, source_scales)
-        self.simulators: dict = {}
+        self.simulators: dict = {}   # {name: its Simulator}, mounted by build_app
         for name in self.names:
-            if name in VENDORS:
-                package = VENDORS[name]
-                simulator = package.Simulator(self.world_of(name), self.clock, self.faults, state_dir,
-                                              **(options or {}).get(name, {}))
-                self.simulators[name] = simulator
-                self.faults.register(Vendor(name, tuple(package.PATHS), tuple(package.HOSTS),
-                                            dict(package.FAULT_KINDS), simulator))
-        if "quickbooks" in LEGACY:
-            from .quickbooks import QuickBooksSim
-        self.quickbooks = (QuickBooksSim(self.world_of("quickbooks"), self.clock, state_dir)
-                           if "quickbooks" in LEGACY and "quickbooks" in self.names else None)
-        self.attio = self.ga4 = self.shopify = None   # TRANSITION: legacy states, set by _mount_legacy
+            package = VENDORS[name]
+            simulator = package.Simulator(self.world_of(name), self.clock, self.faults, state_dir,
+                                          **(options or {}).get(name, {}))
+            self.simulators[name] = simulator
+            self.faults.register(Vendor(name, tuple(package.PATHS), tuple(package.HOSTS),
+                                        dict(package.FAULT_KINDS), simulator))
 
     def build(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None) -> None:
         """The world, and one per source whose scale differs (`source_scales`, for benchmarks
@@ -102,18 +93,15 @@ class Sandbox:
         anchor.record(self.state_dir, today, seed, scale, self.source_scales)  # a restart serves this world, not an older one
         for name, simulator in self.simulators.items():
             simulator.load(self.world_of(name))
-        for name in LEGACY:   # TRANSITION
-            state = getattr(self, name)
-            if state is not None:
-                state.load(self.world_of(name))
 
     def started(self, base_url: str) -> None:
         """The server listens at base_url: vendors that hand clients a file naming it write it now."""
         for simulator in self.simulators.values():
             if hasattr(simulator, "started"):
                 simulator.started(base_url)
-        if self.ga4 is not None and self.state_dir is not None:   # TRANSITION
-            self.ga4.write_service_account_key(self.state_dir / GA4_KEY_FILE, base_url)
+
+
+SANDBOX = web.AppKey("sandbox", Sandbox)
 
 
 def _log_middleware(sb: Sandbox):
@@ -123,7 +111,7 @@ def _log_middleware(sb: Sandbox):
         status = 500
         try:
             resp = await handler(request)
-            status = 0 if request.get("dropped") else resp.status     # 0 = connection dropped
+            status = 0 if request.get(DROPPED) else resp.status     # 0 = connection dropped
             return resp
         except web.HTTPException as exc:
             status = exc.status
@@ -140,7 +128,7 @@ def build_app(sb: Sandbox) -> web.Application:
     # Order: log outermost (sees faults too), then faults, then the handler.
     app = web.Application(middlewares=[_log_middleware(sb), make_middleware(sb.faults)],
                           client_max_size=16 * 1024 * 1024)
-    app["sandbox"] = sb
+    app[SANDBOX] = sb
 
     async def health(request):
         return web.json_response({"ok": True, "seed": sb.seed, "scale": sb.scale, "source_scales": sb.source_scales,
@@ -203,64 +191,4 @@ def build_app(sb: Sandbox) -> web.Application:
     ])
     for name, simulator in sb.simulators.items():
         VENDORS[name].mount(app, simulator)
-    _mount_legacy(app, sb)
     return app
-
-
-def _mount_legacy(app: web.Application, sb: Sandbox) -> None:
-    """TRANSITION (#16): the vendors not yet moved into vendors/, mounted as before."""
-    if sb.quickbooks is not None:
-        app.add_routes(sb.quickbooks.control_routes())
-        app.add_routes(sb.quickbooks.routes())
-        sb.faults.register(Vendor("quickbooks", ("/v3/company/", "/oauth2/v1/", "/.well-known/"),
-                                  ("quickbooks.api.intuit.com", "sandbox-quickbooks.api.intuit.com",
-                                   "oauth.platform.intuit.com", "appcenter.intuit.com", "developer.intuit.com"),
-                                  {}, _LegacyQuickBooks(sb)))
-    if "attio" in LEGACY and "attio" in sb.names:
-        from . import attio
-        sb.attio = attio.add_routes(app, sb.world_of("attio"), sb.clock)
-        attio.add_control_routes(app)
-        sb.faults.register(Vendor("attio", ("/attio/",), ("api.attio.com",), {},
-                                  _Legacy(mutate=lambda **change: attio.mutate(app, **change))))
-    if "ga4" in LEGACY and "ga4" in sb.names:
-        from . import ga4
-        key_path = sb.state_dir / GA4_KEY_FILE if sb.state_dir else None
-        sb.ga4 = ga4.add_routes(app, sb.world_of("ga4"), sb.clock, key_path=key_path)
-        ga4.add_control_routes(app)
-        sb.faults.register(Vendor("ga4", ("/ga4/",), ("analyticsdata.googleapis.com", "oauth2.googleapis.com"), {},
-                                  _Legacy(expire_tokens=lambda: app[ga4.APP_KEY].expire_tokens())))
-    if "shopify" in LEGACY and "shopify" in sb.names:
-        from . import shopify
-        # Shopify's smallest plans restore 100 cost points/s; the sandbox's shop restores 1,000/s
-        # (Shopify Plus' rate) so a paged demo backfill takes seconds, not half an hour.
-        sb.shopify = shopify.add_routes(app, sb.world_of("shopify"), sb.clock, restore_rate=1000)
-        shopify.add_control_routes(app)
-        sb.faults.register(Vendor("shopify", ("/shopify/",), (".myshopify.com",), {},
-                                  _Legacy(expire_tokens=lambda: sb.shopify.expire_tokens(),
-                                          mutate=lambda **change: sb.shopify.mutate(**change))))
-
-
-class _Legacy:
-    """TRANSITION (#16): the fault hooks of a vendor not yet in vendors/."""
-    def __init__(self, **hooks) -> None:
-        self.__dict__.update(hooks)
-
-
-class _LegacyQuickBooks:
-    """TRANSITION (#16)."""
-    def __init__(self, sb: Sandbox) -> None:
-        self.sb = sb
-
-    def expire_tokens(self) -> int:
-        return self.sb.quickbooks.tokens.expire_access()
-
-    def error_response(self, status: int, rule: dict) -> web.Response:
-        import json
-
-        from .quickbooks import throttle_response
-        if status == 429:
-            return throttle_response(self.sb.clock.now())
-        body = {"Fault": {"Error": [{"Message": "An application error has occurred while processing your request",
-                                     "Detail": f"Injected fault (HTTP {status})", "code": "10000"}],
-                          "type": "SystemFault"}}
-        return web.Response(status=status, text=json.dumps(body), content_type="application/json")

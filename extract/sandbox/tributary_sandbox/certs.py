@@ -17,9 +17,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-LEAF_DNS_NAMES = ("quickbooks.api.intuit.com", "sandbox-quickbooks.api.intuit.com", "oauth.platform.intuit.com",
-                  "appcenter.intuit.com", "developer.intuit.com", "api.attio.com", "analyticsdata.googleapis.com",
-                  "oauth2.googleapis.com", "*.myshopify.com", "localhost")
+from . import vendors
+
+# Every vendor's real host names (a leading "." is every subdomain: a wildcard name), and localhost.
+LEAF_DNS_NAMES = tuple(f"*{host}" if host.startswith(".") else host
+                       for package in vendors.discover().values() for host in package.HOSTS) + ("localhost",)
 LEAF_IPS = ("127.0.0.1",)
 
 

@@ -10,16 +10,10 @@ from __future__ import annotations
 
 from . import vendors
 
-# TRANSITION (#16): the API paths of vendors not yet in vendors/
-LEGACY_API_PATHS = {"attio": "/attio/v2", "ga4": "/ga4", "shopify": "/shopify"}
-
-
 def api_urls(host: str, port: int) -> dict[str, str]:
     """TAP_<SOURCE>_API_URL for every tap served on the sandbox's API port (every vendor whose
     API_PATH is set: the QuickBooks tap reaches Intuit's own hosts through the proxy instead)."""
-    found = vendors.discover()
-    paths = {**{k: v for k, v in LEGACY_API_PATHS.items() if k not in found},
-             **{name: package.API_PATH for name, package in found.items() if package.API_PATH}}
+    paths = {name: package.API_PATH for name, package in vendors.discover().items() if package.API_PATH}
     return {f"TAP_{name.upper()}_API_URL": f"http://{host}:{port}{path}" for name, path in paths.items()}
 
 

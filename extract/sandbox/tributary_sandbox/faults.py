@@ -32,6 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
+DROPPED = web.RequestKey("dropped", bool)   # set on a request whose connection a "drop" fault closed: the log says 0
 SHARED_KINDS = ("status", "drop", "delay", "slow", "malformed", "expire_tokens", "mutate")
 
 
@@ -171,7 +172,7 @@ def make_middleware(faults: Faults):
                                 content_type=response.content_type)
         if kind == "drop":
             # Close the socket with no answer; aiohttp quietly discards the response below.
-            request["dropped"] = True
+            request[DROPPED] = True
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=499)

@@ -1,4 +1,5 @@
-"""Run the Attio simulator (extract/sandbox/tributary_sandbox/attio.py) on a free local port."""
+"""Run the Attio simulator (extract/sandbox/tributary_sandbox/vendors/attio/) alone on a free local
+port, in the test's process: the same Sandbox the project serves, with this vendor only."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,29 +10,26 @@ SANDBOX_SRC = Path(__file__).resolve().parents[2] / "sandbox"
 if str(SANDBOX_SRC) not in sys.path:
     sys.path.insert(0, str(SANDBOX_SRC))
 
-from aiohttp import web  # noqa: E402
-from tributary_sandbox import attio  # noqa: E402
+from tributary_sandbox.app import Sandbox, build_app  # noqa: E402
 from tributary_sandbox.threaded import ThreadedServer  # noqa: E402
-from tributary_sandbox.world import build_world  # noqa: E402
+from tributary_sandbox.vendors import attio as vendor  # noqa: E402
 
-API_KEY = attio.API_KEY
+API_KEY = vendor.API_KEY
 TODAY = dt.date(2026, 11, 25)
 
 
 class RunningSandbox(ThreadedServer):
-    """An aiohttp app with attio.add_routes, served from a background thread."""
-
-    def __init__(self, seed: int = 42, scale: float = 0.25) -> None:
-        self.world = build_world(seed, scale, TODAY)
-        self.app = web.Application()
-        attio.add_routes(self.app, self.world)
-        attio.add_control_routes(self.app)
-        super().__init__(self.app, "Attio sandbox")
-        self.api_url = f"{self.url}/attio/v2"
+    def __init__(self, seed: int = 42, scale: float = 0.25, **options) -> None:
+        self.sandbox = Sandbox(seed, scale, TODAY, only=[vendor.NAME], options={vendor.NAME: options})
+        super().__init__(build_app(self.sandbox), "Attio sandbox")
+        self.api_url = f"{self.url}{vendor.API_PATH}"
 
     @property
-    def state(self) -> attio.AttioSandbox:
-        return self.app[attio.APP_KEY]
+    def state(self) -> vendor.Simulator:
+        return self.sandbox.simulators[vendor.NAME]
+
+    def faults(self, *rules: dict) -> None:
+        self.call(self.sandbox.faults.set, list(rules))
 
     def config(self, **extra) -> dict:
         return {"api_key": API_KEY, "api_url": self.api_url, **extra}

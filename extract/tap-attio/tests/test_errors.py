@@ -11,6 +11,7 @@ import requests
 from tap_attio import client
 from tap_attio.tap import TapAttio
 from tests.runner import cli, run_tap
+from tributary_sandbox.vendors.attio import control
 
 
 def test_retry_after_http_date_and_seconds():
@@ -23,7 +24,7 @@ def test_retry_after_http_date_and_seconds():
 
 
 def test_429_waits_until_the_retry_after_date(sandbox):
-    sandbox.call(sandbox.state.set_faults, rate_limit=2, retry_after_seconds=2)
+    sandbox.faults({"vendor": "attio", "kind": "status", "status": 429, "count": 2, "retry_after": 2})
     started = time.monotonic()
     tap = TapAttio(config=sandbox.config())    # discovers: GET /objects answers 429 twice, then 200
     streams = tap.discover_streams()
@@ -43,7 +44,7 @@ def test_429_wait_uses_the_header_not_a_guess(sandbox, monkeypatch):
     """Sleep patched out: a far Retry-After date is honoured exactly as sent."""
     slept = []
     monkeypatch.setattr(time, "sleep", lambda s: slept.append(s))
-    sandbox.call(sandbox.state.set_faults, rate_limit=1, retry_after_seconds=30)
+    sandbox.faults({"vendor": "attio", "kind": "status", "status": 429, "retry_after": 30})
     tap = TapAttio(config=sandbox.config())
     tap.discover_streams()
     assert len(tap.backoff_log) == 1
@@ -53,7 +54,7 @@ def test_429_wait_uses_the_header_not_a_guess(sandbox, monkeypatch):
 
 def test_5xx_is_retried_with_backoff(sandbox, monkeypatch):
     monkeypatch.setattr(client.AttioStream, "backoff_base_seconds", 0.01)
-    sandbox.call(sandbox.state.set_faults, server_error=3)
+    sandbox.faults({"vendor": "attio", "kind": "status", "status": 500, "count": 3})
     out = run_tap(sandbox.config(), only={"workspace_members"})
     assert len(out.records("workspace_members")) == 6
 
@@ -63,14 +64,14 @@ def test_5xx_during_paging_resumes_the_same_page(sandbox, monkeypatch):
     tap_out = []
     config = sandbox.config(page_size=20)
     TapAttio(config=config).discover_streams()   # warm: faults below hit the sync, not discovery
-    sandbox.call(sandbox.state.set_faults, server_error=2)
+    sandbox.faults({"vendor": "attio", "kind": "status", "status": 500, "count": 2})
     out = run_tap(config, only={"people"}, tap_out=tap_out)
-    assert len({r["record_id"] for r in out.records("people")}) == sandbox.call(sandbox.state.counts)["people"]
+    assert len({r["record_id"] for r in out.records("people")}) == sandbox.call(control.counts, sandbox.state)["people"]
 
 
 def test_dropped_connection_is_retried(sandbox, monkeypatch):
     monkeypatch.setattr(client.AttioStream, "backoff_base_seconds", 0.01)
-    sandbox.call(sandbox.state.set_faults, drop=2)
+    sandbox.faults({"vendor": "attio", "kind": "drop", "count": 2})
     tap = TapAttio(config=sandbox.config())
     assert any(s.name == "companies" for s in tap.discover_streams())
     assert [b["status"] for b in tap.backoff_log][:2] == ["ConnectionError", "ConnectionError"]
@@ -78,17 +79,17 @@ def test_dropped_connection_is_retried(sandbox, monkeypatch):
 
 def test_persistent_5xx_gives_up_with_attio_message(sandbox, monkeypatch):
     monkeypatch.setattr(client.AttioStream, "backoff_base_seconds", 0.001)
-    sandbox.call(sandbox.state.set_faults, server_error=100)
+    sandbox.faults({"vendor": "attio", "kind": "status", "status": 500, "count": 100})
     with pytest.raises(Exception, match="internal_server_error"):
         TapAttio(config=sandbox.config()).discover_streams()
 
 
 def test_stays_under_attios_read_limit(sandbox):
     """Simulator enforces 100 reads/s; a small page size makes ~100 requests in a burst."""
-    sandbox.call(sandbox.state.set_faults, rate_limit_enabled=True)
+    sandbox.call(control.set_limits, sandbox.state, enabled=True)
     tap_out = []
     out = run_tap(sandbox.config(page_size=5), only={"people", "companies"}, tap_out=tap_out)
-    assert len(out.records("people")) == sandbox.call(sandbox.state.counts)["people"]
+    assert len(out.records("people")) == sandbox.call(control.counts, sandbox.state)["people"]
     assert not tap_out[0].backoff_log, "the throttle should keep us from ever seeing a 429"
 
 
@@ -136,7 +137,7 @@ def test_simulator_speaks_attio_errors(sandbox):
     assert r.status_code == 401 and r.json()["type"] == "auth_error"
     r = requests.get(f"{url}/objects/nope/attributes", headers=h, timeout=10)
     assert r.status_code == 404 and r.json()["code"] == "not_found"
-    sandbox.call(sandbox.state.set_faults, rate_limit=1)
+    sandbox.faults({"vendor": "attio", "kind": "status", "status": 429})
     r = requests.get(f"{url}/objects", headers=h, timeout=10)
     assert r.status_code == 429 and r.json()["type"] == "rate_limit_error"
     assert email.utils.parsedate_to_datetime(r.headers["Retry-After"]) > dt.datetime.now(dt.timezone.utc)

@@ -13,6 +13,7 @@ from tap_attio import client
 from tap_attio.tap import TapAttio
 from tests.runner import run_tap
 from tributary_tap_support.testing import select_all, sync_lines
+from tributary_sandbox.vendors.attio import control
 
 
 def tamper(monkeypatch, change):
@@ -39,7 +40,7 @@ def failed_run(config: dict, stream: str) -> tuple[list[str], Exception]:
 
 
 def live_ids(sandbox, object_slug: str) -> set[str]:
-    rows = sandbox.call(sandbox.state.truth_rows)["objects"][object_slug]
+    rows = sandbox.call(control.truth_rows, sandbox.state)["objects"][object_slug]
     return {row["id"]["record_id"] for row in rows}
 
 
@@ -114,11 +115,11 @@ def test_a_note_deleted_while_paging_makes_the_listing_read_again(sandbox, monke
     moved, so the listing is read again."""
     def delete_first_note(stream, nth, page):
         if stream.name == "notes" and nth == 2:
-            sandbox.call(lambda: sandbox.state.notes.pop(0))
+            sandbox.call(lambda: sandbox.state.workspace.notes.pop(0))
         return page
     tamper(monkeypatch, delete_first_note)
     out = run_tap(sandbox.config(), only={"notes"})
-    truth = {json.dumps(note["id"], sort_keys=True) for note in sandbox.call(lambda: list(sandbox.state.notes))}
+    truth = {json.dumps(note["id"], sort_keys=True) for note in sandbox.call(lambda: list(sandbox.state.workspace.notes))}
     got = {json.dumps({"workspace_id": r["workspace_id"], "note_id": r["note_id"]}, sort_keys=True)
            for r in out.records("notes")}
     assert truth <= got
@@ -128,7 +129,7 @@ def test_a_note_deleted_while_paging_makes_the_listing_read_again(sandbox, monke
 def test_a_listing_that_keeps_moving_fails_naming_the_stream(sandbox, monkeypatch):
     def delete_every_time(stream, nth, page):
         if stream.name == "notes" and nth % 2 == 1 and len(page["data"]) > 1:
-            sandbox.call(lambda: sandbox.state.notes.pop(0))
+            sandbox.call(lambda: sandbox.state.workspace.notes.pop(0))
         return page
     tamper(monkeypatch, delete_every_time)
     lines, error = failed_run(sandbox.config(), "notes")
@@ -141,11 +142,11 @@ def test_a_note_inserted_before_the_page_only_repeats_a_row_and_reads_on(sandbox
     overlap row then sits later in the page, and the rows before it were sent already."""
     def insert_first_note(stream, nth, page):
         if stream.name == "notes" and nth == 2:
-            first = sandbox.call(lambda: sandbox.state.notes[0])
-            sandbox.call(lambda: sandbox.state.notes.insert(0, {**first, "id": {**first["id"], "note_id": "inserted"}}))
+            first = sandbox.call(lambda: sandbox.state.workspace.notes[0])
+            sandbox.call(lambda: sandbox.state.workspace.notes.insert(0, {**first, "id": {**first["id"], "note_id": "inserted"}}))
         return page
     tamper(monkeypatch, insert_first_note)
     out = run_tap(sandbox.config(), only={"notes"})
-    truth = {note["id"]["note_id"] for note in sandbox.call(lambda: list(sandbox.state.notes))} - {"inserted"}
+    truth = {note["id"]["note_id"] for note in sandbox.call(lambda: list(sandbox.state.workspace.notes))} - {"inserted"}
     assert truth <= {r["note_id"] for r in out.records("notes")}
     assert not any("rows moved" in message for message in caplog.messages)

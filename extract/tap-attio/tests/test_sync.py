@@ -5,12 +5,13 @@ import json
 import math
 
 from tests.runner import cli, run_tap, select_all
+from tributary_sandbox.vendors.attio import control
 
 
 def test_pages_to_the_end_of_every_object(sandbox):
     # An odd page size makes the last page short; page_size == count would end on an empty page.
     out = run_tap(sandbox.config(page_size=7), only={"people", "companies"})
-    counts = sandbox.call(sandbox.state.counts)
+    counts = sandbox.call(control.counts, sandbox.state)
     assert len(out.records("people")) == counts["people"]
     assert len(out.records("companies")) == counts["companies"]
     assert len({r["record_id"] for r in out.records("people")}) == counts["people"]
@@ -21,7 +22,7 @@ def test_pages_to_the_end_of_every_object(sandbox):
 
 
 def test_exact_multiple_of_page_size_ends_on_empty_page(sandbox):
-    n = sandbox.call(sandbox.state.counts)["people"]
+    n = sandbox.call(control.counts, sandbox.state)["people"]
     page = next(p for p in range(5, 60) if n % p == 0)
     out = run_tap(sandbox.config(page_size=page), only={"people"})
     assert len(out.records("people")) == n
@@ -30,7 +31,7 @@ def test_exact_multiple_of_page_size_ends_on_empty_page(sandbox):
 
 def test_default_run_reads_everything_the_simulator_has(sandbox):
     out = run_tap(sandbox.config())
-    counts = sandbox.call(sandbox.state.counts)
+    counts = sandbox.call(control.counts, sandbox.state)
     got = out.counts()
     for stream in ("companies", "people", "deals", "users", "workspaces", "subscriptions",
                    "notes", "tasks", "workspace_members", "objects", "lists"):
@@ -93,7 +94,7 @@ def test_custom_attribute_added_between_runs_becomes_a_column(sandbox, tmp_path)
     companies = next(s for s in first["streams"] if s["tap_stream_id"] == "companies")
     assert "renewal_month" not in companies["schema"]["properties"]
 
-    sandbox.call(sandbox.state.add_custom_attribute, "companies", "renewal_month", type="select")
+    sandbox.call(control.add_custom_attribute, sandbox.state, "companies", "renewal_month", type="select")
 
     second = json.loads(cli(["--discover"], config, tmp_path).stdout)
     companies = next(s for s in second["streams"] if s["tap_stream_id"] == "companies")
@@ -109,7 +110,7 @@ def test_old_catalog_still_syncs_after_drift(sandbox, tmp_path):
     not break, records match the SCHEMA sent, and the new attribute's data is in `values`."""
     config = sandbox.config()
     catalog = select_all(json.loads(cli(["--discover"], config, tmp_path).stdout), {"people"})
-    sandbox.call(sandbox.state.add_custom_attribute, "people", "nps", type="number")
+    sandbox.call(control.add_custom_attribute, sandbox.state, "people", "nps", type="number")
     cat_file = tmp_path / "catalog.json"
     cat_file.write_text(json.dumps(catalog))
     done = cli(["--catalog", str(cat_file)], config, tmp_path)
@@ -142,7 +143,7 @@ def test_cli_discover_then_sync_counts_match(sandbox, tmp_path):
     for m in msgs:
         if m["type"] == "RECORD":
             got[m["stream"]] = got.get(m["stream"], 0) + 1
-    counts = sandbox.call(sandbox.state.counts)
+    counts = sandbox.call(control.counts, sandbox.state)
     for slug in ("companies", "people", "deals", "users", "workspaces", "subscriptions", "notes", "tasks"):
         assert got[slug] == counts[slug], slug
 

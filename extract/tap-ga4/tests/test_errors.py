@@ -69,7 +69,7 @@ def test_service_account_jwt_is_verified(sandbox):
     out = run_tap(sandbox.config(), only={"daily_overview"})
     assert len(out.records("daily_overview")) == 30
     assert sandbox.state.requests["token"] == 2   # one per tap object: run_tap builds one to discover, one to sync
-    vias = {t["via"] for t in sandbox.state.tokens.values()}
+    vias = {t["via"] for t in sandbox.state.auth.tokens.values()}
     assert vias == {"service_account"}
 
 
@@ -89,7 +89,7 @@ def test_key_signed_by_another_private_key_is_refused(sandbox, tmp_path):
 def test_oauth_refresh_token(sandbox):
     out = run_tap(sandbox.config(auth="oauth"), only={"events"})
     assert out.records("events")
-    assert {t["via"] for t in sandbox.state.tokens.values()} == {"refresh_token"}
+    assert {t["via"] for t in sandbox.state.auth.tokens.values()} == {"refresh_token"}
     with pytest.raises(GA4AuthError, match="oauth_refresh_token"):
         TapGA4(config=sandbox.config(auth="oauth", oauth_refresh_token="revoked")).discover_streams()
 
@@ -129,7 +129,9 @@ def test_5xx_and_concurrency_429_are_retried(sandbox):
     tap_out = []
     config = sandbox.config()
     catalog = TapGA4(config=config).catalog_dict   # faults below hit the sync, not discovery
-    sandbox.call(sandbox.state.set_faults, on="runReport", server_error=2, unavailable=1, concurrent=2)
+    report = {"vendor": "ga4", "path_contains": ":runReport", "kind": "status"}
+    sandbox.faults({**report, "status": 500, "count": 2}, {**report, "status": 503},
+                   {**report, "status": 429, "count": 2})   # in this order: the first rule that matches fires
     out = run_tap(config, only={"daily_overview"}, tap_out=tap_out, catalog=catalog)
     assert len(out.records("daily_overview")) == 30
     statuses = [b["status"] for b in tap_out[0].backoff_log]
@@ -140,12 +142,12 @@ def test_dropped_connection_is_retried(sandbox):
     tap_out = []
     config = sandbox.config()
     catalog = TapGA4(config=config).catalog_dict
-    sandbox.call(sandbox.state.set_faults, on="runReport", drop=1)
+    sandbox.faults({"vendor": "ga4", "path_contains": ":runReport", "kind": "drop"})
     out = run_tap(config, only={"daily_overview"}, tap_out=tap_out, catalog=catalog)
     assert len(out.records("daily_overview")) == 30
     assert tap_out[0].backoff_log[0]["status"] == "ConnectionError"
 
 
 def test_metadata_5xx_is_retried(sandbox):
-    sandbox.call(sandbox.state.set_faults, server_error=2)
+    sandbox.faults({"vendor": "ga4", "path_contains": "/metadata", "kind": "status", "status": 500, "count": 2})
     assert len(TapGA4(config=sandbox.config()).discover_streams()) == 6

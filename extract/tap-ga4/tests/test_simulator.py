@@ -62,7 +62,7 @@ def test_quota_exhaustion_message(sandbox):
 def test_tokens_grow_with_span_and_rows(sandbox):
     st = sandbox.state
     def cost(body):
-        return sandbox.call(st.run_report, SHOP, body)[1]
+        return sandbox.call(st.reports.run_report, SHOP, body)[1]
     one = cost({"dateRanges": [{"startDate": "2026-11-01", "endDate": "2026-11-01"}], "metrics": [{"name": "sessions"}]})
     year = cost({"dateRanges": [{"startDate": "2025-11-01", "endDate": "2026-10-31"}], "metrics": [{"name": "sessions"}]})
     many = cost({"dateRanges": [{"startDate": "2025-11-01", "endDate": "2026-10-31"}],

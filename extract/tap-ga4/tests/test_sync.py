@@ -41,7 +41,7 @@ def test_default_reports_match_the_simulator_and_the_shop(sandbox):
         sim = by_date[rec["date"].replace("-", "")]
         assert rec["sessions"] == int(sim["metricValues"][0]["value"])
     # GA4 purchases on complete days are the world's shop orders of that day
-    world = sandbox.world
+    world = sandbox.state.world
     for rec in daily:
         if rec["date"] >= "2026-11-22":
             continue   # still being processed (restatement window)
@@ -63,7 +63,7 @@ def test_restated_days_replace_never_duplicate(sandbox):
     assert first.bookmark("daily_overview", SHOP) == "2026-11-24"
     before = {r["date"]: r for r in first.records("daily_overview")}
 
-    sandbox.call(sandbox.state.restate)          # GA4 finishes processing the recent days
+    sandbox.call(sandbox.state.data.restate)          # GA4 finishes processing the recent days
     second = run_tap(sandbox.config(lookback_days=3), only=only, state=first.state)
     again = second.records("daily_overview")
     assert sorted(r["date"] for r in again) == ["2026-11-22", "2026-11-23", "2026-11-24"]
@@ -89,7 +89,7 @@ def test_restated_days_replace_never_duplicate(sandbox):
 
 def test_quota_exhaustion_stops_cleanly_then_resumes(sandbox):
     config = sandbox.config(window_days=1)
-    sandbox.call(sandbox.state.set_quota, SHOP, tokensPerProjectPerHour=60)   # ~7 one-day requests
+    sandbox.call(sandbox.state.quota.set_remaining, SHOP, tokensPerProjectPerHour=60)   # ~7 one-day requests
     first = run_tap(config, only={"daily_overview"}, raise_errors=False)
     assert first.error is not None and first.error.quota == "tokensPerProjectPerHour"
     assert "within the hour" in str(first.error)
@@ -98,7 +98,7 @@ def test_quota_exhaustion_stops_cleanly_then_resumes(sandbox):
     assert mark == days[-1] and len(days) == len(set(days))   # state = last complete day, nothing after
     assert "2026-10-26" <= mark < "2026-11-24"
 
-    sandbox.call(sandbox.state.set_quota, SHOP, tokensPerProjectPerHour=14000)
+    sandbox.call(sandbox.state.quota.set_remaining, SHOP, tokensPerProjectPerHour=14000)
     second = run_tap(config, only={"daily_overview"}, state=first.state)
     assert second.error is None
     resumed = sorted(r["date"] for r in second.records("daily_overview"))
@@ -113,7 +113,7 @@ def test_quota_exhaustion_through_the_cli(sandbox, tmp_path):
     disc = cli(["--discover"], config, tmp_path)
     cat = tmp_path / "catalog.json"
     cat.write_text(json.dumps(select_all(json.loads(disc.stdout), {"events"})))
-    sandbox.call(sandbox.state.set_quota, SHOP, tokensPerDay=30)
+    sandbox.call(sandbox.state.quota.set_remaining, SHOP, tokensPerDay=30)
     run = cli(["--catalog", str(cat)], config, tmp_path)
     assert run.returncode == 75
     assert "tokensPerDay" in run.stderr and "Exhausted property tokens per day" in run.stderr
@@ -131,7 +131,7 @@ def test_several_properties_are_partitions(sandbox):
 
 
 def test_other_rows_are_flagged(sandbox):
-    sandbox.call(sandbox.state.configure, other_row_limit=5)
+    sandbox.call(sandbox.state.reports.configure, other_row_limit=5)
     out = run_tap(sandbox.config(), only={"landing_pages"})
     recs = out.records("landing_pages")
     other = [r for r in recs if r["is_other_row"]]
@@ -200,7 +200,7 @@ def test_a_custom_metric_changing_unit_keeps_its_column_and_its_values(sandbox):
             "dimensions": [{"name": "date"}, {"name": "sessionMedium"}],
             "metrics": [{"name": "customEvent:coupon_value"}]}
     for unit in ("TYPE_STANDARD", "TYPE_CURRENCY"):
-        sandbox.call(sandbox.state.set_metric_type, "customEvent:coupon_value", unit)
+        sandbox.call(sandbox.state.reports.set_metric_type, "customEvent:coupon_value", unit)
         out = run_tap(sandbox.config(reports=[report]))
         column = out.schema("coupons")["properties"]["custom_event__coupon_value"]
         assert "number" in column["type"] and "integer" not in column["type"], (unit, column)

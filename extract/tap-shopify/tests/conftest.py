@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sandbox import RunningSandbox
-from tributary_sandbox.shopify import API_VERSIONS
+from tributary_sandbox.vendors.shopify.api import API_VERSIONS
 
 
 @pytest.fixture(params=[API_VERSIONS[0], API_VERSIONS[-1]], ids=lambda version: f"api-{version}")

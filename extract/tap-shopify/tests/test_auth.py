@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import time
 
-from tributary_sandbox import shopify
 from tests.runner import cli, run_tap
+from tributary_sandbox.vendors.shopify import auth
 
 
 def _cc(sandbox, **extra):
     cfg = sandbox.config(**extra)
     del cfg["access_token"]
-    return {**cfg, "client_id": shopify.CLIENT_ID, "client_secret": shopify.CLIENT_SECRET}
+    return {**cfg, "client_id": auth.CLIENT_ID, "client_secret": auth.CLIENT_SECRET}
 
 
 def test_client_credentials_exchange(sandbox):

@@ -19,8 +19,8 @@ from graphql import build_client_schema, parse, validate
 from tap_shopify import queries as q
 from tap_shopify.tap import DEFAULT_API_VERSION, TapShopify
 import tests.sandbox  # noqa: F401  (puts the sandbox on the path)
-from tributary_sandbox.shopify import API_VERSIONS, SCHEMA_DIR
-from tributary_sandbox.shopify_schema_gen import NPM_PACKAGE, NPM_VERSION, cut
+from tributary_sandbox.vendors.shopify.api import API_VERSIONS, SCHEMA_DIR
+from tributary_sandbox.vendors.shopify.schema_gen import NPM_PACKAGE, NPM_VERSION, cut
 
 
 
@@ -91,4 +91,4 @@ def test_the_simulator_answers_with_shopifys_schema_of_each_version(published):
         assert version in published, f"{NPM_PACKAGE} has no {version}: {sorted(published)}"
         carried = (SCHEMA_DIR / f"{version}.graphql").read_text()
         assert carried == cut(published[version], version), \
-            f"{version}: regenerate with `python -m tributary_sandbox.shopify_schema_gen`"
+            f"{version}: regenerate with `python -m tributary_sandbox.vendors.shopify.schema_gen`"

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from tap_shopify import queries as q
 from tests.runner import run_tap
+from tributary_sandbox.vendors.shopify import control
 
 
 def _amount(bag: dict | None) -> Decimal:
@@ -13,11 +14,11 @@ def _amount(bag: dict | None) -> Decimal:
 
 def test_order_with_more_line_items_than_a_page_arrives_whole(sandbox):
     out = run_tap(sandbox.config(), only={"orders"})
-    counts = sandbox.call(sandbox.state.counts)
+    counts = sandbox.call(control.counts, sandbox.state)
     orders = {r["id"]: r for r in out.records("orders")}
     assert len(orders) == counts["orders"]
     assert sum(len(r["lineItems"]) for r in orders.values()) == counts["line_items"]
-    truth = sandbox.call(sandbox.state.truth)
+    truth = sandbox.call(control.truth, sandbox.state)
     for big in counts["big_orders"]:
         assert len(orders[big]["lineItems"]) == truth[big]["line_items"] > q.MAX_PAGE
         ids = [li["id"] for li in orders[big]["lineItems"]]
@@ -26,7 +27,7 @@ def test_order_with_more_line_items_than_a_page_arrives_whole(sandbox):
 
 def test_money_reconciles_to_the_cent(sandbox):
     out = run_tap(sandbox.config(), only={"orders"})
-    truth = sandbox.call(sandbox.state.truth)
+    truth = sandbox.call(control.truth, sandbox.state)
     discounted = refunded = 0
     for o in out.records("orders"):
         t = truth[o["id"]]
@@ -55,7 +56,7 @@ def test_customers_are_the_worlds_shoppers(sandbox):
     from tributary_sandbox.world import shopify_customer_id
     out = run_tap(sandbox.config(), only={"customers"})
     ids = {r["legacyResourceId"] for r in out.records("customers")}
-    shoppers = {int(shopify_customer_id(o.person)) for o in sandbox.world.orders}
+    shoppers = {int(shopify_customer_id(o.person)) for o in sandbox.state.world.orders}
     assert ids == shoppers
     c = out.records("customers")[0]
     assert c["defaultEmailAddress"]["marketingState"] and c["addressesV2"]
@@ -85,7 +86,7 @@ def test_auto_uses_bulk_above_the_threshold(sandbox):
 
 
 def test_failed_bulk_operation_falls_back_to_paged(sandbox):
-    sandbox.call(sandbox.state.set_faults, bulk_fail=1)
+    sandbox.faults({"vendor": "shopify", "kind": "bulk_fail"})
     paged = run_tap(sandbox.config(), only={"orders"})
     taps = []
     out = run_tap(sandbox.config(use_bulk="always"), only={"orders"}, tap_out=taps)
@@ -94,11 +95,11 @@ def test_failed_bulk_operation_falls_back_to_paged(sandbox):
 
 
 def test_bulk_waits_for_an_operation_already_running(sandbox):
-    sandbox.call(sandbox.state.set_faults, bulk_busy_polls=3)
+    sandbox.faults({"vendor": "shopify", "kind": "bulk_busy", "polls": 3})
     taps = []
     out = run_tap(sandbox.config(use_bulk="always"), only={"products"}, tap_out=taps)
     assert taps[0].streams["products"].last_mode == "bulk"
-    assert len(out.records("products")) == sandbox.call(sandbox.state.counts)["products"]
+    assert len(out.records("products")) == sandbox.call(control.counts, sandbox.state)["products"]
     assert sandbox.state.requests["bulk_runs"] == 1
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 from tap_shopify import client
 from tests.runner import run_tap
+from tributary_sandbox.vendors.shopify import control
 
 
 def _recent(days: int) -> str:
@@ -12,7 +13,7 @@ def _recent(days: int) -> str:
 
 
 def test_paces_to_the_restore_rate_without_being_throttled(sandbox):
-    sandbox.call(sandbox.state.set_throttle, 1000, 2000)
+    sandbox.call(sandbox.state.throttle.set, 1000, 2000)
     taps = []
     out = run_tap(sandbox.config(start_date=_recent(120)), only={"orders"}, tap_out=taps)
     assert out.records("orders")
@@ -26,7 +27,7 @@ def test_throttled_answers_are_waited_out_and_retried(sandbox, monkeypatch):
     slept = []
     monkeypatch.setattr(client, "sleep", lambda s: slept.append(s))
     full = run_tap(sandbox.config(), only={"customers"})
-    sandbox.call(sandbox.state.set_faults, throttled=2)
+    sandbox.faults({"vendor": "shopify", "kind": "throttled", "count": 2})
     taps = []
     out = run_tap(sandbox.config(), only={"customers"}, tap_out=taps)
     assert out.records("customers") == full.records("customers")
@@ -36,7 +37,7 @@ def test_throttled_answers_are_waited_out_and_retried(sandbox, monkeypatch):
 def test_429_honours_retry_after(sandbox, monkeypatch):
     slept = []
     monkeypatch.setattr(client, "sleep", lambda s: slept.append(s))
-    sandbox.call(sandbox.state.set_faults, http_429=1, retry_after=3)
+    sandbox.faults({"vendor": "shopify", "kind": "status", "status": 429, "retry_after": 3})
     out = run_tap(sandbox.config(), only={"locations"})
     assert len(out.records("locations")) == 2
     assert 3.0 in slept
@@ -44,9 +45,10 @@ def test_429_honours_retry_after(sandbox, monkeypatch):
 
 def test_5xx_and_dropped_connections_are_retried(sandbox, monkeypatch):
     monkeypatch.setattr(client, "sleep", lambda s: None)
-    sandbox.call(sandbox.state.set_faults, server_error=2, drop=1)
+    sandbox.faults({"vendor": "shopify", "kind": "status", "status": 503, "count": 2},
+                    {"vendor": "shopify", "kind": "drop"})
     taps = []
     out = run_tap(sandbox.config(), only={"products"}, tap_out=taps)
-    assert len(out.records("products")) == sandbox.call(sandbox.state.counts)["products"]
+    assert len(out.records("products")) == sandbox.call(control.counts, sandbox.state)["products"]
     statuses = [r["status"] for r in taps[0].client.stats.retries]
     assert statuses.count(503) == 2 and "ConnectionError" in statuses

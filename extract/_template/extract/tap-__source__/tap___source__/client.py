@@ -1,7 +1,7 @@
 """The one place where tap-__source__ talks HTTP: base URL, bearer token, paging, errors, retries.
 
 Made from the project's source template (extract/ADDING-A-SOURCE.md). The API it speaks is the
-one the sandbox simulates (extract/sandbox/tributary_sandbox/simulators/__source__.py):
+one the sandbox simulates (extract/sandbox/tributary_sandbox/vendors/__source__/):
 
     GET <api_url>/customers?updated_since=<ISO 8601>&limit=<1..100>&cursor=<opaque>
     Authorization: Bearer <api_token>

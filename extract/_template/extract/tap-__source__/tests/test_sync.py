@@ -34,7 +34,7 @@ def last_state(messages: list[dict]) -> dict:
 def test_every_record_arrives_once_across_pages(sandbox):
     messages = sync(sandbox.config(page_size=7))
     got = records(messages)
-    assert sorted(r["id"] for r in got) == sorted(sandbox.state.records)
+    assert sorted(r["id"] for r in got) == sorted(sandbox.state.customers.records)
     assert len(got) > 7 * 3   # really paged
 
 
@@ -50,7 +50,7 @@ def test_the_next_run_reads_only_what_changed(sandbox):
 def test_a_server_error_is_retried(sandbox, monkeypatch):
     monkeypatch.setattr(client.__Source__Stream, "backoff_base_seconds", 0.01)
     sandbox.faults({"vendor": "__source__", "kind": "status", "status": 503, "count": 2})
-    assert len(records(sync(sandbox.config()))) == len(sandbox.state.records)
+    assert len(records(sync(sandbox.config()))) == len(sandbox.state.customers.records)
 
 
 def test_a_refused_token_is_one_line_naming_the_setting(sandbox, tmp_path):

@@ -1,0 +1,671 @@
+"""The company's books as QuickBooks Online holds them: a projection of the shared world (world.py).
+
+One QuickBooks row per world fact, ids as strings, money as JSON numbers (cents internally),
+times in the company's zone (fixed -08:00; real QBO follows US Pacific DST, which nothing here
+depends on). Every posting transaction goes through one double-entry `postings()` function, so
+the reports (api.py) reconcile with the transactions to the cent and the balance sheet balances,
+also after mutations. No HTTP here.
+"""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import random
+
+from ...world import EXPENSE_CATEGORIES, World, cents
+
+COMPANY_TZ = dt.timezone(dt.timedelta(hours=-8))
+
+ENTITIES = ("Account", "Bill", "BillPayment", "Budget", "Class", "CreditMemo", "Customer",
+            "CustomerType", "Department", "Deposit", "Employee", "Estimate", "Invoice", "Item",
+            "JournalEntry", "Payment", "PaymentMethod", "Purchase", "PurchaseOrder",
+            "RefundReceipt", "SalesReceipt", "TaxAgency", "TaxCode", "TaxRate", "Term",
+            "TimeActivity", "Transfer", "Vendor", "VendorCredit")
+ENTITY_BY_LOWER = {e.lower(): e for e in ENTITIES}
+
+# Chart of accounts: key, Name, AccountType, AccountSubType, Classification, Active.
+CHART = (
+    ("product_income", "Sales of Product Income", "Income", "SalesOfProductIncome", "Revenue", True),
+    ("service_income", "Services", "Income", "ServiceFeeIncome", "Revenue", True),
+    ("shipping_income", "Shipping Income", "Income", "OtherPrimaryIncome", "Revenue", True),
+    ("cogs", "Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs", "Expense", True),
+    ("Advertising", "Advertising", "Expense", "AdvertisingPromotional", "Expense", True),
+    ("Rent or Lease", "Rent or Lease", "Expense", "RentOrLeaseOfBuildings", "Expense", True),
+    ("Software & Subscriptions", "Software & Subscriptions", "Expense", "OtherMiscellaneousServiceCost", "Expense", True),
+    ("Utilities", "Utilities", "Expense", "Utilities", "Expense", True),
+    ("Office Supplies", "Office Supplies", "Expense", "OfficeGeneralAdministrativeExpenses", "Expense", True),
+    ("Travel", "Travel", "Expense", "Travel", "Expense", True),
+    ("Contractors", "Contractors", "Expense", "CostOfLabor", "Expense", True),
+    ("payroll", "Payroll Expenses", "Expense", "PayrollExpenses", "Expense", True),
+    ("fees", "Bank Charges & Fees", "Expense", "BankCharges", "Expense", True),
+    ("depreciation", "Depreciation", "Expense", "OtherMiscellaneousServiceCost", "Expense", True),
+    ("legacy_marketing", "Legacy Marketing", "Expense", "AdvertisingPromotional", "Expense", False),
+    ("checking", "Checking", "Bank", "Checking", "Asset", True),
+    ("savings", "Savings", "Bank", "Savings", "Asset", True),
+    ("ar", "Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "Asset", True),
+    ("inventory", "Inventory Asset", "Other Current Asset", "Inventory", "Asset", True),
+    ("undeposited", "Undeposited Funds", "Other Current Asset", "UndepositedFunds", "Asset", True),
+    ("equipment", "Equipment", "Fixed Asset", "MachineryAndEquipment", "Asset", True),
+    ("accum_depr", "Accumulated Depreciation", "Fixed Asset", "AccumulatedDepreciation", "Asset", True),
+    ("ap", "Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable", "Liability", True),
+    ("visa", "Visa Credit Card", "Credit Card", "CreditCard", "Liability", True),
+    ("sales_tax", "Sales Tax Payable", "Other Current Liability", "SalesTaxPayable", "Liability", True),
+    ("owner_equity", "Owner's Investment", "Equity", "OwnersEquity", "Equity", True),
+    ("opening", "Opening Balance Equity", "Equity", "OpeningBalanceEquity", "Equity", True),
+    ("retained", "Retained Earnings", "Equity", "RetainedEarnings", "Equity", True),
+)
+ASSET_TYPES = ("Bank", "Accounts Receivable", "Other Current Asset", "Fixed Asset")
+LIABILITY_TYPES = ("Accounts Payable", "Credit Card", "Other Current Liability")
+
+
+# ---- formatting helpers ------------------------------------------------------------------------
+def qbo_time(moment: dt.datetime) -> str:
+    return moment.astimezone(COMPANY_TZ).replace(microsecond=0).isoformat()
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(COMPANY_TZ).date()
+
+
+def to_cents(x) -> int:
+    return int(round(float(x) * 100))
+
+
+def parse_time(text: str) -> dt.datetime:
+    """QBO accepts 'Z', numeric offsets, and bare dates (company midnight)."""
+    value = dt.datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=COMPANY_TZ)
+    return value
+
+
+def ref(value, name=None) -> dict:
+    return {"value": str(value), "name": name} if name is not None else {"value": str(value)}
+
+# ---- the books ---------------------------------------------------------------------------------
+class Books:
+    """All QBO rows, the deletion log, and the ordered index queries page through."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, dict]] = {e: {} for e in ENTITIES}
+        self.lut: dict[str, dict[str, float]] = {e: {} for e in ENTITIES}     # Id → LastUpdatedTime epoch
+        self.deleted: dict[str, dict[str, dict]] = {e: {} for e in ENTITIES}  # Id → deletion stub
+        self._order: dict[str, list] = {}
+        self._ledger: dict | None = None
+        self.account_id: dict[str, str] = {}
+        self.account_name: dict[str, str] = {}
+        self.shipping_item = ""
+
+    def next_id(self, entity: str) -> str:
+        ids = self.rows[entity].keys() | self.deleted[entity].keys()
+        return str(max((int(i) for i in ids), default=0) + 1)
+
+    def put(self, entity: str, rec: dict, created: dt.datetime, updated: dt.datetime | None = None) -> dict:
+        updated = max(updated or created, created)
+        rec["domain"] = "QBO"
+        rec["sparse"] = False
+        rec.setdefault("SyncToken", "0")
+        rec["MetaData"] = {"CreateTime": qbo_time(created), "LastUpdatedTime": qbo_time(updated)}
+        self.rows[entity][rec["Id"]] = rec
+        self.lut[entity][rec["Id"]] = updated.timestamp()
+        self.changed(entity)
+        return rec
+
+    def touch(self, entity: str, rec: dict, when: dt.datetime) -> None:
+        rec["SyncToken"] = str(int(rec["SyncToken"]) + 1)
+        rec["MetaData"]["LastUpdatedTime"] = qbo_time(when)
+        self.lut[entity][rec["Id"]] = when.timestamp()
+        self.changed(entity)
+
+    def delete(self, entity: str, rec_id: str, when: dt.datetime) -> None:
+        self.rows[entity].pop(rec_id)
+        self.lut[entity].pop(rec_id)
+        self.deleted[entity][rec_id] = {"Id": rec_id, "status": "Deleted", "domain": "QBO",
+                                        "MetaData": {"LastUpdatedTime": qbo_time(when)}}
+        self.changed(entity)
+
+    def changed(self, entity: str) -> None:
+        self._order.pop(entity, None)
+        self._ledger = None
+
+    def ordered(self, entity: str) -> list:
+        """[(epoch, int id, id)] sorted: LastUpdatedTime then Id (stable paging)."""
+        if entity not in self._order:
+            self._order[entity] = sorted((t, int(i), i) for i, t in self.lut[entity].items())
+        return self._order[entity]
+
+    # ---- accounting ----------------------------------------------------------------------------
+    def ledger(self) -> dict:
+        """{'YYYY-MM-DD': {account Id: debit cents}} over every posting transaction."""
+        if self._ledger is None:
+            led: dict[str, dict[str, int]] = {}
+            for entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt", "Payment", "Bill",
+                           "BillPayment", "Purchase", "VendorCredit", "JournalEntry", "Deposit", "Transfer"):
+                for rec in self.rows[entity].values():
+                    day = led.setdefault(rec["TxnDate"], {})
+                    for acct, debit in postings(self, entity, rec):
+                        day[acct] = day.get(acct, 0) + debit
+            self._ledger = led
+        return self._ledger
+
+    def account_type(self, acct_id: str) -> str:
+        return self.rows["Account"][acct_id]["AccountType"]
+
+
+def postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:
+    """Double-entry effect of one transaction: [(account Id, debit cents; credit < 0)]."""
+    A = books.account_id
+    out: list[tuple[str, int]] = []
+    total = to_cents(rec.get("TotalAmt", 0))
+    if entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
+        sign = 1 if entity in ("Invoice", "SalesReceipt") else -1
+        items = books.rows["Item"]
+        for line in rec["Line"]:
+            if line["DetailType"] != "SalesItemLineDetail":
+                continue
+            d = line["SalesItemLineDetail"]
+            item = items[d["ItemRef"]["value"]]
+            out.append((item["IncomeAccountRef"]["value"], -sign * to_cents(line["Amount"])))
+            if item["Type"] == "Inventory":       # accrual COGS at the item's cost
+                cost = d["Qty"] * to_cents(item["PurchaseCost"])
+                out.append((item["ExpenseAccountRef"]["value"], sign * cost))
+                out.append((item["AssetAccountRef"]["value"], -sign * cost))
+        tax = to_cents(rec.get("TxnTaxDetail", {}).get("TotalTax", 0))
+        if tax:
+            out.append((A["sales_tax"], -sign * tax))
+        counter = A["ar"] if entity in ("Invoice", "CreditMemo") else rec["DepositToAccountRef"]["value"]
+        out.append((counter, sign * total))
+    elif entity == "Payment":
+        out += [(rec["DepositToAccountRef"]["value"], total), (A["ar"], -total)]
+    elif entity in ("Bill", "Purchase", "VendorCredit"):
+        sign = -1 if entity == "VendorCredit" else 1
+        for line in rec["Line"]:
+            out.append((line["AccountBasedExpenseLineDetail"]["AccountRef"]["value"], sign * to_cents(line["Amount"])))
+        counter = rec["AccountRef"]["value"] if entity == "Purchase" else A["ap"]
+        out.append((counter, -sign * total))
+    elif entity == "BillPayment":
+        out += [(A["ap"], total), (rec["CheckPayment"]["BankAccountRef"]["value"], -total)]
+    elif entity == "JournalEntry":
+        for line in rec["Line"]:
+            d = line["JournalEntryLineDetail"]
+            amt = to_cents(line["Amount"])
+            out.append((d["AccountRef"]["value"], amt if d["PostingType"] == "Debit" else -amt))
+    elif entity == "Deposit":
+        out.append((rec["DepositToAccountRef"]["value"], total))
+        for line in rec["Line"]:
+            out.append((line["DepositLineDetail"]["AccountRef"]["value"], -to_cents(line["Amount"])))
+    elif entity == "Transfer":
+        amt = to_cents(rec["Amount"])
+        out += [(rec["ToAccountRef"]["value"], amt), (rec["FromAccountRef"]["value"], -amt)]
+    return out
+
+
+# ---- projection of the world into QuickBooks rows ----------------------------------------------
+def sales_lines(books: Books, lines: list[tuple[str, int, int]], shipping: int = 0) -> tuple[list, int]:
+    """[(item Id, qty, unit cents)] → QBO Line array (+ SubTotalLineDetail) and subtotal cents."""
+    items = books.rows["Item"]
+    out, sub = [], 0
+    for n, (item_id, qty, unit) in enumerate(lines, start=1):
+        amt = qty * unit
+        sub += amt
+        item = items[item_id]
+        out.append({"Id": str(n), "LineNum": n, "Description": item["Name"], "Amount": cents(amt),
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": ref(item_id, item["Name"]), "UnitPrice": cents(unit),
+                                            "Qty": qty, "ItemAccountRef": dict(item["IncomeAccountRef"]),
+                                            "TaxCodeRef": ref("TAX" if item["Taxable"] else "NON")}})
+    if shipping:
+        n = len(out) + 1
+        ship = books.rows["Item"][books.shipping_item]
+        sub += shipping
+        out.append({"Id": str(n), "LineNum": n, "Description": "Shipping", "Amount": cents(shipping),
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": ref(ship["Id"], ship["Name"]), "UnitPrice": cents(shipping),
+                                            "Qty": 1, "ItemAccountRef": dict(ship["IncomeAccountRef"]),
+                                            "TaxCodeRef": ref("NON")}})
+    out.append({"Amount": cents(sub), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
+    return out, sub
+
+
+def txn_tax_detail(tax: int, code_id: str, rate_id: str, pct: float, taxable: int) -> dict:
+    detail = {"TotalTax": cents(tax)}
+    if tax:
+        detail["TxnTaxCodeRef"] = ref(code_id)
+        detail["TaxLine"] = [{"Amount": cents(tax), "DetailType": "TaxLineDetail",
+                              "TaxLineDetail": {"TaxRateRef": ref(rate_id), "PercentBased": True,
+                                                "TaxPercent": pct, "NetAmountTaxable": cents(taxable)}}]
+    return detail
+
+
+def utc_at(day: dt.date, hour: int = 17) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc)
+
+
+def project(w: World) -> Books:
+    """Build every QBO row from the world. Deterministic: only world data and fixed offsets."""
+    b = Books()
+    r = random.Random(f"{w.seed}:quickbooks")
+    origin = utc_at(w.start - dt.timedelta(days=30), 16)           # company set up before history
+    last_moment = utc_at(w.today - dt.timedelta(days=1), 23)       # nothing is stamped after yesterday
+
+    def clamp(m: dt.datetime) -> dt.datetime:
+        return min(m, last_moment)
+
+    # Accounts.
+    for i, (key, name, atype, sub, cls, active) in enumerate(CHART, start=1):
+        b.account_id[key] = str(i)
+        b.account_name[str(i)] = name
+        b.put("Account", {"Id": str(i), "Name": name, "FullyQualifiedName": name, "AccountType": atype,
+                          "AccountSubType": sub, "Classification": cls, "SubAccount": False, "Active": active,
+                          "CurrentBalance": 0, "CurrentBalanceWithSubAccounts": 0,
+                          "CurrencyRef": ref("USD", "United States Dollar")}, origin)
+    A = b.account_id
+    acct = lambda key: ref(A[key], b.account_name[A[key]])  # noqa: E731
+
+    # Small name lists.
+    for i, (name, days) in enumerate((("Net 15", 15), ("Net 30", 30), ("Net 60", 60), ("Due on receipt", 0)), 1):
+        b.put("Term", {"Id": str(i), "Name": name, "Active": True, "Type": "STANDARD", "DueDays": days,
+                       "DiscountDays": 0, "DiscountPercent": 0}, origin)
+    term_by_days = {15: "1", 30: "2", 60: "3", 0: "4"}
+    for i, (name, kind) in enumerate((("Cash", "NON_CREDIT_CARD"), ("Check", "NON_CREDIT_CARD"),
+                                      ("Visa", "CREDIT_CARD"), ("MasterCard", "CREDIT_CARD"),
+                                      ("American Express", "CREDIT_CARD"), ("ACH Transfer", "NON_CREDIT_CARD"),
+                                      ("Diners Club", "CREDIT_CARD")), 1):
+        b.put("PaymentMethod", {"Id": str(i), "Name": name, "Type": kind, "Active": name != "Diners Club"}, origin)
+    for i, name in enumerate(("Wholesale", "Retail", "Partner"), 1):
+        b.put("CustomerType", {"Id": str(i), "Name": name, "Active": True}, origin)
+    for i, (name, active) in enumerate((("Retail", True), ("Wholesale", True), ("Services", True), ("Events", False)), 1):
+        b.put("Class", {"Id": str(i), "Name": name, "FullyQualifiedName": name, "SubClass": False, "Active": active}, origin)
+    for i, (name, active) in enumerate((("Headquarters", True), ("Online Store", True), ("Popup Shop", False)), 1):
+        b.put("Department", {"Id": str(i), "Name": name, "FullyQualifiedName": name, "SubDepartment": False,
+                             "Active": active}, origin)
+    b.put("TaxAgency", {"Id": "1", "DisplayName": "State Board of Equalization", "TaxTrackedOnSales": True,
+                        "TaxTrackedOnPurchases": False}, origin)
+    for i, (name, pct) in enumerate((("Invoice Sales Tax", 8.25), ("Online Sales Tax", 7.25), ("Old County Tax", 1.0)), 1):
+        b.put("TaxRate", {"Id": str(i), "Name": name, "Description": name, "RateValue": pct, "Active": i != 3,
+                          "AgencyRef": ref("1"), "SpecialTaxType": "NONE", "DisplayType": "ReadOnly",
+                          "EffectiveTaxRate": [{"RateValue": pct, "EffectiveDate": "2015-01-01T00:00:00-08:00"}]}, origin)
+    for i, (name, rate, active) in enumerate((("Invoice Sales Tax", "1", True), ("Online Sales Tax", "2", True),
+                                              ("Old County Tax", "3", False)), 2):
+        b.put("TaxCode", {"Id": str(i), "Name": name, "Description": name, "Active": active, "Hidden": False,
+                          "Taxable": True, "TaxGroup": True,
+                          "SalesTaxRateList": {"TaxRateDetail": [{"TaxRateRef": ref(rate, name), "TaxTypeApplicable": "TaxOnAmount", "TaxOrder": 0}]},
+                          "PurchaseTaxRateList": {"TaxRateDetail": []}}, origin)
+    employees = []
+    er = random.Random(f"{w.seed}:employees")
+    for i in range(1, 7):
+        first, last = er.choice(("Ana", "Bo", "Cy", "Di", "Ed", "Flo")), er.choice(("Ng", "Ortiz", "Patel", "Quist", "Ruiz"))
+        rec = b.put("Employee", {"Id": str(i), "GivenName": first, "FamilyName": last, "DisplayName": f"{first} {last} {i}",
+                                 "PrintOnCheckName": f"{first} {last}", "Active": i != 6, "BillableTime": i <= 3,
+                                 "EmployeeNumber": f"E{i:03d}", "HiredDate": (w.start - dt.timedelta(days=100 * i)).isoformat(),
+                                 "PrimaryEmailAddr": {"Address": f"{first}.{last}{i}@tributary-trading.com".lower()}}, origin)
+        employees.append(rec)
+
+    # Vendors (plus Shopify, who takes payment fees).
+    vendor_names = list(w.vendors) + ["Shopify Payments"]
+    for i, name in enumerate(vendor_names, 1):
+        b.put("Vendor", {"Id": str(i), "DisplayName": name, "CompanyName": name, "PrintOnCheckName": name,
+                         "Active": i % 17 != 0, "Balance": 0, "Vendor1099": "Contractors" in name,
+                         "CurrencyRef": ref("USD", "United States Dollar"),
+                         "WebAddr": {"URI": "https://www." + "".join(c for c in name.lower() if c.isalnum()) + ".com"}}, origin)
+    shopify_vendor = str(len(vendor_names))
+
+    # Items: world products (+ shipping, a non-inventory gift wrap, an inactive legacy service).
+    for p in w.products:
+        iid = str(p.idx + 1)
+        rec = {"Id": iid, "Name": p.name, "FullyQualifiedName": p.name, "Sku": p.sku, "Type": p.kind,
+               "UnitPrice": cents(p.price), "Active": True, "Taxable": p.kind == "Inventory", "SubItem": False,
+               "Description": p.name, "IncomeAccountRef": acct("product_income" if p.kind == "Inventory" else "service_income")}
+        if p.kind == "Inventory":
+            rec.update(PurchaseCost=cents(p.cost), TrackQtyOnHand=True, QtyOnHand=r.randint(20, 400),
+                       InvStartDate=w.start.isoformat(), ExpenseAccountRef=acct("cogs"), AssetAccountRef=acct("inventory"))
+        b.put("Item", rec, origin)
+    n_items = len(w.products)
+    b.put("Item", {"Id": str(n_items + 1), "Name": "Shipping", "FullyQualifiedName": "Shipping", "Type": "Service",
+                   "UnitPrice": 0, "Active": True, "Taxable": False, "IncomeAccountRef": acct("shipping_income")}, origin)
+    b.shipping_item = str(n_items + 1)
+    b.put("Item", {"Id": str(n_items + 2), "Name": "Gift Wrap", "FullyQualifiedName": "Gift Wrap", "Type": "NonInventory",
+                   "UnitPrice": 4.99, "Active": True, "Taxable": True, "IncomeAccountRef": acct("product_income"),
+                   "ExpenseAccountRef": acct("Office Supplies")}, origin)
+    b.put("Item", {"Id": str(n_items + 3), "Name": "Legacy Audit (retired)", "FullyQualifiedName": "Legacy Audit (retired)",
+                   "Type": "Service", "UnitPrice": 900, "Active": False, "Taxable": False,
+                   "IncomeAccountRef": acct("service_income")}, origin)
+
+    # Customers: exactly the world's QuickBooks customer rows (Id = idx + 1), DisplayName unique.
+    seen_names: set[str] = set()
+    for qc in w.qbo_customers:
+        name = qc.display_name
+        while name in seen_names:
+            name += " (2)"
+        seen_names.add(name)
+        rec = {"Id": str(qc.idx + 1), "DisplayName": name, "FullyQualifiedName": name, "PrintOnCheckName": name,
+               "Active": qc.active, "Job": False, "BillWithParent": False, "Taxable": False, "Balance": 0,
+               "BalanceWithJobs": 0, "CurrencyRef": ref("USD", "United States Dollar"),
+               "PreferredDeliveryMethod": "Email", "SalesTermRef": ref("2"),
+               "BillAddr": {"Id": str(1000 + qc.idx), "Line1": f"{100 + qc.idx} Market St", "City": "San Francisco",
+                            "CountrySubDivisionCode": "CA", "PostalCode": "94103", "Country": "USA"}}
+        if qc.company_name:
+            rec["CompanyName"] = qc.company_name
+            rec["CustomerTypeRef"] = {"value": "1"}
+        else:
+            rec["CustomerTypeRef"] = {"value": "2"}
+        if qc.given:
+            rec["GivenName"], rec["FamilyName"] = qc.given, qc.family
+        if qc.email:
+            rec["PrimaryEmailAddr"] = {"Address": qc.email}
+        if qc.web:
+            rec["WebAddr"] = {"URI": qc.web}
+        b.put("Customer", rec, qc.created)
+
+    item_id = {p.idx: str(p.idx + 1) for p in w.products}
+
+    # Invoices and their payments.
+    pay_methods = ("2", "3", "4", "6")
+    for inv in w.invoices:
+        iid = str(inv.idx + 1)
+        cust = b.rows["Customer"][str(inv.billed_as + 1)]
+        lines, sub = sales_lines(b, [(item_id[p], q, u) for p, q, u in inv.lines])
+        taxable = inv.taxable(w.products)
+        tax = inv.tax
+        total = sub + tax
+        assert total == inv.total
+        paid = 0
+        linked = []
+        updated = inv.created
+        for k, (pday, amount) in enumerate(inv.payments):
+            amount = min(amount, total - paid)
+            if amount <= 0:
+                continue
+            paid += amount
+            pid = str(inv.idx * 2 + k + 1)     # ≤ 2 payments per invoice → unique, stable ids
+            pmoment = clamp(utc_at(pday, 18 + k))
+            b.put("Payment", {"Id": pid, "TxnDate": pday.isoformat(), "CustomerRef": ref(cust["Id"], cust["DisplayName"]),
+                              "TotalAmt": cents(amount), "UnappliedAmt": 0, "ProcessPayment": False,
+                              "PaymentRefNum": f"{1000 + int(pid)}", "PaymentMethodRef": ref(pay_methods[int(pid) % 4]),
+                              "DepositToAccountRef": acct("checking"), "ARAccountRef": acct("ar"),
+                              "CurrencyRef": ref("USD", "United States Dollar"),
+                              "Line": [{"Amount": cents(amount), "LinkedTxn": [{"TxnId": iid, "TxnType": "Invoice"}]}]},
+                  pmoment)
+            linked.append({"TxnId": pid, "TxnType": "Payment"})
+            updated = max(updated, pmoment)
+        rec = {"Id": iid, "DocNumber": f"INV-{inv.idx + 1001}", "TxnDate": inv.date.isoformat(),
+               "DueDate": (inv.date + dt.timedelta(days=inv.terms_days)).isoformat(),
+               "CustomerRef": ref(cust["Id"], cust["DisplayName"]), "SalesTermRef": ref(term_by_days[inv.terms_days]),
+               "Line": lines, "TxnTaxDetail": txn_tax_detail(tax, "2", "1", 8.25, taxable),
+               "TotalAmt": cents(total), "Balance": cents(total - paid), "HomeBalance": cents(total - paid),
+               "CurrencyRef": ref("USD", "United States Dollar"), "LinkedTxn": linked,
+               "EmailStatus": "EmailSent" if "PrimaryEmailAddr" in cust else "NotSet", "PrintStatus": "NotSet",
+               "ApplyTaxAfterDiscount": False, "AllowOnlineCreditCardPayment": True, "AllowOnlineACHPayment": True,
+               "GlobalTaxCalculation": "TaxExcluded"}
+        if "PrimaryEmailAddr" in cust:
+            rec["BillEmail"] = {"Address": cust["PrimaryEmailAddr"]["Address"]}
+        if "BillAddr" in cust:
+            rec["BillAddr"] = dict(cust["BillAddr"])
+        b.put("Invoice", rec, clamp(inv.created), clamp(updated))
+
+    # Shopify: one SalesReceipt per day (the payout), a RefundReceipt per refunded order,
+    # one Purchase per month for payment fees (2.9% + 30¢ per order).
+    by_day: dict[dt.date, list] = collections.OrderedDict()
+    for o in w.orders:
+        by_day.setdefault(local_date(o.at), []).append(o)
+    fees_by_month: dict[str, int] = {}
+    for k, (day, orders) in enumerate(by_day.items(), 1):
+        qty: dict[int, int] = {}
+        price: dict[int, int] = {}
+        ship = tax = 0
+        for o in orders:
+            for p, q, u in o.lines:
+                qty[p] = qty.get(p, 0) + q
+                price[p] = u
+            ship += o.shipping
+            tax += o.tax
+            fees_by_month[day.strftime("%Y-%m")] = fees_by_month.get(day.strftime("%Y-%m"), 0) + (o.total * 29 + 500) // 1000 + 30
+        lines, sub = sales_lines(b, [(item_id[p], qty[p], price[p]) for p in sorted(qty)], ship)
+        total = sub + tax
+        b.put("SalesReceipt", {"Id": str(k), "DocNumber": f"SHOP-{day:%Y%m%d}", "TxnDate": day.isoformat(),
+                               "Line": lines, "TxnTaxDetail": txn_tax_detail(tax, "3", "2", 7.25, sub - ship),
+                               "TotalAmt": cents(total), "Balance": 0, "DepositToAccountRef": acct("checking"),
+                               "PaymentMethodRef": ref("3", "Visa"), "PaymentRefNum": f"payout-{day:%Y%m%d}",
+                               "CurrencyRef": ref("USD", "United States Dollar"), "ClassRef": ref("1", "Retail"),
+                               "DepartmentRef": ref("2", "Online Store"), "PrivateNote": f"Shopify payout, {len(orders)} orders",
+                               "GlobalTaxCalculation": "TaxExcluded", "PrintStatus": "NotSet", "EmailStatus": "NotSet"},
+              clamp(utc_at(day, 23)))
+    k = 0
+    for o in w.orders:
+        if not o.refunded:
+            continue
+        k += 1
+        lines, sub = sales_lines(b, [(item_id[p], q, u) for p, q, u in o.lines], o.shipping)
+        total = sub + o.tax
+        day = local_date(o.refunded_at)
+        b.put("RefundReceipt", {"Id": str(k), "DocNumber": f"REF-{o.idx + 1001}", "TxnDate": day.isoformat(),
+                                "Line": lines, "TxnTaxDetail": txn_tax_detail(o.tax, "3", "2", 7.25, sub - o.shipping),
+                                "TotalAmt": cents(total), "Balance": 0, "DepositToAccountRef": acct("checking"),
+                                "PaymentMethodRef": ref("3", "Visa"), "PaymentType": "CreditCard",
+                                "CurrencyRef": ref("USD", "United States Dollar"),
+                                "PrivateNote": f"Shopify refund of order #{o.idx + 1001}",
+                                "GlobalTaxCalculation": "TaxExcluded", "PrintStatus": "NotSet"},
+              clamp(o.refunded_at))
+
+    # Expenses: bills (paid later by BillPayment), card/cash purchases.
+    cat_account = {c: A[c] if c in A else None for c, *_ in EXPENSE_CATEGORIES}
+    cat_account["Inventory Purchases"] = A["cogs"]     # periodic-style restocking expensed to COGS
+    nb = npur = nbp = 0
+    for e in w.expenses:
+        vend = b.rows["Vendor"][str(e.vendor + 1)]
+        acct_id = cat_account[e.category]
+        line = [{"Id": "1", "LineNum": 1, "Description": e.category, "Amount": cents(e.amount),
+                 "DetailType": "AccountBasedExpenseLineDetail",
+                 "AccountBasedExpenseLineDetail": {"AccountRef": ref(acct_id, b.account_name[acct_id]),
+                                                   "BillableStatus": "NotBillable", "TaxCodeRef": ref("NON")}}]
+        created = clamp(utc_at(e.date, 19))
+        if e.paid_by == "bill":
+            nb += 1
+            bill_id = str(nb)
+            linked = []
+            updated = created
+            if e.paid_on:
+                nbp += 1
+                pm = clamp(utc_at(e.paid_on, 20))
+                b.put("BillPayment", {"Id": str(nbp), "TxnDate": e.paid_on.isoformat(), "VendorRef": ref(vend["Id"], vend["DisplayName"]),
+                                      "PayType": "Check", "TotalAmt": cents(e.amount), "DocNumber": str(5000 + nbp),
+                                      "CheckPayment": {"BankAccountRef": acct("checking"), "PrintStatus": "NeedToPrint"},
+                                      "APAccountRef": acct("ap"), "CurrencyRef": ref("USD", "United States Dollar"),
+                                      "Line": [{"Amount": cents(e.amount), "LinkedTxn": [{"TxnId": bill_id, "TxnType": "Bill"}]}]}, pm)
+                linked.append({"TxnId": str(nbp), "TxnType": "BillPayment"})
+                updated = pm
+            b.put("Bill", {"Id": bill_id, "DocNumber": f"B-{e.idx + 1:05d}", "TxnDate": e.date.isoformat(),
+                           "DueDate": (e.date + dt.timedelta(days=30)).isoformat(), "VendorRef": ref(vend["Id"], vend["DisplayName"]),
+                           "APAccountRef": acct("ap"), "SalesTermRef": ref("2"), "Line": line, "TotalAmt": cents(e.amount),
+                           "Balance": 0 if e.paid_on else cents(e.amount), "LinkedTxn": linked,
+                           "CurrencyRef": ref("USD", "United States Dollar")}, created, updated)
+        else:
+            npur += 1
+            card = e.paid_by == "card"
+            b.put("Purchase", {"Id": str(npur), "TxnDate": e.date.isoformat(), "PaymentType": "CreditCard" if card else "Cash",
+                               "AccountRef": acct("visa" if card else "checking"), "Credit": False,
+                               "EntityRef": {"value": vend["Id"], "name": vend["DisplayName"], "type": "Vendor"},
+                               "Line": line, "TotalAmt": cents(e.amount), "CurrencyRef": ref("USD", "United States Dollar"),
+                               "PrintStatus": "NotSet"}, created)
+    svend = b.rows["Vendor"][shopify_vendor]
+    for month in sorted(fees_by_month):
+        npur += 1
+        y, m = map(int, month.split("-"))
+        day = min(month_end(y, m), w.today - dt.timedelta(days=1))
+        fee = fees_by_month[month]
+        b.put("Purchase", {"Id": str(npur), "TxnDate": day.isoformat(), "PaymentType": "Cash", "AccountRef": acct("checking"),
+                           "Credit": False, "EntityRef": {"value": svend["Id"], "name": svend["DisplayName"], "type": "Vendor"},
+                           "Line": [{"Id": "1", "LineNum": 1, "Description": f"Shopify payment fees {month}", "Amount": cents(fee),
+                                     "DetailType": "AccountBasedExpenseLineDetail",
+                                     "AccountBasedExpenseLineDetail": {"AccountRef": acct("fees"), "BillableStatus": "NotBillable",
+                                                                       "TaxCodeRef": ref("NON")}}],
+                           "TotalAmt": cents(fee), "CurrencyRef": ref("USD", "United States Dollar"), "PrintStatus": "NotSet"},
+              clamp(utc_at(day, 22)))
+
+    # Month-end journal entries (payroll, depreciation), transfers, owner deposits.
+    months = _months(w.start, w.today - dt.timedelta(days=1))
+    nje = ntr = 0
+    payroll = int(w.n(1_800_000, 1) * 1)   # cents per month, grows with scale
+    for y, m in months:
+        day = min(month_end(y, m), w.today - dt.timedelta(days=1))
+        moment = clamp(utc_at(day, 23))
+        for memo, dr, cr, amount in (("Monthly payroll", "payroll", "checking", payroll + r.randrange(0, 200_000)),
+                                     ("Monthly depreciation", "depreciation", "accum_depr", 41_667)):
+            nje += 1
+            b.put("JournalEntry", {"Id": str(nje), "DocNumber": f"JE-{nje:04d}", "TxnDate": day.isoformat(),
+                                   "PrivateNote": memo, "Adjustment": False, "TotalAmt": cents(amount),
+                                   "CurrencyRef": ref("USD", "United States Dollar"),
+                                   "Line": [{"Id": "0", "LineNum": "1", "Description": memo, "Amount": cents(amount),
+                                             "DetailType": "JournalEntryLineDetail",
+                                             "JournalEntryLineDetail": {"PostingType": "Debit", "AccountRef": acct(dr)}},
+                                            {"Id": "1", "LineNum": "2", "Description": memo, "Amount": cents(amount),
+                                             "DetailType": "JournalEntryLineDetail",
+                                             "JournalEntryLineDetail": {"PostingType": "Credit", "AccountRef": acct(cr)}}]},
+                  moment)
+        for frm, to, amount in (("checking", "savings", 250_000 + r.randrange(0, 100_000)),
+                                ("checking", "visa", 300_000 + r.randrange(0, 300_000))):
+            ntr += 1
+            b.put("Transfer", {"Id": str(ntr), "TxnDate": day.isoformat(), "Amount": cents(amount),
+                               "FromAccountRef": acct(frm), "ToAccountRef": acct(to),
+                               "CurrencyRef": ref("USD", "United States Dollar"),
+                               "PrivateNote": "Pay card" if to == "visa" else "Sweep to savings"}, moment)
+    for k in range(1, 5):
+        day = w.start + dt.timedelta(days=(k - 1) * 180 + 1)
+        amount = 2_500_000 if k == 1 else 500_000
+        b.put("Deposit", {"Id": str(k), "TxnDate": day.isoformat(), "DepositToAccountRef": acct("checking"),
+                          "TotalAmt": cents(amount), "CurrencyRef": ref("USD", "United States Dollar"),
+                          "PrivateNote": "Owner investment",
+                          "Line": [{"Id": "1", "LineNum": 1, "Amount": cents(amount), "DetailType": "DepositLineDetail",
+                                    "DepositLineDetail": {"AccountRef": acct("owner_equity"), "PaymentMethodRef": ref("6")}}]},
+              clamp(utc_at(day, 18)))
+
+    # Credit memos (unapplied: they lower the customer's balance), estimates, POs,
+    # vendor credits, time activities, budgets: small, but real.
+    cust_ids = sorted(b.rows["Customer"], key=int)
+    services = [p for p in w.products if p.kind == "Service"]
+    for k in range(1, w.n(40) + 1):
+        cid = cust_ids[r.randrange(len(cust_ids))]
+        cust = b.rows["Customer"][cid]
+        created_day = max(dt.date.fromisoformat(cust["MetaData"]["CreateTime"][:10]), w.start)
+        day = created_day + dt.timedelta(days=r.randrange(max(1, (w.today - created_day).days - 1)))
+        p = services[r.randrange(len(services))]
+        lines, sub = sales_lines(b, [(item_id[p.idx], 1, p.price // 4)])
+        b.put("CreditMemo", {"Id": str(k), "DocNumber": f"CM-{k:04d}", "TxnDate": day.isoformat(),
+                             "CustomerRef": ref(cid, cust["DisplayName"]), "Line": lines,
+                             "TxnTaxDetail": {"TotalTax": 0}, "TotalAmt": cents(sub), "Balance": cents(sub),
+                             "RemainingCredit": 0, "CurrencyRef": ref("USD", "United States Dollar"),
+                             "PrintStatus": "NotSet", "EmailStatus": "NotSet"}, clamp(utc_at(day, 19)))
+    for k, deal in enumerate([d for d in w.deals if d.stage in ("proposal", "won", "lost")][: w.n(120)], 1):
+        co = w.companies[deal.company]
+        cid = next((str(q.idx + 1) for q in w.qbo_customers if q.uid == co.uid), cust_ids[k % len(cust_ids)]) \
+            if w.scale <= 5 else cust_ids[k % len(cust_ids)]
+        cust = b.rows["Customer"][cid]
+        p = services[k % len(services)]
+        qty = max(1, deal.amount // max(1, p.price))
+        qty = min(qty, 50)
+        lines, sub = sales_lines(b, [(item_id[p.idx], qty, p.price)])
+        day = local_date(deal.created)
+        status = {"proposal": "Pending", "won": "Accepted", "lost": "Rejected"}[deal.stage]
+        b.put("Estimate", {"Id": str(k), "DocNumber": f"EST-{k:04d}", "TxnDate": day.isoformat(),
+                           "ExpirationDate": (day + dt.timedelta(days=30)).isoformat(), "TxnStatus": status,
+                           "CustomerRef": ref(cid, cust["DisplayName"]), "Line": lines, "TxnTaxDetail": {"TotalTax": 0},
+                           "TotalAmt": cents(sub), "CurrencyRef": ref("USD", "United States Dollar"),
+                           "PrintStatus": "NotSet", "EmailStatus": "NotSet"}, clamp(deal.created))
+    goods = [p for p in w.products if p.kind == "Inventory"]
+    wholesale = next((v for v in b.rows["Vendor"].values() if v["DisplayName"] == "Wholesale Goods Ltd"), None)
+    for k in range(1, w.n(24) + 1):
+        day = w.start + dt.timedelta(days=k * (len(months) * 30 // (w.n(24) + 1)))
+        day = min(day, w.today - dt.timedelta(days=1))
+        lines, sub = [], 0
+        for n, p in enumerate(r.sample(goods, min(3, len(goods))), 1):
+            q = r.randint(10, 60)
+            sub += q * p.cost
+            lines.append({"Id": str(n), "LineNum": n, "Amount": cents(q * p.cost), "DetailType": "ItemBasedExpenseLineDetail",
+                          "ItemBasedExpenseLineDetail": {"ItemRef": ref(item_id[p.idx], p.name), "Qty": q,
+                                                         "UnitPrice": cents(p.cost), "BillableStatus": "NotBillable",
+                                                         "TaxCodeRef": ref("NON")}})
+        b.put("PurchaseOrder", {"Id": str(k), "DocNumber": f"PO-{k:04d}", "TxnDate": day.isoformat(),
+                                "VendorRef": ref(wholesale["Id"], wholesale["DisplayName"]), "APAccountRef": acct("ap"),
+                                "POStatus": "Closed" if day < w.today - dt.timedelta(days=30) else "Open",
+                                "Line": lines, "TotalAmt": cents(sub), "CurrencyRef": ref("USD", "United States Dollar"),
+                                "EmailStatus": "NotSet"}, clamp(utc_at(day, 17)))
+    for k in range(1, w.n(8) + 1):
+        day = w.start + dt.timedelta(days=r.randrange(0, (w.today - w.start).days - 1))
+        vend = b.rows["Vendor"][str(r.randrange(len(w.vendors)) + 1)]
+        amount = r.randrange(2_000, 40_000)
+        b.put("VendorCredit", {"Id": str(k), "DocNumber": f"VC-{k:04d}", "TxnDate": day.isoformat(),
+                               "VendorRef": ref(vend["Id"], vend["DisplayName"]), "APAccountRef": acct("ap"),
+                               "TotalAmt": cents(amount), "Balance": cents(amount), "CurrencyRef": ref("USD", "United States Dollar"),
+                               "Line": [{"Id": "1", "LineNum": 1, "Description": "Vendor refund", "Amount": cents(amount),
+                                         "DetailType": "AccountBasedExpenseLineDetail",
+                                         "AccountBasedExpenseLineDetail": {"AccountRef": acct("Office Supplies"),
+                                                                           "BillableStatus": "NotBillable", "TaxCodeRef": ref("NON")}}]},
+              clamp(utc_at(day, 16)))
+    billable = [e for e in employees if e["BillableTime"]]
+    consult = item_id[services[0].idx]
+    for k in range(1, w.n(80) + 1):
+        emp = billable[k % len(billable)]
+        cid = cust_ids[r.randrange(len(cust_ids))]
+        day = w.start + dt.timedelta(days=r.randrange(0, (w.today - w.start).days - 1))
+        b.put("TimeActivity", {"Id": str(k), "TxnDate": day.isoformat(), "NameOf": "Employee",
+                               "EmployeeRef": ref(emp["Id"], emp["DisplayName"]), "CustomerRef": ref(cid, b.rows["Customer"][cid]["DisplayName"]),
+                               "ItemRef": ref(consult, "Consulting Hours"), "BillableStatus": "Billable", "Taxable": False,
+                               "HourlyRate": 150, "Hours": r.randint(1, 8), "Minutes": r.choice((0, 15, 30, 45)),
+                               "Description": "Consulting"}, clamp(utc_at(day, 20)))
+    expense_accounts = [a for a in b.rows["Account"].values() if a["AccountType"] in ("Expense", "Income") and a["Active"]]
+    for k, year in enumerate(sorted({w.start.year, (w.today - dt.timedelta(days=1)).year}), 1):
+        detail = []
+        for a in expense_accounts:
+            for month in range(1, 13):
+                detail.append({"BudgetDate": f"{year}-{month:02d}-01", "Amount": cents(r.randrange(50_000, 900_000, 100)),
+                               "AccountRef": ref(a["Id"], a["Name"])})
+        b.put("Budget", {"Id": str(k), "Name": f"FY{year} Operating Budget", "StartDate": f"{year}-01-01",
+                         "EndDate": f"{year}-12-31", "BudgetType": "ProfitAndLoss", "BudgetEntryType": "Monthly",
+                         "Active": True, "BudgetDetail": detail}, clamp(utc_at(dt.date(year, 1, 2) if dt.date(year, 1, 2) > w.start else w.start, 16)))
+
+    recompute_balances(b)
+    return b
+
+
+def month_end(y: int, m: int) -> dt.date:
+    return (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
+
+
+def _months(first: dt.date, last: dt.date) -> list[tuple[int, int]]:
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def recompute_balances(b: Books) -> None:
+    """Customer/Vendor Balance and Account CurrentBalance, from open documents and the ledger.
+    (QBO does not bump LastUpdatedTime for balance-only changes, nor do we.)"""
+    cust_bal: dict[str, int] = {}
+    for inv in b.rows["Invoice"].values():
+        cid = inv["CustomerRef"]["value"]
+        cust_bal[cid] = cust_bal.get(cid, 0) + to_cents(inv["Balance"])
+    for cm in b.rows["CreditMemo"].values():
+        cid = cm["CustomerRef"]["value"]
+        cust_bal[cid] = cust_bal.get(cid, 0) - to_cents(cm["Balance"])
+    for cid, c in b.rows["Customer"].items():
+        c["Balance"] = c["BalanceWithJobs"] = cents(cust_bal.get(cid, 0))
+    vend_bal: dict[str, int] = {}
+    for bill in b.rows["Bill"].values():
+        vid = bill["VendorRef"]["value"]
+        vend_bal[vid] = vend_bal.get(vid, 0) + to_cents(bill["Balance"])
+    for vc in b.rows["VendorCredit"].values():
+        vid = vc["VendorRef"]["value"]
+        vend_bal[vid] = vend_bal.get(vid, 0) - to_cents(vc["Balance"])
+    for vid, v in b.rows["Vendor"].items():
+        v["Balance"] = cents(vend_bal.get(vid, 0))
+    acct_bal: dict[str, int] = {}
+    for day in b.ledger().values():
+        for a, v in day.items():
+            acct_bal[a] = acct_bal.get(a, 0) + v
+    for aid, a in b.rows["Account"].items():
+        if a["AccountType"] in ASSET_TYPES or a["AccountType"] in LIABILITY_TYPES or a["AccountType"] == "Equity":
+            v = acct_bal.get(aid, 0)
+            v = v if a["Classification"] == "Asset" else -v
+            a["CurrentBalance"] = a["CurrentBalanceWithSubAccounts"] = cents(v)
