@@ -170,6 +170,29 @@ def test_query_errors(sim):
     assert "Term" in got["BatchItemResponse"][0]["QueryResponse"] and "Fault" in got["BatchItemResponse"][1]
 
 
+def test_sorts_on_true_false_ids_and_refusals(sim):
+    def ids(query: str) -> list[str]:
+        return [c["Id"] for c in sim.query(query).get("Customer", [])]
+    active_last = ids("SELECT * FROM Customer WHERE Active IN (true, false) ORDER BY Active MAXRESULTS 1000")
+    every = sim.query("SELECT * FROM Customer WHERE Active IN (true, false) MAXRESULTS 1000")["Customer"]
+    flags = {c["Id"]: c["Active"] for c in every}
+    assert [flags[i] for i in active_last] == sorted(flags[i] for i in active_last)
+    by_ref = sim.query("SELECT * FROM Invoice ORDER BY CustomerRef MAXRESULTS 1000")["Invoice"]
+    refs = [int(i["CustomerRef"]["value"]) for i in by_ref]
+    assert refs == sorted(refs)   # ids by value: 2 before 10
+    for whole in ("BillAddr", "Line", "MetaData"):
+        refused = sim.api("GET", "/query", params={"query": f"SELECT * FROM Invoice ORDER BY {whole}"})
+        assert refused.status_code == 400 and refused.json()["Fault"]["Error"][0]["code"] == "4001", whole
+
+
+def test_a_fault_rule_with_a_count_that_is_not_a_whole_number_is_refused(sim):
+    for bad in ({"count": "2"}, {"count": 0}, {"after": None}, {"after": -1}, {"count": True}):
+        resp = sim.http.post(sim.control + "/_sandbox/faults", timeout=30,
+                             json={"rules": [{"vendor": "quickbooks", "kind": "drop", **bad}]})
+        assert resp.status_code == 400 and "whole number" in resp.json()["error"], bad
+    assert sim.ctl("GET", "/_sandbox/faults")["rules"] == []
+
+
 # ---- change data capture and mutations ---------------------------------------------------------
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -2,9 +2,11 @@
 
 A rule: {"vendor"?: a vendor's NAME, "path_contains"?: str, "kind": str, "after"?: int (default 0),
          "count"?: int (default 1), and what the kind needs}.
-The first rule that matches a vendor request (never a /_sandbox/ request) fires and its count
-goes down; spent rules disappear. A rule with "after": n first lets n matching requests through,
-so a fault can land in the middle of a run rather than on its first request.
+The first rule of a shared kind that matches a vendor request (never a /_sandbox/ request) fires
+and its count goes down; spent rules disappear. A rule with "after": n first lets n matching
+requests through, so a fault can land in the middle of a run rather than on its first request.
+A rule without "path_contains" matches every path of its vendor, token endpoints included, and
+fires before the vendor checks the credentials.
 
 The kinds every vendor has, applied to the request before the vendor sees it:
   status         answers "status" (an int) as the vendor words that status (its Simulator's
@@ -21,7 +23,7 @@ The kinds every vendor has, applied to the request before the vendor sees it:
                  arguments in "change", then lets the request through (a change between pages)
 A vendor's own kinds (its FAULT_KINDS: Shopify's THROTTLED answer, a failed bulk job) pass the
 request through untouched; the vendor's code takes them with `claim(vendor, kind)` where they
-apply. They need "vendor".
+apply (their "after" counts those places, not requests). They need "vendor".
 """
 from __future__ import annotations
 
@@ -78,9 +80,14 @@ class Faults:
                 raise ValueError(f"unknown vendor {rule['vendor']!r} (known: {', '.join(sorted(self.vendors))}): {rule!r}")
             own = vendor.kinds if vendor else {}
             if kind not in SHARED_KINDS and kind not in own:
-                every_own = sorted({k for v in self.vendors.values() for k in v.kinds})
-                raise ValueError(f"fault kind must be one of {', '.join(SHARED_KINDS)}, or a vendor's own "
-                                 f"({', '.join(every_own)}) with that 'vendor': {rule!r}")
+                every_own = sorted(f"{k} ({v.name})" for v in self.vendors.values() for k in v.kinds)
+                raise ValueError(f"fault kind must be one of {', '.join(SHARED_KINDS)}"
+                                 + (f", or a vendor's own with that 'vendor': {', '.join(every_own)}" if every_own else "")
+                                 + f": {rule!r}")
+            for counter, least in (("count", 1), ("after", 0)):
+                value = rule.get(counter, least)
+                if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                    raise ValueError(f"a fault's {counter!r} is a whole number, at least {least}: {rule!r}")
             if kind == "status" and not isinstance(rule.get("status"), int):
                 raise ValueError(f"a status fault needs an integer 'status': {rule!r}")
             if kind == "expire_tokens" and not hasattr(getattr(vendor, "simulator", None), "expire_tokens"):
@@ -103,7 +110,7 @@ class Faults:
             rule["after"] -= 1
             return False
         rule["count"] -= 1
-        if rule["count"] <= 0:
+        if rule["count"] <= 0 and rule in self.rules:   # a claim on another thread may race a new set of rules
             self.rules.remove(rule)
         return True
 

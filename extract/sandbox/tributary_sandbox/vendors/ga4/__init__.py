@@ -14,11 +14,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import api, auth, control
-from .api import Quota, injected_error
-from .auth import Auth
-from .data import Sessions
-from .reports import OTHER_ROW_LIMIT, Reports
 
 NAME = "ga4"
 PATHS = ("/ga4/",)
@@ -26,6 +21,12 @@ API_PATH = "/ga4"
 HOSTS = ("analyticsdata.googleapis.com", "oauth2.googleapis.com")
 FAULT_KINDS: dict[str, str] = {}
 KEY_FILE = "ga4-service-account.json"   # in the state dir: the key tap-ga4 reads in dev (meltano.yml)
+
+from . import api, auth, control  # noqa: E402  (after the names above, which they read)
+from .api import Quota, injected_error  # noqa: E402
+from .auth import Auth  # noqa: E402
+from .data import Sessions  # noqa: E402
+from .reports import OTHER_ROW_LIMIT, Reports  # noqa: E402
 
 
 class Simulator:

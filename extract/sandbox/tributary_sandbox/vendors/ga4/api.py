@@ -27,11 +27,12 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from . import API_PATH
 from .auth import UNAUTHENTICATED
 from .data import PROPERTIES, TIME_ZONE
 from .reports import THRESHOLD_DIMENSIONS, ApiError, normalize, bad, google_error
 
-API = "/ga4/v1beta"
+API = f"{API_PATH}/v1beta"
 QUOTA_LIMITS = {"tokensPerDay": 200_000, "tokensPerHour": 40_000, "tokensPerProjectPerHour": 14_000,
                 "concurrentRequests": 10, "serverErrorsPerProjectPerHour": 10,
                 "potentiallyThresholdedRequestsPerHour": 120}

@@ -29,9 +29,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from . import API_PATH
 from .reports import ApiError
 
-TOKEN_PATH = "/ga4/token"
+TOKEN_PATH = f"{API_PATH}/token"
 SCOPES_OK = ("https://www.googleapis.com/auth/analytics.readonly", "https://www.googleapis.com/auth/analytics")
 OAUTH_CLIENT_ID = "1093-tributary-sandbox.apps.googleusercontent.com"
 OAUTH_CLIENT_SECRET = "GOCSPX-tributary-sandbox-secret"

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from . import NAME
 from .auth import SCOPES_OK
 from .data import PROPERTIES
 
-PREFIX = "/_sandbox/ga4"
+PREFIX = f"/_sandbox/{NAME}"
 
 
 def add_routes(app: web.Application, simulator) -> None:

@@ -183,20 +183,37 @@ def _field_value(rec: dict, path: list[str]):
     for key in path:
         # Intuit's names are not case-sensitive in queries (MetaData, Metadata, METADATA)
         value = next((v for k, v in value.items() if k.lower() == key.lower()), None) if isinstance(value, dict) else None
-    return value.get("value") if isinstance(value, dict) else value
+    return value["value"] if isinstance(value, dict) and "value" in value else value
 
 
 def _sort_key(rec: dict, path: list[str]) -> tuple:
-    """How ORDER BY ranks a record: absent values first, then numbers by value, dates as their
-    text (ISO 8601 sorts), other text without regard to case; the Id breaks ties."""
+    """How ORDER BY ranks a record: absent values first, then true/false, numbers and ids (an Id or
+    a reference's value) by value, other text (dates are ISO 8601) without regard to case; the Id
+    breaks ties, so pages never overlap."""
     value = _field_value(rec, path)
     if value is None:
         rank = (0, 0, "")
-    elif isinstance(value, (bool, int, float, Decimal)) or (path[-1].lower() == "id" and str(value).isdigit()):
+    elif isinstance(value, bool):
+        rank = (1, int(value), "")
+    elif isinstance(value, (int, float, Decimal)) or (_is_id(path) and str(value).isdigit()):
         rank = (1, Decimal(str(value)), "")
     else:
         rank = (2, 0, str(value).lower())
     return (*rank, int(rec["Id"]) if str(rec.get("Id", "")).isdigit() else 0)
+
+
+def _is_id(path: list[str]) -> bool:
+    return path[-1].lower() == "id" or path[-1].lower().endswith("ref")
+
+
+def _sortable(rows: list[dict], path: list[str]) -> None:
+    """Intuit sorts on single values only: an address, a list of lines or MetaData as a whole is
+    refused (the sandbox does not know Intuit's per-entity list of sortable properties)."""
+    for rec in rows:
+        value = _field_value(rec, path)
+        if isinstance(value, (dict, list)):
+            raise QboError(400, "4001", "Invalid query",
+                           f"QueryValidationError: property '{'.'.join(path)}' is not sortable")
 
 
 def _created(rec: dict) -> float | None:
@@ -206,7 +223,7 @@ def _created(rec: dict) -> float | None:
 
 def _field_matches(rec: dict, path: list[str], op: str, values: list) -> bool:
     value = _field_value(rec, path)
-    if value is None:
+    if value is None or isinstance(value, (dict, list)):   # an address, the lines: no single value
         return False
     if op == "LIKE":   # % is the only wildcard; QuickBooks compares without regard to case
         pattern = "^" + ".*".join(re.escape(part) for part in str(values[0]).split("%")) + "$"
@@ -251,7 +268,8 @@ def run_query(books: Books, q: dict) -> dict:
         if not all(_field_matches(rec, path, op, values) for path, op, values in q["fields"]):
             continue
         out.append(rec)
-    if q["order"] is not None:   # any other property: sorted here (stable, so ties keep the update order)
+    if q["order"] is not None:   # any other property than the update time: sorted here
+        _sortable(out, q["order"])
         out.sort(key=lambda rec: _sort_key(rec, q["order"]), reverse=q["desc"])
     if q["count"]:
         return {"totalCount": len(out)}

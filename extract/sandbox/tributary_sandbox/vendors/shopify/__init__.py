@@ -51,13 +51,14 @@ class Simulator:
                  maximum: float = 2000, restore_rate: float = 1000, bulk_polls: int = 2) -> None:
         self.clock, self.faults = clock, faults
         self.throttle = api.Throttle(maximum, restore_rate)
-        self.bulk_polls = int(bulk_polls)
+        self.start_bulk_polls = int(bulk_polls)   # what a reset goes back to, whatever /bulk set since
         self.bulk_dir = Path(tempfile.mkdtemp(prefix="shopify-bulk-"))
         self.load(world)
 
     def load(self, world: World) -> None:
         self.world = world
         self.shop = Shop(world, self.clock)
+        self.bulk_polls = self.start_bulk_polls
         self.tokens = auth.Tokens(self.clock)
         self.throttle.buckets.clear()
         self.bulk = api.BulkOperations(self)
