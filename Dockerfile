@@ -1,4 +1,5 @@
-# Tributary in production: the same `make install` as on a laptop, then orchestrate/entrypoint.sh.
+# Tributary in production: `make install-prod` (Meltano and the plugins, no sandbox or test tools),
+# then orchestrate/entrypoint.sh.
 #   docker run --env-file .env -e MELTANO_DATABASE_URI=postgresql+psycopg://… IMAGE full
 #   … IMAGE source quickbooks | transform | data-quality | schedule
 #   docker run -p 127.0.0.1:3000:3000 -e DAGSTER_HOST=0.0.0.0 … IMAGE dagster
@@ -12,17 +13,16 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /project
-# Only what the project is made of (no local .venv, .meltano, warehouse or test runs).
+# What `make install-prod` and the pipelines need, and only that: .dockerignore leaves out the
+# sandbox, the source template, the taps' tests and every local folder (venvs, state, builds).
+# tests/e2e/test_image_context.py rebuilds this context and runs this install (no daemon needed).
 COPY Makefile meltano.yml requirements.txt ./
+COPY plugins plugins
 COPY extract extract
 COPY load load
-COPY transform/dbt_project.yml transform/transformers.meltano.yml transform/
-COPY transform/models transform/models
-COPY transform/macros transform/macros
-COPY transform/tests transform/tests
-COPY transform/profiles transform/profiles
+COPY transform transform
 COPY orchestrate orchestrate
-RUN make install PYTHON=python3
+RUN make install-prod PYTHON=python3
 
 ENV MELTANO_ENVIRONMENT=prod \
     PATH=/project/.venv/bin:$PATH

@@ -9,7 +9,7 @@ MELTANO := $(BIN)/meltano
 # would otherwise make every plugin start recompile (~40% slower runs).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help install demo demo-reset test test-slow test-fast bench bench-shopify-100k warehouse-start warehouse-stop sandbox-start sandbox-stop stop status clean
+.PHONY: help install install-prod demo demo-reset test test-slow test-fast bench bench-shopify-100k warehouse-start warehouse-stop sandbox-start sandbox-stop stop status clean
 
 help:
 	@echo "make demo            run the whole pipeline on the sandbox into a local warehouse"
@@ -28,16 +28,34 @@ OUR_TAPS := extract/tap-attio extract/tap-ga4 extract/tap-shopify
 # What those taps share (typed settings, first contact with the API), with its own suite too.
 TAP_SUPPORT := extract/tap-support
 
-$(VENV)/.installed: requirements.txt extract/sandbox/pyproject.toml $(TAP_SUPPORT)/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (found %s)" % sys.version.split()[0])'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+# The Python check and the venv, shared by both installs.
+define make_venv
+@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed (found %s)" % sys.version.split()[0])'
+test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/pip install --quiet --upgrade pip
+endef
+
+# Development and tests: production's requirements, the sandbox, the test tools, our taps with
+# their test extras (requirements-dev.txt); then every plugin's venv.
+$(VENV)/.installed: requirements.txt requirements-dev.txt extract/sandbox/pyproject.toml $(TAP_SUPPORT)/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
+	$(make_venv)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(MELTANO) install
 	chmod 700 .meltano  # its run/ folder holds each running plugin's config, credentials included
 	touch $@
 
 install: $(VENV)/.installed
+
+# Production (the Dockerfile's one install step): Meltano and what orchestrate/ and load/ import
+# (requirements.txt), then every plugin's venv; nothing of the sandbox or the tests.
+$(VENV)/.installed-prod: requirements.txt meltano.yml */*.meltano.yml
+	$(make_venv)
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(MELTANO) install
+	chmod 700 .meltano
+	touch $@
+
+install-prod: $(VENV)/.installed-prod
 
 warehouse-start: install
 	@$(BIN)/python load/warehouse.py start

@@ -12,7 +12,7 @@ creates, for a source named `acme`:
 and adds its Meltano entries: the extractor (extract/extractors.meltano.yml), its dev settings
 pointing at the sandbox (meltano.yml), the dbt commands run_/test_/build_/freshness_acme
 (transform/transformers.meltano.yml), the job `acme` and schedule `acme-daily`
-(orchestrate/jobs.meltano.yml); plus the tap in Makefile's OUR_TAPS and requirements.txt (so
+(orchestrate/jobs.meltano.yml); plus the tap in Makefile's OUR_TAPS and requirements-dev.txt (so
 `make test` runs its suite), its benchmark in `make bench`, and its token in .env.example.
 
 Nothing is written unless everything can be: a name already used anywhere (a folder, an extractor,
@@ -253,7 +253,7 @@ def plan(root: Path, name: str, title: str) -> tuple[dict[Path, str], dict[Path,
     for path, text in changes.items():   # what we write must parse back: never leave a broken file
         parser.load(text)
     changes[root / "Makefile"] = add_to_makefile((root / "Makefile").read_text(), name)
-    changes[root / "requirements.txt"] = add_to_requirements((root / "requirements.txt").read_text(), name)
+    changes[root / "requirements-dev.txt"] = add_to_requirements((root / "requirements-dev.txt").read_text(), name)
     env_example = root / ".env.example"
     if env_example.exists():
         changes[env_example] = env_example.read_text().rstrip("\n") + "\n" + entries["env_example"]

@@ -7,7 +7,7 @@ Production points WAREHOUSE_* at a real server and never runs this.
 
 - Data lives in ./.warehouse (ignored by git; WAREHOUSE_DIR moves it).
 - Uses the system PostgreSQL binaries (/usr/lib/postgresql/<v>/bin) where present, otherwise the
-  binaries bundled in the `pgserver` wheel (requirements.txt installs it).
+  binaries bundled in the `pgserver` wheel (requirements-dev.txt installs it).
 - Listens on TCP only (WAREHOUSE_HOST:WAREHOUSE_PORT, default 127.0.0.1:55432) with password
   auth, so the warehouse behaves like the production one; no unix socket (CI paths can be longer
   than a socket path may be).

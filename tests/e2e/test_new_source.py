@@ -32,7 +32,7 @@ from this_worker import BIN, PROJECT_ROOT
 NAME = "acme"
 TAP = f"tap-{NAME}"
 MELTANO_FILES = ["meltano.yml", "extract/extractors.meltano.yml", "transform/transformers.meltano.yml",
-                 "orchestrate/jobs.meltano.yml", "Makefile", "requirements.txt", ".env.example"]
+                 "orchestrate/jobs.meltano.yml", "Makefile", "requirements-dev.txt", ".env.example"]
 # Plugins the new source's job uses besides its tap: their venvs are shared with the project's.
 SHARED_PLUGIN_VENVS = [".meltano/loaders/target-postgres/venv", ".meltano/transformers/dbt/venv"]
 
