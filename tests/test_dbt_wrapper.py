@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT / "load" / "target-postgres-wrapper"))
 from dbt_wrapper.main import diagnose, port_problem  # noqa: E402
 from target_postgres_wrapper.main import typed_numbers  # noqa: E402
 
-ENV = {"WAREHOUSE_HOST": "db.example", "WAREHOUSE_PORT": "5433", "DBT_USER": "tributary_transformer",
+ENV = {"DBT_HOST": "db.example", "DBT_PORT": "5433", "DBT_USER": "tributary_transformer",
        "DBT_PASSWORD": "s3cret-password"}
 
 
@@ -29,7 +29,7 @@ def test_a_refused_password_names_the_setting_and_never_the_password():
 def test_unknown_host_refused_port_and_missing_database_are_told_apart():
     assert "check DBT_HOST" in diagnose('could not translate host name "nope" to address: Name or service not known', ENV)
     assert "make warehouse-start" in diagnose("connection to server failed: Connection refused", ENV)
-    assert "check DBT_DATABASE" in diagnose('FATAL:  database "wh" does not exist', ENV)
+    assert "check DBT_DBNAME" in diagnose('FATAL:  database "wh" does not exist', ENV)
 
 
 def test_other_dbt_failures_get_no_extra_line():
@@ -38,9 +38,9 @@ def test_other_dbt_failures_get_no_extra_line():
 
 
 def test_a_port_that_is_not_a_number_is_named():
-    assert port_problem({"WAREHOUSE_PORT": "5432"}) is None
+    assert port_problem({"DBT_PORT": "5432"}) is None
     assert port_problem({}) is None
-    assert port_problem({"WAREHOUSE_PORT": "five"}).startswith("DBT_PORT='five' is not a whole number")
+    assert port_problem({"DBT_PORT": "five"}).startswith("DBT_PORT='five' is not a whole number")
 
 
 def test_the_loaders_numbers_are_converted_or_named():

@@ -56,6 +56,21 @@ def test_the_loader_lists_each_setting_once_with_a_description_without_the_hub()
     assert "COPY" in listed.split("batch_size_rows [env:")[1].split("\n")[1]
 
 
+def test_dbt_lists_the_hubs_settings_once_and_hands_them_to_the_profile():
+    listed = meltano("config", "list", "dbt", "--all")
+    names = re.findall(r"^(\S+) \[env: ", listed, re.M)
+    assert len(names) == len(set(names))
+    assert {"host", "port", "user", "password", "dbname", "schema", "sslmode", "profiles_dir"} <= set(names)
+    profile = (PROJECT_ROOT / "transform" / "profiles" / "profiles.yml").read_text()
+    for name in ("host", "port", "user", "password", "dbname", "schema", "sslmode", "keepalives_idle", "role",
+                 "search_path"):
+        assert f"env_var('DBT_{name.upper()}'" in profile, f"profiles.yml ignores the dbt setting {name}"
+    printed = meltano("invoke", "--print-var", "DBT_HOST", "--print-var", "DBT_DBNAME", "--print-var",
+                      "DBT_PROFILES_DIR", "dbt", "--version")
+    assert "DBT_HOST=127.0.0.1" in printed and "DBT_DBNAME=warehouse" in printed
+    assert f"DBT_PROFILES_DIR={PROJECT_ROOT / 'transform' / 'profiles'}" in printed
+
+
 def test_our_settings_stay_text_so_a_bad_number_names_the_setting():
     """The Hub types batch_size_rows and port as integers; ours are untyped, so Meltano hands the
     wrapper the text and the wrapper names the setting (TARGET_POSTGRES_PORT=five in

@@ -157,7 +157,7 @@ def test_the_install_brings_meltano_and_every_plugin_and_no_test_tool(installed)
     for module in ("tributary_sandbox", "pytest", "pgserver"):
         assert subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode != 0, module
     for plugin in ("extractors/tap-quickbooks", "extractors/tap-attio", "extractors/tap-ga4", "extractors/tap-shopify",
-                   "loaders/target-postgres", "transformers/dbt", "utilities/dagster"):
+                   "loaders/target-postgres", "transformers/dbt-postgres", "utilities/dagster"):
         assert (installed / ".meltano" / plugin / "venv" / "bin").is_dir(), plugin
 
 

@@ -34,7 +34,7 @@ TAP = f"tap-{NAME}"
 MELTANO_FILES = ["meltano.yml", "extract/extractors.meltano.yml", "transform/transformers.meltano.yml",
                  "orchestrate/jobs.meltano.yml", "Makefile", "requirements-dev.txt", ".env.example"]
 # Plugins the new source's job uses besides its tap: their venvs are shared with the project's.
-SHARED_PLUGIN_VENVS = [".meltano/loaders/target-postgres/venv", ".meltano/transformers/dbt/venv"]
+SHARED_PLUGIN_VENVS = [".meltano/loaders/target-postgres/venv", ".meltano/transformers/dbt-postgres/venv"]
 
 
 def free_port() -> int:

@@ -10,8 +10,8 @@ exit code is ours. Only two things are added:
    password authentication failed"), one last line says where dbt tried to connect, why it
    failed and which setting to check. The password is never printed.
 
-The connection settings reach dbt as WAREHOUSE_* variables (transform/profiles/profiles.yml),
-set by Meltano from the dbt plugin's settings, whose own variables are DBT_HOST, DBT_PORT, ….
+The connection settings reach dbt as the dbt plugin's own variables, DBT_HOST, DBT_PORT, …
+(transform/profiles/profiles.yml), set by Meltano from its settings.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ CONNECTION_FAILURES = [
     (re.compile(r'FATAL:\s+role "[^"]*" does not exist'), "no such user",
      "check DBT_USER (dbt's role, tributary_transformer: `python load/warehouse.py roles` creates it)"),
     (re.compile(r'FATAL:\s+database "[^"]*" does not exist'), "no such database",
-     "check DBT_DATABASE (the same as TARGET_POSTGRES_DATABASE; in prod WAREHOUSE_DB in .env)"),
+     "check DBT_DBNAME (the same as TARGET_POSTGRES_DATABASE; in prod WAREHOUSE_DB in .env)"),
     (re.compile(r"timeout expired"), "no answer in time",
      "check DBT_HOST and DBT_PORT, and that the warehouse accepts connections from this machine"),
 ]
@@ -50,7 +50,7 @@ def log(message: str) -> None:
 def port_problem(env: dict) -> str | None:
     """The port setting is declared without a Meltano `kind` (Meltano's own cast of "five" ends in
     a traceback naming no setting), so it is checked here."""
-    port = env.get("WAREHOUSE_PORT")
+    port = env.get("DBT_PORT")
     if port is None or port.strip().isdigit():
         return None
     return (f"DBT_PORT={port!r} is not a whole number: set it to the warehouse's port, e.g. 5432 "
@@ -59,7 +59,7 @@ def port_problem(env: dict) -> str | None:
 
 def diagnose(output: str, env: dict) -> str | None:
     """One line for a dbt run that failed to connect to the warehouse; None for any other failure."""
-    where = f"{env.get('WAREHOUSE_HOST') or 'localhost'}:{env.get('WAREHOUSE_PORT') or 5432}"
+    where = f"{env.get('DBT_HOST') or 'localhost'}:{env.get('DBT_PORT') or 5432}"
     user = env.get("DBT_USER") or "?"
     for pattern, why, check in CONNECTION_FAILURES:
         if pattern.search(output):
