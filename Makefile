@@ -37,7 +37,7 @@ endef
 
 # Development and tests: production's requirements, the sandbox, the test tools, our taps with
 # their test extras (requirements-dev.txt); then every plugin's venv.
-$(VENV)/.installed: requirements.txt requirements-dev.txt extract/sandbox/pyproject.toml $(TAP_SUPPORT)/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
+$(VENV)/.installed: requirements.txt requirements-dev.txt plugins/*/*.lock extract/sandbox/pyproject.toml $(TAP_SUPPORT)/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
 	$(make_venv)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(MELTANO) install
@@ -48,7 +48,7 @@ install: $(VENV)/.installed
 
 # Production (the Dockerfile's one install step): Meltano and what orchestrate/ and load/ import
 # (requirements.txt), then every plugin's venv; nothing of the sandbox or the tests.
-$(VENV)/.installed-prod: requirements.txt meltano.yml */*.meltano.yml
+$(VENV)/.installed-prod: requirements.txt plugins/*/*.lock meltano.yml */*.meltano.yml
 	$(make_venv)
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(MELTANO) install

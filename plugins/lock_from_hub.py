@@ -19,17 +19,22 @@ import yaml
 from meltano.core.plugin.base import StandalonePlugin
 
 PLUGINS = Path(__file__).resolve().parent
-# What a plugin is (Meltano's locked fields); the Hub's page text (keywords, quality, usage, …) is not.
+# What a plugin is (Meltano's locked fields, and the extras Meltano reads: a loader's dialect and
+# target schema); the Hub's page text (keywords, quality, usage, …) is not.
 LOCKED_FIELDS = ("name", "namespace", "variant", "label", "docs", "repo", "pip_url", "executable",
                  "description", "logo_url", "capabilities", "settings_group_validation", "settings",
-                 "commands", "requires", "requires_meltano", "env", "supported_python_versions", "ext_repo")
+                 "commands", "requires", "requires_meltano", "env", "supported_python_versions", "ext_repo",
+                 "dialect", "target_schema", "select", "metadata", "update")
+HUB = "https://hub.meltano.com"
 
 
 def lock(hub_yaml: Path, plugin_type: str) -> Path:
     definition = yaml.safe_load(hub_yaml.read_text())
     fields = {key: value for key, value in definition.items() if key in LOCKED_FIELDS}
     # The Hub's own pages are each definition's docs when it names none (as the Hub's API does)
-    fields.setdefault("docs", f"https://hub.meltano.com/{plugin_type}/{fields['name']}--{fields['variant']}")
+    fields.setdefault("docs", f"{HUB}/{plugin_type}/{fields['name']}--{fields['variant']}")
+    if str(fields.get("logo_url", "")).startswith("/"):   # the Hub's API serves it absolute
+        fields["logo_url"] = HUB + fields["logo_url"]
     plugin = StandalonePlugin(plugin_type=plugin_type, **fields)
     path = PLUGINS / plugin_type / f"{plugin.name}--{plugin.variant}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)

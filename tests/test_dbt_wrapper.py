@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "transform" / "dbt-wrapper"))
 sys.path.insert(0, str(ROOT / "load" / "target-postgres-wrapper"))
 from dbt_wrapper.main import diagnose, port_problem  # noqa: E402
-from target_postgres_wrapper.main import typed_numbers  # noqa: E402
+from target_postgres_wrapper.main import check_warehouse, safe_load_method, typed_numbers  # noqa: E402
 
 ENV = {"DBT_HOST": "db.example", "DBT_PORT": "5433", "DBT_USER": "tributary_transformer",
        "DBT_PASSWORD": "s3cret-password"}
@@ -47,3 +47,17 @@ def test_the_loaders_numbers_are_converted_or_named():
     config = {"port": "5433", "batch_size_rows": 100000}
     assert typed_numbers(config) is None and config["port"] == 5433
     assert typed_numbers({"port": "five"}).startswith("TARGET_POSTGRES_PORT='five' is not a whole number above 0")
+
+
+def test_a_load_method_that_would_drop_tables_is_refused_by_name():
+    assert safe_load_method({}) is None and safe_load_method({"load_method": "append-only"}) is None
+    refusal = safe_load_method({"load_method": "overwrite"})
+    assert refusal.startswith("TARGET_POSTGRES_LOAD_METHOD='overwrite' is not supported") and "unset it" in refusal
+
+
+def test_the_warehouse_check_leaves_urls_tunnels_and_certificates_to_the_target():
+    """It would try host/port/user and misreport a warehouse reached another way."""
+    for other_way in ({"sqlalchemy_url": "postgresql+psycopg://u:p@db.example/wh"},
+                      {"ssh_tunnel": {"enable": True, "port": 22}}, {"ssl_enable": True}):
+        assert check_warehouse({"host": "nowhere.invalid", "port": 1, **other_way}) is None, other_way
+    assert check_warehouse({"host": "127.0.0.1", "port": 9, "user": "x", "database": "x"}).startswith("Cannot reach")

@@ -68,6 +68,9 @@ CASES = [
     BadSetting("target-postgres", "TARGET_POSTGRES_HOST", "no-such-host.invalid",
                ("no-such-host.invalid", "WAREHOUSE_HOST")),
     BadSetting("target-postgres", "TARGET_POSTGRES_PORT", "five", ("TARGET_POSTGRES_PORT", "not a whole number")),
+    # The Hub's definition (plugins/) lists it; overwrite would drop each table at every run's start
+    BadSetting("target-postgres", "TARGET_POSTGRES_LOAD_METHOD", "overwrite",
+               ("TARGET_POSTGRES_LOAD_METHOD", "unset it")),
     BadSetting("dbt", "DBT_PASSWORD", "wrong-password", ("DBT_PASSWORD", "password authentication failed")),
     BadSetting("dbt", "DBT_HOST", "no-such-host.invalid", ("DBT_HOST", "no-such-host.invalid"), slow=True),
     BadSetting("dbt", "DBT_PORT", "five", ("DBT_PORT", "not a whole number")),

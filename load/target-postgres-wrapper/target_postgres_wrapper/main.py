@@ -48,7 +48,20 @@ def diagnose(error: Exception, host: str, port: object, user: str, database: str
 NUMBER_SETTINGS = {
     "port": (5432, "the warehouse's port; in prod WAREHOUSE_PORT in .env"),
     "batch_size_rows": (100000, "records per batch"),
+    "flattening_max_depth": (1, "how deep nested objects are flattened into columns"),
+    "flattening_max_key_length": (255, "the longest flattened column name"),
 }
+
+
+def safe_load_method(config: dict) -> str | None:
+    """Only `append-only`, the SDK's default and what this project's runs are built for: the target
+    merges each stream on its key either way, and `overwrite` would drop a table on the first batch
+    of every run, so an incremental run would leave only what changed since the last one."""
+    method = config.get("load_method")
+    if method in (None, "", "append-only"):
+        return None
+    return (f"TARGET_POSTGRES_LOAD_METHOD={method!r} is not supported here: incremental runs would lose the rows "
+            "they do not send again. Fix: unset it (the default, append-only, merges on each stream's key).")
 
 
 def typed_numbers(config: dict) -> str | None:
@@ -84,6 +97,12 @@ def typed_share(config: dict) -> str | None:
 
 
 def check_warehouse(config: dict) -> str | None:
+    """Connect as the target will, when it connects with the plain settings (host, port, user,
+    password, database). A URL, an SSH tunnel or client certificates are the target's to use:
+    the target itself then reports what fails."""
+    if config.get("sqlalchemy_url") or (config.get("ssh_tunnel") or {}).get("enable") \
+            or config.get("ssl_client_certificate_enable") or config.get("ssl_enable"):
+        return None
     import psycopg
 
     host, port = config.get("host") or "localhost", config.get("port") or 5432
@@ -122,7 +141,7 @@ def main() -> None:
     if "--config" in args:
         config_path = Path(args[args.index("--config") + 1])
         config = json.loads(config_path.read_text())
-        problem = typed_numbers(config) or typed_share(config)
+        problem = typed_numbers(config) or typed_share(config) or safe_load_method(config)
         if not problem:
             config_path.write_text(json.dumps(config))  # the target reads the converted numbers
             problem = check_warehouse(config)
