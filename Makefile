@@ -57,6 +57,10 @@ $(VENV)/.installed-prod: requirements.txt plugins/*/*.lock meltano.yml */*.melta
 
 install-prod: $(VENV)/.installed-prod
 
+# The operations targets (full, transform, …) keep a production install production's: on a host
+# installed with install-prod they never pull in the development tools.
+OPS_INSTALL := $(if $(wildcard $(VENV)/.installed-prod),install-prod,install)
+
 warehouse-start: install
 	@$(BIN)/python load/warehouse.py start
 
@@ -143,23 +147,23 @@ clean: stop
 # -- Operations (orchestrate/): every source at once, data quality, schedules that fire ------------
 .PHONY: full transform data-quality cron-print cron-install cron-uninstall dagster
 
-full: install            # every source, one failing source stopping no other, then transform
+full: $(OPS_INSTALL)            # every source, one failing source stopping no other, then transform
 	$(BIN)/python orchestrate/run_all.py
 
-transform: install       # rebuild and test every model
+transform: $(OPS_INSTALL)       # rebuild and test every model
 	$(BIN)/python orchestrate/run.py --wait transform
 
-data-quality: install    # freshness + every test; the report lands in output/data-quality/
+data-quality: $(OPS_INSTALL)    # freshness + every test; the report lands in output/data-quality/
 	$(BIN)/python orchestrate/run.py --wait data-quality
 
-cron-print: install      # the crontab lines Meltano's schedules give
+cron-print: $(OPS_INSTALL)      # the crontab lines Meltano's schedules give
 	$(BIN)/python orchestrate/cron.py print
 
-cron-install: install    # fire the schedules from your crontab (MELTANO_ENVIRONMENT picks the environment)
+cron-install: $(OPS_INSTALL)    # fire the schedules from your crontab (MELTANO_ENVIRONMENT picks the environment)
 	$(BIN)/python orchestrate/cron.py install
 
 cron-uninstall:
 	$(BIN)/python orchestrate/cron.py uninstall
 
-dagster: install         # Dagster's UI and schedule daemon on Meltano's jobs and schedules, http://127.0.0.1:3000
+dagster: $(OPS_INSTALL)         # Dagster's UI and schedule daemon on Meltano's jobs and schedules, http://127.0.0.1:3000
 	$(MELTANO) invoke dagster:dev

@@ -159,6 +159,9 @@ def test_the_install_brings_meltano_and_every_plugin_and_no_test_tool(installed)
     for plugin in ("extractors/tap-quickbooks", "extractors/tap-attio", "extractors/tap-ga4", "extractors/tap-shopify",
                    "loaders/target-postgres", "transformers/dbt-postgres", "utilities/dagster"):
         assert (installed / ".meltano" / plugin / "venv" / "bin").is_dir(), plugin
+    # the operations targets stay on the production install (the image has no requirements-dev.txt)
+    planned = subprocess.run(["make", "-n", "transform", "full"], cwd=installed, capture_output=True, text=True)
+    assert planned.returncode == 0 and "requirements-dev" not in planned.stdout, planned.stdout + planned.stderr
 
 
 def test_a_job_runs_from_the_image_against_the_stack(installed, stack):
