@@ -63,7 +63,7 @@ def warehouse_connection():
                                cwd=project.PROJECT_ROOT, env=project.meltano_env(), capture_output=True, text=True)
     config = json.loads(completed.stdout)
     return psycopg.connect(host=config["host"], port=config["port"], user=config["user"],
-                           password=config["password"], dbname=config["database"], connect_timeout=10)
+                           password=config["password"], dbname=config["dbname"], connect_timeout=10)
 
 
 def read_json(path: Path) -> dict | None:
