@@ -53,6 +53,19 @@ def test_oauth_errors(sim):
     assert sim.refresh().json() == {"error": "invalid_grant"}
 
 
+def test_the_revocation_endpoint_refuses_strangers_and_bad_bodies_and_keeps_a_connection_it_does_not_know(sim):
+    revoke = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{q.CLIENT_ID}:{q.CLIENT_SECRET}".encode()).decode()}
+    stranger = {"Authorization": "Basic " + base64.b64encode(b"someone:else").decode()}
+    assert sim.vendor("POST", revoke, json={"token": "x"}, headers=stranger).status_code == 401
+    assert sim.vendor("POST", revoke, json={"token": "x"}).status_code == 401            # no client at all
+    for junk in ("not json", "[]", '{"no_token": 1}'):
+        resp = sim.vendor("POST", revoke, data=junk, headers={**basic, "Content-Type": "application/json"})
+        assert resp.status_code == 400 and resp.json() == {"error": "invalid_request"}, junk
+    assert sim.vendor("POST", revoke, json={"token": "never-issued"}, headers=basic).status_code == 200
+    assert sim.refresh().status_code == 200   # an unknown token revoked nothing
+
+
 def test_revoke_kills_refresh_tokens(sim):
     assert sim.refresh().status_code == 200
     sim.ctl("POST", "/_sandbox/quickbooks/revoke")

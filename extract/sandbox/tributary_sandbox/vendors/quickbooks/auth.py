@@ -134,17 +134,21 @@ class TokenStore:
         return None
 
 
+def known_client(request: web.Request, cid: str | None = None, secret: str | None = None) -> bool:
+    """The app's credentials, from HTTP Basic auth (what Intuit's clients send) or else the form's."""
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("basic "):
+        try:
+            cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+        except Exception:  # noqa: BLE001 - malformed header is just a bad client
+            return False
+    return cid == CLIENT_ID and secret == CLIENT_SECRET
+
+
 def add_routes(app: web.Application, simulator: "Simulator") -> None:
     async def token(request: web.Request) -> web.Response:
         form = await request.post()
-        cid, secret = form.get("client_id"), form.get("client_secret")
-        auth = request.headers.get("Authorization", "")
-        if auth.lower().startswith("basic "):
-            try:
-                cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-            except Exception:  # noqa: BLE001 - malformed header is just a bad client
-                cid = secret = None
-        if cid != CLIENT_ID or secret != CLIENT_SECRET:
+        if not known_client(request, form.get("client_id"), form.get("client_secret")):
             return web.json_response({"error": "invalid_client"}, status=401)
         if form.get("grant_type") != "refresh_token":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
@@ -173,14 +177,7 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
         """Disconnecting the app, as Intuit's revocation endpoint does it: either token of the
         connection ends the whole connection (refresh and access tokens alike). A token the
         sandbox does not know is answered 200 too (RFC 7009: there is nothing left to revoke)."""
-        cid = secret = None
-        auth = request.headers.get("Authorization", "")
-        if auth.lower().startswith("basic "):
-            try:
-                cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-            except Exception:  # noqa: BLE001 - malformed header is just a bad client
-                cid = secret = None
-        if cid != CLIENT_ID or secret != CLIENT_SECRET:
+        if not known_client(request):
             return web.json_response({"error": "invalid_client"}, status=401)
         try:
             body = await request.json()
