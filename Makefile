@@ -23,10 +23,12 @@ help:
 	@echo "make warehouse-start | warehouse-stop | sandbox-start | sandbox-stop | status"
 
 # The project venv (Meltano, the sandbox, the test tools) and every Meltano plugin's own venv.
-# Our own taps; each carries its own test suite (run by `make test`).
-OUR_TAPS := extract/tap-attio extract/tap-ga4 extract/tap-shopify
-# What those taps share (typed settings, first contact with the API), with its own suite too.
+# What our taps share (extract/tap-support), with its own suite.
 TAP_SUPPORT := extract/tap-support
+# Our own taps, found: every extract/tap-*/ package but that one and the wrappers of community
+# taps. Each carries its own suite (run by `make test`) and has its benchmark, bench/<name>_tap.py.
+OUR_TAPS := $(sort $(filter-out $(TAP_SUPPORT) %-wrapper,$(patsubst %/pyproject.toml,%,$(wildcard extract/tap-*/pyproject.toml))))
+TAP_BENCHMARKS := $(sort $(wildcard bench/*_tap.py))
 
 # The Python check and the venv, shared by both installs.
 define make_venv
@@ -35,11 +37,12 @@ test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 $(BIN)/pip install --quiet --upgrade pip
 endef
 
-# Development and tests: production's requirements, the sandbox, the test tools, our taps with
-# their test extras (requirements-dev.txt); then every plugin's venv.
+# Development and tests: production's requirements, the sandbox and the test tools
+# (requirements-dev.txt), our taps and what they share with their test extras (so `make test` runs
+# their suites); then every plugin's venv.
 $(VENV)/.installed: requirements.txt requirements-dev.txt plugins/*/*.lock extract/sandbox/pyproject.toml $(TAP_SUPPORT)/pyproject.toml $(OUR_TAPS:%=%/pyproject.toml) meltano.yml */*.meltano.yml
 	$(make_venv)
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt $(foreach package,$(TAP_SUPPORT) $(OUR_TAPS),-e './$(package)[testing]')
 	$(MELTANO) install
 	chmod 700 .meltano  # its run/ folder holds each running plugin's config, credentials included
 	touch $@
@@ -78,10 +81,11 @@ stop: sandbox-stop warehouse-stop
 status:
 	@$(BIN)/python load/warehouse.py status; $(BIN)/python -m tributary_sandbox status
 
+# Every source's job, then cross-source (source-jobs: each job that extracts, in Meltano's order).
 # Each job is `meltano run <job>` (under its lock), its whole output in output/logs/demo/, the
 # terminal showing per job what loads, how far and how fast (orchestrate/progress.py).
 demo: warehouse-start sandbox-start
-	$(BIN)/python orchestrate/progress.py quickbooks attio ga4 shopify cross-source
+	$(BIN)/python orchestrate/progress.py source-jobs cross-source
 	@$(BIN)/python orchestrate/warehouse_summary.py
 	@$(BIN)/python -m tributary_sandbox score   # the sandbox's own check: nothing in orchestrate/ imports it
 
@@ -124,9 +128,7 @@ test-slow: install
 # summary with the machine's facts: bench/results/summary.json and the table in bench/RESULTS.md.
 bench: install
 	$(BIN)/python bench/quickbooks.py
-	$(BIN)/python bench/attio_tap.py
-	$(BIN)/python bench/ga4_tap.py
-	$(BIN)/python bench/shopify_tap.py
+	for benchmark in $(TAP_BENCHMARKS); do $(BIN)/python $$benchmark || exit 1; done
 	$(BIN)/python bench/target_postgres.py
 	$(BIN)/python bench/end_to_end.py --mode concurrent
 	$(BIN)/python bench/summary.py

@@ -10,10 +10,11 @@ creates, for a source named `acme`:
     transform/models/staging/acme/                           sources, staging model, dbt tests
     bench/acme_tap.py                                        its benchmark against a bare-loop ceiling
 and adds its Meltano entries: the extractor (extract/extractors.meltano.yml), its dev settings
-pointing at the sandbox (meltano.yml), the dbt commands run_/test_/build_/freshness_acme
+pointing at the sandbox (meltano.yml), the dbt command build_acme its job runs
 (transform/transformers.meltano.yml), the job `acme` and schedule `acme-daily`
-(orchestrate/jobs.meltano.yml); plus the tap in Makefile's OUR_TAPS and requirements-dev.txt (so
-`make test` runs its suite), its benchmark in `make bench`, and its token in .env.example.
+(orchestrate/jobs.meltano.yml); and its token in .env.example. Nothing else lists sources: the
+Makefile finds the tap (its suite joins `make test`, its benchmark `make bench`), the sandbox its
+simulator, dbt its models, and operations its job.
 
 Nothing is written unless everything can be: a name already used anywhere (a folder, an extractor,
 a job, a schedule, a dbt command) is refused with what uses it, and running it twice changes nothing
@@ -187,8 +188,8 @@ def add_entries(meltano: MeltanoFiles, entries: dict, title: str) -> None:
     dev.append(entries["dev_config"])
 
     commands = meltano.dbt_commands()
-    # Beside the other sources' commands: before `seed` and the cross-source ones, if they are there.
-    position = list(commands).index("seed") if "seed" in commands else len(commands)
+    # Beside the other sources' commands: before the cross-source one, if it is there.
+    position = list(commands).index("build_cross_source") if "build_cross_source" in commands else len(commands)
     for offset, (command, args) in enumerate(entries["dbt_commands"].items()):
         commands.insert(position + offset, command, args)
 
@@ -196,33 +197,6 @@ def add_entries(meltano: MeltanoFiles, entries: dict, title: str) -> None:
     doc.setdefault("jobs", []).append(entries["job"])
     doc["jobs"].yaml_set_comment_before_after_key(len(doc["jobs"]) - 1, before=note, indent=2)
     doc.setdefault("schedules", []).append(entries["schedule"])
-
-
-# -- plain-text files ---------------------------------------------------------------------------------
-def add_to_makefile(text: str, name: str) -> str:
-    """The tap joins OUR_TAPS, so `make test` runs its own suite; its benchmark joins `make bench`."""
-    line = re.search(r"^OUR_TAPS\s*:?=(.*)$", text, re.M)
-    if line is None:
-        raise Refused("Makefile has no OUR_TAPS line to add the tap to")
-    if f"extract/tap-{name}" not in line.group(1).split():
-        text = text[:line.end()] + f" extract/tap-{name}" + text[line.end():]
-    benches = list(re.finditer(r"^\t\$\(BIN\)/python bench/\S+\.py.*$", text, re.M))
-    bench = f"\t$(BIN)/python bench/{name}_tap.py"
-    if benches and bench not in text:
-        text = text[:benches[-1].end()] + "\n" + bench + text[benches[-1].end():]
-    return text
-
-
-def add_to_requirements(text: str, name: str) -> str:
-    """The tap, with its test extras, in the project venv (the same way as the other taps)."""
-    wanted = f"-e ./extract/tap-{name}[testing]"
-    lines = text.splitlines(keepends=True)
-    if any(line.strip() == wanted for line in lines):
-        return text
-    taps = [i for i, line in enumerate(lines) if line.startswith("-e ./extract/tap-")]
-    position = taps[-1] + 1 if taps else len(lines)
-    lines.insert(position, wanted + "\n")
-    return "".join(lines)
 
 
 # -- the whole change ---------------------------------------------------------------------------------
@@ -252,8 +226,6 @@ def plan(root: Path, name: str, title: str) -> tuple[dict[Path, str], dict[Path,
                                "transform/transformers.meltano.yml", "orchestrate/jobs.meltano.yml")}
     for path, text in changes.items():   # what we write must parse back: never leave a broken file
         parser.load(text)
-    changes[root / "Makefile"] = add_to_makefile((root / "Makefile").read_text(), name)
-    changes[root / "requirements-dev.txt"] = add_to_requirements((root / "requirements-dev.txt").read_text(), name)
     env_example = root / ".env.example"
     if env_example.exists():
         changes[env_example] = env_example.read_text().rstrip("\n") + "\n" + entries["env_example"]

@@ -14,7 +14,9 @@ rate is records over the log's own clock from the job's start to its last counte
 lines; `make demo` runs its jobs through this script:
 
     python orchestrate/progress.py JOB [JOB ...]   each job in turn, under its lock; stops at the
-                                                   first failure, naming its cause and its log
+                                                   first failure, naming its cause and its log;
+                                                   the JOB `source-jobs` stands for every job that
+                                                   extracts, in Meltano's order (make demo)
 TRIBUTARY_PROGRESS_SECONDS sets how often a running job's line is printed (default 5).
 """
 
@@ -160,6 +162,16 @@ def watch(log: Path, label: str, every: float | None = None):
         follower.join()
 
 
+SOURCE_JOBS = "source-jobs"
+
+
+def expand(jobs: list[str], tasks: dict[str, list[str]]) -> list[str]:
+    """`source-jobs` as every job with an extract-load block (so `make demo` runs a new source's
+    job with no edit), in Meltano's order; any other name as it is."""
+    sources = [name for name, blocks in tasks.items() if project.extracts(blocks)]
+    return [name for job in jobs for name in (sources if job == SOURCE_JOBS and job not in tasks else [job])]
+
+
 def main(jobs: list[str]) -> int:
     from run import run_locked
     from run_all import last_error_line
@@ -168,6 +180,7 @@ def main(jobs: list[str]) -> int:
         print(__doc__.split("\n\n")[-1].strip(), file=sys.stderr)
         return 2
     tasks = project.jobs()
+    jobs = expand(jobs, tasks)
     unknown = [job for job in jobs if job not in tasks]
     if unknown:
         print(f"no job named {', '.join(unknown)}; Meltano has: {', '.join(sorted(tasks))}", file=sys.stderr)

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "transform" / "dbt-wrapper"))
 sys.path.insert(0, str(ROOT / "load" / "target-postgres-wrapper"))
-from dbt_wrapper.main import diagnose, port_problem  # noqa: E402
+from dbt_wrapper.main import diagnose, settings_problem  # noqa: E402
 from target_postgres_wrapper.main import check_warehouse, safe_load_method, typed_numbers  # noqa: E402
 
 ENV = {"DBT_HOST": "db.example", "DBT_PORT": "5433", "DBT_USER": "tributary_transformer",
@@ -38,15 +38,20 @@ def test_other_dbt_failures_get_no_extra_line():
 
 
 def test_a_port_that_is_not_a_number_is_named():
-    assert port_problem({"DBT_PORT": "5432"}) is None
-    assert port_problem({}) is None
-    assert port_problem({"DBT_PORT": "five"}).startswith("DBT_PORT='five' is not a whole number")
+    assert settings_problem({"DBT_PORT": "5432"}) is None
+    assert settings_problem({}) is None
+    assert settings_problem({"DBT_PORT": "five"}).startswith("DBT_PORT='five' is not a whole number")
+    both = settings_problem({"DBT_PORT": "0", "DBT_KEEPALIVES_IDLE": "often"})
+    assert both.startswith("DBT_PORT='0' is below 1, the least allowed") and "DBT_KEEPALIVES_IDLE='often' is not" in both
 
 
 def test_the_loaders_numbers_are_converted_or_named():
     config = {"port": "5433", "batch_size_rows": 100000}
     assert typed_numbers(config) is None and config["port"] == 5433
-    assert typed_numbers({"port": "five"}).startswith("TARGET_POSTGRES_PORT='five' is not a whole number above 0")
+    assert typed_numbers({"port": "five"}).startswith("TARGET_POSTGRES_PORT='five' is not a whole number (the warehouse's port")
+    share = {"max_deletion_share": "0.25", "batch_size_rows": ""}
+    assert typed_numbers(share) is None and share == {"max_deletion_share": 0.25}   # empty = unset
+    assert "is above 1, the most allowed" in typed_numbers({"max_deletion_share": "2"})
 
 
 def test_a_load_method_that_would_drop_tables_is_refused_by_name():

@@ -16,6 +16,7 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "orchestrate"))
 
+import progress  # noqa: E402
 import project  # noqa: E402
 import run_all  # noqa: E402
 
@@ -169,6 +170,13 @@ def test_source_jobs_are_the_jobs_with_an_extractor():
     sources = project.source_jobs()
     assert {"quickbooks", "attio"} <= set(sources)
     assert "transform" not in sources and "data-quality" not in sources
+
+
+def test_source_jobs_stands_for_every_job_that_extracts_in_meltanos_order():
+    tasks = {"transform": ["dbt:build"], "crm": ["tap-crm target-postgres", "dbt:build_crm"],
+             "shop": ["tap-shop target-postgres"], "cross-source": ["dbt:build_cross_source"]}
+    assert progress.expand(["source-jobs", "cross-source"], tasks) == ["crm", "shop", "cross-source"]
+    assert progress.expand(["shop"], tasks) == ["shop"]
 
 
 def test_a_second_holder_of_a_job_lock_is_refused_with_the_holder_named(tmp_path, monkeypatch):
@@ -366,7 +374,6 @@ DBT_LINE = "2026-12-02T19:47:44.099605Z [info     ] dbt          \x1b[0m19:47:44
 
 
 def test_progress_counts_the_loaders_records_per_stream_and_dbts_nodes():
-    import progress
 
     seen = progress.JobProgress()
     for line in ("2026-12-02T19:47:36.437204Z [info     ] meltano      Running job", METRIC_LINE % (28, "accounts"),
@@ -384,7 +391,6 @@ def test_progress_counts_the_loaders_records_per_stream_and_dbts_nodes():
 def test_progress_counts_dbts_own_lines_from_meltano_invoke():
     """`meltano invoke dbt:build` (make full's transform after a failed source) passes dbt's lines
     through without Meltano's prefix."""
-    import progress
 
     seen = progress.JobProgress()
     for line in ("19:47:40  Running with dbt=1.8.0", "19:47:44  1 of 94 START sql view model staging.x ... [RUN]",
@@ -396,7 +402,6 @@ def test_progress_counts_dbts_own_lines_from_meltano_invoke():
 
 
 def test_a_print_interval_that_is_not_a_number_falls_back_and_says_so(monkeypatch, capsys):
-    import progress
 
     for value, expected in (("abc", 5.0), ("-1", 5.0), ("0", 5.0), ("", 5.0), ("2.5", 2.5)):
         monkeypatch.setenv("TRIBUTARY_PROGRESS_SECONDS", value)
@@ -406,7 +411,6 @@ def test_a_print_interval_that_is_not_a_number_falls_back_and_says_so(monkeypatc
 
 
 def test_progress_reads_a_log_as_it_grows_and_waits_for_a_line_to_end(tmp_path, capsys):
-    import progress
 
     log = tmp_path / "job.log"
     line = METRIC_LINE % (42, "people")

@@ -86,7 +86,7 @@ def state_id(plugin: str) -> str:
 
 def command(case: BadSetting) -> tuple[str, ...]:
     if case.plugin == "dbt":
-        return ("run", "dbt:run_attio")
+        return ("run", "dbt:build_attio")
     if case.plugin == "target-postgres":
         return ("run", "tap-attio", "target-postgres")  # the quickest source
     return ("run", case.plugin, "target-postgres")

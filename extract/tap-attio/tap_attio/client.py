@@ -1,12 +1,10 @@
-"""The one place where tap-attio talks HTTP: auth, throttle, paging, errors and back-off."""
+"""The one place where tap-attio talks HTTP: auth, throttle, paging, errors (retries and first
+contact: tributary_tap_support.streams)."""
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import gc
 import hashlib
 import json
-import sys
 import threading
 import time
 import typing as t
@@ -15,11 +13,10 @@ from functools import cached_property
 
 import msgspec
 import requests
-from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator
-from singer_sdk.streams import RESTStream
-from tributary_tap_support.reach import reach
+from tributary_tap_support.sdk_private import set_stream_version, write_activate_version
+from tributary_tap_support.streams import TributaryRESTStream
 
 from tap_attio.auth import API_KEY_HINT, attio_authenticator
 
@@ -31,12 +28,11 @@ NOTES_PAGE_MAX = 50      # GET /notes: documented maximum
 TASKS_PAGE_MAX = 500     # GET /tasks: documented default
 
 
+DEFAULT_API_URL = "https://api.attio.com/v2"
+
+
 class AttioAuthError(FatalAPIError):
     """Attio refused the token (401/403). Not retried: the setting has to be fixed."""
-
-
-class AttioConfigError(Exception):
-    """A setting is missing or wrong in a way the API made clear."""
 
 
 # ---- throttle -------------------------------------------------------------------------------------
@@ -79,21 +75,6 @@ def sleep(seconds: float) -> None:  # patched by tests
     time.sleep(seconds)
 
 
-# ---- an API that cannot be reached ------------------------------------------------------------------
-# A refused connection or an unknown host at first contact is named at once with the URL setting,
-# not retried for minutes (tributary_tap_support/reach.py says when it is an outage instead).
-DEFAULT_API_URL = "https://api.attio.com/v2"
-
-
-class AttioUnreachable(FatalAPIError):
-    """Nothing listens at the API URL, or its host does not exist: the setting has to be fixed."""
-
-
-def unreachable(base_url: str, reason: str) -> AttioUnreachable:
-    return AttioUnreachable(f"cannot reach the Attio API at {base_url} ({reason}): check TAP_ATTIO_API_URL "
-                            f"(default {DEFAULT_API_URL})")
-
-
 # ---- responses ------------------------------------------------------------------------------------
 def payload(response: requests.Response) -> t.Any:
     """The parsed JSON body, parsed once per response (paginator and parser share it)."""
@@ -128,27 +109,6 @@ def payload(response: requests.Response) -> t.Any:
 _decode = msgspec.json.Decoder().decode
 
 
-def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
-    """Attio sends Retry-After as an HTTP date (RFC 7231 IMF-fixdate); seconds are accepted too."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return max(0.0, (when - now).total_seconds())
-
-
 def error_message(response: requests.Response) -> str:
     """`<status> <type>/<code>: <message>` from Attio's error body, or the raw text."""
     try:
@@ -160,18 +120,6 @@ def error_message(response: requests.Response) -> str:
                 f"{body.get('code', '')}: {body['message']}")
     text = (response.text or "").strip()
     return f"{response.status_code} {response.reason}: {text[:300]}"
-
-
-# ---- writer ---------------------------------------------------------------------------------------
-class BufferedMsgSpecWriter(MsgSpecWriter):
-    """msgspec encoding without a flush after every RECORD (the pipe is flushed on SCHEMA/STATE
-    messages and at exit), the largest single cost after type conformance."""
-
-    def write_message(self, message) -> None:  # noqa: ANN001
-        out = sys.stdout.buffer
-        out.write(self.format_message(message))
-        if getattr(message, "type", None) != "RECORD":
-            out.flush()
 
 
 # ---- pages ----------------------------------------------------------------------------------------
@@ -239,94 +187,33 @@ def path_segment(slug: str) -> str:
 
 
 # ---- base stream ----------------------------------------------------------------------------------
-class AttioStream(RESTStream):
-    """Base for every Attio stream: bearer auth, throttle, Attio's error body, Retry-After."""
+class AttioStream(TributaryRESTStream):
+    """Base for every Attio stream: bearer auth, throttle, Attio's error body. Base URL, first
+    contact, which errors are retried, Retry-After (Attio sends an HTTP date) and back-off:
+    TributaryRESTStream."""
 
+    vendor = "Attio"
+    api_title = "Attio API"
+    default_api_url = DEFAULT_API_URL
     page_size: int | None = None          # None = endpoint is not paged
-    backoff_base_seconds = 1.0             # 1, 2, 4, 8 ... for 5xx / dropped connections
-    backoff_cap_seconds = 60.0
-
-    @property
-    def url_base(self) -> str:
-        return (self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
-
-    @property
-    def timeout(self) -> float:
-        return float(self.config.get("request_timeout") or 300)
 
     @cached_property
     def authenticator(self):  # noqa: ANN201
         return attio_authenticator(self.config["api_key"])
-
-    @property
-    def http_headers(self) -> dict:
-        return {"Accept": "application/json", "User-Agent": self.user_agent}
-
-    @cached_property
-    def user_agent(self) -> str:
-        return self.config.get("user_agent") or "tap-attio/0.1 (+Tributary)"
 
     @cached_property
     def throttle(self) -> RequestThrottle:
         return throttle_for(self.url_base, self.config["api_key"], self.config.get("max_requests_per_second", 80))
 
     # -- requests --------------------------------------------------------------------------------
-    def _request(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        def send() -> requests.Response:
-            self.throttle.wait()
-            return super(AttioStream, self)._request(prepared_request, context)
-
-        return reach(send, self.url_base, unreachable)
-
-    def validate_response(self, response: requests.Response) -> None:
-        code = response.status_code
-        if code < 400:
-            return
-        msg = error_message(response)
-        if code in (401, 403):
-            raise AttioAuthError(f"Attio rejected the API key ({msg}): {API_KEY_HINT}.")
-        if code == 429 or code >= 500:
-            raise RetriableAPIError(f"{self.path}: {msg}", response)
-        raise FatalAPIError(f"Attio answered {self.http_method} {self.path} with {msg}")
-
-    def backoff_max_tries(self) -> int:
-        return 8
-
-    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
-        """429: wait until Retry-After; 5xx and dropped connections: exponential."""
-        attempt = 0
-        exc = yield 0.0  # primed by backoff with None
-        while True:
-            wait = None
-            response = getattr(exc, "response", None)
-            if response is not None and response.status_code == 429:
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-                if wait is None:
-                    wait = 1.0
-            if wait is None:
-                wait = min(self.backoff_cap_seconds, self.backoff_base_seconds * (2 ** attempt))
-            attempt += 1
-            exc = yield wait
-
-    def backoff_jitter(self, value: float) -> float:
-        # Only ever add: a Retry-After is a floor, not a hint.
-        return value + min(0.25, value * 0.1) * (time.perf_counter_ns() % 1000) / 1000
-
-    def backoff_handler(self, details) -> None:  # noqa: ANN001
-        exc = details.get("exception")
-        response = getattr(exc, "response", None)
-        status = response.status_code if response is not None else type(exc).__name__
-        retry_after = response.headers.get("Retry-After") if response is not None else None
-        self.logger.warning(
-            "Attio %s on %s (try %d): waiting %.2f s%s", status, self.path, details.get("tries", 0),
-            details.get("wait", 0.0), f" (Retry-After: {retry_after})" if retry_after else "")
-        log = getattr(self._tap, "backoff_log", None)
-        if log is not None:
-            log.append({"stream": self.name, "status": status, "wait": details.get("wait"),
-                        "retry_after": retry_after, "tries": details.get("tries")})
+    def before_request(self) -> None:
+        self.throttle.wait()
 
     def response_error_message(self, response: requests.Response) -> str:
         return error_message(response)
+
+    def refused(self, reason: str) -> Exception:
+        return AttioAuthError(f"Attio rejected the API key ({reason}): {API_KEY_HINT}.")
 
     # -- deletions ---------------------------------------------------------------------------------
     @property
@@ -336,19 +223,19 @@ class AttioStream(RESTStream):
         # instead (get_records), the Singer pattern for full-table streams.
         return False
 
-    def _activate_version_wanted(self) -> bool:
+    def activate_version_wanted(self) -> bool:
         return bool(self.config.get("emit_activate_version_messages", True)) and self.parent_stream_type is None
 
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        if not self._activate_version_wanted():
+        if not self.activate_version_wanted():
             yield from self.whole_listing(context)
             return
-        version = getattr(self._tap, "run_version", None) or int(time.time() * 1000)
-        self._stream_version = version
+        version = self.tap.run_version
+        set_stream_version(self, version)
         yield from self.whole_listing(context)
         # Reached only once every page was read and checked: deletions follow a complete listing
         if self.selected:
-            self._write_activate_version_message(version)
+            write_activate_version(self, version)
 
     def whole_listing(self, context: Context | None) -> t.Iterable[dict]:
         yield from super().get_records(context)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import typing as t
 
 from singer_sdk import typing as th
-from singer_sdk.helpers._util import utc_now
-from singer_sdk.singerlib import RecordMessage
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_attio.client import (
@@ -269,34 +267,12 @@ ENTRY_RESERVED = {"entry_id", "list_slug", "list_id", "workspace_id", "parent_re
                   "created_at", "entry_values"}
 
 
-class FlatRecordsMixin:
-    """For streams whose records we build column by column (records, list entries).
-
-    The SDK's record message step walks every nested dict of a record against the selection
-    mask; our raw `values` column is deep, and that walk alone cost ~15% of the tap's time. Here
-    only top-level columns can be deselected (the nested JSON has no declared sub-properties),
-    so they are dropped once, by name, and the rest goes straight to the stream maps."""
-
-    _deselected: tuple | None = None
-
-    def _generate_record_messages(self, record: dict) -> t.Iterator[RecordMessage]:
-        if self._deselected is None:
-            mask = self.mask
-            self._deselected = tuple(p for p in self.schema["properties"] if not mask[("properties", p)])
-        for col in self._deselected:
-            record.pop(col, None)
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                    version=self._stream_version, time_extracted=utc_now())
-
-
-class RecordsStream(FlatRecordsMixin, AttioQueryStream):
+class RecordsStream(AttioQueryStream):
     """All records of one object, every attribute flattened to its current value.
 
     The records already match the declared schema (built from the object's attributes, values
-    taken as Attio types them), so the SDK's per-record type conformance is switched off."""
+    taken as Attio types them), so the SDK's per-record type conformance is switched off; and
+    then the deep `values` column is not walked for deselection either (sdk_private.FastRecordPath)."""
 
     primary_keys = ("record_id",)
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -341,7 +317,7 @@ class RecordsStream(FlatRecordsMixin, AttioQueryStream):
         return out
 
 
-class ListEntriesStream(FlatRecordsMixin, AttioQueryStream):
+class ListEntriesStream(AttioQueryStream):
     """All entries of one list, entry attribute values flattened like record values."""
 
     primary_keys = ("entry_id",)

@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import collections
-import sys
 import time
 
-from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
+from tributary_tap_support.names import IDENTIFIER_BYTES, stable_name
+from tributary_tap_support.tap import SDK_FAST_PATH, TributaryTap
 
 from tap_attio.auth import API_KEY_HINT
-from tap_attio.client import RECORDS_PAGE_MAX, BufferedMsgSpecWriter
-from tributary_tap_support.names import IDENTIFIER_BYTES, stable_name
-from tributary_tap_support.settings import typed_settings
+from tap_attio.client import DEFAULT_API_URL, RECORDS_PAGE_MAX
 from tap_attio.streams import (
     AttributesStream,
     ListAttributesStream,
@@ -26,19 +23,19 @@ from tap_attio.streams import (
 )
 
 
-class TapAttio(Tap):
+class TapAttio(TributaryTap):
     """Singer tap for Attio: workspace structure, one records stream per object, list entries,
     notes and tasks."""
 
     name = "tap-attio"
     dynamic_catalog = True    # streams and columns come from the workspace's objects and attributes
-    message_writer_class = BufferedMsgSpecWriter
+    setting_hints = {"api_key": "set " + API_KEY_HINT.removeprefix("check ")}
 
     config_jsonschema = th.PropertiesList(
         th.Property("api_key", th.StringType, required=True, secret=True,
                     description="Attio access token (Workspace settings → Developers → Access tokens) "
                                 "or OAuth token. Env: TAP_ATTIO_API_KEY."),
-        th.Property("api_url", th.StringType, default="https://api.attio.com/v2",
+        th.Property("api_url", th.StringType, default=DEFAULT_API_URL,
                     description="Base URL of the Attio v2 API (the sandbox: http://127.0.0.1:<port>/attio/v2)."),
         th.Property("start_date", th.DateTimeType,
                     description="Only sync records, entries, notes and tasks created at or after this "
@@ -59,25 +56,12 @@ class TapAttio(Tap):
         th.Property("user_agent", th.StringType, description="User-Agent header to send."),
         th.Property("request_timeout", th.NumberType, default=300,
                     description="Seconds to wait for one answer; a slower one is retried like a dropped connection."),
+        SDK_FAST_PATH,
     ).to_dict()
 
     def __init__(self, *args, **kwargs) -> None:
-        self.run_version = int(time.time() * 1000)
-        self.backoff_log: list[dict] = []
+        self.run_version = int(time.time() * 1000)   # the table version of every full-table stream
         super().__init__(*args, **kwargs)
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Number and list settings come from Meltano as text (tributary_tap_support/settings.py says why).
-        typing_errors = typed_settings(self._config, self.config_jsonschema, self.name)
-        if typing_errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=typing_errors,
-                                        schema=self.config_jsonschema)
-        try:
-            return super()._validate_config(raise_errors=raise_errors)
-        except ConfigValidationError as exc:
-            errors = [f"{e}: set TAP_ATTIO_API_KEY {API_KEY_HINT.removeprefix('check TAP_ATTIO_API_KEY ')}"
-                      if "api_key" in e else e for e in exc.errors]
-            raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
 
     # -- discovery ----------------------------------------------------------------------------------
     def discover_streams(self) -> list:
@@ -140,14 +124,6 @@ def table_names(objects: list[dict], lists: list[dict]) -> tuple[dict[str, str],
     return object_names, list_names
 
 
-def cli() -> None:
-    """Console entry point: the SDK's CLI, with Attio's refusals reported in one line."""
-    try:
-        TapAttio.cli()
-    except FatalAPIError as exc:   # AttioAuthError included: one line, no traceback
-        TapAttio.logger.error("%s", exc)
-        sys.exit(1)
-
 
 if __name__ == "__main__":
-    cli()
+    TapAttio.main()

@@ -14,15 +14,6 @@ from tests.runner import cli, run_tap
 from tributary_sandbox.vendors.attio import control
 
 
-def test_retry_after_http_date_and_seconds():
-    now = dt.datetime(2026, 11, 25, 12, 0, 0, tzinfo=dt.timezone.utc)
-    assert client.retry_after_seconds("Wed, 25 Nov 2026 12:00:07 GMT", now) == 7.0
-    assert client.retry_after_seconds("Wed, 25 Nov 2026 11:59:00 GMT", now) == 0.0   # already past
-    assert client.retry_after_seconds("3", now) == 3.0
-    assert client.retry_after_seconds("not a date", now) is None
-    assert client.retry_after_seconds(None, now) is None
-
-
 def test_429_waits_until_the_retry_after_date(sandbox):
     sandbox.faults({"vendor": "attio", "kind": "status", "status": 429, "count": 2, "retry_after": 2})
     started = time.monotonic()

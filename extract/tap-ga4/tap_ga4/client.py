@@ -1,18 +1,16 @@
-"""The one place where tap-ga4 talks HTTP: auth, errors, quota, back-off and parsing."""
+"""The one place where tap-ga4 talks HTTP: auth, errors, quota and parsing (retries and first
+contact: tributary_tap_support.streams)."""
 from __future__ import annotations
 
-import json
 import re
-import sys
 import time
-import typing as t
 
 import msgspec
 import requests
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from singer_sdk.streams import RESTStream
-from tributary_tap_support.reach import reach
+from tributary_tap_support.reach import reach, unreachable_error, url_setting_fix
+from tributary_tap_support.retry import RetryWaits
+from tributary_tap_support.streams import TributaryRESTStream
 
 from tap_ga4.auth import GA4AuthError, GA4ConfigError, GA4Credentials
 
@@ -48,18 +46,6 @@ def classify_quota(message: str) -> tuple[str, str]:
 
 def sleep(seconds: float) -> None:   # patched by tests
     time.sleep(seconds)
-
-
-# ---- an API that cannot be reached ------------------------------------------------------------------
-# A refused connection or an unknown host at first contact is named at once with the URL setting,
-# not retried for minutes (tributary_tap_support/reach.py says when it is an outage instead).
-class GA4Unreachable(FatalAPIError):
-    """Nothing listens at the API URL, or its host does not exist: the setting has to be fixed."""
-
-
-def unreachable(base_url: str, reason: str) -> GA4Unreachable:
-    return GA4Unreachable(f"cannot reach the GA4 Data API at {base_url} ({reason}): check TAP_GA4_API_URL "
-                          f"(default {DEFAULT_API_URL})")
 
 
 # ---- responses ------------------------------------------------------------------------------------
@@ -119,35 +105,6 @@ def google_error(response: requests.Response) -> tuple[str, str]:
     return str(response.status_code), (response.text or response.reason or "").strip()[:300]
 
 
-# ---- writer ---------------------------------------------------------------------------------------
-class BufferedMsgSpecWriter(MsgSpecWriter):
-    """msgspec encoding without a flush after every RECORD (flushed on SCHEMA/STATE and at exit)."""
-
-    _encoder = msgspec.json.Encoder(enc_hook=lambda o: o.isoformat(sep="T") if hasattr(o, "isoformat") else str(o))
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._buf = bytearray(256)
-
-    def write_message(self, message) -> None:  # noqa: ANN001
-        out = sys.stdout.buffer
-        out.write(self.format_message(message))
-        if getattr(message, "type", None) != "RECORD":
-            out.flush()
-
-    def write_record(self, stream: str, record: dict, version: int | None, time_extracted: str) -> None:
-        """A RECORD line, byte for byte what write_message(RecordMessage(...)) writes, without
-        building the message object (a third of the per-record cost on wide reports)."""
-        msg = {"type": "RECORD", "stream": stream, "record": record}
-        if version is not None:
-            msg["version"] = version
-        msg["time_extracted"] = time_extracted
-        buf = self._buf
-        self._encoder.encode_into(msg, buf)
-        buf.extend(b"\n")
-        sys.stdout.buffer.write(buf)
-
-
 # ---- plain calls (discovery) -------------------------------------------------------------------------
 def get_metadata(api_url: str, property_id: str, credentials: GA4Credentials,
                  session: requests.Session | None = None, tries: int = 6) -> dict:
@@ -155,6 +112,8 @@ def get_metadata(api_url: str, property_id: str, credentials: GA4Credentials,
     session = session or requests.Session()
     base_url = api_url.rstrip("/")
     url = f"{base_url}/v1beta/properties/{property_id}/metadata"
+    unreachable = unreachable_error(GA4Stream.api_title, url_setting_fix("tap-ga4", "api_url", DEFAULT_API_URL))
+    waits = RetryWaits(cap=30)
     refreshed = False
     for attempt in range(tries):
         try:
@@ -162,7 +121,7 @@ def get_metadata(api_url: str, property_id: str, credentials: GA4Credentials,
         except requests.RequestException as exc:
             if attempt == tries - 1:
                 raise FatalAPIError(f"GA4 metadata for property {property_id}: {exc}") from None
-            sleep(min(30, 2 ** attempt))
+            sleep(waits.next())
             continue
         if resp.status_code == 200:
             return resp.json()
@@ -176,7 +135,7 @@ def get_metadata(api_url: str, property_id: str, credentials: GA4Credentials,
                                f"{message}): {credentials.hint}.")
         if resp.status_code >= 500 or (resp.status_code == 429 and "concurrent" in message.lower()):
             if attempt < tries - 1:
-                sleep(min(30, 2 ** attempt))
+                sleep(waits.next(resp.headers.get("Retry-After")))
                 continue
         if resp.status_code == 429:
             quota, resets = classify_quota(message)
@@ -188,31 +147,22 @@ def get_metadata(api_url: str, property_id: str, credentials: GA4Credentials,
 
 
 # ---- base stream --------------------------------------------------------------------------------------
-class GA4Stream(RESTStream):
-    """Base for GA4 report streams: bearer auth from the tap's credentials, Google's errors, back-off."""
+class GA4Stream(TributaryRESTStream):
+    """Base for GA4 report streams: bearer auth from the tap's credentials, Google's errors. Base
+    URL, first contact and back-off: TributaryRESTStream."""
 
+    vendor = "GA4"
+    api_title = "GA4 Data API"
+    default_api_url = DEFAULT_API_URL
     http_method = "POST"  # type: ignore[assignment]
-    backoff_base_seconds = 1.0
-    backoff_cap_seconds = 60.0
-
-    @property
-    def url_base(self) -> str:
-        return (self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
-
-    @property
-    def timeout(self) -> float:
-        return float(self.config.get("request_timeout") or 300)
 
     @property
     def authenticator(self) -> GA4Credentials:  # type: ignore[override]
-        return self._tap.credentials
+        return self.tap.credentials
 
     @property
-    def http_headers(self) -> dict:
-        return {"Accept": "application/json", "User-Agent": self.config.get("user_agent") or "tap-ga4/0.1 (+Tributary)"}
-
-    def _request(self, prepared_request: requests.PreparedRequest, context) -> requests.Response:  # noqa: ANN001
-        return reach(lambda: super(GA4Stream, self)._request(prepared_request, context), self.url_base, unreachable)
+    def request_label(self) -> str:
+        return f"report '{self.name}'"
 
     def validate_response(self, response: requests.Response) -> None:
         code = response.status_code
@@ -248,32 +198,6 @@ class GA4Stream(RESTStream):
     def response_error_message(self, response: requests.Response) -> str:
         return " ".join(google_error(response))
 
-    def backoff_max_tries(self) -> int:
-        return 8
-
-    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
-        """Exponential for 5xx, concurrency 429s and dropped connections; at once after a 401 refresh."""
-        attempt = 0
-        exc = yield 0.0
-        while True:
-            response = getattr(exc, "response", None)
-            if response is not None and response.status_code == 401:
-                wait = 0.0
-            else:
-                wait = min(self.backoff_cap_seconds, self.backoff_base_seconds * (2 ** attempt))
-                attempt += 1
-            exc = yield wait
-
-    def backoff_jitter(self, value: float) -> float:
-        return value + min(0.25, value * 0.1) * (time.perf_counter_ns() % 1000) / 1000
-
-    def backoff_handler(self, details) -> None:  # noqa: ANN001
-        exc = details.get("exception")
-        response = getattr(exc, "response", None)
-        status = response.status_code if response is not None else type(exc).__name__
-        self.logger.warning("GA4 %s on report '%s' (try %d): retrying in %.2f s", status, self.name,
-                            details.get("tries", 0), details.get("wait", 0.0))
-        log = getattr(self._tap, "backoff_log", None)
-        if log is not None:
-            log.append({"stream": self.name, "status": status, "wait": details.get("wait"),
-                        "tries": details.get("tries")})
+    def retry_wait(self, exception: Exception) -> float | None:
+        response = getattr(exception, "response", None)
+        return 0.0 if response is not None and response.status_code == 401 else None   # a fresh token: at once

@@ -21,13 +21,11 @@ import hashlib
 import typing as t
 
 from singer_sdk import typing as th
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.pagination import OffsetPaginator
-from singer_sdk.singerlib import RecordMessage
+from tributary_tap_support.sdk_private import OwnBookmarks, write_state
 
-from tap_ga4.client import BufferedMsgSpecWriter, GA4Stream, payload
+from tap_ga4.client import GA4Stream, payload
 from tap_ga4.reports import Report, column_name
 
 isfinite = math.isfinite
@@ -55,11 +53,15 @@ def metric_number(cast: t.Callable, text: t.Any, report: str, metric: str) -> in
     return cast(number)
 
 
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
 class RowCountPaginator(OffsetPaginator):
     """limit/offset paging until offset reaches GA4's rowCount (absent in an empty report)."""
 
     def has_more(self, response: requests.Response) -> bool:
-        return self.current_value + self._page_size < payload(response).rowCount
+        return self.current_value + self.page_size < payload(response).rowCount
 
 
 def window_bounds(start: dt.date, end: dt.date, days: int) -> list[tuple[dt.date, dt.date]]:
@@ -72,8 +74,10 @@ def window_bounds(start: dt.date, end: dt.date, days: int) -> list[tuple[dt.date
     return out
 
 
-class ReportStream(GA4Stream):
-    """A configured (or default) GA4 report."""
+class ReportStream(OwnBookmarks, GA4Stream):
+    """A configured (or default) GA4 report. Its bookmark moves only after a whole window
+    (_bookmark), never with each record as the SDK's would: a run stopped half-way through a day
+    (quota) must not mark that day done."""
 
     path = "/v1beta/properties/{property_id}:runReport"
     primary_keys = ("row_key",)
@@ -91,10 +95,10 @@ class ReportStream(GA4Stream):
         self._dim_cols = [column_name(d) for d in report.other_dimensions]
         self._met_cols = [column_name(m) for m in report.metrics]
         self._met_casts = [int if report.metric_types.get(m) in INTEGER_TYPES else float for m in report.metrics]
-        super().__init__(tap=tap, name=report.name, schema=self._schema())
+        super().__init__(tap=tap, name=report.name, schema=self.report_schema())
 
     # -- schema ----------------------------------------------------------------------------------
-    def _schema(self) -> dict:
+    def report_schema(self) -> dict:
         props = [
             th.Property("row_key", th.StringType, required=True,
                         description="sha1 of property_id, date and every other dimension value"),
@@ -122,7 +126,7 @@ class ReportStream(GA4Stream):
     # -- partitions and windows -------------------------------------------------------------------
     @property
     def partitions(self) -> list[dict]:
-        return [{"property_id": str(p)} for p in self._tap.property_ids]
+        return [{"property_id": str(p)} for p in self.tap.property_ids]
 
     def _end_date(self) -> dt.date:
         if self.config.get("end_date"):
@@ -157,7 +161,7 @@ class ReportStream(GA4Stream):
             # (GA4's rowCount for it; window_days bounds it).
             yield from list(self.request_records(context))
             self._bookmark(context, w_end)
-        self._tap.log_quota(self.name, pid, self._rows_read)
+        self.tap.log_quota(self.name, pid, self._rows_read)
         if self.not_finite:
             self.logger.warning("Report '%s', property %s: %d metric values were not finite numbers (NaN or "
                                 "Infinity) and landed as NULL", self.name, pid, self.not_finite)
@@ -168,13 +172,7 @@ class ReportStream(GA4Stream):
         state["replication_key"] = self.replication_key
         state["replication_key_value"] = day.isoformat()
         self.state_manager.is_flushed = False
-        self._write_state_message()
-
-    def _increment_stream_state(self, latest_record, *, context=None) -> None:  # noqa: ANN001
-        # Deliberately a no-op: the SDK would advance the bookmark with every record, so a run
-        # stopped half-way through a day (quota) would mark that day done. `_bookmark` moves it
-        # only when a whole window has been emitted.
-        return
+        write_state(self)
 
     # -- requests --------------------------------------------------------------------------------
     @property
@@ -211,9 +209,8 @@ class ReportStream(GA4Stream):
         page = payload(response)
         pid = (self.context or {}).get("property_id") or response.request.path_url.split("/properties/")[1].split(":")[0]
         if page.propertyQuota:
-            self._tap.note_quota(pid, page.propertyQuota)
+            self.tap.note_quota(pid, page.propertyQuota)
         self._extracted_at = utc_now()
-        self._extracted_iso = self._extracted_at.isoformat(sep="T")
         rows = page.rows
         if not rows:
             return []
@@ -261,47 +258,5 @@ class ReportStream(GA4Stream):
         return out
 
     # -- writing ----------------------------------------------------------------------------------
-    # The SDK's per-record path walks the selection mask for every property, conforms types and
-    # stamps the time per record: ~40 % of the tap's time on wide reports. Records here are
-    # flat and built with exactly the declared types, so only deselected columns are dropped
-    # (computed once) and every record of a page shares the page's extraction time.
-    @property
-    def _deselected(self) -> list[str]:
-        got = getattr(self, "_deselected_cols", None)
-        if got is None:
-            mask = self.mask
-            got = self._deselected_cols = [p for p in self.schema["properties"]
-                                           if not mask[("properties", p)]]
-        return got
-
-    @property
-    def _fast_writer(self):  # noqa: ANN202
-        """The tap's writer when records go out unmapped (no stream maps, no flattening)."""
-        got = getattr(self, "_fast_writer_cached", False)
-        if got is False:
-            maps = self.stream_maps
-            writer = self._tap.message_writer
-            plain = (len(maps) == 1 and type(maps[0]) is SameRecordTransform and not maps[0].flattening_enabled
-                     and maps[0].stream_alias == self.name)
-            got = self._fast_writer_cached = writer if plain and isinstance(writer, BufferedMsgSpecWriter) else None
-        return got
-
-    def _write_record_message(self, record: dict) -> None:
-        for col in self._deselected:
-            record.pop(col, None)
-        fast = self._fast_writer
-        if fast is not None:
-            fast.write_record(self.name, record, self._stream_version, self._extracted_iso)
-            self.state_manager.is_flushed = False
-            return
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                self._tap.write_message(RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                                      version=self._stream_version,
-                                                      time_extracted=self._extracted_at))
-        self.state_manager.is_flushed = False
-
-    def _process_record(self, record, child_context=None, partition_context=None) -> None:  # noqa: ANN001
-        # No child streams, and property_id (the partition key) is already in every record.
-        return
+    def record_extracted_at(self) -> dt.datetime:
+        return self._extracted_at   # every record of a page: the time the page arrived

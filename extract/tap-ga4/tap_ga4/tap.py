@@ -1,30 +1,29 @@
-"""tap-ga4: the Tap class, its settings, discovery checks and the CLI wrapper."""
+"""tap-ga4: the Tap class, its settings, discovery checks and quota bookkeeping."""
 from __future__ import annotations
 
-import sys
 import typing as t
 from functools import cached_property
 
 import requests
-from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from tributary_tap_support.tap import SDK_FAST_PATH, TributaryTap
 
-from tap_ga4.auth import GA4AuthError, GA4ConfigError, GA4Credentials, auth_mode
-from tap_ga4.client import DEFAULT_API_URL, PAGE_MAX, BufferedMsgSpecWriter, QuotaExhausted, get_metadata
+from tap_ga4.auth import GA4ConfigError, GA4Credentials, auth_mode
+from tap_ga4.client import DEFAULT_API_URL, PAGE_MAX, QuotaExhausted, get_metadata
 from tap_ga4.reports import check_against_metadata, parse_reports
-from tributary_tap_support.settings import typed_settings
 from tap_ga4.streams import ReportStream
 
 EXIT_QUOTA = 75   # EX_TEMPFAIL: try again later, the state is good
 
 
-class TapGA4(Tap):
+class TapGA4(TributaryTap):
     """Singer tap for Google Analytics 4 (Data API v1beta): one stream per report."""
 
     name = "tap-ga4"
     dynamic_catalog = True   # metric types come from the property's metadata
-    message_writer_class = BufferedMsgSpecWriter
+    setting_examples = {"property_ids": '["412345678"]'}
+    exit_codes = {QuotaExhausted: EXIT_QUOTA}
+    gave_up_hint = "Fix: run again later; the next run resumes at the last complete day."
 
     config_jsonschema = th.PropertiesList(
         th.Property("property_ids", th.ArrayType(th.StringType), required=True,
@@ -67,33 +66,21 @@ class TapGA4(Tap):
         th.Property("user_agent", th.StringType),
         th.Property("request_timeout", th.NumberType, default=300,
                     description="Seconds to wait for one report page; a slower one is retried like a dropped connection."),
+        SDK_FAST_PATH,
     ).to_dict()
 
     def __init__(self, *args, **kwargs) -> None:
-        self.backoff_log: list[dict] = []
         self.quota_seen: dict[str, dict] = {}
         self._quota_mark: dict[str, int] = {}
         super().__init__(*args, **kwargs)
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Number and list settings come from Meltano as text (tributary_tap_support/settings.py says why).
-        typing_errors = typed_settings(self._config, self.config_jsonschema, self.name,
-                                       examples={"property_ids": '["412345678"]'})
-        if typing_errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=typing_errors,
-                                        schema=self.config_jsonschema)
+    @classmethod
+    def check_settings(cls, config: t.Mapping[str, t.Any]) -> list[str]:
         try:
-            auth_mode(self.config)
-            extra = []
+            auth_mode(config)
         except GA4ConfigError as exc:
-            extra = [str(exc)]
-        try:
-            errors = super()._validate_config(raise_errors=raise_errors)
-        except ConfigValidationError as exc:
-            raise ConfigValidationError(str(exc), errors=exc.errors + extra, schema=exc.schema) from None
-        if extra and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=extra, schema=self.config_jsonschema)
-        return list(errors) + extra
+            return [str(exc)]
+        return []
 
     @property
     def property_ids(self) -> list[str]:
@@ -139,21 +126,6 @@ class TapGA4(Tap):
                          property_id, rows, consumed - before, left)
 
 
-def cli() -> None:
-    """Console entry point: the SDK's CLI, with GA4's refusals reported in one line."""
-    try:
-        TapGA4.cli()
-    except QuotaExhausted as exc:
-        TapGA4.logger.error("%s", exc)
-        sys.exit(EXIT_QUOTA)
-    except (FatalAPIError, GA4AuthError, GA4ConfigError) as exc:
-        TapGA4.logger.error("%s", exc)
-        sys.exit(1)
-    except RetriableAPIError as exc:   # still failing when the retries ran out
-        TapGA4.logger.error("%s (gave up after retrying). Fix: run again later; the next run resumes at the "
-                            "last complete day.", exc)
-        sys.exit(1)
-
 
 if __name__ == "__main__":
-    cli()
+    TapGA4.main()

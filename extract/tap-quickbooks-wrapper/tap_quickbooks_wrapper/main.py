@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tributary_tap_support.settings import typed_settings
+
 REQUIRED_SETTINGS = {
     "start_date": "the first day to sync, e.g. 2024-01-01T00:00:00Z",
     "user_agent": "any name for your app, e.g. tributary",
@@ -45,14 +47,14 @@ REQUIRED_SETTINGS = {
     "refresh_token": "Intuit's OAuth 2.0 Playground, after connecting your company to the app",
 }
 SECRET_SETTINGS = ("client_secret", "refresh_token", "access_token")
-# Whole-number settings, with (least, most, example). meltano.yml declares them without a Meltano
-# `kind` (Meltano's own cast of "lots" ends in a traceback naming no setting), so a setting
-# variable arrives here as text: converted, or named with its fix.
-NUMBER_SETTINGS = {
-    "max_results": (1, 1000, 1000),      # QuickBooks answers at most 1000 rows a query
-    "request_timeout": (1, None, 300),
-    "report_restatement_days": (0, None, 90),
-}
+# Whole-number settings. meltano.yml declares them without a Meltano `kind` (Meltano's own cast of
+# "lots" ends in a traceback naming no setting), so a setting variable arrives here as text:
+# converted, or named with its fix, by the converter every plugin of ours shares.
+NUMBER_SETTINGS = {"properties": {
+    "max_results": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},  # QuickBooks' most a query
+    "request_timeout": {"type": "integer", "minimum": 1, "default": 300},
+    "report_restatement_days": {"type": "integer", "minimum": 0, "default": 90},
+}}
 CDC_LOOKBACK = dt.timedelta(days=29)  # the API refuses changedSince older than 30 days
 DEFAULT_REPORT_RESTATEMENT_DAYS = 90
 
@@ -100,19 +102,9 @@ def check_config(config: dict) -> None:
             + ".\nSet these in .env (see .env.example) or with `meltano config tap-quickbooks set`:\n"
             + "\n".join(lines)
         )
-    for key, (least, most, example) in NUMBER_SETTINGS.items():
-        value = config.get(key)
-        if value is None or value == "":
-            continue
-        fix = f"set it to e.g. {example} (meltano config tap-quickbooks set {key} {example})"
-        text = str(value).strip()
-        if not text.lstrip("+-").isdigit():
-            raise ConfigError(f"TAP_QUICKBOOKS_{key.upper()}={value!r} is not a whole number: {fix}.")
-        number = int(text)
-        if number < least or (most is not None and number > most):
-            allowed = f"{least} to {most}" if most is not None else f"{least} or more"
-            raise ConfigError(f"TAP_QUICKBOOKS_{key.upper()}={value!r} is out of range ({allowed}): {fix}.")
-        config[key] = number
+    problems = typed_settings(config, NUMBER_SETTINGS, "tap-quickbooks")
+    if problems:
+        raise ConfigError("; ".join(problems) + ".")
     try:
         dt.datetime.fromisoformat(str(config["start_date"]).strip().replace("Z", "+00:00"))
     except ValueError:

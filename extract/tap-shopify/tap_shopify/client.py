@@ -1,5 +1,5 @@
 """The one place where tap-shopify talks HTTP: tokens, cost-based pacing, THROTTLED/429/5xx
-retries, errors, bulk-file download, and the message writer.
+retries, errors and bulk-file download.
 
 Pacing (Shopify's leaky bucket): every response carries extensions.cost.throttleStatus
 {maximumAvailable, currentlyAvailable, restoreRate}. The client keeps that bucket's state and,
@@ -7,23 +7,23 @@ before a request whose requested cost is larger than what the bucket holds now (
 plus restoreRate x elapsed), sleeps exactly the missing points / restoreRate. A THROTTLED answer
 (HTTP 200 with errors[].extensions.code THROTTLED, or HTTP 429) waits the same computed time
 (or Retry-After) and retries the same request; 5xx and dropped connections back off
-exponentially; 401/403 stop at once with the setting to fix.
+exponentially; 401/403 stop at once with the setting to fix. The Retry-After reading, the
+exponential waits and the retry log line are tap-support's (tributary_tap_support.retry).
 """
 from __future__ import annotations
 
 import gc
 import json
 import logging
-import sys
 import threading
 import time
 import typing as t
 
 import msgspec
 import requests
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import FatalAPIError
-from tributary_tap_support.reach import reach
+from tributary_tap_support.reach import reach, unreachable_error
+from tributary_tap_support.retry import RetryWaits, retry_line
 
 LOGGER = logging.getLogger("tap-shopify")
 TOKEN_RENEW_MARGIN = 300        # renew a client-credentials token 5 minutes before it expires
@@ -47,13 +47,6 @@ def sleep(seconds: float) -> None:  # patched by tests
     time.sleep(seconds)
 
 
-# ---- an API that cannot be reached ------------------------------------------------------------------
-# A refused connection or an unknown host at first contact is named at once with the URL setting,
-# not retried for minutes (tributary_tap_support/reach.py says when it is an outage instead).
-class ShopifyUnreachable(FatalAPIError):
-    """Nothing listens at the API URL, or its host does not exist: a setting has to be fixed."""
-
-
 _decode = msgspec.json.Decoder().decode
 
 
@@ -70,16 +63,6 @@ def parse_json(content: bytes) -> t.Any:
     finally:
         if paused:
             gc.enable()
-
-
-class BufferedMsgSpecWriter(MsgSpecWriter):
-    """msgspec encoding without a flush after every RECORD (flushed on SCHEMA/STATE and at exit)."""
-
-    def write_message(self, message) -> None:  # noqa: ANN001
-        out = sys.stdout.buffer
-        out.write(self.format_message(message))
-        if getattr(message, "type", None) != "RECORD":
-            out.flush()
 
 
 class Bucket:
@@ -138,9 +121,11 @@ class ShopifyClient:
         base = (config.get("api_url") or f"https://{self.shop}.myshopify.com").rstrip("/")
         self.base = base
         shop_url = f"https://{self.shop}.myshopify.com"
-        self.url_hint = (f"check TAP_SHOPIFY_API_URL (when unset: {shop_url}, from TAP_SHOPIFY_SHOP)"
-                         if config.get("api_url") else
-                         f"check TAP_SHOPIFY_SHOP (the shop's name; its API is {shop_url}) or TAP_SHOPIFY_API_URL")
+        url_hint = (f"check TAP_SHOPIFY_API_URL (when unset: {shop_url}, from TAP_SHOPIFY_SHOP)"
+                    if config.get("api_url") else
+                    f"check TAP_SHOPIFY_SHOP (the shop's name; its API is {shop_url}) or TAP_SHOPIFY_API_URL")
+        # A refused connection or an unknown host at first contact: named at once (reach.py)
+        self.unreachable = unreachable_error("Shopify Admin API", url_hint)
         self.graphql_url = f"{base}/admin/api/{self.version}/graphql.json"
         self.token_url = f"{base}/admin/oauth/access_token"
         self.session = requests.Session()
@@ -181,39 +166,36 @@ class ShopifyClient:
 
     # -- transport ---------------------------------------------------------------------------------
     def _send(self, call: t.Callable[[], requests.Response], what: str) -> requests.Response:
-        """One HTTP exchange with retries for dropped connections, 5xx and 429."""
+        """One HTTP exchange with retries for dropped connections, 5xx and 429 (Retry-After obeyed)."""
         attempt = throttled = 0
+        waits = RetryWaits()
         while True:
             try:
-                resp = reach(call, self.base, lambda base, reason: ShopifyUnreachable(
-                    f"cannot reach the Shopify Admin API at {base} ({reason}): {self.url_hint}"))
+                resp = reach(call, self.base, self.unreachable)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 attempt += 1
                 if attempt >= MAX_RETRIES:
                     raise ShopifyAPIError(f"Shopify {what}: no answer after {attempt} tries ({exc})") from None
-                self._backoff(what, type(exc).__name__, 2 ** (attempt - 1))
+                self._backoff(what, type(exc).__name__, waits.next(), attempt)
                 continue
             if resp.status_code >= 500:
                 attempt += 1
                 if attempt >= MAX_RETRIES:
                     raise ShopifyAPIError(f"Shopify {what}: HTTP {resp.status_code} after {attempt} tries: {_short(resp)}")
-                self._backoff(what, resp.status_code, 2 ** (attempt - 1))
+                self._backoff(what, resp.status_code, waits.next(), attempt)
                 continue
             if resp.status_code == 429:
                 throttled += 1
                 if throttled >= MAX_THROTTLE_RETRIES:
                     raise ShopifyAPIError(f"Shopify {what}: still throttled (429) after {throttled} tries")
-                try:
-                    wait = float(resp.headers.get("Retry-After") or 1.0)
-                except ValueError:
-                    wait = 1.0
+                retry_after = resp.headers.get("Retry-After")
                 self.stats.throttled += 1
-                self._backoff(what, 429, wait)
+                self._backoff(what, 429, waits.next(retry_after), throttled, retry_after)
                 continue
             return resp
 
-    def _backoff(self, what: str, status, wait: float) -> None:
-        LOGGER.warning("Shopify %s on %s: waiting %.2f s", status, what, wait)
+    def _backoff(self, what: str, status: object, wait: float, tries: int, retry_after: str | None = None) -> None:
+        LOGGER.warning("%s", retry_line("Shopify", status, what, tries, wait, retry_after))
         self.stats.retries.append({"status": status, "wait": wait, "what": what})
         self.stats.waited += wait
         sleep(wait)
@@ -270,7 +252,7 @@ class ShopifyClient:
                 requested = float(cost_info.get("requestedQueryCost") or cost or 1)
                 cost = max(cost, requested)
                 wait = self.bucket.wait_for(requested) or 1.0
-                self._backoff(what, "THROTTLED", wait)
+                self._backoff(what, "THROTTLED", wait, throttled)
                 continue
             if errors:
                 msgs = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
@@ -291,7 +273,7 @@ class ShopifyClient:
                         "that page was sent (its errored fields would have overwritten good values with nulls), "
                         "and the bookmark stays at the last complete page. Fix: run again later; if it repeats, "
                         "check those fields in Shopify's status page or the app's scopes.")
-                self._backoff(what, f"errors at {paths}", 2 ** (partial - 1))
+                self._backoff(what, f"errors at {paths}", 2 ** (partial - 1), partial)
                 continue
             self.stats.requested_cost += int(cost_info.get("requestedQueryCost") or 0)
             self.stats.actual_cost += int(cost_info.get("actualQueryCost") or 0)

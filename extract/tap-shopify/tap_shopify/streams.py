@@ -20,10 +20,15 @@ import re
 import time
 import typing as t
 
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.singerlib import RecordMessage
-from singer_sdk.streams import Stream
+from tributary_tap_support.sdk_private import (
+    OwnBookmarks,
+    set_stream_version,
+    write_activate_version,
+    write_record,
+    write_state,
+)
+from tributary_tap_support.streams import TributaryStream
 
 from tap_shopify import queries as q
 from tap_shopify.client import ShopifyAPIError, QueryTooCostly, parse_json, sleep
@@ -56,11 +61,12 @@ def connection_page(holder: t.Any, key: str, where: str) -> tuple[list, dict]:
     return conn["nodes"], info
 
 
-class ShopifyStream(Stream):
+class ShopifyStream(OwnBookmarks, TributaryStream):
     """A top-level Shopify connection as a Singer stream."""
 
     # Records are built to the declared schema (both come from one declaration in queries.py),
-    # so the SDK's per-record type conformance is skipped.
+    # so the SDK's per-record type conformance is skipped, and with it the walk of every nested
+    # object for deselected fields (sdk_private.FastRecordPath).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     primary_keys = ("id",)
     incremental = True
@@ -72,36 +78,15 @@ class ShopifyStream(Stream):
         self._incremental = incremental
         self._sorted = sorted_
         self.bulk_capable = bulk_capable
-        schema = q.stream_schema(resource, self.version)
-        super().__init__(tap=tap, name=name, schema=schema)
+        super().__init__(tap=tap, name=name, schema=self.stream_schema())
         if incremental:
             self.replication_key = "updatedAt"
         self.nested = q.nested_connections(resource.node, self.version)
         self._checkpoint = None
         self.last_mode: str | None = None
 
-    _deselected: tuple | None = None
-
-    def _generate_record_messages(self, record: dict):
-        """The SDK walks every nested dict of a record against the selection mask (~10% of the
-        tap's time on orders). Our nested objects have no separately selectable parts in practice:
-        when only whole top-level fields are deselected, drop them by name; otherwise use the SDK."""
-        if self._deselected is None:
-            mask = self.mask
-            top = {("properties", p) for p in self.schema["properties"]}
-            nested_off = any(not v for k, v in mask.items() if k and k not in top)
-            self._deselected = () if not nested_off else ("*",)
-            self._deselected += tuple(p for p in self.schema["properties"] if not mask[("properties", p)])
-        if self._deselected[:1] == ("*",):
-            yield from super()._generate_record_messages(record)
-            return
-        for col in self._deselected:
-            record.pop(col, None)
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                    version=self._stream_version, time_extracted=utc_now())
+    def stream_schema(self) -> dict:
+        return q.stream_schema(self.resource, self.version)
 
     @property
     def is_sorted(self) -> bool:
@@ -109,21 +94,21 @@ class ShopifyStream(Stream):
 
     @property
     def client(self):
-        return self._tap.client
+        return self.tap.client
 
     # -- state -------------------------------------------------------------------------------------
-    def _increment_stream_state(self, latest_record, *, context=None) -> None:
+    def record_synced(self, record: dict, context: Context | None) -> None:
         if not self._incremental:
             return
         if not self.is_sorted:
-            super()._increment_stream_state(latest_record, context=context)
+            self.advance_bookmark(record, context)
             return
-        if latest_record is not self._checkpoint:
+        if record is not self._checkpoint:
             return                      # only at the end of a fully emitted page
-        super()._increment_stream_state(latest_record, context=context)
+        self.advance_bookmark(record, context)
         state = self.get_context_state(context)
         state["boundary_ids"] = list(self._boundary_ids)
-        self._write_state_message()
+        write_state(self)
 
     def _start(self, context: Context | None) -> tuple[str | None, set]:
         if not self._incremental:
@@ -159,7 +144,7 @@ class ShopifyStream(Stream):
             for event in nodes:
                 if event.get("action") != "destroy" or event.get("subjectType") != subject or not event.get("subjectId"):
                     continue  # another kind of event (a filter the shop ignored)
-                self._write_record_message({"id": event["subjectId"], "_sdc_deleted_at": event["createdAt"]})
+                write_record(self, {"id": event["subjectId"], "_sdc_deleted_at": event["createdAt"]})
                 newest = max(newest or "", event["createdAt"])
                 sent += 1
             if not info["hasNextPage"]:
@@ -169,7 +154,7 @@ class ShopifyStream(Stream):
             self.logger.info("%s: %d deleted in Shopify, marked deleted", self.name, sent)
         if newest:
             state["deletions_after"] = max(newest, state.get("deletions_after") or "")
-            self._write_state_message()
+            write_state(self)
 
     # -- records ---------------------------------------------------------------------------------
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
@@ -420,7 +405,7 @@ class ShopifyStream(Stream):
             self._boundary_ids = []
             self._checkpoint = {"id": newest["id"], "updatedAt": newest["updatedAt"]}
             self._track(self._checkpoint)
-            self._increment_stream_state(self._checkpoint, context=None)
+            self.record_synced(self._checkpoint, None)
 
 
 def _holders(node: dict, path: tuple) -> t.Iterator[dict]:
@@ -458,13 +443,13 @@ class LocationsStream(ShopifyStream):
             return
         version = int(time.time() * 1000)
         for stream in (self, *self.child_streams):
-            stream._stream_version = version
+            set_stream_version(stream, version)
         yield from super().get_records(context)
         # each location's levels were synced as its record went by: both listings are complete. The
         # levels' deletions go first: if the loader's guard refuses them, the locations stay as they were
         for stream in (*self.child_streams, self):
             if stream.selected:
-                stream._write_activate_version_message(version)
+                write_activate_version(stream, version)
 
 
 class InventoryLevelsStream(ShopifyStream):
@@ -477,9 +462,10 @@ class InventoryLevelsStream(ShopifyStream):
     parent_stream_type = LocationsStream
     state_partitioning_keys: t.ClassVar[list] = []
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._schema["properties"]["locationId"] = {"type": ["string", "null"]}
+    def stream_schema(self) -> dict:
+        schema = super().stream_schema()
+        schema["properties"]["locationId"] = {"type": ["string", "null"]}
+        return schema
 
     def get_records(self, context):
         for record in super().get_records(context):

@@ -1,16 +1,14 @@
 """tap-shopify: the Tap class, its settings and its streams."""
 from __future__ import annotations
 
-import sys
+import typing as t
 from functools import cached_property
 
-from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
+from tributary_tap_support.tap import SDK_FAST_PATH, TributaryTap
 
 from tap_shopify import queries as q
-from tap_shopify.client import BufferedMsgSpecWriter, ShopifyClient
-from tributary_tap_support.settings import typed_settings
+from tap_shopify.client import ShopifyClient
 from tap_shopify.streams import InventoryLevelsStream, LocationsStream, ShopifyStream
 
 DEFAULT_API_VERSION = "2026-10"
@@ -29,11 +27,11 @@ STREAMS = (
 )
 
 
-class TapShopify(Tap):
+class TapShopify(TributaryTap):
     """Singer tap for the Shopify Admin GraphQL API."""
 
     name = "tap-shopify"
-    message_writer_class = BufferedMsgSpecWriter
+    setting_hints = {"shop": "set TAP_SHOPIFY_SHOP"}
 
     config_jsonschema = th.PropertiesList(
         th.Property("shop", th.StringType, required=True,
@@ -67,25 +65,19 @@ class TapShopify(Tap):
                     description="Send ACTIVATE_VERSION after each complete listing of the full-table streams "
                                 "(locations, inventory levels), so the loader marks the rows not listed deleted."),
         th.Property("user_agent", th.StringType, description="User-Agent header to send."),
+        SDK_FAST_PATH,
     ).to_dict()
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Number and list settings come from Meltano as text (tributary_tap_support/settings.py says why).
-        typing_errors = typed_settings(self._config, self.config_jsonschema, self.name)
-        if typing_errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=typing_errors)
-        errors = super()._validate_config(raise_errors=False)
-        cfg = self.config
-        if not cfg.get("access_token") and not (cfg.get("client_id") and cfg.get("client_secret")):
-            errors.append("No Shopify credentials: set TAP_SHOPIFY_ACCESS_TOKEN, or TAP_SHOPIFY_CLIENT_ID and "
-                          "TAP_SHOPIFY_CLIENT_SECRET (client-credentials grant).")
-        version = cfg.get("api_version") or DEFAULT_API_VERSION
+    @classmethod
+    def check_settings(cls, config: t.Mapping[str, t.Any]) -> list[str]:
+        problems = []
+        if not config.get("access_token") and not (config.get("client_id") and config.get("client_secret")):
+            problems.append("No Shopify credentials: set TAP_SHOPIFY_ACCESS_TOKEN, or TAP_SHOPIFY_CLIENT_ID and "
+                            "TAP_SHOPIFY_CLIENT_SECRET (client-credentials grant).")
+        version = config.get("api_version") or DEFAULT_API_VERSION
         if not (len(version) == 7 and version[4] == "-" and version.replace("-", "").isdigit()):
-            errors.append(f"api_version must look like 2026-10 (got {version!r}): set TAP_SHOPIFY_API_VERSION.")
-        errors = [f"{e}: set TAP_SHOPIFY_SHOP" if "'shop'" in e else e for e in errors]
-        if errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=errors)
-        return errors
+            problems.append(f"api_version must look like 2026-10 (got {version!r}): set TAP_SHOPIFY_API_VERSION.")
+        return problems
 
     @cached_property
     def client(self) -> ShopifyClient:
@@ -98,17 +90,6 @@ class TapShopify(Tap):
         return out
 
 
-def cli() -> None:
-    """Console entry point: the SDK's CLI, with Shopify's refusals reported in one line."""
-    try:
-        TapShopify.cli()
-    except FatalAPIError as exc:
-        TapShopify.logger.error("%s", exc)
-        sys.exit(1)
-    except ConfigValidationError as exc:
-        TapShopify.logger.error("Invalid tap-shopify config: %s", "; ".join(exc.errors))
-        sys.exit(1)
-
 
 if __name__ == "__main__":
-    cli()
+    TapShopify.main()

@@ -7,6 +7,7 @@ import socket
 import pytest
 import requests
 import urllib3
+from singer_sdk.exceptions import FatalAPIError
 
 from tributary_tap_support import reach
 
@@ -60,3 +61,12 @@ def test_only_refused_and_unknown_hosts_count_as_unreachable():
         assert reach.unreachable_reason(exc) == "host not found"
     else:
         pytest.fail("no-such-host.invalid resolved")
+
+
+def test_unreachable_names_the_api_the_url_and_the_setting():
+    error = reach.unreachable_error("Attio API", reach.url_setting_fix("tap-attio", "api_url", "https://api.attio.com/v2"))(
+        "http://127.0.0.1:9/attio/v2", "connection refused")
+    assert isinstance(error, reach.Unreachable) and isinstance(error, FatalAPIError)
+    assert str(error) == ("cannot reach the Attio API at http://127.0.0.1:9/attio/v2 (connection refused): "
+                          "check TAP_ATTIO_API_URL (default https://api.attio.com/v2)")
+    assert reach.url_setting_fix("tap-my-source") == "check TAP_MY_SOURCE_API_URL"   # no default: required

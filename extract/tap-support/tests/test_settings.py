@@ -53,3 +53,20 @@ def test_examples_given_by_the_tap_replace_the_default_and_secrets_are_never_ech
     assert errors == ["TAP_MY_SOURCE_PAGE_SIZE='x' is not a whole number: set it to e.g. 100 "
                       "(meltano config tap-my-source set page_size 100)"]
     assert "12345" not in " ".join(errors)
+
+
+def test_an_empty_number_or_list_means_unset_and_nan_is_no_number():
+    config = {"page_size": " ", "names": "", "rate": "nan"}
+    assert typed_settings(config, SCHEMA, "tap-x") == [
+        "TAP_X_RATE='nan' is not a number: set it to e.g. 1 (meltano config tap-x set rate 1)"]
+    assert "page_size" not in config and "names" not in config
+
+
+def test_a_note_says_what_the_setting_is_for():
+    schema = {"properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535}}}
+    notes = {"port": "the warehouse's port"}
+    assert typed_settings({"port": "five"}, schema, "dbt", examples={"port": "5432"}, notes=notes) == [
+        "DBT_PORT='five' is not a whole number (the warehouse's port): set it to e.g. 5432 "
+        "(meltano config dbt set port 5432)"]
+    assert typed_settings({"port": "0"}, schema, "dbt", notes=notes)[0].startswith(
+        "DBT_PORT='0' is below 1, the least allowed (the warehouse's port): ")

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from tributary_tap_support.testing import (Messages, assert_failed_naming, assert_fails_fast_naming, closed_port,
-                                          select_all, sync_lines)
+from tributary_tap_support.testing import (Messages, assert_failed_naming, assert_fails_fast_naming,
+                                          assert_same_messages, closed_port, run_cli, select_all, sync_lines)
 
 
 class FakeTap:
@@ -78,3 +78,19 @@ def test_a_fast_failure_counts_only_within_its_time():
     assert_fails_fast_naming(failing(0), "X=1 is wrong", within_s=1)
     with pytest.raises(AssertionError, match="must not be retried"):
         assert_fails_fast_naming(failing(0.2), "X=1 is wrong", within_s=0.1)
+
+
+def test_two_runs_agree_but_for_when_they_ran():
+    def run(at: str, name: str = "Ada") -> Messages:
+        return Messages([json.dumps(m) for m in (
+            {"type": "RECORD", "stream": "s", "record": {"id": 1, "name": name}, "version": at, "time_extracted": at},
+            {"type": "STATE", "value": {"bookmarks": {"s": {"replication_key_signpost": at, "replication_key_value": 1}}}},
+            {"type": "ACTIVATE_VERSION", "stream": "s", "version": at})])
+    assert_same_messages(run("09:00"), run("09:01"))
+    with pytest.raises(AssertionError, match="message 0 differs"):
+        assert_same_messages(run("09:00"), run("09:00", name="Grace"))
+
+
+def test_a_tap_not_installed_yet_runs_as_a_module(tmp_path):
+    done = run_cli("tap-toy", ["--about", "--format", "json"], {"api_key": "k"}, tmp_path, module="tests.toy_tap")
+    assert done.returncode == 0 and json.loads(done.stdout)["name"] == "tap-toy", done.stderr[-2000:]

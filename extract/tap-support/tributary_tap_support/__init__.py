@@ -1,1 +1,2 @@
-"""What every Singer SDK tap of Tributary shares (README.md lists it): typed settings, first contact."""
+"""The shared base of Tributary's Singer SDK taps (README.md lists each module and whether it needs
+singer_sdk). Nothing is imported here: the settings converter is used where singer_sdk is not installed."""

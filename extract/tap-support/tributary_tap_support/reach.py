@@ -2,9 +2,12 @@
 
 A refused connection or an unknown host before the API has ever answered in this run means the
 URL setting is wrong (or the service is not there at all): retrying it for minutes only hides
-that. So it is tried QUICK_TRIES times, a second apart, and then raised as the tap's own error,
-which names the setting to check. Once the API has answered, the same error is an outage and
+that. So it is tried QUICK_TRIES times, a second apart, and then raised as Unreachable, whose
+message names the setting to check. Once the API has answered, the same error is an outage and
 gets the tap's usual long retries, as do timeouts and connections dropped mid-answer at any time.
+
+Needs singer_sdk (Unreachable is a FatalAPIError: the SDK never retries it, TributaryTap.main
+says it in one line).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import time
 import typing as t
 
 import requests
+from singer_sdk.exceptions import FatalAPIError
 
 QUICK_TRIES = 3
 _answered: set[str] = set()   # base URLs that answered in this process
@@ -20,6 +24,22 @@ _answered: set[str] = set()   # base URLs that answered in this process
 
 def sleep(seconds: float) -> None:  # patched by tests
     time.sleep(seconds)
+
+
+class Unreachable(FatalAPIError):
+    """Nothing listens at the API URL, or its host does not exist: a setting has to be fixed."""
+
+
+def unreachable_error(api: str, fix: str) -> t.Callable[[str, str], Unreachable]:
+    """What `reach` raises for `api` ("Attio API"): the URL, why, and `fix` (what to check)."""
+    return lambda base_url, reason: Unreachable(f"cannot reach the {api} at {base_url} ({reason}): {fix}")
+
+
+def url_setting_fix(plugin: str, setting: str = "api_url", default: str | None = None) -> str:
+    """`check TAP_ATTIO_API_URL (default https://api.attio.com/v2)`: the variable Meltano reads
+    the URL setting from, and the URL used when it is unset."""
+    variable = f"{plugin.upper().replace('-', '_')}_{setting.upper()}"
+    return f"check {variable}" + (f" (default {default})" if default else "")
 
 
 def unreachable_reason(exc: BaseException) -> str | None:
@@ -45,8 +65,8 @@ def reach(send: t.Callable[[], requests.Response], base_url: str,
           unreachable: t.Callable[[str, str], BaseException]) -> requests.Response:
     """`send()`, with a refused connection or an unknown host at first contact named at once.
 
-    `unreachable(base_url, reason)` builds the tap's own error, whose message names the setting
-    to fix, e.g. "cannot reach the Attio API at <url> (connection refused): check TAP_ATTIO_API_URL".
+    `unreachable(base_url, reason)` builds the error (unreachable_error), whose message names the
+    setting to fix, e.g. "cannot reach the Attio API at <url> (connection refused): check TAP_ATTIO_API_URL".
     """
     for attempt in range(1, QUICK_TRIES + 1):
         try:

@@ -1,13 +1,16 @@
-"""Number and list settings that arrive as text, turned into what the tap's schema wants.
+"""Number and list settings that arrive as text, turned into what the plugin's schema wants.
 
 meltano.yml declares these settings without a Meltano `kind`: Meltano's own cast of a value
 that does not parse (TAP_ATTIO_PAGE_SIZE=many) ends in a traceback that never names the setting.
-So a setting variable reaches the tap as text ("300", '["people"]') and is converted here, or
-named in one line with its fix. Every tap of ours calls typed_settings() from its Tap class.
+So a setting variable reaches the plugin as text ("300", '["people"]') and is converted here, or
+named in one line with its fix. The one converter of every plugin of ours: the taps (their
+config_jsonschema), the QuickBooks wrapper, the loader's wrapper and dbt's wrapper (each a small
+schema of its number settings). Standard library only: it is installed beside each of them.
 """
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 import typing as t
@@ -20,12 +23,15 @@ def _types(prop: dict) -> set[str]:
     return {kind} if isinstance(kind, str) else set(kind)
 
 
-def typed_settings(config: dict, schema: dict, plugin: str, examples: dict[str, str] | None = None) -> list[str]:
+def typed_settings(config: dict, schema: dict, plugin: str, examples: dict[str, str] | None = None,
+                   notes: dict[str, str] | None = None) -> list[str]:
     """Convert text values of number and list settings in `config` (in place).
 
+    `schema` is JSON schema ({"properties": {name: {"type": "integer", "minimum": 1, ...}}});
+    an empty text for a number or a list means unset (removed, so the default applies).
     Returns one line per value that cannot be converted or is out of range, naming the setting
-    variable, the value and a command that fixes it. Secret settings are never echoed (none is
-    a number or a list anyway).
+    variable (<PLUGIN>_<NAME>, Meltano's), the value, what the setting is for (`notes`) and a
+    command that fixes it. Secret settings are never echoed (none is a number or a list anyway).
     """
     errors = []
     for name, prop in (schema.get("properties") or {}).items():
@@ -33,20 +39,24 @@ def typed_settings(config: dict, schema: dict, plugin: str, examples: dict[str, 
         if value is None or prop.get("secret"):
             continue
         types = _types(prop)
+        if isinstance(value, str) and not value.strip() and types & {"integer", "number", "array"}:
+            del config[name]
+            continue
         example = (examples or {}).get(name) or _example(prop)
         variable = f"{plugin.upper().replace('-', '_')}_{name.upper()}"
+        note = f" ({notes[name]})" if notes and name in notes else ""
         fix = f"set it to e.g. {example} (meltano config {plugin} set {name} {shlex.quote(example)})"
         try:
             config[name] = _convert(value, types, prop)
         except ValueError as what:
-            errors.append(f"{variable}={value!r} is not {what}: {fix}")
+            errors.append(f"{variable}={value!r} is not {what}{note}: {fix}")
             continue
         number = config[name]
         if isinstance(number, (int, float)) and not isinstance(number, bool):
             if "minimum" in prop and number < prop["minimum"]:
-                errors.append(f"{variable}={value!r} is below {prop['minimum']}, the least allowed: {fix}")
+                errors.append(f"{variable}={value!r} is below {prop['minimum']}, the least allowed{note}: {fix}")
             elif "maximum" in prop and number > prop["maximum"]:
-                errors.append(f"{variable}={value!r} is above {prop['maximum']}, the most allowed: {fix}")
+                errors.append(f"{variable}={value!r} is above {prop['maximum']}, the most allowed{note}: {fix}")
     return errors
 
 
@@ -60,9 +70,12 @@ def _convert(value: t.Any, types: set[str], prop: dict) -> t.Any:  # noqa: ANN40
             return int(value)
     elif "number" in types and isinstance(value, str):
         try:
-            return float(value) if not WHOLE_NUMBER.fullmatch(value.strip()) else int(value)
+            number = float(value) if not WHOLE_NUMBER.fullmatch(value.strip()) else int(value)
         except ValueError:
             raise ValueError("a number") from None
+        if not math.isfinite(number):   # float() takes "nan" and "inf", no setting means them
+            raise ValueError("a number")
+        return number
     elif "array" in types:
         return _list(value, prop)
     return value

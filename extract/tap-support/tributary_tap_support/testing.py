@@ -35,6 +35,36 @@ class Messages:
         return [m["value"] for m in self.messages if m["type"] == "STATE"]
 
 
+def assert_same_messages(fast: Messages, stock: Messages) -> None:
+    """Two runs wrote the same messages in the same order (the one with `sdk_fast_path: false`
+    through the SDK's stock record path), but for what only says when they ran: time_extracted,
+    table versions and the SDK's replication_key_signpost (each a run's start)."""
+    def when_free(value: t.Any) -> t.Any:  # noqa: ANN401
+        if isinstance(value, dict):
+            return {k: when_free(v) for k, v in value.items() if k != "replication_key_signpost"}
+        return [when_free(v) for v in value] if isinstance(value, list) else value
+
+    def comparable(messages: Messages) -> list[dict]:
+        return [when_free(m) if m["type"] == "STATE" else
+                {k: v for k, v in m.items() if k not in ("time_extracted", "version")} for m in messages.messages]
+    fast_messages, stock_messages = comparable(fast), comparable(stock)
+    assert len(fast_messages) == len(stock_messages), (len(fast_messages), len(stock_messages))
+    for n, (one, other) in enumerate(zip(fast_messages, stock_messages)):
+        assert one == other, f"message {n} differs:\n{one}\n{other}"
+
+
+def compare_record_paths(run_tap: t.Callable[..., Messages], config: dict, **kwargs: t.Any) -> tuple[Messages, t.Any]:
+    """`run_tap(config, tap_out=…, **kwargs)` twice, with `sdk_fast_path` true then false; asserts
+    both wrote the same messages and the second took the SDK's stock path for every stream.
+    Returns the fast run's messages and its tap (to check which streams took the shortcuts)."""
+    taps: list = []
+    fast = run_tap(config, tap_out=taps, **kwargs)
+    stock = run_tap({**config, "sdk_fast_path": False}, tap_out=taps, **kwargs)
+    assert_same_messages(fast, stock)
+    assert not any(stream.deselected_columns is not None for stream in taps[1].streams.values())
+    return fast, taps[0]
+
+
 def select_all(catalog: dict, only: set[str] | None = None) -> dict:
     """Mark every stream of `catalog` selected (or only those in `only`), in place."""
     for entry in catalog["streams"]:
@@ -71,13 +101,15 @@ def sync_lines(tap: t.Any, tap_out: list | None = None,  # noqa: ANN401
 
 
 def run_cli(executable: str, args: list[str], config: dict, tmp: Path, stdin: str | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
+            timeout: float = 300, module: str | None = None) -> subprocess.CompletedProcess:
     """The tap's command line as Meltano runs it (`<executable> --config <file> …`), from the
-    same virtualenv as the tests."""
+    same virtualenv as the tests; `python -m <module>` when the executable is not installed there
+    (a tap just made from the template, tested before it is installed)."""
     cfg = tmp / "config.json"
     cfg.write_text(json.dumps(config))
     exe = Path(sys.executable).with_name(executable)
-    return subprocess.run([str(exe), "--config", str(cfg), *args], capture_output=True, text=True,
+    command = [sys.executable, "-m", module] if module and not exe.exists() else [str(exe)]
+    return subprocess.run([*command, "--config", str(cfg), *args], capture_output=True, text=True,
                           timeout=timeout, input=stdin)
 
 

@@ -20,6 +20,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from tributary_tap_support.settings import typed_settings
+
 
 def log(message: str) -> None:
     print(f"target-postgres-wrapper | {message}", file=sys.stderr, flush=True)
@@ -42,14 +44,23 @@ def diagnose(error: Exception, host: str, port: object, user: str, database: str
             "WAREHOUSE_PORT and that the server accepts connections from this machine.")
 
 
-# Whole-number settings: (example, what it is). meltano.yml declares them without a Meltano `kind`
-# (Meltano's own cast of "five" ends in a traceback naming no setting), so a setting variable
-# arrives here as text: converted, or named with its fix.
-NUMBER_SETTINGS = {
-    "port": (5432, "the warehouse's port; in prod WAREHOUSE_PORT in .env"),
-    "batch_size_rows": (100000, "records per batch"),
-    "flattening_max_depth": (1, "how deep nested objects are flattened into columns"),
-    "flattening_max_key_length": (255, "the longest flattened column name"),
+# Number settings. meltano.yml declares them without a Meltano `kind` (Meltano's own cast of
+# "five" ends in a traceback naming no setting), so a setting variable arrives here as text:
+# converted, or named with its fix, by the converter every plugin of ours shares.
+NUMBER_SETTINGS = {"properties": {
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 5432},
+    "batch_size_rows": {"type": "integer", "minimum": 1, "default": 100000},
+    "flattening_max_depth": {"type": "integer", "minimum": 1, "default": 1},
+    "flattening_max_key_length": {"type": "integer", "minimum": 1, "default": 255},
+    "max_deletion_share": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
+}}
+SETTING_NOTES = {
+    "port": "the warehouse's port; in prod WAREHOUSE_PORT in .env",
+    "batch_size_rows": "records per batch",
+    "flattening_max_depth": "how deep nested objects are flattened into columns",
+    "flattening_max_key_length": "the longest flattened column name",
+    "max_deletion_share": "the largest part of a table's live rows one full listing may mark deleted; "
+                          "1 accepts any deletions for one run",
 }
 
 
@@ -65,35 +76,9 @@ def safe_load_method(config: dict) -> str | None:
 
 
 def typed_numbers(config: dict) -> str | None:
-    """Turn the number settings in `config` into ints (in place), or say which one is wrong."""
-    for key, (example, meaning) in NUMBER_SETTINGS.items():
-        value = config.get(key)
-        if value is None or value == "":
-            continue
-        text = str(value).strip()
-        if not text.isdigit() or int(text) == 0:
-            return (f"TARGET_POSTGRES_{key.upper()}={value!r} is not a whole number above 0 ({meaning}): "
-                    f"set it to e.g. {example} (meltano config target-postgres set {key} {example}).")
-        config[key] = int(text)
-    return None
-
-
-def typed_share(config: dict) -> str | None:
-    """max_deletion_share as a float in [0, 1] (in place), or say what is wrong with it."""
-    value = config.get("max_deletion_share")
-    if value is None or value == "":
-        config.pop("max_deletion_share", None)
-        return None
-    try:
-        share = float(str(value).strip())
-    except ValueError:
-        share = -1.0
-    if not 0 <= share <= 1:
-        return (f"TARGET_POSTGRES_MAX_DELETION_SHARE={value!r} is not a share between 0 and 1 (the largest part "
-                "of a table's live rows one full listing may mark deleted): set it to e.g. 0.5, or 1 to accept "
-                "any deletions for one run.")
-    config["max_deletion_share"] = share
-    return None
+    """Turn the number settings in `config` into numbers (in place), or say which are wrong."""
+    problems = typed_settings(config, NUMBER_SETTINGS, "target-postgres", notes=SETTING_NOTES)
+    return "; ".join(problems) + "." if problems else None
 
 
 def check_warehouse(config: dict) -> str | None:
@@ -141,7 +126,7 @@ def main() -> None:
     if "--config" in args:
         config_path = Path(args[args.index("--config") + 1])
         config = json.loads(config_path.read_text())
-        problem = typed_numbers(config) or typed_share(config) or safe_load_method(config)
+        problem = typed_numbers(config) or safe_load_method(config)
         if not problem:
             config_path.write_text(json.dumps(config))  # the target reads the converted numbers
             problem = check_warehouse(config)

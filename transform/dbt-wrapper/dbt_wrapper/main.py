@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tributary_tap_support.settings import typed_settings
+
 TAIL_BYTES = 64 * 1024  # enough of dbt's last output to find the connection error in
 
 # A failure to connect, as libpq words it inside dbt's "Database Error": (pattern, why, what to check).
@@ -47,14 +49,24 @@ def log(message: str) -> None:
     print(f"dbt-wrapper | {message}", file=sys.stderr, flush=True)
 
 
-def port_problem(env: dict) -> str | None:
-    """The port setting is declared without a Meltano `kind` (Meltano's own cast of "five" ends in
-    a traceback naming no setting), so it is checked here."""
-    port = env.get("DBT_PORT")
-    if port is None or port.strip().isdigit():
-        return None
-    return (f"DBT_PORT={port!r} is not a whole number: set it to the warehouse's port, e.g. 5432 "
-            "(meltano config dbt set port 5432; the same as TARGET_POSTGRES_PORT; in prod WAREHOUSE_PORT in .env).")
+# The number settings, declared without a Meltano `kind` (Meltano's own cast of "five" ends in a
+# traceback naming no setting): checked here by the converter every plugin of ours shares. They
+# reach dbt as DBT_<NAME> (profiles.yml reads them), so they are read from the environment.
+NUMBER_SETTINGS = {"properties": {
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 5432},
+    "keepalives_idle": {"type": "integer", "minimum": 0, "default": 0},
+}}
+SETTING_NOTES = {
+    "port": "the warehouse's port, the same as TARGET_POSTGRES_PORT; in prod WAREHOUSE_PORT in .env",
+    "keepalives_idle": "seconds between TCP keepalive packets, 0 for the system's",
+}
+
+
+def settings_problem(env: dict) -> str | None:
+    """One line naming every number setting in `env` that is not one, or None."""
+    given = {name: env[f"DBT_{name.upper()}"] for name in NUMBER_SETTINGS["properties"] if f"DBT_{name.upper()}" in env}
+    problems = typed_settings(given, NUMBER_SETTINGS, "dbt", notes=SETTING_NOTES)
+    return "; ".join(problems) + "." if problems else None
 
 
 def diagnose(output: str, env: dict) -> str | None:
@@ -74,7 +86,7 @@ def _dbt_executable() -> str:
 
 def main() -> None:
     args = sys.argv[1:]
-    problem = port_problem(os.environ)
+    problem = settings_problem(os.environ)
     if problem:
         log("ERROR: " + problem)
         sys.exit(2)  # dbt's own exit code for a run that could not start

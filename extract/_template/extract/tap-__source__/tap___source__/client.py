@@ -9,7 +9,10 @@ one the sandbox simulates (extract/sandbox/tributary_sandbox/vendors/__source__/
     → 401 {"error": {"type": ..., "message": ...}} for a bad token; 429 / 5xx are transient
 
 Where the real vendor differs (another paging style, error body or header), change it here once;
-every stream inherits it.
+every stream inherits it. What every tap of ours does alike comes from TributaryRESTStream
+(extract/tap-support): base URL and User-Agent from the settings, an API URL nothing answers at
+named with TAP___SOURCE___API_URL, 401/403 never retried, 429 and 5xx retried (Retry-After
+obeyed, else 1, 2, 4 … s) with one log line each.
 """
 from __future__ import annotations
 
@@ -18,10 +21,9 @@ from functools import cached_property
 
 import requests
 from singer_sdk.authenticators import BearerTokenAuthenticator
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import JSONPathPaginator
-from singer_sdk.streams import RESTStream
-from tributary_tap_support.reach import reach
+from tributary_tap_support.streams import TributaryRESTStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -29,18 +31,6 @@ if t.TYPE_CHECKING:
 PAGE_SIZE_MAX = 100   # the API's documented maximum `limit`
 TOKEN_HINT = ("set TAP___SOURCE___API_TOKEN to a valid __Source__ API token "
               "(prod: in .env, see .env.example; dev: the sandbox's token is in meltano.yml)")
-
-
-# ---- an API that cannot be reached ------------------------------------------------------------------
-# A refused connection or an unknown host at first contact is named at once with the URL setting,
-# not retried for minutes (tributary_tap_support/reach.py says when it is an outage instead).
-class __Source__Unreachable(FatalAPIError):
-    """Nothing listens at the API URL, or its host does not exist: the setting has to be fixed."""
-
-
-def unreachable(base_url: str, reason: str) -> __Source__Unreachable:
-    return __Source__Unreachable(
-        f"cannot reach the __Source__ API at {base_url} ({reason}): check TAP___SOURCE___API_URL")
 
 
 class __Source__AuthError(FatalAPIError):
@@ -60,27 +50,17 @@ def error_text(response: requests.Response) -> str:
     return f"{response.status_code} {response.reason}"
 
 
-class __Source__Stream(RESTStream):
-    """Base of every __Source__ stream: auth, cursor paging, the API's errors, Retry-After."""
+class __Source__Stream(TributaryRESTStream):
+    """Base of every __Source__ stream: auth, cursor paging, the API's errors."""
 
+    vendor = "__Source__"            # starts each retry's log line
+    api_title = "__Source__ API"     # named when nothing answers at TAP___SOURCE___API_URL
+    max_request_tries = 6
     records_jsonpath = "$.data[*]"
-    backoff_base_seconds = 1.0    # 5xx and dropped connections: 1, 2, 4, … s (tests shorten it)
-
-    @property
-    def url_base(self) -> str:
-        return self.config["api_url"].rstrip("/")
 
     @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
         return BearerTokenAuthenticator(token=self.config["api_token"])
-
-    @property
-    def http_headers(self) -> dict:
-        return {"Accept": "application/json",
-                "User-Agent": self.config.get("user_agent") or "tap-__source__/0.1 (+Tributary)"}
-
-    def _request(self, prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        return reach(lambda: super(__Source__Stream, self)._request(prepared_request, context), self.url_base, unreachable)
 
     # -- paging: the API hands back an opaque cursor until the last page ------------------------
     def get_new_paginator(self) -> JSONPathPaginator:
@@ -97,30 +77,10 @@ class __Source__Stream(RESTStream):
                 params["updated_since"] = since.isoformat().replace("+00:00", "Z")
         return params
 
-    # -- errors: a bad token is named, transient failures are retried ---------------------------
-    def validate_response(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        if status in (401, 403):
-            raise __Source__AuthError(f"__Source__ refused the API token ({error_text(response)}): {TOKEN_HINT}.")
-        if status == 429 or status >= 500:
-            raise RetriableAPIError(f"{self.path}: {error_text(response)}", response)
-        raise FatalAPIError(f"__Source__ answered GET {self.path} with {error_text(response)}")
+    # -- errors: in the API's words; a refused token names the setting -----------------------------
+    # (401/403 are never retried, 429 and 5xx are: TributaryRESTStream.validate_response)
+    def response_error_message(self, response: requests.Response) -> str:
+        return error_text(response)
 
-    def backoff_max_tries(self) -> int:
-        return 6
-
-    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
-        """429: as long as Retry-After says (seconds); otherwise exponential."""
-        attempt = 0
-        exc = yield 0.0   # primed by the backoff library
-        while True:
-            response = getattr(exc, "response", None)
-            retry_after = response.headers.get("Retry-After") if response is not None else None
-            if retry_after and retry_after.strip().isdigit():
-                wait = float(retry_after)
-            else:
-                wait = min(60.0, self.backoff_base_seconds * 2 ** attempt)
-            attempt += 1
-            exc = yield wait
+    def refused(self, reason: str) -> Exception:
+        return __Source__AuthError(f"__Source__ refused the API token ({reason}): {TOKEN_HINT}.")

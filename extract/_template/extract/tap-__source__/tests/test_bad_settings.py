@@ -3,28 +3,15 @@
 The shared logic behind them is tested in extract/tap-support; here, this tap's own settings and messages."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 from tap___source__.tap import Tap__Source__
 from tributary_tap_support.settings import typed_settings
 from tributary_tap_support.testing import assert_failed_naming, assert_fails_fast_naming, closed_port
-
-
-def cli(config: dict, tmp_path: Path) -> subprocess.CompletedProcess:
-    """The tap's command line, as Meltano runs it (a sync)."""
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
-    executable = Path(sys.executable).with_name("tap-__source__")
-    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "tap___source__.tap"]
-    return subprocess.run([*command, "--config", str(path)], capture_output=True, text=True, timeout=120)
+from tests.runner import cli
 
 
 def test_an_api_url_nothing_listens_at_fails_fast_naming_the_setting(sandbox, tmp_path):
     url = f"http://127.0.0.1:{closed_port()}/__source__/v1"
-    assert_fails_fast_naming(lambda: cli(sandbox.config(api_url=url), tmp_path),
+    assert_fails_fast_naming(lambda: cli([], sandbox.config(api_url=url), tmp_path),
                              f"cannot reach the __Source__ API at {url} (connection refused): check TAP___SOURCE___API_URL")
 
 
@@ -38,5 +25,5 @@ def test_numbers_given_as_text_are_converted_or_named():
 
 
 def test_a_page_size_that_is_not_a_number_names_the_setting(sandbox, tmp_path):
-    done = cli(sandbox.config(page_size="lots"), tmp_path)
+    done = cli([], sandbox.config(page_size="lots"), tmp_path)
     assert_failed_naming(done, "TAP___SOURCE___PAGE_SIZE='lots' is not a whole number")
