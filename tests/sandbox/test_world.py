@@ -45,6 +45,30 @@ def test_demo_size_and_mess():
     assert sum(q.to_cents(i["Balance"]) for i in books.rows["Invoice"].values()) == round(t["open_ar"] * 100)
 
 
+def test_the_mess_real_businesses_make_is_there_and_switched_off_by_default():
+    plain, messy = build_world(42, 1.0, TODAY), build_world(42, 1.0, TODAY, "realistic")
+    assert plain.truth()["mess"] == "none" and messy.truth()["mess"] == "realistic"
+    assert not any(p.phones or p.only_in or p.unnamed_in for p in plain.people)
+    # customers in one system only: the books' walk-in clients and shop-only buyers, not in the CRM
+    alone = [p for p in messy.people if p.only_in]
+    assert {p.only_in for p in alone} == {"quickbooks", "shopify"}
+    truth = messy.truth()["customers"]
+    assert all(not truth[p.uid]["attio_person_ids"] for p in alone)
+    books_only = [p for p in alone if p.only_in == "quickbooks"]
+    assert all(truth[p.uid]["quickbooks_customer_ids"] and not truth[p.uid]["shopify_customer_ids"] for p in books_only)
+    # what people type: provider domains, fields with several addresses or a display name, URLs, phones
+    assert any(p.emails["shopify"] and p.emails["shopify"].endswith(("@me.com", "@mac.com", "@pm.me", "@protonmail.com"))
+               for p in messy.people)
+    emails = [q.email for q in messy.qbo_customers if q.email]
+    assert any("<" in e for e in emails) and any("," in e or ";" in e for e in emails)
+    assert any(q.web and q.web.startswith("HTTP://WWW.") for q in messy.qbo_customers)
+    phones = [q.phone for q in messy.qbo_customers if q.phone]
+    assert any(ph.startswith(("0", "(")) for ph in phones) and any(ph.startswith(("+", "00")) for ph in phones)
+    assert any(p.phones and p.emails["shopify"] is None for p in messy.people)   # phone-only checkouts
+    heavy = build_world(42, 1.0, TODAY, "heavy")
+    assert sum(bool(p.phones) for p in heavy.people) > sum(bool(p.phones) for p in messy.people)
+
+
 def test_large_scale_builds():
     # ~130k records; 1M (scale ≈ 170) takes ~10 s on a 2-core machine. Not a timed assert.
     w = build_world(7, 20.0, TODAY)
@@ -95,19 +119,20 @@ def test_a_restart_serves_the_recorded_world_and_another_is_refused(tmp_path):
         return get("/_sandbox/health"), get("/_sandbox/quickbooks/truth/rows")
 
     try:
-        assert cli("start", SANDBOX_SEED="1234", SANDBOX_SCALE="0.05").returncode == 0
+        assert cli("start", SANDBOX_SEED="1234", SANDBOX_SCALE="0.05", SANDBOX_MESS="realistic").returncode == 0
         health, first_rows = served()
-        assert (health["seed"], health["scale"]) == (1234, 0.05)
+        assert (health["seed"], health["scale"], health["mess"]) == (1234, 0.05, "realistic")
         assert cli("stop").returncode == 0
 
         again = cli("start")  # no variable: the recorded world, not seed 42 at scale 1
         assert again.returncode == 0, again.stderr
         health, rows = served()
-        assert (health["seed"], health["scale"]) == (1234, 0.05) and rows == first_rows
+        assert (health["seed"], health["scale"], health["mess"]) == (1234, 0.05, "realistic") and rows == first_rows
         assert cli("stop").returncode == 0
 
         for variables, named in (({"SANDBOX_SEED": "42"}, "SANDBOX_SEED"), ({"SANDBOX_SCALE": "1"}, "SANDBOX_SCALE"),
-                                 ({"SANDBOX_SOURCE_SCALES": "ga4=2"}, "SANDBOX_SOURCE_SCALES")):
+                                 ({"SANDBOX_SOURCE_SCALES": "ga4=2"}, "SANDBOX_SOURCE_SCALES"),
+                                 ({"SANDBOX_MESS": "none"}, "SANDBOX_MESS")):
             refused = cli("start", **variables)
             assert refused.returncode == 2, refused.stdout + refused.stderr
             assert named in refused.stderr and "make demo-reset" in refused.stderr and "seed 1234" in refused.stderr
@@ -128,7 +153,8 @@ def test_a_restart_serves_the_recorded_world_and_another_is_refused(tmp_path):
     assert truth() == truth("--seed", "1234", "--scale", "0.05")
     assert truth("--seed", "42", "--scale", "0.05") != truth()
     assert truth("--seed", "42", "--scale", "0.05")["counts"] == \
-        truth("--seed", "42", "--scale", "0.05", "--state-dir", str(tmp_path / "none"), "--today", today)["counts"]
+        truth("--seed", "42", "--scale", "0.05", "--mess", "realistic", "--state-dir", str(tmp_path / "none"),
+              "--today", today)["counts"]
 
 
 def test_a_taken_port_is_never_moved_onto_the_sandboxs_other_port(tmp_path):

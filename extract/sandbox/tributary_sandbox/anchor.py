@@ -54,27 +54,28 @@ def recorded(state_dir: Path | str | None) -> dt.date | None:
 
 
 def recorded_world(state_dir: Path | str | None) -> dict | None:
-    """The seed, scale and per-source scales the world in this state dir was built with, if recorded
-    (a record from before source scales were kept means none)."""
+    """The seed, scale, per-source scales and mess the world in this state dir was built with, if
+    recorded (a record from before source scales or mess were kept means none)."""
     if recorded(state_dir) is None:
         return None
     try:
         data = json.loads((Path(state_dir) / ANCHOR_FILE).read_text())
         return {"seed": int(data["seed"]), "scale": float(data["scale"]),
-                "source_scales": {k: float(v) for k, v in (data.get("source_scales") or {}).items()}}
+                "source_scales": {k: float(v) for k, v in (data.get("source_scales") or {}).items()},
+                "mess": str(data.get("mess") or "none")}
     except (OSError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
 def record(state_dir: Path | str | None, today: dt.date, seed: int, scale: float,
-           source_scales: dict[str, float] | None = None) -> None:
+           source_scales: dict[str, float] | None = None, mess: str = "none") -> None:
     if state_dir is None:
         return
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     # Written aside, then renamed over: a crash mid-write never leaves a record that names no world
     partial = Path(state_dir) / (ANCHOR_FILE + ".partial")
     partial.write_text(json.dumps(
-        {"today": today.isoformat(), "seed": seed, "scale": scale, "source_scales": source_scales or {},
+        {"today": today.isoformat(), "seed": seed, "scale": scale, "source_scales": source_scales or {}, "mess": mess,
          "why": "the sandbox rebuilds this same world on every start; `make demo-reset` starts afresh"},
         indent=1) + "\n")
     os.replace(partial, Path(state_dir) / ANCHOR_FILE)

@@ -6,8 +6,8 @@ the simulated vendors serve; control routes all live under /_sandbox/. Both are 
 port; through the proxy the control API is reachable too, which is harmless.
 
 Control API:
-  GET    /_sandbox/health                  {"ok": true, seed, scale, today, sandbox_now, ports, vendors}
-  POST   /_sandbox/reset                   {seed?, scale?, today?, source_scales?} rebuild world (as of today
+  GET    /_sandbox/health                  {"ok": true, seed, scale, mess, today, sandbox_now, ports, vendors}
+  POST   /_sandbox/reset                   {seed?, scale?, today?, source_scales?, mess?} rebuild world (as of today
                                            unless `today` says, recorded as the anchor: anchor.py);
                                            faults, tokens, clock, log cleared
   POST   /_sandbox/clock                   {"advance_days": n} | {"advance_seconds": n}; GET shows it
@@ -43,7 +43,8 @@ class Sandbox:
 
     def __init__(self, seed: int, scale: float, today: dt.date, ports: dict | None = None,
                  state_dir: Path | None = None, source_scales: dict | None = None,
-                 only: tuple[str, ...] | list[str] | None = None, options: dict | None = None) -> None:
+                 only: tuple[str, ...] | list[str] | None = None, options: dict | None = None,
+                 mess: str = "none") -> None:
         unknown = set(only or ()) - set(SOURCES)
         if unknown:
             raise ValueError(f"unknown vendor: {', '.join(sorted(unknown))} (known: {', '.join(SOURCES)})")
@@ -54,7 +55,7 @@ class Sandbox:
         self.ports = ports or {}
         self.log: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self.seq = itertools.count(1)
-        self.build(seed, scale, today, source_scales)
+        self.build(seed, scale, today, source_scales, mess)
         self.simulators: dict = {}   # {name: its Simulator}, mounted by build_app
         for name in self.names:
             package = VENDORS[name]
@@ -64,33 +65,35 @@ class Sandbox:
             self.faults.register(Vendor(name, tuple(package.PATHS), tuple(package.HOSTS),
                                         dict(package.FAULT_KINDS), simulator))
 
-    def build(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None) -> None:
+    def build(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None,
+              mess: str = "none") -> None:
         """The world, and one per source whose scale differs (`source_scales`, for benchmarks
         that want e.g. many GA4 rows but few Shopify orders). A source on its own scale sees a
         world of its own: its customers no longer match the other sources' one for one."""
         unknown = set(source_scales or {}) - set(SOURCES)
         if unknown:
             raise ValueError(f"unknown source in source_scales: {', '.join(sorted(unknown))} (known: {', '.join(SOURCES)})")
-        self.seed, self.scale, self.today = seed, scale, today
+        self.seed, self.scale, self.today, self.mess = seed, scale, today, mess
         self.source_scales = {k: float(v) for k, v in (source_scales or {}).items() if float(v) != scale}
         if any(v <= 0 for v in self.source_scales.values()):
             raise ValueError("every source scale must be > 0")
-        self.world = build_world(seed, scale, today)
+        self.world = build_world(seed, scale, today, mess)
         worlds = {scale: self.world}
         for source_scale in self.source_scales.values():
             if source_scale not in worlds:
-                worlds[source_scale] = build_world(seed, source_scale, today)
+                worlds[source_scale] = build_world(seed, source_scale, today, mess)
         self._worlds = {source: worlds[self.source_scales.get(source, scale)] for source in SOURCES}
 
     def world_of(self, source: str):
         return self._worlds[source]
 
-    def reset(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None) -> None:
+    def reset(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None,
+              mess: str = "none") -> None:
         self.clock.reset()
         self.faults.clear()
         self.log.clear()
-        self.build(seed, scale, today, source_scales)
-        anchor.record(self.state_dir, today, seed, scale, self.source_scales)  # a restart serves this world, not an older one
+        self.build(seed, scale, today, source_scales, mess)
+        anchor.record(self.state_dir, today, seed, scale, self.source_scales, mess)  # a restart serves this world, not an older one
         for name, simulator in self.simulators.items():
             simulator.load(self.world_of(name))
 
@@ -132,6 +135,7 @@ def build_app(sb: Sandbox) -> web.Application:
 
     async def health(request):
         return web.json_response({"ok": True, "seed": sb.seed, "scale": sb.scale, "source_scales": sb.source_scales,
+                                  "mess": sb.mess,
                                   "today": sb.today.isoformat(),
                                   "sandbox_now": sb.clock.now().isoformat(), "ports": sb.ports,
                                   "vendors": list(sb.names)})
@@ -153,7 +157,7 @@ def build_app(sb: Sandbox) -> web.Application:
             # From scratch: as of today (the clock's date), not the anchor the sandbox started on.
             today = dt.date.fromisoformat(body["today"]) if body.get("today") else anchor.pretend_today()
             sb.reset(int(body.get("seed", sb.seed)), float(body.get("scale", sb.scale)), today,
-                     body.get("source_scales"))
+                     body.get("source_scales"), str(body.get("mess", "none")))
         except (ValueError, TypeError) as err:
             return web.json_response({"error": str(err)}, status=400)
         return await health(request)

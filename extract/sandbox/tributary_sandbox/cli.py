@@ -12,12 +12,13 @@
 Options (flag > env > default): --state-dir SANDBOX_STATE_DIR ./.sandbox, --host 127.0.0.1,
 --port SANDBOX_PORT 8765, --proxy-port SANDBOX_PROXY_PORT 8766, --seed SANDBOX_SEED 42,
 --scale SANDBOX_SCALE 1.0, --source-scales SANDBOX_SOURCE_SCALES (e.g. "ga4=20,shopify=3": those
-sources serve a world of their own scale; benchmarks use it for a realistic mix), --today
+sources serve a world of their own scale; benchmarks use it for a realistic mix), --mess
+SANDBOX_MESS none (realistic | heavy: what real businesses type on top, world.py), --today
 (YYYY-MM-DD: the world's history ends the day before).
 
-A state dir that holds a world (<state_dir>/world.json: its date, seed and scales) serves that same
-world at every start, the defaults notwithstanding; a seed or scale asked for over it that differs
-is refused, naming `make demo-reset`.
+A state dir that holds a world (<state_dir>/world.json: its date, seed, scales and mess) serves
+that same world at every start, the defaults notwithstanding; a seed, scale or mess asked for over
+it that differs is refused, naming `make demo-reset`.
 
 Without --today the world is built as of the date recorded in <state_dir>/world.json, the day
 the sandbox first built it, so a restart serves the same past (anchor.py); with no record, as of
@@ -39,6 +40,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .world import MESS_LEVELS
+
+MESS_CHOICES = tuple(MESS_LEVELS)
+
 
 class CliError(Exception):
     """A message for the user; printed without a traceback, exit code 2."""
@@ -56,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--scale", default=env("SANDBOX_SCALE") or None)
     common.add_argument("--source-scales", default=env("SANDBOX_SOURCE_SCALES") or None,
                         help='per-source scales, e.g. "ga4=20,shopify=3" (others use --scale)')
+    common.add_argument("--mess", default=env("SANDBOX_MESS") or None, choices=MESS_CHOICES,
+                        help="what real businesses type on top of the world (default none)")
     common.add_argument("--today", default=None, help="last day of history + 1 (YYYY-MM-DD); default: the date recorded in the state dir, else today (UTC)")
     p = argparse.ArgumentParser(prog="tributary-sandbox", description="Local simulator of Tributary's vendor APIs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -99,11 +106,11 @@ def _today(args) -> dt.date:
         raise CliError(str(err)) from None
 
 
-DEFAULT_SEED, DEFAULT_SCALE = 42, 1.0
+DEFAULT_SEED, DEFAULT_SCALE, DEFAULT_MESS = 42, 1.0, "none"
 
 
-def _world(args, *, refuse_another: bool = True) -> tuple[int, float, dict[str, float]]:
-    """The seed, scale and per-source scales to serve. A state dir that holds a world serves that
+def _world(args, *, refuse_another: bool = True) -> tuple[int, float, dict[str, float], str]:
+    """The seed, scale, per-source scales and mess to serve. A state dir that holds a world serves that
     world again, whatever the defaults: the warehouse loaded from it must never receive another
     world's changes. Asking for another one there (flag or variable) is refused with the way out,
     unless `refuse_another` is False (the truth of another world harms nothing: what is asked wins)."""
@@ -117,26 +124,31 @@ def _world(args, *, refuse_another: bool = True) -> tuple[int, float, dict[str, 
                        f"got {args.seed!r} and {args.scale!r}") from None
     asked_scales = None if args.source_scales is None else _source_scales(args)
     recorded = anchor.recorded_world(args.state_dir)
+    mess = args.mess
+    if mess is not None and mess not in MESS_CHOICES:   # SANDBOX_MESS is not checked by argparse
+        raise CliError(f"--mess (SANDBOX_MESS) wants one of {', '.join(MESS_CHOICES)}, got {mess!r}")
     if recorded is None:
         return (DEFAULT_SEED if seed is None else seed, DEFAULT_SCALE if scale is None else scale,
-                asked_scales or {})
+                asked_scales or {}, DEFAULT_MESS if mess is None else mess)
     asked = {"seed": seed, "scale": scale,
              "source_scales": None if asked_scales is None else
-             {k: v for k, v in asked_scales.items() if v != (recorded["scale"] if scale is None else scale)}}
+             {k: v for k, v in asked_scales.items() if v != (recorded["scale"] if scale is None else scale)},
+             "mess": mess}
     names = {"seed": "SANDBOX_SEED (--seed)", "scale": "SANDBOX_SCALE (--scale)",
-             "source_scales": "SANDBOX_SOURCE_SCALES (--source-scales)"}
+             "source_scales": "SANDBOX_SOURCE_SCALES (--source-scales)", "mess": "SANDBOX_MESS (--mess)"}
     differing = [key for key, value in asked.items() if value is not None and value != recorded[key]]
     if differing and not refuse_another:
         return (recorded["seed"] if seed is None else seed, recorded["scale"] if scale is None else scale,
-                recorded["source_scales"] if asked_scales is None else asked_scales)
+                recorded["source_scales"] if asked_scales is None else asked_scales,
+                recorded["mess"] if mess is None else mess)
     if differing:
-        holds = ", ".join(f"{key.replace('_', ' ')} {recorded[key]}" for key in ("seed", "scale", "source_scales")
+        holds = ", ".join(f"{key.replace('_', ' ')} {recorded[key]}" for key in ("seed", "scale", "source_scales", "mess")
                           if key != "source_scales" or recorded[key])
         wants = ", ".join(f"{names[key]}={asked[key]}" for key in differing)
         raise CliError(f"{args.state_dir} holds the world built with {holds}, and {wants} asks for another. "
                        f"A warehouse loaded from one world must not receive another's changes: run "
                        f"`make demo-reset` to start afresh with the new world, or unset the variable to keep this one")
-    return recorded["seed"], recorded["scale"], recorded["source_scales"]
+    return recorded["seed"], recorded["scale"], recorded["source_scales"], recorded["mess"]
 
 
 def _source_scales(args) -> dict[str, float]:
@@ -210,7 +222,7 @@ def cmd_serve(args) -> int:
 
     _refuse_taken_ports(args)
     today = _today(args)
-    seed, scale, source_scales = _world(args)
+    seed, scale, source_scales, mess = _world(args)
     paths = ensure_certs(args.state_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
@@ -218,10 +230,10 @@ def cmd_serve(args) -> int:
     async def main() -> None:
         t0 = time.perf_counter()
         sb = Sandbox(seed, scale, today, ports={"http": args.port, "proxy": args.proxy_port},
-                     state_dir=Path(args.state_dir).resolve(), source_scales=source_scales)
-        anchor.record(sb.state_dir, today, seed, scale, sb.source_scales)  # the next start builds this same world
-        logging.info("world built (seed=%s scale=%s source_scales=%s today=%s) in %.1fs; clock %s", seed,
-                     scale, sb.source_scales, today, time.perf_counter() - t0, sb.clock.now().isoformat())
+                     state_dir=Path(args.state_dir).resolve(), source_scales=source_scales, mess=mess)
+        anchor.record(sb.state_dir, today, seed, scale, sb.source_scales, mess)  # the next start builds this same world
+        logging.info("world built (seed=%s scale=%s source_scales=%s mess=%s today=%s) in %.1fs; clock %s", seed,
+                     scale, sb.source_scales, mess, today, time.perf_counter() - t0, sb.clock.now().isoformat())
         app = build_app(sb)
         # Files that hand a client this server's address (GA4's service-account key) are written now.
         sb.started(f"http://{args.host}:{args.port}")
@@ -245,7 +257,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_start(args) -> int:
-    seed, scale, source_scales = _world(args)  # a typo or another world fails here, not in the background
+    seed, scale, source_scales, mess = _world(args)  # a typo or another world fails here, not in the background
     state = Path(args.state_dir)
     state.mkdir(parents=True, exist_ok=True)
     if (h := _health(args.host, args.port)) is not None:
@@ -254,7 +266,8 @@ def cmd_start(args) -> int:
     _refuse_taken_ports(args)
     cmd = [sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(state), "--host", args.host,
            "--port", str(args.port), "--proxy-port", str(args.proxy_port), "--seed", str(seed),
-           "--scale", str(scale), "--source-scales", ",".join(f"{k}={v}" for k, v in source_scales.items())]
+           "--scale", str(scale), "--source-scales", ",".join(f"{k}={v}" for k, v in source_scales.items()),
+           "--mess", mess]
     if args.today:
         cmd += ["--today", _today(args).isoformat()]  # else `serve` reads the recorded anchor itself
     _today(args)  # a bad --today or TRIBUTARY_SANDBOX_TODAY fails here, not in the background
@@ -305,14 +318,15 @@ def cmd_status(args) -> int:
         print(f"sandbox not running on http://{args.host}:{args.port}")
         return 1
     print(f"sandbox running: http://{args.host}:{args.port}  proxy port {h['ports'].get('proxy')}  "
-          f"seed {h['seed']} scale {h['scale']} today {h['today']}  sandbox_now {h['sandbox_now']}")
+          f"seed {h['seed']} scale {h['scale']} mess {h.get('mess', 'none')} today {h['today']}  "
+          f"sandbox_now {h['sandbox_now']}")
     return 0
 
 
 def cmd_truth(args) -> int:
     from .world import build_world
-    seed, scale, _ = _world(args, refuse_another=False)
-    data = json.dumps(build_world(seed, scale, _today(args)).truth(), indent=1, sort_keys=True)
+    seed, scale, _, mess = _world(args, refuse_another=False)
+    data = json.dumps(build_world(seed, scale, _today(args), mess).truth(), indent=1, sort_keys=True)
     if args.out == "-":
         print(data)
     else:
@@ -329,8 +343,8 @@ def cmd_score(args) -> int:
     from .scoring import score_unification
     from .world import build_world
 
-    seed, scale, _ = _world(args, refuse_another=False)
-    customers = build_world(seed, scale, _today(args)).truth()["customers"]
+    seed, scale, _, mess = _world(args, refuse_another=False)
+    customers = build_world(seed, scale, _today(args), mess).truth()["customers"]
     try:
         with psycopg.connect(args.warehouse, password=os.environ.get("WAREHOUSE_ANALYST_PASSWORD",
                                                                       "tributary-analyst-dev"), connect_timeout=5) as conn:

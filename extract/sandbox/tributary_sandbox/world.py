@@ -1,10 +1,17 @@
 """One synthetic small business, seen through four systems (QuickBooks, Attio, Shopify, GA4).
 
-`build_world(seed, scale, today)` returns a `World`: the business as it really is (companies,
-people, products, deals, shop orders, web sessions, invoices, expenses) plus, for each system,
-the identity *as that system records it* (case-mangled e-mails, plus-aliases, Gmail dots,
+`build_world(seed, scale, today, mess)` returns a `World`: the business as it really is
+(companies, people, products, deals, shop orders, web sessions, invoices, expenses) plus, for each
+system, the identity *as that system records it* (case-mangled e-mails, plus-aliases, Gmail dots,
 old company names, country-TLD domains, duplicate QuickBooks customers). `World.truth()` says
 which system records are the same customer and what the expected totals are.
+
+`mess` adds what real businesses type on top (MESS_LEVELS: none, the default and the demo's;
+realistic; heavy, three times the realistic rates): people in one system only, Apple and Proton
+accounts under another of their domains, several addresses or a display name in one QuickBooks
+e-mail field, websites typed as URLs, phone numbers in each system's own format (national,
+international, with extensions), shop customers without an e-mail or a name. It draws from its
+own random streams, so a world without mess is the same as before it existed.
 
 Determinism: every entity family draws from its own `random.Random(f"{seed}:{family}")`
 (string seeds are hashed with SHA-512, independent of PYTHONHASHSEED), loops run over lists in
@@ -79,8 +86,11 @@ class Person:
     last: str
     email: str                    # canonical, lower-case
     company: int | None           # Company.idx, None for B2C shoppers
-    emails: dict                  # per-system e-mail as typed there
+    emails: dict                  # per-system e-mail as typed there (None: not given there)
     created: dt.datetime
+    phones: dict = field(default_factory=dict)   # per-system phone as typed there (mess only)
+    only_in: str | None = None    # "quickbooks" | "shopify": a customer the CRM never got (mess only)
+    unnamed_in: tuple = ()        # systems where no name was typed (mess only)
 
 
 @dataclass(slots=True)
@@ -175,6 +185,7 @@ class QboCustomer:
     web: str | None
     active: bool
     created: dt.datetime
+    phone: str | None = None
 
 
 @dataclass
@@ -187,6 +198,7 @@ class World:
     products: list = field(default_factory=list)
     vendors: list = field(default_factory=list)
     qbo_customers: list = field(default_factory=list)
+    mess: str = "none"
 
     # ---- helpers ---------------------------------------------------------------------------
     @property
@@ -233,12 +245,12 @@ class World:
     def orders(self) -> list[Order]:
         r = self.rng("orders")
         goods = [p for p in self.products if p.kind == "Inventory"]
-        shoppers = [p.idx for p in self.people if p.company is None]
-        everyone = len(self.people)
+        buyers = [p.idx for p in self.people if p.only_in != "quickbooks"]   # everyone, without mess
+        shoppers = [i for i in buyers if self.people[i].company is None]
         out = []
         for i in range(self.n(3000)):
             # 85% of orders come from B2C shoppers, the rest from people at companies.
-            person = shoppers[r.randrange(len(shoppers))] if r.random() < 0.85 else r.randrange(everyone)
+            person = shoppers[r.randrange(len(shoppers))] if r.random() < 0.85 else buyers[r.randrange(len(buyers))]
             at = self._moment(r, self._day(r))
             lines = []
             used = set()
@@ -375,7 +387,8 @@ class World:
             if p.company is None:
                 e.update(kind="person", name=f"{p.first} {p.last}")
             e["emails"].append(p.email)
-            e["attio_person_ids"].append(attio_person_id(self, p))
+            if p.only_in is None:
+                e["attio_person_ids"].append(attio_person_id(self, p))
         shoppers = sorted({o.person for o in self.orders})
         for pi in shoppers:
             ent(self.customer_of_person(self.people[pi]))["shopify_customer_ids"].append(shopify_customer_id(pi))
@@ -392,7 +405,7 @@ class World:
             m = o.at.strftime("%Y-%m")
             orders_month[m] = orders_month.get(m, 0) + o.total
         return {
-            "seed": self.seed, "scale": self.scale, "today": self.today.isoformat(),
+            "seed": self.seed, "scale": self.scale, "today": self.today.isoformat(), "mess": self.mess,
             "counts": {"companies": len(self.companies), "people": len(self.people),
                        "products": len(self.products), "deals": len(self.deals),
                        "shop_orders": len(self.orders), "invoices": len(self.invoices),
@@ -438,12 +451,14 @@ def _mangle_case(email: str, r: random.Random) -> str:
     return local.title().replace(".", ".") + "@" + (dom.capitalize() if r.random() < 0.5 else dom)
 
 
-def build_world(seed: int = 42, scale: float = 1.0, today: dt.date | None = None) -> World:
+def build_world(seed: int = 42, scale: float = 1.0, today: dt.date | None = None, mess: str = "none") -> World:
     if today is None:
         today = dt.datetime.now(dt.timezone.utc).date()
     if scale <= 0:
         raise ValueError("scale must be > 0")
-    w = World(seed=seed, scale=scale, today=today)
+    if mess not in MESS_LEVELS:
+        raise ValueError(f"mess must be one of {', '.join(MESS_LEVELS)} (got {mess!r})")
+    w = World(seed=seed, scale=scale, today=today, mess=mess)
 
     # Companies: unique names; ~8% renamed mid-period; some domains differ per system.
     r = w.rng("companies")
@@ -494,6 +509,9 @@ def build_world(seed: int = 42, scale: float = 1.0, today: dt.date | None = None
         w.people.append(Person(i, f"pe_{i:06d}", first, last, email, co,
                                {"shopify": shop, "attio": crm, "quickbooks": books}, created))
 
+    if MESS_LEVELS[mess]:
+        _mess_people(w, MESS_LEVELS[mess])
+
     # Products: shop goods (inventory) and billable services.
     r = w.rng("products")
     for i, (svc, price) in enumerate(SERVICES):
@@ -525,11 +543,105 @@ def build_world(seed: int = 42, scale: float = 1.0, today: dt.date | None = None
                                     email.upper() if email else None, None, True,
                                     c.created + dt.timedelta(days=r.randint(30, 200))))
     for p in w.people:
-        if p.company is None and r.random() < 0.08:
+        if p.only_in is None and p.company is None and r.random() < 0.08:
             rows.append(QboCustomer(len(rows), p.uid, f"{p.first} {p.last}", None, p.first, p.last,
                                     p.emails["quickbooks"], None, True, p.created))
+    if MESS_LEVELS[mess]:
+        _mess_quickbooks(w, rows, MESS_LEVELS[mess])
     # Keep only customers created before today (duplicates may land after it).
     w.qbo_customers = [q for q in rows if q.created.date() < today]
     for k, q in enumerate(w.qbo_customers):
         q.idx = k
     return w
+
+
+# ---- what real businesses type (build_world's `mess`) ----------------------------------------------
+MESS_LEVELS = {"none": 0.0, "realistic": 1.0, "heavy": 3.0}   # multiplier of the realistic rates
+# Providers whose other domains reach the same account: (the address people sign up with, others)
+ACCOUNT_DOMAINS = (("icloud.com", ("me.com", "mac.com")), ("proton.me", ("pm.me", "protonmail.com")))
+# Phone numbers: (country code, national number digits as drawn, share of people)
+PHONE_COUNTRIES = (("1", 0.70), ("44", 0.20), ("49", 0.10))
+
+
+def _chance(r: random.Random, rate: float, share: float) -> bool:
+    return r.random() < min(1.0, share * rate)
+
+
+def _phone_formats(r: random.Random) -> dict:
+    """One person's number, as each system records it: the CRM international and spaced, the
+    shop E.164, the books mostly national (a trunk 0, brackets, dots), sometimes with an 00 or
+    a (0), sometimes with an extension."""
+    country = r.choices([c for c, _ in PHONE_COUNTRIES], [w for _, w in PHONE_COUNTRIES])[0]
+    if country == "1":
+        area, exchange, line = r.randint(201, 989), r.randint(200, 999), r.randint(0, 9999)
+        national = f"{area}{exchange}{line:04d}"
+        crm = f"+1 ({area}) {exchange}-{line:04d}"
+        books = r.choice((f"({area}) {exchange}-{line:04d}", f"{area}.{exchange}.{line:04d}",
+                          f"1-{area}-{exchange}-{line:04d}", f"+1 {area} {exchange} {line:04d}"))
+    else:
+        national = ("7" + f"{r.randint(0, 999_999_999):09d}" if country == "44"
+                    else "30" + f"{r.randint(0, 99_999_999):08d}")
+        head, tail = (national[:4], national[4:]) if country == "44" else (national[:2], national[2:])
+        crm = f"+{country} {head} {tail}"
+        books = r.choice((f"0{head} {tail}", f"(0{head}) {tail}", f"00{country} {head} {tail}",
+                          f"+{country} (0){head} {tail}"))
+    if r.random() < 0.1:
+        books += r.choice((" ext. 12", " x204", " #3"))
+    return {"attio": crm, "shopify": f"+{country}{national}", "quickbooks": books}
+
+
+def _mess_people(w: World, rate: float) -> None:
+    """Before anything reads the people: customers the CRM never got, provider domains, phones,
+    shop customers without an e-mail or a name."""
+    r = w.rng("mess:people")
+    # Walk-in clients only the books know, and shoppers only the shop knows (B2C, never in the CRM).
+    for k in range(w.n(20 * rate, 1)):
+        i = len(w.people)
+        first, last = r.choice(FIRST), r.choice(LAST)
+        email = f"{first}{last}{i}@{r.choice(PERSONAL_DOMAINS)}".lower()
+        created = w._moment(r, w._day(r, 0, HISTORY_DAYS - 30))
+        w.people.append(Person(i, f"pe_{i:06d}", first, last, email, None,
+                               {"shopify": email, "attio": email, "quickbooks": email}, created,
+                               only_in="quickbooks" if k % 2 == 0 else "shopify"))
+    for p in w.people:
+        if p.company is None and _chance(r, rate, 0.10):   # an Apple or Proton account
+            home, others = r.choice(ACCOUNT_DOMAINS)
+            local = p.email.split("@")[0]
+            p.email = f"{local}@{home}"
+            p.emails = {system: p.email for system in p.emails}
+            p.emails["shopify"] = f"{local}@{r.choice(others)}"   # typed under another of its domains
+        if _chance(r, rate, 0.45):
+            p.phones = _phone_formats(r)
+            if p.only_in is None and p.company is None and _chance(r, rate, 0.05):
+                p.emails["shopify"] = None    # a guest checkout with a phone number only
+        if _chance(r, rate, 0.03):
+            p.unnamed_in = ("shopify",)       # a checkout without a name
+
+
+def _mess_quickbooks(w: World, rows: list, rate: float) -> None:
+    """The books as a bookkeeper types them: walk-in clients the CRM never got, several addresses
+    or a display name in one e-mail field, stray punctuation, websites as URLs, phone numbers."""
+    r = w.rng("mess:quickbooks")
+    for p in w.people:
+        if p.only_in == "quickbooks":
+            rows.append(QboCustomer(len(rows), p.uid, f"{p.first} {p.last}", None, p.first, p.last,
+                                    p.emails["quickbooks"], None, True, p.created))
+    by_uid = {p.uid: p for p in w.people}
+    for row in rows:
+        person = by_uid.get(row.uid)
+        if person is not None and person.phones:
+            row.phone = person.phones["quickbooks"]
+        if row.email and _chance(r, rate, 0.08):
+            shown = f'"{row.family}, {row.given}"' if row.family else (row.company_name or row.display_name)
+            row.email = f"{shown} <{row.email}>"
+        elif row.email and _chance(r, rate, 0.05):
+            if row.company_name and row.web:
+                row.email = f"{row.email}, accounts@{row.web.removeprefix('https://www.')}"   # a billing list
+            elif person is not None:
+                row.email = f"{row.email}; {person.first}.{person.last}.home@gmail.com".lower()
+        elif row.email and _chance(r, rate, 0.04):
+            row.email = r.choice(("{}.", "mailto:{}", "({})", " {} ;")).format(row.email)
+        if row.web and _chance(r, rate, 0.30):
+            domain = row.web.removeprefix("https://www.")
+            row.web = r.choice((f"HTTP://WWW.{domain.upper()}./contact?ref=qbo", f"{domain}/",
+                                f"Www.{domain.title()}", f"https://{domain}/#about"))

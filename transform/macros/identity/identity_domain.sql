@@ -60,11 +60,3 @@
             '\s+', ' ', 'g')),
         '')
 {%- endmacro %}
-
-{# Phone numbers compared on their digits; fewer than 8 digits is not a usable key. #}
-{% macro identity_phone_key(column) -%}
-    case
-        when length(regexp_replace({{ column }}, '[^0-9]', '', 'g')) >= 8
-            then regexp_replace({{ column }}, '[^0-9]', '', 'g')
-    end
-{%- endmacro %}

@@ -9,8 +9,10 @@
 --                              country's (acme.co.uk, acme.de = acme.com): lower confidence,
 --                              unrelated firms can own one label in two countries
 --   name_similarity      0.60  the same name once case, punctuation and legal suffix are gone
---                              (Acme Inc. = ACME LLC), and only when one side has no domain at
---                              all: two records whose domains differ stay apart whatever their name
+--                              (Acme Inc. = ACME LLC), a CRM company's former names included (the
+--                              books may still use the old one), and only when one side has no
+--                              domain at all: two records whose domains differ stay apart whatever
+--                              their name
 -- A renamed company (old name in QuickBooks, new in Attio) unifies through its domain. Domains
 -- of mailbox providers (seed personal_email_domains) are never keys.
 {{ config(materialized='table') }}
@@ -37,7 +39,9 @@ records as (
         'attio' as source_system,
         'company' as source_object,
         company_id as source_id,
-        company_name
+        company_name,
+        created_at as first_seen_at,
+        greatest(created_at, last_interaction_at) as last_seen_at
     from attio_companies
     union all
     select
@@ -45,7 +49,9 @@ records as (
         'quickbooks',
         'customer',
         customer_id::text,
-        company_name
+        company_name,
+        created_at,
+        greatest(created_at, updated_at)
     from quickbooks_customers
 ),
 
@@ -135,12 +141,20 @@ country_tld_links as (
     )
 ),
 
+names as (
+    select company_record_key, company_name from records
+    union all
+    select 'attio:company:' || attio_companies.company_id, former.name
+    from attio_companies
+    cross join lateral unnest(attio_companies.former_names) as former(name)
+),
+
 name_keys as (
-    select
+    select distinct
         company_record_key,
         {{ identity_company_name_key('company_name') }} as name_key,
         company_record_key in (select company_record_key from usable_domain_keys) as has_domain
-    from records
+    from names
 ),
 
 name_links as (
@@ -212,7 +226,9 @@ select
     coalesce(best_link.confidence, 1.00)::numeric(3, 2) as confidence,
     records.company_name,
     {{ identity_company_name_key('records.company_name') }} as company_name_key,
-    coalesce(record_domains.registrable_domains, '{}'::text[]) as registrable_domains
+    coalesce(record_domains.registrable_domains, '{}'::text[]) as registrable_domains,
+    records.first_seen_at,
+    records.last_seen_at
 from records
 inner join components on records.company_record_key = components.node_id
 left join best_link on records.company_record_key = best_link.company_record_key

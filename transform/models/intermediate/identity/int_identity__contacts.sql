@@ -32,7 +32,9 @@ unioned as (
         array_remove(array[phone], null) as phones_typed,
         nullif(trim(company_name), '') as company_name_hint,
         website as website_hint,
-        null::text as attio_company_id
+        null::text as attio_company_id,
+        created_at as first_seen_at,
+        greatest(created_at, updated_at) as last_seen_at
     from quickbooks_customers
     where nullif(trim(company_name), '') is null or nullif(trim(email), '') is not null
 
@@ -49,7 +51,9 @@ unioned as (
         coalesce(phone_numbers, '{}'::text[]) as phones_typed,
         null as company_name_hint,
         null as website_hint,
-        company_id as attio_company_id
+        company_id as attio_company_id,
+        created_at as first_seen_at,
+        greatest(created_at, last_interaction_at) as last_seen_at
     from attio_people
 
     union all
@@ -65,7 +69,9 @@ unioned as (
         array_remove(array[phone], null) as phones_typed,
         null as company_name_hint,
         null as website_hint,
-        null as attio_company_id
+        null as attio_company_id,
+        created_at as first_seen_at,
+        greatest(created_at, updated_at) as last_seen_at
     from shopify_customers
 ),
 
@@ -82,15 +88,19 @@ keyed as materialized (
         is_company_record,
         {{ identity_email_lowered('email_typed') }} as email,
         {{ identity_normalised_email('email_typed') }} as email_normalised,
+        -- every address of every e-mail field (one QuickBooks field can hold several)
         array(
-            select distinct {{ identity_email_lowered('typed.address') }}
-            from unnest(emails_typed) as typed(address)
-            where {{ identity_email_lowered('typed.address') }} is not null
+            select distinct found.address
+            from unnest(emails_typed) as typed(field)
+            cross join lateral unnest({{ identity_email_addresses('typed.field') }}) as found(address)
+            order by found.address
         ) as emails,
         array(
-            select distinct {{ identity_normalised_email('typed.address') }}
-            from unnest(emails_typed) as typed(address)
-            where {{ identity_normalised_email('typed.address') }} is not null
+            select distinct {{ identity_normalised_email('found.address') }}
+            from unnest(emails_typed) as typed(field)
+            cross join lateral unnest({{ identity_email_addresses('typed.field') }}) as found(address)
+            where {{ identity_normalised_email('found.address') }} is not null
+            order by 1
         ) as emails_normalised,
         {{ identity_email_domain('email_typed') }} as email_domain,
         full_name,
@@ -98,10 +108,13 @@ keyed as materialized (
             select distinct {{ identity_phone_key('typed.phone') }}
             from unnest(phones_typed) as typed(phone)
             where {{ identity_phone_key('typed.phone') }} is not null
+            order by 1
         ) as phone_keys,
         company_name_hint,
         {{ identity_registrable_domain('website_hint') }} as website_domain_hint,
-        attio_company_id
+        attio_company_id,
+        first_seen_at,
+        last_seen_at
     from unioned
 )
 
@@ -126,5 +139,7 @@ select
     phone_keys,
     company_name_hint,
     website_domain_hint,
-    attio_company_id
+    attio_company_id,
+    first_seen_at,
+    last_seen_at
 from keyed

@@ -2,8 +2,12 @@
 -- per linked pair (contact_key_a < contact_key_b) with the strongest rule that links them:
 --   email_exact       1.00  the same address, once trimmed and lower-cased
 --   email_normalised  0.95  the same mailbox only after plus-alias / Gmail-dot normalisation
---   phone             0.85  the same phone digits, only where the two records' e-mails do not
---                           disagree (a shared switchboard must not merge two colleagues)
+--   phone             0.85  the same phone number (country code and national number; formats,
+--                           extensions and trunk prefixes aside: macros/identity/identity_phone.sql)
+--   phone_national    0.75  the same national number, one side typed without its country code:
+--                           it could be another country's number, hence lower
+--   Phone links only where the two records' e-mails do not disagree (a shared switchboard
+--   must not merge two colleagues); two country codes that differ never link.
 -- A key that many records share says nothing about any one of them: keys on more than
 -- `max_records_per_key` records are dropped (role mailboxes, a shop's own test address).
 {{ config(materialized='table') }}
@@ -50,7 +54,11 @@ email_links as (
 ),
 
 phones as (
-    select distinct contacts.contact_key, phone.phone_key
+    select distinct
+        contacts.contact_key,
+        phone.phone_key,
+        split_part(phone.phone_key, ':', 1) as country_code,
+        split_part(phone.phone_key, ':', 2) as national_number
     from contacts
     cross join lateral unnest(contacts.phone_keys) as phone(phone_key)
 ),
@@ -58,31 +66,42 @@ phones as (
 usable_phones as (
     select *
     from phones
-    where phone_key in (
-        select phone_key from phones
-        group by phone_key
+    where national_number in (
+        select national_number from phones
+        group by national_number
         having count(distinct contact_key) <= {{ max_records_per_key }}
     )
 ),
 
-phone_links as (
+phone_pairs as (
     select
         a.contact_key as contact_key_a,
         b.contact_key as contact_key_b,
-        'phone' as match_rule,
-        0.85 as confidence,
-        min(a.phone_key) as matched_on
+        case when a.country_code = b.country_code then 'phone' else 'phone_national' end as match_rule,
+        case when a.country_code = b.country_code then 0.85 else 0.75 end as confidence,
+        a.phone_key as matched_on
     from usable_phones as a
     inner join usable_phones as b
-        on a.phone_key = b.phone_key
+        on a.national_number = b.national_number
         and a.contact_key < b.contact_key
-    inner join contacts as contact_a on contact_a.contact_key = a.contact_key
-    inner join contacts as contact_b on contact_b.contact_key = b.contact_key
+        and (a.country_code = b.country_code or a.country_code = '' or b.country_code = '')
+),
+
+phone_links as (
+    select
+        phone_pairs.contact_key_a,
+        phone_pairs.contact_key_b,
+        (array_agg(phone_pairs.match_rule order by phone_pairs.confidence desc))[1] as match_rule,
+        max(phone_pairs.confidence) as confidence,
+        min(phone_pairs.matched_on) as matched_on
+    from phone_pairs
+    inner join contacts as contact_a on contact_a.contact_key = phone_pairs.contact_key_a
+    inner join contacts as contact_b on contact_b.contact_key = phone_pairs.contact_key_b
     -- Two records that both carry e-mails and share none are two people with one phone.
     where cardinality(contact_a.emails_normalised) = 0
         or cardinality(contact_b.emails_normalised) = 0
         or contact_a.emails_normalised && contact_b.emails_normalised
-    group by a.contact_key, b.contact_key
+    group by phone_pairs.contact_key_a, phone_pairs.contact_key_b
 ),
 
 all_links as (

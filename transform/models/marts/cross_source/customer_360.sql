@@ -1,3 +1,4 @@
+{%- set system_order = "case contacts.source_system when 'attio' then 1 when 'quickbooks' then 2 else 3 end" -%}
 -- One row per unified customer (a company, or a person who buys for themselves): the ids it
 -- has in each system, who it is, where it stands in the CRM, what it bought in the shop and
 -- what it was invoiced, and when anything last happened anywhere.
@@ -41,43 +42,73 @@ ids as (
         array_agg(source_id order by source_id) filter (where source_system = 'attio' and source_object = 'company') as attio_company_ids,
         array_agg(source_id order by source_id) filter (where source_system = 'attio' and source_object = 'person') as attio_person_ids,
         array_agg(source_id order by source_id) filter (where source_system = 'shopify') as shopify_customer_ids,
+        array_agg(distinct source_system order by source_system) as source_systems,
+        -- the last resort for a name: the record itself (a customer is never nameless)
+        min(source_system || ' ' || source_object || ' ' || source_id) as first_record,
         min(confidence) as min_match_confidence
     from customer_map
     group by unified_customer_id
 ),
 
--- Name, domain and e-mail: the CRM's first (it is kept current: a renamed company has its new
--- name there), then QuickBooks, then the shop. Within a system, the lowest id.
-names as (
-    select distinct on (customer_map.unified_customer_id)
+-- First and last seen in any system: the records' own creation and latest moments.
+seen as (
+    select
         customer_map.unified_customer_id,
-        coalesce(attio_companies.company_name, companies.company_name) as company_name,
-        coalesce(attio_companies.primary_domain, companies.registrable_domains[1]) as company_domain
+        min(records.first_seen_at) as first_seen_at,
+        max(records.last_seen_at) as last_seen_at
     from customer_map
-    inner join companies
-        on companies.source_system = customer_map.source_system
-        and companies.source_object = customer_map.source_object
-        and companies.source_id = customer_map.source_id
-    left join attio_companies
-        on customer_map.source_system = 'attio' and attio_companies.company_id = customer_map.source_id
-    order by customer_map.unified_customer_id, (customer_map.source_system = 'attio') desc, customer_map.source_id
+    inner join (
+        select source_system, source_object, source_id, first_seen_at, last_seen_at from contacts
+        union all
+        select source_system, source_object, source_id, first_seen_at, last_seen_at from companies
+    ) as records
+        on records.source_system = customer_map.source_system
+        and records.source_object = customer_map.source_object
+        and records.source_id = customer_map.source_id
+    group by customer_map.unified_customer_id
+),
+
+-- Name, domain and e-mail: the CRM's first (it is kept current: a renamed company has its new
+-- name there), then QuickBooks, then the shop; within a system, the lowest id. A value one
+-- record lacks comes from the next that has it: a customer seen in one system only, or typed
+-- without a name, is still complete from whatever its systems know.
+names as (
+    select
+        unified_customer_id,
+        (array_agg(company_name order by from_crm desc, source_id) filter (where company_name is not null))[1] as company_name,
+        (array_agg(company_domain order by from_crm desc, source_id) filter (where company_domain is not null))[1] as company_domain
+    from (
+        select
+            customer_map.unified_customer_id,
+            customer_map.source_id,
+            customer_map.source_system = 'attio' as from_crm,
+            coalesce(nullif(trim(attio_companies.company_name), ''), nullif(trim(companies.company_name), '')) as company_name,
+            coalesce(attio_companies.primary_domain, companies.registrable_domains[1]) as company_domain
+        from customer_map
+        inner join companies
+            on companies.source_system = customer_map.source_system
+            and companies.source_object = customer_map.source_object
+            and companies.source_id = customer_map.source_id
+        left join attio_companies
+            on customer_map.source_system = 'attio' and attio_companies.company_id = customer_map.source_id
+    ) as company_records
+    group by unified_customer_id
 ),
 
 person_names as (
-    select distinct on (customer_map.unified_customer_id)
+    select
         customer_map.unified_customer_id,
-        contacts.full_name,
-        contacts.email_normalised as email
+        (array_agg(nullif(trim(contacts.full_name), '') order by {{ system_order }}, contacts.source_id)
+            filter (where nullif(trim(contacts.full_name), '') is not null))[1] as full_name,
+        (array_agg(contacts.email_normalised order by {{ system_order }}, contacts.source_id)
+            filter (where contacts.email_normalised is not null))[1] as email
     from customer_map
     inner join contacts
         on contacts.source_system = customer_map.source_system
         and contacts.source_object = customer_map.source_object
         and contacts.source_id = customer_map.source_id
-    where not contacts.is_company_record and contacts.email_normalised is not null
-    order by
-        customer_map.unified_customer_id,
-        case contacts.source_system when 'attio' then 1 when 'quickbooks' then 2 else 3 end,
-        contacts.source_id
+    where not contacts.is_company_record
+    group by customer_map.unified_customer_id
 ),
 
 latest_deal as (
@@ -165,8 +196,9 @@ select
     ids.unified_customer_id,
     ids.customer_kind,
     case
-        when ids.customer_kind = 'company' then names.company_name
-        else person_names.full_name
+        when ids.customer_kind = 'company'
+            then coalesce(names.company_name, names.company_domain, person_names.full_name, person_names.email, ids.first_record)
+        else coalesce(person_names.full_name, person_names.email, ids.first_record)
     end as customer_name,
     names.company_domain as primary_domain,
     person_names.email as primary_email,
@@ -174,6 +206,9 @@ select
     coalesce(ids.attio_company_ids, '{}') as attio_company_ids,
     coalesce(ids.attio_person_ids, '{}') as attio_person_ids,
     coalesce(ids.shopify_customer_ids, '{}') as shopify_customer_ids,
+    ids.source_systems,
+    seen.first_seen_at,
+    seen.last_seen_at,
     ids.min_match_confidence,
     latest_deal.crm_deal_id,
     latest_deal.crm_stage,
@@ -197,6 +232,7 @@ select
         deal_totals.last_deal_created_at
     ) as last_activity_at
 from ids
+left join seen on ids.unified_customer_id = seen.unified_customer_id
 left join names on ids.unified_customer_id = names.unified_customer_id
 left join person_names on ids.unified_customer_id = person_names.unified_customer_id
 left join latest_deal on ids.unified_customer_id = latest_deal.unified_customer_id

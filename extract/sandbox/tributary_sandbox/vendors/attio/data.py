@@ -22,6 +22,8 @@ from typing import Any, Callable
 from ...clock import Clock
 from ...world import SERVICES, World, attio_company_id, attio_person_id
 
+PHONE_REGIONS = {"+1": "US", "+44": "GB", "+49": "DE"}   # Attio's country_code of a number
+
 WORKSPACE_SLUG = "tributary"
 SYSTEM_ACTOR = {"type": "system", "id": None}
 
@@ -402,6 +404,8 @@ class Workspace:
         titles = ("CEO", "CFO", "Head of Operations", "Office Manager", "Buyer", "Founder", "Engineer",
                   "Marketing Lead", "Account Manager")
         for p in w.people:
+            if p.only_in is not None:
+                continue    # a customer the CRM never got (build_world's mess)
             rid = attio_person_id(w, p)
             created = stamp(p.created, rid)
             actor = self.actor(p.idx) if r.random() < 0.6 else SYSTEM_ACTOR
@@ -421,11 +425,16 @@ class Workspace:
                                                       original_email_address=alt, email_address=alt,
                                                       email_domain="gmail.com", email_root_domain="gmail.com",
                                                       email_local_specifier=alt.split("@")[0]))
-            if r.random() < 0.55:
+            if r.random() < 0.55 and not p.phones:
                 digits = f"{r.randint(200, 989)}555{r.randint(0, 9999):04d}"
                 vals["phone_numbers"] = [self.v(st, "phone_numbers", created, actor,
                                                 original_phone_number=f"+1 ({digits[:3]}) {digits[3:6]}-{digits[6:]}",
                                                 phone_number=f"+1{digits}", country_code="US")]
+            elif p.phones:   # the world's own number (build_world's mess), as the CRM shows it
+                typed = p.phones["attio"]
+                e164 = p.phones["shopify"]
+                vals["phone_numbers"] = [self.v(st, "phone_numbers", created, actor, original_phone_number=typed,
+                                                phone_number=e164, country_code=PHONE_REGIONS.get(typed.split()[0], "US"))]
             if p.company is not None:
                 vals["company"] = [self.v(st, "company", created, actor, target_object="companies",
                                           target_record_id=attio_company_id(w, w.companies[p.company]))]

@@ -355,6 +355,8 @@ def project(w: World) -> Books:
             rec["PrimaryEmailAddr"] = {"Address": qc.email}
         if qc.web:
             rec["WebAddr"] = {"URI": qc.web}
+        if qc.phone:
+            rec["PrimaryPhone"] = {"FreeFormNumber": qc.phone}
         b.put("Customer", rec, qc.created)
 
     item_id = {p.idx: str(p.idx + 1) for p in w.products}

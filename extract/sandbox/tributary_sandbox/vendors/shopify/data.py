@@ -350,19 +350,25 @@ class Shop:
         updated = max([created] + [o.updated for o in orders] + [self.customer_updated.get(person_idx, created)])
         marketing = self.customer_marketing.get(person_idx) or ("SUBSCRIBED", "NOT_SUBSCRIBED", "UNSUBSCRIBED")[person_idx % 3]
         addresses = self.address_nodes(person_idx)
-        has_phone = person_idx % 4 == 0
+        # the world's own number where it has one (build_world's mess), else the shop's made-up one
+        has_phone = bool(p.phones) or person_idx % 4 == 0
+        phone_number = p.phones.get("shopify") or f"+1555{person_idx % 10_000_000:07d}"
+        email = p.emails["shopify"]
+        named = "shopify" not in p.unnamed_in
         spent = sum(self.order_totals(o)["total"] - self.order_totals(o)["refunded"] for o in orders)
         node = {"__typename": "Customer", "id": gid("Customer", num), "legacyResourceId": str(num),
-                "firstName": p.first, "lastName": p.last, "displayName": f"{p.first} {p.last}", "note": None,
+                "firstName": p.first if named else None, "lastName": p.last if named else None,
+                "displayName": f"{p.first} {p.last}" if named else (email or phone_number), "note": None,
                 "state": "ENABLED" if person_idx % 7 else "DISABLED", "tags": [], "taxExempt": False,
                 "verifiedEmail": True, "locale": "en", "createdAt": iso(created), "updatedAt": iso(updated),
                 "numberOfOrders": str(len(orders)), "amountSpent": money(spent),
-                "defaultEmailAddress": {"emailAddress": p.emails["shopify"], "marketingState": marketing,
-                                        "marketingOptInLevel": "SINGLE_OPT_IN" if marketing == "SUBSCRIBED" else None,
-                                        "marketingUpdatedAt": iso(created) if marketing != "NOT_SUBSCRIBED" else None,
-                                        "validFormat": True},
+                "defaultEmailAddress": None if email is None else {
+                    "emailAddress": email, "marketingState": marketing,
+                    "marketingOptInLevel": "SINGLE_OPT_IN" if marketing == "SUBSCRIBED" else None,
+                    "marketingUpdatedAt": iso(created) if marketing != "NOT_SUBSCRIBED" else None,
+                    "validFormat": True},
                 "defaultPhoneNumber": None if not has_phone else {
-                    "phoneNumber": f"+1555{person_idx % 10_000_000:07d}",
+                    "phoneNumber": phone_number,
                     "smsMarketingConsent": {"state": "SUBSCRIBED" if person_idx % 8 == 0 else "NEVER_SUBSCRIBED",
                                             "optInLevel": "SINGLE_OPT_IN", "updatedAt": iso(created),
                                             "collectedFrom": "SHOPIFY"}},
