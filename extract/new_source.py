@@ -14,7 +14,8 @@ pointing at the sandbox (meltano.yml), the dbt command build_acme its job runs
 (transform/transformers.meltano.yml), the job `acme` and schedule `acme-daily`
 (orchestrate/jobs.meltano.yml); and its token in .env.example. Nothing else lists sources: the
 Makefile finds the tap (its suite joins `make test`, its benchmark `make bench`), the sandbox its
-simulator, dbt its models, and operations its job.
+simulator, dbt its models, and operations its job (only bench/end_to_end.py, a fixed mix of the
+four original sources, leaves it out).
 
 Nothing is written unless everything can be: a name already used anywhere (a folder, an extractor,
 a job, a schedule, a dbt command) is refused with what uses it, and running it twice changes nothing

@@ -93,8 +93,8 @@ class Stack:
     def reset(self, **world) -> None:
         """A fresh sandbox world, an empty warehouse and no Meltano state or stored token. The world
         is the stack's own size unless `world` says otherwise (a module's small world never leaks
-        into the next module's reset)."""
-        self.sandbox("POST", "/_sandbox/reset", {"scale": self.start_scale, **world})
+        into the next module's reset, nor does its seed or mess)."""
+        self.sandbox("POST", "/_sandbox/reset", {"seed": 42, "mess": "none", "scale": self.start_scale, **world})
         with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
             for (schema,) in conn.execute(
                 "select nspname from pg_namespace where nspname like 'raw\\_%' or nspname in ('staging','intermediate','marts','analytics')"

@@ -3,9 +3,9 @@
 The world is generated from a seed and a "today" (history ends the day before). Built afresh
 from the real date at every start, the vendors' history would shift under a warehouse loaded the
 day before: other ids, amounts and dates for the same records, which no real vendor does. So the
-first start records its date, seed and scales in <state_dir>/world.json and every later start builds
-the same past from them, while the sandbox clock keeps moving with real time; a start that asks
-for another seed or scale over that record is refused (cli.py). A `POST /_sandbox/reset` (tests)
+first start records its date, seed, scales and mess in <state_dir>/world.json and every later start
+builds the same past from them, while the sandbox clock keeps moving with real time; a start that
+asks for another seed, scale or mess over that record is refused (cli.py). A `POST /_sandbox/reset` (tests)
 builds afresh as of today and records that. `make demo-reset` starts over.
 
 TRIBUTARY_SANDBOX_TODAY=YYYY-MM-DD means "pretend today is": for tests that live through a day

@@ -69,19 +69,21 @@ class Sandbox:
               mess: str = "none") -> None:
         """The world, and one per source whose scale differs (`source_scales`, for benchmarks
         that want e.g. many GA4 rows but few Shopify orders). A source on its own scale sees a
-        world of its own: its customers no longer match the other sources' one for one."""
+        world of its own: its customers no longer match the other sources' one for one. Nothing
+        changes unless every world builds (a refused reset leaves the served world as it was)."""
         unknown = set(source_scales or {}) - set(SOURCES)
         if unknown:
             raise ValueError(f"unknown source in source_scales: {', '.join(sorted(unknown))} (known: {', '.join(SOURCES)})")
-        self.seed, self.scale, self.today, self.mess = seed, scale, today, mess
-        self.source_scales = {k: float(v) for k, v in (source_scales or {}).items() if float(v) != scale}
-        if any(v <= 0 for v in self.source_scales.values()):
+        own_scales = {k: float(v) for k, v in (source_scales or {}).items() if float(v) != scale}
+        if any(v <= 0 for v in own_scales.values()):
             raise ValueError("every source scale must be > 0")
-        self.world = build_world(seed, scale, today, mess)
-        worlds = {scale: self.world}
-        for source_scale in self.source_scales.values():
+        worlds = {scale: build_world(seed, scale, today, mess)}
+        for source_scale in own_scales.values():
             if source_scale not in worlds:
                 worlds[source_scale] = build_world(seed, source_scale, today, mess)
+        self.seed, self.scale, self.today, self.mess = seed, scale, today, mess
+        self.source_scales = own_scales
+        self.world = worlds[scale]
         self._worlds = {source: worlds[self.source_scales.get(source, scale)] for source in SOURCES}
 
     def world_of(self, source: str):
@@ -89,10 +91,10 @@ class Sandbox:
 
     def reset(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None,
               mess: str = "none") -> None:
+        self.build(seed, scale, today, source_scales, mess)   # first: a refused world changes nothing
         self.clock.reset()
         self.faults.clear()
         self.log.clear()
-        self.build(seed, scale, today, source_scales, mess)
         anchor.record(self.state_dir, today, seed, scale, self.source_scales, mess)  # a restart serves this world, not an older one
         for name, simulator in self.simulators.items():
             simulator.load(self.world_of(name))
@@ -157,7 +159,7 @@ def build_app(sb: Sandbox) -> web.Application:
             # From scratch: as of today (the clock's date), not the anchor the sandbox started on.
             today = dt.date.fromisoformat(body["today"]) if body.get("today") else anchor.pretend_today()
             sb.reset(int(body.get("seed", sb.seed)), float(body.get("scale", sb.scale)), today,
-                     body.get("source_scales"), str(body.get("mess", "none")))
+                     body.get("source_scales"), str(body.get("mess", sb.mess)))
         except (ValueError, TypeError) as err:
             return web.json_response({"error": str(err)}, status=400)
         return await health(request)

@@ -171,7 +171,6 @@ class ReportStream(OwnBookmarks, GA4Stream):
         state = self.get_context_state(context)
         state["replication_key"] = self.replication_key
         state["replication_key_value"] = day.isoformat()
-        self.state_manager.is_flushed = False
         write_state(self)
 
     # -- requests --------------------------------------------------------------------------------

@@ -312,7 +312,8 @@ def run(args: list[str]) -> int:
         state = json.loads(Path(state_path).read_text()) if state_path else {}
         now = dt.datetime.now(dt.timezone.utc)
         state = bounded_cdc_state(state or {}, str(config["start_date"]), now)
-        restatement_days = int(config.get("report_restatement_days") or DEFAULT_REPORT_RESTATEMENT_DAYS)
+        days = config.get("report_restatement_days")   # 0 is a choice: re-read no day
+        restatement_days = DEFAULT_REPORT_RESTATEMENT_DAYS if days is None else int(days)
         state = with_report_restatement(state, str(config["start_date"]), now, restatement_days)
         fd, temp_state = tempfile.mkstemp(prefix="tap-quickbooks-state.", suffix=".json")
         with os.fdopen(fd, "w") as out:

@@ -70,3 +70,23 @@ def test_a_note_says_what_the_setting_is_for():
         "(meltano config dbt set port 5432)"]
     assert typed_settings({"port": "0"}, schema, "dbt", notes=notes)[0].startswith(
         "DBT_PORT='0' is below 1, the least allowed (the warehouse's port): ")
+
+
+def test_a_value_of_another_type_is_named_not_passed_on():
+    schema = {"properties": {"rows": {"type": "integer"}, "share": {"type": "number"}}}
+    for value in (True, 2.5, [5], {"a": 1}):
+        assert typed_settings({"rows": value}, schema, "tap-x")[0].startswith("TAP_X_ROWS="), value
+    for value in (True, "half", [0.5], float("inf")):
+        assert typed_settings({"share": value}, schema, "tap-x")[0].startswith("TAP_X_SHARE="), value
+    config = {"rows": 7.0, "share": 1}
+    assert typed_settings(config, schema, "tap-x") == [] and config == {"rows": 7, "share": 1}
+    from decimal import Decimal   # what the SDK reads from a config file
+    config = {"rows": Decimal("7"), "share": Decimal("0.02")}
+    assert typed_settings(config, schema, "tap-x") == [] and config == {"rows": 7, "share": Decimal("0.02")}
+
+
+def test_an_empty_required_setting_stays_to_be_named():
+    schema = {"required": ["ids"], "properties": {"ids": {"type": "array", "items": {"type": "string"}}}}
+    config = {"ids": ""}
+    typed_settings(config, schema, "tap-x")
+    assert "ids" in config

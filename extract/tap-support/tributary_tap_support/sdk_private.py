@@ -171,6 +171,7 @@ class OwnBookmarks:
 
 def write_state(stream: Stream) -> None:
     """Send STATE now (a bookmark just moved), not at the SDK's next occasion."""
+    stream.state_manager.is_flushed = False   # the SDK writes only state it has not flushed
     stream._write_state_message()  # noqa: SLF001
 
 

@@ -14,6 +14,7 @@ import math
 import re
 import shlex
 import typing as t
+from decimal import Decimal
 
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
 
@@ -39,8 +40,9 @@ def typed_settings(config: dict, schema: dict, plugin: str, examples: dict[str, 
         if value is None or prop.get("secret"):
             continue
         types = _types(prop)
-        if isinstance(value, str) and not value.strip() and types & {"integer", "number", "array"}:
-            del config[name]
+        if (isinstance(value, str) and not value.strip() and types & {"integer", "number", "array"}
+                and name not in (schema.get("required") or [])):
+            del config[name]   # unset: the default applies (a required one stays, to be named below)
             continue
         example = (examples or {}).get(name) or _example(prop)
         variable = f"{plugin.upper().replace('-', '_')}_{name.upper()}"
@@ -66,16 +68,20 @@ def _convert(value: t.Any, types: set[str], prop: dict) -> t.Any:  # noqa: ANN40
             if not WHOLE_NUMBER.fullmatch(value.strip()):
                 raise ValueError("a whole number")
             return int(value)
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, (float, Decimal)) and math.isfinite(value) and value == int(value):
             return int(value)
-    elif "number" in types and isinstance(value, str):
-        try:
-            number = float(value) if not WHOLE_NUMBER.fullmatch(value.strip()) else int(value)
-        except ValueError:
-            raise ValueError("a number") from None
-        if not math.isfinite(number):   # float() takes "nan" and "inf", no setting means them
-            raise ValueError("a number")
-        return number
+        if isinstance(value, bool) or not isinstance(value, int):   # true, 2.5, [5], {...}
+            raise ValueError("a whole number")
+    elif "number" in types:
+        if isinstance(value, str):
+            try:
+                value = float(value) if not WHOLE_NUMBER.fullmatch(value.strip()) else int(value)
+            except ValueError:
+                raise ValueError("a number") from None
+        # (the SDK reads a config file's decimals as Decimal)
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or not math.isfinite(value):
+            raise ValueError("a number")   # float() takes "nan" and "inf": no setting means them
+        return value
     elif "array" in types:
         return _list(value, prop)
     return value

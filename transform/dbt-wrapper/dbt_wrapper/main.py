@@ -90,6 +90,9 @@ def main() -> None:
     if problem:
         log("ERROR: " + problem)
         sys.exit(2)  # dbt's own exit code for a run that could not start
+    for name in NUMBER_SETTINGS["properties"]:   # an empty one is unset: profiles.yml's default applies
+        if not os.environ.get(f"DBT_{name.upper()}", "-").strip():
+            del os.environ[f"DBT_{name.upper()}"]
 
     process = subprocess.Popen([_dbt_executable(), *args], stdout=subprocess.PIPE)
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -5,7 +5,8 @@
     Reading a field (identity_email_addresses): a field can hold several addresses (QuickBooks
     accepts "a@x.com, b@y.com"), display names ("Doe, Jane" <jane@x.com>), a `mailto:` prefix
     and stray punctuation ("jane@x.com.", "(jane@x.com);"). Every address-shaped run of the field
-    is taken, in the order typed, trimmed of dots at its ends and lower-cased (domains are
+    is taken, in the order typed, trimmed of dots and single quotes at its ends (an apostrophe
+    inside stays: o'brien@ is an address) and lower-cased (domains are
     case-insensitive and every provider in our data treats local parts so too). Anything without
     exactly one non-empty local part and a dotted domain is no address, never a key.
 
@@ -19,11 +20,11 @@
         select found.address
         from (
             select
-                btrim(lower(match[1]), '.') as address,
+                btrim(lower(match[1]), '.''') as address,
                 position_in_field
             from regexp_matches(
                 coalesce({{ column }}, ''),
-                '([^\s<>,;:"''()\[\]]+@[^\s<>,;:"''()\[\]]+)', 'g'
+                '([^\s<>,;:"()\[\]]+@[^\s<>,;:"()\[\]]+)', 'g'
             ) with ordinality as typed(match, position_in_field)
         ) as found
         where found.address ~ '^[^@\s.][^@\s]*@[^@\s.]+(\.[^@\s.]+)+$'

@@ -9,10 +9,8 @@
 --                              country's (acme.co.uk, acme.de = acme.com): lower confidence,
 --                              unrelated firms can own one label in two countries
 --   name_similarity      0.60  the same name once case, punctuation and legal suffix are gone
---                              (Acme Inc. = ACME LLC), a CRM company's former names included (the
---                              books may still use the old one), and only when one side has no
---                              domain at all: two records whose domains differ stay apart whatever
---                              their name
+--                              (Acme Inc. = ACME LLC), and only when one side has no domain at
+--                              all: two records whose domains differ stay apart whatever their name
 -- A renamed company (old name in QuickBooks, new in Attio) unifies through its domain. Domains
 -- of mailbox providers (seed personal_email_domains) are never keys.
 {{ config(materialized='table') }}
@@ -141,20 +139,12 @@ country_tld_links as (
     )
 ),
 
-names as (
-    select company_record_key, company_name from records
-    union all
-    select 'attio:company:' || attio_companies.company_id, former.name
-    from attio_companies
-    cross join lateral unnest(attio_companies.former_names) as former(name)
-),
-
 name_keys as (
-    select distinct
+    select
         company_record_key,
         {{ identity_company_name_key('company_name') }} as name_key,
         company_record_key in (select company_record_key from usable_domain_keys) as has_domain
-    from names
+    from records
 ),
 
 name_links as (

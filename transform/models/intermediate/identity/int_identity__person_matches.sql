@@ -4,8 +4,9 @@
 --   email_normalised  0.95  the same mailbox only after plus-alias / Gmail-dot normalisation
 --   phone             0.85  the same phone number (country code and national number; formats,
 --                           extensions and trunk prefixes aside: macros/identity/identity_phone.sql)
---   phone_national    0.75  the same national number, one side typed without its country code:
---                           it could be another country's number, hence lower
+--   phone_national    0.75  the same national number, one side (or both) typed without its
+--                           country code: it could be another country's number, hence lower
+--                           (and through it a +1 and a +44 record can end up in one customer)
 --   Phone links only where the two records' e-mails do not disagree (a shared switchboard
 --   must not merge two colleagues); two country codes that differ never link.
 -- A key that many records share says nothing about any one of them: keys on more than
@@ -77,8 +78,8 @@ phone_pairs as (
     select
         a.contact_key as contact_key_a,
         b.contact_key as contact_key_b,
-        case when a.country_code = b.country_code then 'phone' else 'phone_national' end as match_rule,
-        case when a.country_code = b.country_code then 0.85 else 0.75 end as confidence,
+        case when a.country_code = b.country_code and a.country_code <> '' then 'phone' else 'phone_national' end as match_rule,
+        case when a.country_code = b.country_code and a.country_code <> '' then 0.85 else 0.75 end as confidence,
         a.phone_key as matched_on
     from usable_phones as a
     inner join usable_phones as b

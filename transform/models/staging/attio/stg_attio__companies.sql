@@ -6,17 +6,6 @@ renamed as (
     select
         record_id as company_id,
         name as company_name,
-        -- The names it had before (Attio keeps a value's history in the raw `values`, each with
-        -- its active_until): a renamed company is still known by them in the other systems.
-        array(
-            select distinct history.entry ->> 'value'
-            from jsonb_array_elements(
-                case when jsonb_typeof("values" -> 'name') = 'array' then "values" -> 'name' else '[]'::jsonb end
-            ) as history(entry)
-            where history.entry ->> 'active_until' is not null
-                and nullif(trim(history.entry ->> 'value'), '') is not null
-            order by 1
-        ) as former_names,
         -- Attio lists a company's domains in the order they were added; the first is the main one.
         ({{ attio_lower_array('domains') }})[1] as primary_domain,
         {{ attio_lower_array('domains') }} as domains,
