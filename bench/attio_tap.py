@@ -54,14 +54,15 @@ def request_count(sim: _stack.Simulator) -> int:
     return sim.control("GET", "requests").get("records_query", 0)
 
 
-def ceiling(api_url: str, parse=json.loads) -> dict:
-    """The bare loop: same endpoint, body, page size and a JSON parse, nothing else."""
+def ceiling(api_url: str, parse=json.loads, object: str = "people") -> dict:
+    """The bare loop: same endpoint, body, page size and a JSON parse, nothing else (`object`: which
+    Attio object's records, people here; bench/end_to_end.py reads every object)."""
     s = requests.Session()
     s.headers.update({"Authorization": f"Bearer {API_KEY}", "Accept": "application/json"})
     offset, n, pages = 0, 0, 0
     t0 = time.perf_counter()
     while True:
-        r = s.post(f"{api_url}/objects/people/records/query",
+        r = s.post(f"{api_url}/objects/{object}/records/query",
                    json={"limit": 500, "offset": offset, "sorts": [{"attribute": "created_at", "direction": "asc"}]})
         r.raise_for_status()
         data = parse(r.content)["data"]

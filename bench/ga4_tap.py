@@ -66,20 +66,22 @@ def windows(start: dt.date, end: dt.date, days: int) -> list:
     return out
 
 
-def ceiling(base: str, token: str, wins: list, page_size: int, parse=json.loads) -> dict:
-    """The bare loop: the tap's request bodies, a JSON parse, a row count; nothing else."""
+def ceiling(base: str, token: str, wins: list, page_size: int, parse=json.loads, report: dict = REPORT,
+            property_id: str = PROPERTY) -> dict:
+    """The bare loop: the tap's request bodies, a JSON parse, a row count; nothing else (`report` and
+    `property_id`: this benchmark's report by default; bench/end_to_end.py reads the default ones)."""
     s = requests.Session()
     s.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
-    url = f"{base}/ga4/v1beta/properties/{PROPERTY}:runReport"
+    url = f"{base}/ga4/v1beta/properties/{property_id}:runReport"
     n = pages = 0
     t0 = time.perf_counter()
     for start, end in wins:
         offset = 0
         while True:
             body = {"dateRanges": [{"startDate": start.isoformat(), "endDate": end.isoformat()}],
-                    "dimensions": [{"name": d} for d in REPORT["dimensions"]],
-                    "metrics": [{"name": m} for m in REPORT["metrics"]],
-                    "orderBys": [{"dimension": {"dimensionName": d}, "desc": False} for d in REPORT["dimensions"]],
+                    "dimensions": [{"name": d} for d in report["dimensions"]],
+                    "metrics": [{"name": m} for m in report["metrics"]],
+                    "orderBys": [{"dimension": {"dimensionName": d}, "desc": False} for d in report["dimensions"]],
                     "limit": str(page_size), "offset": str(offset), "returnPropertyQuota": True}
             r = s.post(url, json=body)
             r.raise_for_status()

@@ -71,9 +71,15 @@ def run_tap_once(stack: PrivateStack, scale: float) -> tuple[float, int, int]:
 
 def run_ceiling_once(stack: PrivateStack, scale: float) -> tuple[float, int]:
     """The same pages, fetched and parsed by a bare loop through the same proxy."""
+    stack.sandbox("POST", "/_sandbox/reset", {"scale": scale}, timeout=300)
+    return ceiling_pages(stack)
+
+
+def ceiling_pages(stack: PrivateStack, refresh_token: str = CREDENTIALS["refresh_token"]) -> tuple[float, int]:
+    """(seconds, records) of the bare loop over the sandbox's books as they are now (no reset; a
+    sandbox that has rotated its tokens wants its current one: GET /_sandbox/quickbooks/tokens)."""
     import requests  # the project venv has it (Meltano depends on it)
 
-    stack.sandbox("POST", "/_sandbox/reset", {"scale": scale}, timeout=300)
     catalog = json.loads(CATALOG.read_text())
     selected = [s["tap_stream_id"] for s in catalog["streams"]
                 if any(not m["breadcrumb"] and m["metadata"].get("selected") for m in s["metadata"])]
@@ -87,7 +93,7 @@ def run_ceiling_once(stack: PrivateStack, scale: float) -> tuple[float, int]:
     base = f"https://quickbooks.api.intuit.com/v3/company/{CREDENTIALS['realm_id']}"
     started = time.perf_counter()
     token = session.post("https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer", data={
-        "grant_type": "refresh_token", "refresh_token": CREDENTIALS["refresh_token"],
+        "grant_type": "refresh_token", "refresh_token": refresh_token,
         "client_id": CREDENTIALS["client_id"], "client_secret": CREDENTIALS["client_secret"]}).json()
     session.headers.update({"Authorization": f"Bearer {token['access_token']}", "Accept": "application/json"})
     records = 0

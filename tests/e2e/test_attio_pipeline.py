@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from incremental import an_hour_passes, assert_a_full_refresh_changes_nothing, incremental_models, inserted_rows
+
 PIPELINE = ("run", "tap-attio", "target-postgres")
 OBJECT_TABLES = ["companies", "people", "deals", "users", "workspaces", "subscriptions"]
 
@@ -59,6 +61,30 @@ def test_a_changed_record_arrives_on_the_next_default_run(stack, first_run):
         assert stack.scalar("select count(*) from raw_attio.deals where record_id = %s and _sdc_deleted_at is not null",
                             (record_id,)) == 1
     assert stack.scalar("select count(*) from marts.attio__deal_pipeline") == first_run["deals"] + 1
+
+
+def test_an_hourly_build_parses_only_the_changed_records_and_equals_a_full_refresh(stack, first_run):
+    """Attio re-sends every record on every run; the loader keeps an unchanged record's stamp, so the
+    staging tables rebuild the records that changed, appeared or were deleted, and nothing else."""
+    raw_tables = [table for (table,) in stack.sql("select table_name from information_schema.tables "
+                                                  "where table_schema = 'raw_attio'")]
+    an_hour_passes(stack, [*((f"raw_attio.{table}", column) for table in raw_tables
+                             for column in ("_sdc_batched_at", "_sdc_deleted_at")),
+                           *((f"staging.{model}", "_loaded_at") for model in incremental_models(stack, "attio"))])
+    people_before = stack.scalar("select count(*) from staging.stg_attio__people")
+    deleted = []
+    for change in ({"object": "people", "update": 2, "delete": 1}, {"object": "people", "update": 1, "create": 1}):
+        deleted += stack.sandbox("POST", "/_sandbox/attio/mutate", change)["deleted"]
+        result = stack.meltano("run", "attio")
+        assert result.ok, result.output[-4000:]
+
+    # the last build parsed the people these two runs changed, not every person Attio re-sent
+    changed_people = stack.scalar("""select count(*) from raw_attio.people where _sdc_deleted_at is null
+                                      and _sdc_batched_at > (now() at time zone 'UTC') - interval '30 minutes'""")
+    assert 0 < inserted_rows(result.output, "stg_attio__people") == changed_people < people_before / 10
+    assert stack.scalar("select count(*) from staging.stg_attio__people where person_id = any(%s)", (deleted,)) == 0
+    assert stack.scalar("select count(*) from staging.stg_attio__people") == people_before - 1 + 1
+    assert_a_full_refresh_changes_nothing(stack, "attio", 7)
 
 
 def test_a_new_custom_attribute_becomes_a_column_with_no_manual_step(stack, first_run):

@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from incremental import an_hour_passes, assert_a_full_refresh_changes_nothing, inserted_rows
 from this_worker import SANDBOX_PORT
 
 PIPELINE = ("run", "tap-ga4", "target-postgres")
@@ -72,6 +73,27 @@ def test_restated_days_replace_and_never_duplicate(stack, first_run):
         group by 1, 2, 3, 4, 5 having count(*) > 1) d""")
     assert duplicates == 0
     assert stack.scalar("select count(*) from raw_ga4.traffic_acquisition") >= rows_before
+
+
+REPORTS = ("daily_overview", "traffic_acquisition", "landing_pages", "events", "ecommerce_items", "devices_countries")
+
+
+def test_a_daily_build_rebuilds_only_the_reread_days_and_equals_a_full_refresh(stack, first_run):
+    """The staging reports are incremental by day: a scheduled build reads the days its runs re-read
+    (the look-back window), replaces them whole, and leaves every other day as a full rebuild has it."""
+    an_hour_passes(stack, [*((f"raw_ga4.{report}", column) for report in REPORTS
+                             for column in ("_sdc_batched_at", "_sdc_sync_started_at")),
+                           *((f"staging.stg_ga4__{report}", "_loaded_at") for report in REPORTS)])
+    for _ in range(2):
+        stack.sandbox("POST", "/_sandbox/ga4/restate", {})
+        result = stack.meltano("run", "ga4")
+        assert result.ok, result.output[-4000:]
+    reread_days = stack.scalar("""select count(*) from raw_ga4.daily_overview
+                                  where to_timestamp(_sdc_sync_started_at / 1000.0) > now() - interval '30 minutes'""")
+    all_days = stack.scalar("select count(*) from staging.stg_ga4__daily_overview")
+    assert 0 < inserted_rows(result.output, "stg_ga4__daily_overview") == reread_days < all_days / 10
+    assert stack.scalar("select sum(sessions) from marts.ga4__traffic_daily") == sum(api_sessions_by_day(stack).values())
+    assert_a_full_refresh_changes_nothing(stack, "ga4", len(REPORTS))
 
 
 def test_quota_exhaustion_stops_cleanly_and_the_next_run_resumes(stack):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from incremental import assert_a_full_refresh_changes_nothing
 # QuickBooks entity → the tap's stream (= the raw table): one map, kept with the truth checks.
 from truth import QUICKBOOKS_STREAMS as STREAMS, assert_warehouse_matches_truth
 
@@ -99,3 +100,9 @@ def test_changes_in_quickbooks_arrive_exactly(stack, first_run):
     # deletions applied downstream: staging and marts agree with QuickBooks again
     assert stack.scalar("select count(*) from staging.stg_quickbooks__invoices") == truth["counts"]["Invoice"]
     assert stack.scalar("select sum(balance) from marts.quickbooks__invoices") == Decimal(str(truth["open_ar"]))
+    # the line tables, built incrementally, dropped the deleted transactions' lines: they hold what a
+    # full rebuild gives
+    deleted_invoices = [c["Id"] for c in changes if c["kind"] == "deleted" and c["entity"] == "Invoice"]
+    assert stack.scalar("select count(*) from staging.stg_quickbooks__invoice_lines where invoice_id = any(%s)",
+                        (deleted_invoices,)) == 0
+    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 9)

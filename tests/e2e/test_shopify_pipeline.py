@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from incremental import an_hour_passes, assert_a_full_refresh_changes_nothing, inserted_rows
+
 PIPELINE = ("run", "tap-shopify", "target-postgres")
 
 
@@ -74,3 +76,37 @@ def test_a_wrong_token_is_named(stack, first_run):
     assert not result.ok
     assert "TAP_SHOPIFY_ACCESS_TOKEN" in result.output
     assert "shpat_wrong" not in result.output
+
+
+# The order's nested arrays, built incrementally (transform/macros/incremental/incremental.sql).
+ORDER_ELEMENT_MODELS = ("stg_shopify__order_lines", "stg_shopify__order_discount_applications",
+                        "stg_shopify__order_shipping_lines", "stg_shopify__order_tax_lines", "stg_shopify__refunds",
+                        "stg_shopify__refund_lines", "stg_shopify__transactions")
+
+
+def test_an_hourly_build_rebuilds_only_the_changed_orders_and_equals_a_full_refresh(stack, first_run):
+    """Hourly runs after changes, deletions among them: the order-element tables replace the changed
+    orders' rows, drop the deleted order's, leave every other order's alone, and hold exactly what a
+    full rebuild from all of history gives."""
+    an_hour_passes(stack, [("raw_shopify.orders", "_sdc_batched_at"), ("raw_shopify.orders", "_sdc_deleted_at"),
+                           *((f"staging.{model}", "_loaded_at") for model in ORDER_ELEMENT_MODELS)])
+    lines_before = stack.scalar("select count(*) from staging.stg_shopify__order_lines")
+    deleted = []
+    for change in ({"orders_updated": 2, "orders_deleted": 1}, {"orders_created": 1, "refunds": 1, "orders_deleted": 1}):
+        changed = stack.sandbox("POST", "/_sandbox/shopify/mutate", change)
+        deleted += changed["orders_deleted"]
+        result = stack.meltano("run", "shopify")
+        assert result.ok, result.output[-4000:]
+    assert len(deleted) == 2, deleted
+
+    # the last build inserted the lines of the orders these two runs loaded, not the shop's history
+    reloaded_lines = stack.scalar("""select coalesce(sum(cardinality("lineItems")), 0) from raw_shopify.orders
+                                     where _sdc_batched_at > (now() at time zone 'UTC') - interval '30 minutes'
+                                     and _sdc_deleted_at is null""")
+    assert 0 < inserted_rows(result.output, "stg_shopify__order_lines") == reloaded_lines < lines_before / 4
+    deleted_ids = [int(gid.rsplit("/", 1)[1]) for gid in deleted]
+    assert stack.scalar("select count(*) from staging.stg_shopify__order_lines where order_id = any(%s)",
+                        (deleted_ids,)) == 0
+    assert stack.scalar("select count(*) from marts.shopify__orders") == len(shop_orders(stack))
+
+    assert_a_full_refresh_changes_nothing(stack, "shopify", len(ORDER_ELEMENT_MODELS))

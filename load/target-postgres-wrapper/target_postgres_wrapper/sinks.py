@@ -16,6 +16,15 @@ Guards the stock sink lacks, each a loud stop or a documented rule instead of si
   * a stream or property name longer than PostgreSQL's 63 bytes (which it would cut short,
     silently, so two names could meet) stops the run naming the stream and the name.
 
+Every table a run wrote to is analyzed at the end of its stream (`clean_up`), so the models and
+tests that read it next are planned on its statistics, not on autovacuum's timing: right after a
+first load PostgreSQL has none, and the planner then picked nested loops that re-read the orders'
+JSON for every row (the shopify job's tests took 156 s instead of 0.2 s; bench/RESULTS.md).
+
+`_sdc_batched_at` says when the loader last wrote a change to a row: stamped as the batch is
+written (the SDK stamps when the batch's first record arrived), kept when a row is re-sent
+unchanged, moved by a deletion. dbt's incremental models rebuild what it says changed.
+
 A tombstone, a record holding only its key and `_sdc_deleted_at` (the Singer convention for a
 deletion a tap learnt of: tap-shopify's deletion events), marks the row deleted and keeps its last
 values; upserted like any record it would have nulled every other column.
@@ -23,6 +32,8 @@ values; upserted like any record it would have nulled every other column.
 
 from __future__ import annotations
 
+import datetime
+import time
 import typing as t
 
 import sqlalchemy
@@ -171,7 +182,16 @@ class TunedPostgresSink(PostgresSink):
             key in self.key_properties or key.startswith("_sdc_") for key in record)
 
     def process_batch(self, context: dict) -> None:
+        self.table_written = True
         records = context["records"]
+        # _sdc_batched_at: when the batch is written. The SDK stamps the moment its first record
+        # arrived, up to 5 minutes (its max batch age) before the batch commits, so a dbt build in
+        # between would see later stamps first; the incremental models find what a load changed by
+        # this column (transform/macros/incremental/incremental.sql), so it must follow the writes.
+        written_at = datetime.datetime.now(datetime.timezone.utc)
+        if self.include_sdc_metadata_properties:
+            for record in records:
+                record["_sdc_batched_at"] = written_at
         tombstones = [record for record in records if self.is_tombstone(record)] if self.key_properties else []
         if not tombstones:
             super().process_batch(context)
@@ -189,12 +209,17 @@ class TunedPostgresSink(PostgresSink):
                 statement = sqlalchemy.delete(table).where(*same_key)
             else:
                 deleted_at = self.table_column(table, self.soft_delete_column_name, "tombstones mark rows deleted")
-                statement = sqlalchemy.update(table).where(*same_key, deleted_at.is_(None)).values(
-                    {deleted_at: sqlalchemy.bindparam("deleted_at")})
+                marks = {deleted_at: sqlalchemy.bindparam("deleted_at")}
+                if "_sdc_batched_at" in table.c:
+                    # _sdc_batched_at says when the loader last wrote the row; the deletion is such a
+                    # write (its own time is the vendor's, maybe days old), and the incremental models
+                    # find the rows to rebuild by it (transform/macros/incremental/incremental.sql).
+                    marks[table.c["_sdc_batched_at"]] = sqlalchemy.bindparam("batched_at")
+                statement = sqlalchemy.update(table).where(*same_key, deleted_at.is_(None)).values(marks)
             marked = 0
             for record in tombstones:
                 marked += connection.execute(statement, {
-                    "deleted_at": record["_sdc_deleted_at"],
+                    "deleted_at": record["_sdc_deleted_at"], "batched_at": record.get("_sdc_batched_at"),
                     **{f"key_{key}": record[key] for key in self.key_properties}}).rowcount
         self.logger.info("stream '%s': %d tombstones, %d rows marked deleted", self.stream_name, len(tombstones), marked)
 
@@ -210,6 +235,7 @@ class TunedPostgresSink(PostgresSink):
     def activate_version(self, new_version: int) -> None:
         """The stock ACTIVATE_VERSION (rows of older versions marked deleted), once the guard has
         counted what it would delete against the live rows."""
+        self.table_written = True
         if self.config.get("activate_version") is not False and self._pending_batch:
             # the stock method drains first too; the guard must count the rows this listing sent
             self.process_batch(self.start_drain())
@@ -246,7 +272,18 @@ class TunedPostgresSink(PostgresSink):
             self.logger.warning(
                 "stream '%s': %d NUL characters (U+0000) replaced with U+FFFD: PostgreSQL text cannot "
                 "hold them", self.stream_name, self.nul_replaced)
+        if getattr(self, "table_written", False):
+            self.analyze_table()
         super().clean_up()
+
+    def analyze_table(self) -> None:
+        """Fresh statistics for the rows this run wrote, before dbt plans its queries on them."""
+        if not self.connector.table_exists(self.full_table_name):
+            return
+        started = time.perf_counter()
+        with self.connector._connect() as connection, connection.begin():
+            connection.execute(sqlalchemy.text(f"analyze {self.connector.quoted_table(self.schema_name, self.table_name)}"))
+        self.logger.info("stream '%s': table analyzed in %.2f s", self.stream_name, time.perf_counter() - started)
 
     # -- COPY ----------------------------------------------------------------------------------------
     def bulk_insert_records(  # type: ignore[override]
@@ -308,9 +345,25 @@ class TunedPostgresSink(PostgresSink):
         insert = postgresql.insert(to_table).from_select(names, sqlalchemy.select(*from_table.columns))
         updated = [name for name in self.schema["properties"] if name not in join_keys]
         if updated:
-            statement = insert.on_conflict_do_update(
-                index_elements=list(join_keys), set_={name: insert.excluded[name] for name in updated})
+            values = {name: insert.excluded[name] for name in updated}
+            if "_sdc_batched_at" in values:
+                values["_sdc_batched_at"] = self.batched_at_if_changed(to_table, insert, updated)
+            statement = insert.on_conflict_do_update(index_elements=list(join_keys), set_=values)
         else:
             statement = insert.on_conflict_do_nothing(index_elements=list(join_keys))
         connection.execute(statement)
         return None
+
+    @staticmethod
+    def batched_at_if_changed(to_table: sqlalchemy.Table, insert: t.Any, updated: list[str]) -> t.Any:
+        """A row re-sent unchanged keeps its _sdc_batched_at: the column says when the loader last
+        wrote a change to the row (a new row, new values, a deletion or a return from one). Sources
+        that re-send everything on every run (Attio) then show what really changed, which the
+        incremental models rebuild (transform/macros/incremental/); the other columns, the table
+        version that ACTIVATE_VERSION reads included, are written as before."""
+        compared = [name for name in updated if not name.startswith("_sdc_") or name == "_sdc_deleted_at"]
+        if not compared:
+            return insert.excluded["_sdc_batched_at"]
+        changed = sqlalchemy.tuple_(*(to_table.c[name] for name in compared)).is_distinct_from(
+            sqlalchemy.tuple_(*(insert.excluded[name] for name in compared)))
+        return sqlalchemy.case((changed, insert.excluded["_sdc_batched_at"]), else_=to_table.c["_sdc_batched_at"])

@@ -6,8 +6,13 @@
     stamps _sdc_deleted_at on rows a complete run no longer sent (deleted in Attio). Rows are
     ranked before deletions are applied, so a deleted record never falls back to an older
     version; the ranking itself is a guard for a re-created table or a changed key.
+
+    The staging models are incremental (macros/incremental/): Attio has no updated-at and every
+    run re-sends every record, but the loader keeps a row's _sdc_batched_at when it arrives
+    unchanged, so a build reads only the records that changed, appeared or were deleted
+    (`attio_changed_rows`), after its pre-hook (`attio_delete_changed`) removed their old rows.
 #}
-{% macro attio_current_rows(table_name, key_column) %}
+{% macro attio_current_rows(table_name, key_column, only_keys=none) %}
     select ranked.*
     from (
         select
@@ -17,7 +22,33 @@
                 order by raw._sdc_batched_at desc nulls last, raw._sdc_sequence desc nulls last
             ) as _attio_row_rank
         from {{ source('attio', table_name) }} as raw
+        {% if only_keys -%}
+        where raw.{{ key_column }} in ({{ only_keys }})
+        {%- endif %}
     ) as ranked
     where ranked._attio_row_rank = 1
         and ranked._sdc_deleted_at is null
 {% endmacro %}
+
+{# The keys of a raw Attio table the loader wrote or marked deleted since the watermark. #}
+{% macro attio_changed_keys(table_name, key_column) -%}
+    select {{ key_column }} from {{ source('attio', table_name) }} where {{ loaded_since_watermark() }}
+{%- endmacro %}
+
+{# The current rows an incremental model rebuilds: the changed keys' (every row on a full build). #}
+{% macro attio_changed_rows(table_name, key_column) -%}
+    {{ attio_current_rows(table_name, key_column,
+                          only_keys=attio_changed_keys(table_name, key_column) if is_incremental() else none) }}
+{%- endmacro %}
+
+{#
+    The pre-hook of an incremental staging model: drop its rows (keyed by `model_key`) of the keys
+    changed in each raw table of `sources`, a list of (table, key column) pairs.
+#}
+{% macro attio_delete_changed(model_key, sources) -%}
+    {%- set changed = [] -%}
+    {%- for table_name, key_column in sources -%}
+        {%- do changed.append(attio_changed_keys(table_name, key_column)) -%}
+    {%- endfor -%}
+    {{ incremental_delete_changed(model_key, changed | join(' union ')) }}
+{%- endmacro %}

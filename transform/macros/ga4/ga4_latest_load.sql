@@ -13,6 +13,10 @@
     batch or page times; keeping only the newest would drop live rows of that day.
 
     A loader run without add_record_metadata leaves the column null: every row is then kept.
+
+    The staging models are incremental by day (macros/incremental): a build reads only the days
+    the loader wrote since the last one (each run's look-back window, new days), and the pre-hook
+    `ga4_delete_changed_days()` first removes those days' rows, so a restated day is replaced whole.
 #}
 {% macro ga4_latest_load(table_name) %}
     select ranked.*
@@ -23,9 +27,29 @@
                 partition by raw.property_id, raw.date
             ) as _ga4_day_latest_load
         from {{ source('ga4', table_name) }} as raw
+        {% if is_incremental() -%}
+        where (raw.property_id, raw.date) in ({{ ga4_changed_days(table_name) }})
+        {%- endif %}
     ) as ranked
     where ranked._sdc_sync_started_at is not distinct from ranked._ga4_day_latest_load
 {% endmacro %}
+
+{#
+    The (property_id, date) days of a raw report loaded since the model's watermark: days with a
+    changed row, and days a run re-read unchanged (their rows keep their _sdc_batched_at, but the
+    day's latest load is now that run's, and a row GA4 stopped returning has left the day).
+#}
+{% macro ga4_changed_days(table_name) -%}
+    select distinct property_id, date from {{ source('ga4', table_name) }}
+    where {{ loaded_since_watermark() }}
+        or to_timestamp(_sdc_sync_started_at / 1000.0) at time zone 'UTC' >= {{ incremental_watermark() }}
+{%- endmacro %}
+
+{# The pre-hook of the incremental staging models (stg_ga4__<report>): drop the changed days' rows. #}
+{% macro ga4_delete_changed_days() -%}
+    {{ incremental_delete_changed('(property_id, report_date)',
+                                  ga4_changed_days(this.identifier | replace('stg_ga4__', ''))) }}
+{%- endmacro %}
 
 {# Columns every staging model ends with: GA4's data-loss signals, the currency, load times. #}
 {% macro ga4_data_loss_and_load_columns() -%}

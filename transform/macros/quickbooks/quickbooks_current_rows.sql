@@ -7,8 +7,11 @@
     table: the deletion only arrives in deleted_objects (from the CDC endpoint). A row is dropped
     when a deletion of the same ("Type", "Id") is at least as new as the row itself; a newer row
     means the entity was changed again after that deletion record, so it is kept.
+
+    `only_keys` (a select of "Id"s) limits it to those entities: how an incremental model reads
+    only what changed (`quickbooks_changed_ids` below).
 #}
-{% macro quickbooks_current_rows(table_name, entity_type) %}
+{% macro quickbooks_current_rows(table_name, entity_type, only_keys=none) %}
     select ranked.*
     from (
         select
@@ -22,6 +25,9 @@
             ) as _quickbooks_row_rank
         from {{ source('quickbooks', table_name) }} as raw
         where raw._sdc_deleted_at is null
+        {%- if only_keys %}
+            and raw."Id" in ({{ only_keys }})
+        {%- endif %}
     ) as ranked
     where ranked._quickbooks_row_rank = 1
         and not exists (
@@ -34,3 +40,25 @@
                 )
         )
 {% endmacro %}
+
+{#
+    The entities of one type the loader wrote since the incremental model's watermark: changed
+    rows, and entities whose deletion QuickBooks' change-data-capture reported since.
+#}
+{% macro quickbooks_changed_ids(table_name, entity_type) -%}
+    select "Id" from {{ source('quickbooks', table_name) }} where {{ loaded_since_watermark() }}
+    union
+    select "Id" from {{ source('quickbooks', 'deleted_objects') }}
+    where "Type" = '{{ entity_type }}' and {{ loaded_since_watermark() }}
+{%- endmacro %}
+
+{# The current rows of the entities an incremental model rebuilds (all of them on a full build). #}
+{% macro quickbooks_changed_rows(table_name, entity_type) -%}
+    {{ quickbooks_current_rows(table_name, entity_type,
+                               only_keys=quickbooks_changed_ids(table_name, entity_type) if is_incremental() else none) }}
+{%- endmacro %}
+
+{# The pre-hook of an incremental line model: drop the lines of the changed entities. #}
+{% macro quickbooks_delete_changed_lines(table_name, entity_type, parent_id_name) -%}
+    {{ incremental_delete_changed(parent_id_name, quickbooks_changed_ids(table_name, entity_type)) }}
+{%- endmacro %}

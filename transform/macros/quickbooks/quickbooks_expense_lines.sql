@@ -4,13 +4,14 @@
 #}
 {% macro quickbooks_expense_lines(table_name, entity_type, parent_id_name) %}
 with headers as (
-    {{ quickbooks_current_rows(table_name, entity_type) }}
+    {{ quickbooks_changed_rows(table_name, entity_type) }}
 ),
 
 lines as (
     select
         headers."Id" as parent_id,
         headers."TxnDate" as transaction_date,
+        headers._sdc_batched_at as _loaded_at,
         line.line_position::integer as line_position,
         line.line_item as item,
         coalesce(
@@ -40,7 +41,8 @@ renamed as (
         {{ quickbooks_ref_id("detail", "-> 'CustomerRef'") }} as billable_customer_id,
         detail ->> 'BillableStatus' as billable_status,
         {{ quickbooks_ref_id("detail", "-> 'ClassRef'") }} as class_id,
-        {{ quickbooks_ref_id("detail", "-> 'TaxCodeRef'") }} as tax_code_id
+        {{ quickbooks_ref_id("detail", "-> 'TaxCodeRef'") }} as tax_code_id,
+        _loaded_at
     from lines
 )
 

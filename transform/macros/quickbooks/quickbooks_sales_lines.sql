@@ -6,13 +6,14 @@
 #}
 {% macro quickbooks_sales_lines(table_name, entity_type, parent_id_name) %}
 with headers as (
-    {{ quickbooks_current_rows(table_name, entity_type) }}
+    {{ quickbooks_changed_rows(table_name, entity_type) }}
 ),
 
 lines as (
     select
         headers."Id" as parent_id,
         headers."TxnDate" as transaction_date,
+        headers._sdc_batched_at as _loaded_at,
         line.line_position::integer as line_position,
         line.line_item as item
     from headers
@@ -38,7 +39,8 @@ renamed as (
         {{ quickbooks_ref_id("item", "-> 'SalesItemLineDetail' -> 'TaxCodeRef'") }} as tax_code_id,
         {{ quickbooks_ref_id("item", "-> 'SalesItemLineDetail' -> 'ClassRef'") }} as class_id,
         {{ quickbooks_ref_id("item", "-> 'DiscountLineDetail' -> 'DiscountAccountRef'") }} as discount_account_id,
-        {{ quickbooks_decimal("item -> 'DiscountLineDetail' ->> 'DiscountPercent'") }} as discount_percent
+        {{ quickbooks_decimal("item -> 'DiscountLineDetail' ->> 'DiscountPercent'") }} as discount_percent,
+        _loaded_at
     from lines
     where coalesce(item ->> 'DetailType', '') not in ('SubTotalLineDetail', 'SubtotalLineDetail')
 )

@@ -1,5 +1,7 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ attio_delete_changed('company_id', [('companies', 'record_id')]) }}") }}
 with source as (
-    {{ attio_current_rows('companies', 'record_id') }}
+    {{ attio_changed_rows('companies', 'record_id') }}
 ),
 
 renamed as (

@@ -1,5 +1,7 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ attio_delete_changed('deal_id', [('deals', 'record_id')]) }}") }}
 with source as (
-    {{ attio_current_rows('deals', 'record_id') }}
+    {{ attio_changed_rows('deals', 'record_id') }}
 ),
 
 renamed as (

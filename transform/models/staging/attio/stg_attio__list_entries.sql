@@ -1,12 +1,15 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ attio_delete_changed('entry_id', [('list_entries_sales_pipeline', 'entry_id'), ('list_entries_key_accounts', 'entry_id')]) }}") }}
 -- One row per entry of every Attio list. Each list is its own raw table with its own attribute
 -- columns; the common columns line up and each list's attributes are null on the other's rows.
--- A new list needs its own block here (its raw table appears after the next load).
+-- A new list needs its own block here and its table in the pre-hook above (its raw table appears
+-- after the next load).
 with sales_pipeline as (
-    {{ attio_current_rows('list_entries_sales_pipeline', 'entry_id') }}
+    {{ attio_changed_rows('list_entries_sales_pipeline', 'entry_id') }}
 ),
 
 key_accounts as (
-    {{ attio_current_rows('list_entries_key_accounts', 'entry_id') }}
+    {{ attio_changed_rows('list_entries_key_accounts', 'entry_id') }}
 ),
 
 unioned as (

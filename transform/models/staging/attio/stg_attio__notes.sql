@@ -1,5 +1,7 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ attio_delete_changed('note_id', [('notes', 'note_id')]) }}") }}
 with source as (
-    {{ attio_current_rows('notes', 'note_id') }}
+    {{ attio_changed_rows('notes', 'note_id') }}
 ),
 
 renamed as (

@@ -1,5 +1,7 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ attio_delete_changed('person_id', [('people', 'record_id')]) }}") }}
 with source as (
-    {{ attio_current_rows('people', 'record_id') }}
+    {{ attio_changed_rows('people', 'record_id') }}
 ),
 
 renamed as (

@@ -1,5 +1,7 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ attio_delete_changed('task_id', [('tasks', 'task_id')]) }}") }}
 with source as (
-    {{ attio_current_rows('tasks', 'task_id') }}
+    {{ attio_changed_rows('tasks', 'task_id') }}
 ),
 
 renamed as (

@@ -1,5 +1,7 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ attio_delete_changed('workspace_member_id', [('workspace_members', 'workspace_member_id')]) }}") }}
 with source as (
-    {{ attio_current_rows('workspace_members', 'workspace_member_id') }}
+    {{ attio_changed_rows('workspace_members', 'workspace_member_id') }}
 ),
 
 renamed as (

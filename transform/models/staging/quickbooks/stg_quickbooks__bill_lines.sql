@@ -1,1 +1,3 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ quickbooks_delete_changed_lines('bills', 'Bill', 'bill_id') }}") }}
 {{ quickbooks_expense_lines('bills', 'Bill', 'bill_id') }}

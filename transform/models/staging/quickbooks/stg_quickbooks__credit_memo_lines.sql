@@ -1,1 +1,3 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ quickbooks_delete_changed_lines('credit_memos', 'CreditMemo', 'credit_memo_id') }}") }}
 {{ quickbooks_sales_lines('credit_memos', 'CreditMemo', 'credit_memo_id') }}

@@ -1,13 +1,16 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ quickbooks_delete_changed_lines('deposits', 'Deposit', 'deposit_id') }}") }}
 -- A deposit line either moves an earlier receipt out of Undeposited Funds (LinkedTxn: a Payment
 -- or SalesReceipt) or records new money against an account (DepositLineDetail.AccountRef).
 with deposits as (
-    {{ quickbooks_current_rows('deposits', 'Deposit') }}
+    {{ quickbooks_changed_rows('deposits', 'Deposit') }}
 ),
 
 lines as (
     select
         deposits."Id" as deposit_id,
         deposits."TxnDate" as transaction_date,
+        deposits._sdc_batched_at as _loaded_at,
         line.line_position::integer as line_position,
         line.line_item as item,
         line.line_item -> 'DepositLineDetail' as detail
@@ -31,7 +34,8 @@ renamed as (
         {{ quickbooks_ref_id('detail', "-> 'Entity'") }} as entity_id,
         {{ quickbooks_ref_id('detail', "-> 'PaymentMethodRef'") }} as payment_method_id,
         {{ quickbooks_ref_id('detail', "-> 'ClassRef'") }} as class_id,
-        detail ->> 'CheckNum' as check_number
+        detail ->> 'CheckNum' as check_number,
+        _loaded_at
     from lines
 )
 

@@ -1,11 +1,14 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ quickbooks_delete_changed_lines('journal_entries', 'JournalEntry', 'journal_entry_id') }}") }}
 with journal_entries as (
-    {{ quickbooks_current_rows('journal_entries', 'JournalEntry') }}
+    {{ quickbooks_changed_rows('journal_entries', 'JournalEntry') }}
 ),
 
 lines as (
     select
         journal_entries."Id" as journal_entry_id,
         journal_entries."TxnDate" as transaction_date,
+        journal_entries._sdc_batched_at as _loaded_at,
         line.line_position::integer as line_position,
         line.line_item as item,
         line.line_item -> 'JournalEntryLineDetail' as detail
@@ -33,7 +36,8 @@ renamed as (
         detail -> 'Entity' ->> 'Type' as entity_type,
         {{ quickbooks_ref_id('detail', "-> 'Entity' -> 'EntityRef'") }} as entity_id,
         {{ quickbooks_ref_id('detail', "-> 'ClassRef'") }} as class_id,
-        {{ quickbooks_ref_id('detail', "-> 'DepartmentRef'") }} as department_id
+        {{ quickbooks_ref_id('detail', "-> 'DepartmentRef'") }} as department_id,
+        _loaded_at
     from lines
     -- Description-only lines carry no posting.
     where detail is not null

@@ -1,14 +1,17 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ quickbooks_delete_changed_lines('payments', 'Payment', 'payment_id') }}") }}
 -- What each payment was applied to: one row per payment line. A line names the transaction it
 -- settles in LinkedTxn (an Invoice, or a CreditMemo/JournalEntry used as credit). QuickBooks
 -- gives each line exactly one LinkedTxn; the key (payment_id + line position) breaks if not.
 with payments as (
-    {{ quickbooks_current_rows('payments', 'Payment') }}
+    {{ quickbooks_changed_rows('payments', 'Payment') }}
 ),
 
 lines as (
     select
         payments."Id" as payment_id,
         payments."TxnDate" as transaction_date,
+        payments._sdc_batched_at as _loaded_at,
         line.line_position::integer as line_position,
         line.line_item as item
     from payments
@@ -33,7 +36,8 @@ renamed as (
         transaction_date::date as transaction_date,
         linked_txn ->> 'TxnId' as linked_transaction_id,
         linked_txn ->> 'TxnType' as linked_transaction_type,
-        {{ quickbooks_money("item ->> 'Amount'") }} as amount
+        {{ quickbooks_money("item ->> 'Amount'") }} as amount,
+        _loaded_at
     from linked
 )
 

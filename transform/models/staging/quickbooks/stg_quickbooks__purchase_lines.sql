@@ -1,1 +1,3 @@
+{{ config(materialized='incremental', on_schema_change='fail',
+          pre_hook="{{ quickbooks_delete_changed_lines('purchases', 'Purchase', 'purchase_id') }}") }}
 {{ quickbooks_expense_lines('purchases', 'Purchase', 'purchase_id') }}
