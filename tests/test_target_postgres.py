@@ -68,7 +68,8 @@ def warehouse(stack) -> dict:
                 password="tributary-dev", dbname="warehouse")
 
 
-def load(stack, executable, schema: str, tmp_path, text: str, **settings) -> subprocess.CompletedProcess:
+def load(stack, executable, schema: str, tmp_path, text: str, env: dict | None = None,
+         **settings) -> subprocess.CompletedProcess:
     config = tmp_path / f"{schema}.json"
     w = warehouse(stack)
     config.write_text(json.dumps({
@@ -76,7 +77,7 @@ def load(stack, executable, schema: str, tmp_path, text: str, **settings) -> sub
         "database": w["dbname"], "default_target_schema": schema, "use_copy": True, "add_record_metadata": True,
         **settings}))
     return subprocess.run([str(executable), "--config", str(config)], input=text, text=True, capture_output=True,
-                          timeout=300)
+                          timeout=300, env={**os.environ, **(env or {})})
 
 
 def drop_schemas(stack, names) -> None:
@@ -305,19 +306,34 @@ def test_a_tombstone_marks_its_row_deleted_and_keeps_its_last_values(stack, sche
     assert load(stack, TUNED, tuned, tmp_path, messages(RECORDS)).returncode == 0
     lines = [{"type": "SCHEMA", "stream": "things", "schema": SCHEMA, "key_properties": ["id"]},
              {"type": "RECORD", "stream": "things", "record": {**RECORDS[1], "note": "changed, then deleted"}},
+             {"type": "RECORD", "stream": "things", "record": {**RECORDS[1], "id": "d"}},
              {"type": "RECORD", "stream": "things", "record": {"id": "b", "_sdc_deleted_at": "2026-11-30T10:00:00+00:00"}},
              {"type": "RECORD", "stream": "things", "record": {"id": "a", "_sdc_deleted_at": "2026-11-30T11:00:00+00:00"}},
              {"type": "RECORD", "stream": "things", "record": {"id": "never-loaded", "_sdc_deleted_at": "2026-11-30T11:00:00+00:00"}}]
-    done = load(stack, TUNED, tuned, tmp_path, "\n".join(json.dumps(line) for line in lines) + "\n")
+    # (on a server whose sessions default to another time zone than UTC: a deletion's stamps must
+    # still be UTC, as COPY writes them, or the incremental models would miss the deletion)
+    done = load(stack, TUNED, tuned, tmp_path, "\n".join(json.dumps(line) for line in lines) + "\n",
+                env={"PGTZ": "America/New_York"})
     assert done.returncode == 0, done.stderr[-3000:]
     assert "stream 'things': 3 tombstones, 2 rows marked deleted" in done.stderr  # one was never loaded
     assert stack.sql(f"select id, note, amount, _sdc_deleted_at is not null from {tuned}.things order by id") == [
-        ("a", AWKWARD, Decimal("12.345"), True), ("b", "changed, then deleted", None, True), ("c", "", Decimal("-0.5"), False)]
+        ("a", AWKWARD, Decimal("12.345"), True), ("b", "changed, then deleted", None, True), ("c", "", Decimal("-0.5"), False),
+        ("d", None, None, False)]
     assert stack.scalar(f"select _sdc_deleted_at from {tuned}.things where id = 'a'").isoformat().startswith("2026-11-30T11:00")
     # the marking is a write of this run: _sdc_batched_at moves with it (the vendor's deletion time is
     # days old), which is how an incremental model finds the row to drop (macros/incremental.sql)
     batched = dict(stack.sql(f"select id, _sdc_batched_at from {tuned}.things"))
     assert batched["a"] > batched["c"]  # c: first load only; a: loaded then, marked deleted now
+    assert batched["a"] == batched["b"] == batched["d"]  # one batch: marked (UPDATE) or written (COPY) alike
+
+
+def test_settings_that_would_hide_changes_from_the_models_are_refused(stack, schemas, tmp_path):
+    _, tuned = schemas
+    for setting, value in (("hard_delete", True), ("add_record_metadata", False)):
+        done = load(stack, TUNED, tuned, tmp_path, messages(RECORDS), **{setting: value})
+        assert done.returncode != 0
+        assert f"TARGET_POSTGRES_{setting.upper()}={str(value).lower()} is not supported here" in done.stderr
+    assert stack.scalar("select count(*) from information_schema.tables where table_schema = %s", (tuned,)) == 0
 
 
 HOSTILE_COLUMNS = [

@@ -83,7 +83,8 @@ def test_a_daily_build_rebuilds_only_the_reread_days_and_equals_a_full_refresh(s
     (the look-back window), replaces them whole, and leaves every other day as a full rebuild has it."""
     an_hour_passes(stack, [*((f"raw_ga4.{report}", column) for report in REPORTS
                              for column in ("_sdc_batched_at", "_sdc_sync_started_at")),
-                           *((f"staging.stg_ga4__{report}", "_loaded_at") for report in REPORTS)])
+                           *((f"staging.stg_ga4__{report}", column) for report in REPORTS
+                             for column in ("_loaded_at", "_load_started_at"))])
     for _ in range(2):
         stack.sandbox("POST", "/_sandbox/ga4/restate", {})
         result = stack.meltano("run", "ga4")

@@ -97,7 +97,7 @@ def test_data_quality_calls_an_empty_table_empty_and_an_old_one_stale(stack):
     table is not late. A table whose newest load is days old is stale, as before."""
     # As a load of a list emptied in Attio leaves it (the loader keeps the table, with no rows).
     stack.sql("delete from raw_attio.list_entries_key_accounts returning 1")
-    stack.sql("update raw_quickbooks.accounts set _sdc_batched_at = _sdc_batched_at - interval '4 days' returning 1")
+    stack.sql("update raw_quickbooks.accounts set _sdc_received_at = _sdc_received_at - interval '4 days' returning 1")
     try:
         result = command(stack, "data_quality.py")
         report = latest_report()
@@ -108,7 +108,7 @@ def test_data_quality_calls_an_empty_table_empty_and_an_old_one_stale(stack):
         behind = report.split("Tables behind:")[1].split("Empty tables")[0]
         assert "| quickbooks | accounts | error |" in behind and "list_entries_key_accounts" not in behind, behind
     finally:
-        stack.sql("update raw_quickbooks.accounts set _sdc_batched_at = _sdc_batched_at + interval '4 days' returning 1")
+        stack.sql("update raw_quickbooks.accounts set _sdc_received_at = _sdc_received_at + interval '4 days' returning 1")
     # With only the empty table left, all is well.
     assert command(stack, "data_quality.py").returncode == 0, latest_report()
     assert "**All is well:**" in latest_report() and "attio.list_entries_key_accounts" in latest_report()

@@ -191,7 +191,7 @@ def test_state_kept_in_a_postgres_system_database_is_read_back_on_the_next_run(s
     second_started = stack.scalar("select now()")
     second = stack.meltano("run", "tap-quickbooks", "target-postgres", env=env)
     assert second.ok, second.output[-4000:]
-    restamped = stack.scalar("select count(*) from raw_quickbooks.invoices where _sdc_batched_at >= %s",
+    restamped = stack.scalar("select count(*) from raw_quickbooks.invoices where _sdc_received_at >= %s",
                              (second_started,))
     assert stack.scalar("select count(*) from raw_quickbooks.invoices") == loaded
     assert restamped < loaded / 10, (restamped, loaded)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from incremental import assert_a_full_refresh_changes_nothing
+from incremental import an_hour_passes, assert_a_full_refresh_changes_nothing, incremental_models, inserted_rows
 # QuickBooks entity → the tap's stream (= the raw table): one map, kept with the truth checks.
 from truth import QUICKBOOKS_STREAMS as STREAMS, assert_warehouse_matches_truth
 
@@ -105,4 +105,23 @@ def test_changes_in_quickbooks_arrive_exactly(stack, first_run):
     deleted_invoices = [c["Id"] for c in changes if c["kind"] == "deleted" and c["entity"] == "Invoice"]
     assert stack.scalar("select count(*) from staging.stg_quickbooks__invoice_lines where invoice_id = any(%s)",
                         (deleted_invoices,)) == 0
+    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 9)
+
+
+def test_a_daily_build_unnests_only_the_changed_transactions(stack, first_run):
+    """The line tables rebuild the transactions the loader wrote (or QuickBooks reported deleted)
+    since the last build, not the books' history."""
+    raw = [table for (table,) in stack.sql("select table_name from information_schema.tables "
+                                           "where table_schema = 'raw_quickbooks'")]
+    an_hour_passes(stack, [*((f"raw_quickbooks.{table}", column) for table in raw
+                             for column in ("_sdc_batched_at", "_sdc_deleted_at")),
+                           *((f"staging.{model}", "_loaded_at") for model in incremental_models(stack, "quickbooks"))])
+    lines_before = stack.scalar("select count(*) from staging.stg_quickbooks__invoice_lines")
+    for seed in (11, 12):
+        stack.sandbox("POST", "/_sandbox/quickbooks/mutate", {"seed": seed, "new": 2, "updated": 2, "deleted": 1})
+        result = stack.meltano("run", "quickbooks")
+        assert result.ok, result.output[-4000:]
+    reloaded_lines = stack.scalar("""select count(*) from staging.stg_quickbooks__invoice_lines
+                                     where _loaded_at > (now() at time zone 'UTC') - interval '30 minutes'""")
+    assert 0 < inserted_rows(result.output, "stg_quickbooks__invoice_lines") == reloaded_lines < lines_before / 4
     assert_a_full_refresh_changes_nothing(stack, "quickbooks", 9)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import psycopg
 import pytest
 
 from incremental import an_hour_passes, assert_a_full_refresh_changes_nothing, inserted_rows
+from this_worker import WAREHOUSE
 
 PIPELINE = ("run", "tap-shopify", "target-postgres")
 
@@ -110,3 +112,20 @@ def test_an_hourly_build_rebuilds_only_the_changed_orders_and_equals_a_full_refr
     assert stack.scalar("select count(*) from marts.shopify__orders") == len(shop_orders(stack))
 
     assert_a_full_refresh_changes_nothing(stack, "shopify", len(ORDER_ELEMENT_MODELS))
+
+
+def test_a_table_built_by_other_code_is_rebuilt_whole(stack, first_run):
+    """An incremental table records a digest of the code that built it; when the models' code has
+    changed since (a new version of a macro, say), the next build rebuilds the whole table in
+    place, so no row made by the old code stays. Here the old code's work is a wrong line name."""
+    digest = stack.scalar("select obj_description('staging.stg_shopify__order_lines'::regclass, 'pg_class')")
+    assert digest.startswith("tributary-code:")
+    with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
+        conn.execute("update staging.stg_shopify__order_lines set line_name = 'built by old code'")
+        conn.execute("comment on table staging.stg_shopify__order_lines is 'tributary-code:an older version'")
+    result = stack.meltano("invoke", "dbt:build_shopify")
+    assert result.ok, result.output[-4000:]
+    assert stack.scalar("select count(*) from staging.stg_shopify__order_lines where line_name = 'built by old code'") == 0
+    assert stack.scalar("select obj_description('staging.stg_shopify__order_lines'::regclass, 'pg_class')") == digest
+    assert inserted_rows(result.output, "stg_shopify__order_lines") == stack.scalar(
+        "select count(*) from staging.stg_shopify__order_lines")

@@ -75,6 +75,19 @@ def safe_load_method(config: dict) -> str | None:
             "they do not send again. Fix: unset it (the default, append-only, merges on each stream's key).")
 
 
+def keeps_change_stamps(config: dict) -> str | None:
+    """The incremental models find what a load changed by the rows' _sdc_batched_at and
+    _sdc_deleted_at (transform/macros/incremental/): without record metadata there are no stamps,
+    and a hard delete leaves no row to stamp, so either would leave changes unseen."""
+    for setting, value, why in (("add_record_metadata", False, "the rows would carry no change stamps"),
+                                ("hard_delete", True, "a deleted row would leave no stamp behind")):
+        if config.get(setting) is value:
+            return (f"TARGET_POSTGRES_{setting.upper()}={str(value).lower()} is not supported here: {why}, and the "
+                    f"incremental dbt models would keep what the source changed or deleted. Fix: unset it "
+                    f"(meltano.yml's default, {str(not value).lower()}).")
+    return None
+
+
 def typed_numbers(config: dict) -> str | None:
     """Turn the number settings in `config` into numbers (in place), or say which are wrong."""
     problems = typed_settings(config, NUMBER_SETTINGS, "target-postgres", notes=SETTING_NOTES)
@@ -126,7 +139,7 @@ def main() -> None:
     if "--config" in args:
         config_path = Path(args[args.index("--config") + 1])
         config = json.loads(config_path.read_text())
-        problem = typed_numbers(config) or safe_load_method(config)
+        problem = typed_numbers(config) or safe_load_method(config) or keeps_change_stamps(config)
         if not problem:
             config_path.write_text(json.dumps(config))  # the target reads the converted numbers
             problem = check_warehouse(config)

@@ -364,6 +364,11 @@ class TunedPostgresSink(PostgresSink):
         compared = [name for name in updated if not name.startswith("_sdc_") or name == "_sdc_deleted_at"]
         if not compared:
             return insert.excluded["_sdc_batched_at"]
-        changed = sqlalchemy.tuple_(*(to_table.c[name] for name in compared)).is_distinct_from(
-            sqlalchemy.tuple_(*(insert.excluded[name] for name in compared)))
+        # compared as text: 2 and 2.0 (numeric or inside jsonb) are equal values but not the same
+        # row, and the models must see the new form as a full rebuild would
+        def as_text(columns: list) -> t.Any:
+            return sqlalchemy.cast(sqlalchemy.func.row(*columns), sqlalchemy.Text)
+
+        changed = as_text([to_table.c[name] for name in compared]).is_distinct_from(
+            as_text([insert.excluded[name] for name in compared]))
         return sqlalchemy.case((changed, insert.excluded["_sdc_batched_at"]), else_=to_table.c["_sdc_batched_at"])

@@ -26,9 +26,16 @@ from target_postgres_wrapper.sinks import DEFAULT_MAX_DELETION_SHARE, TunedPostg
 
 @sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "connect")
 def session_settings(dbapi_connection: t.Any, _record: t.Any) -> None:
-    """Wide records (Attio's raw `values`, ~2.5 kB of JSON each) are TOAST-compressed as they are
+    """The session's time zone is UTC: the _sdc_* stamps are timestamp without time zone, and a
+    stamp bound as a parameter (a tombstone, ACTIVATE_VERSION's deletion time) would otherwise be
+    converted to the server's local time while COPY writes UTC, hours apart, and the incremental
+    models would miss the deletion (transform/macros/incremental/).
+
+    Wide records (Attio's raw `values`, ~2.5 kB of JSON each) are TOAST-compressed as they are
     written; PostgreSQL's default pglz was ~20% of the server's CPU for Attio people, lz4 (14+)
     costs a fraction of it for the same stored values. A server without lz4 keeps its default."""
+    dbapi_connection.execute("set timezone = 'UTC'")
+    dbapi_connection.commit()
     try:
         dbapi_connection.execute("set default_toast_compression = 'lz4'")
     except Exception:  # noqa: BLE001 - older server or built without lz4: nothing to change

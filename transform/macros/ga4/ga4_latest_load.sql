@@ -35,20 +35,23 @@
 {% endmacro %}
 
 {#
-    The (property_id, date) days of a raw report loaded since the model's watermark: days with a
-    changed row, and days a run re-read unchanged (their rows keep their _sdc_batched_at, but the
-    day's latest load is now that run's, and a row GA4 stopped returning has left the day).
+    The (property_id, date) days of a raw report that a run loaded since the model's watermark,
+    changed or not: a run re-reads its look-back days whole, a day's latest load is then that
+    run's, and a row GA4 stopped returning has left the day. So a GA4 model's watermark is the
+    start of the newest run it holds (`_load_started_at`, the target's start, the same on every
+    row of a run; an unchanged row keeps its _sdc_batched_at): a run seen in part is re-read whole.
 #}
 {% macro ga4_changed_days(table_name) -%}
     select distinct property_id, date from {{ source('ga4', table_name) }}
-    where {{ loaded_since_watermark() }}
-        or to_timestamp(_sdc_sync_started_at / 1000.0) at time zone 'UTC' >= {{ incremental_watermark() }}
+    where to_timestamp(_sdc_sync_started_at / 1000.0) at time zone 'UTC'
+        >= {{ incremental_watermark("max(_load_started_at) at time zone 'UTC'") }}
 {%- endmacro %}
 
 {# The pre-hook of the incremental staging models (stg_ga4__<report>): drop the changed days' rows. #}
 {% macro ga4_delete_changed_days() -%}
-    {{ incremental_delete_changed('(property_id, report_date)',
-                                  ga4_changed_days(this.identifier | replace('stg_ga4__', ''))) }}
+    {%- set table_name = this.identifier | replace('stg_ga4__', '') -%}
+    {{ incremental_delete_changed('(property_id, report_date)', ga4_changed_days(table_name),
+                                  newest="max(_load_started_at) at time zone 'UTC'") }}
 {%- endmacro %}
 
 {# Columns every staging model ends with: GA4's data-loss signals, the currency, load times. #}

@@ -1,37 +1,79 @@
 {#
-    Incremental models: an hourly job rebuilds what the loader changed since the model's last
+    Incremental models: a scheduled job rebuilds what the loader changed since the model's last
     build, not all of history. One pattern for every source:
 
-      * the watermark: the newest `_loaded_at` (the loader's _sdc_batched_at) the model already
-        holds, less `incremental_late_minutes`; read once, when the model is compiled, so the
-        pre-hook and the model's select see the same one;
-      * a pre-hook deletes the model's rows of every key whose raw row the loader wrote or marked
-        deleted since the watermark (`incremental_delete_changed`), and the model's select inserts
-        the current rows of those keys (`loaded_since_watermark`): a changed key is replaced, a
-        deleted key leaves, nothing else is touched; both in the model's one transaction;
-      * `on_schema_change: fail`: a model whose columns a new version changes stops, naming the
-        model, until it is rebuilt with `--full-refresh` (which rebuilds from all of history, and
-        gives the same rows: tests/e2e/test_shopify_pipeline.py compares them).
+      * the watermark: the newest `_loaded_at` the model holds (the loader's _sdc_batched_at, which
+        moves only when the loader writes a change to a row: load/…/sinks.py), less
+        `incremental_late_minutes` (2);
+      * a pre-hook locks the model's table (a second build of it waits) and deletes its rows of
+        every key the loader wrote or marked deleted since the watermark
+        (`incremental_delete_changed`: a deleted key leaves); the model's select reads the
+        current rows of those keys (`loaded_since_watermark`), and dbt's delete+insert strategy
+        replaces each key it selected (`unique_key`), so a key a load changed between the two
+        statements is replaced, not doubled; all in the model's one transaction;
+      * the model's code: each build records a digest of the model's SQL and of every macro it
+        calls in the table's comment; when the code has changed since, the next build rebuilds the
+        whole table in place (no row built by the old code stays). `on_schema_change: fail`: a model
+        whose columns change (a new version, a vendor's retyped field) stops naming the model until
+        `meltano invoke dbt:build_<source> --full-refresh`;
+      * `--full-refresh` rebuilds from all of history and gives the same rows
+        (tests/e2e/test_<source>_pipeline.py compare them after changes and deletions).
 
-    Why a late window: the loader stamps _sdc_batched_at as it writes each batch, so one loader's
-    batches of a table commit in stamp order and a build sees a prefix of them; a second loader
-    writing the same table beside a build (a hand run beside a schedule), or another machine's
-    clock, could commit an earlier stamp after it. Re-reading the two minutes before the watermark
-    covers both; an hourly job re-reads little more than what changed.
+    Why a late window: one loader writes a table's batches one after the other, each stamped as it
+    is written, so a build sees a prefix of them; but a model can read two tables (QuickBooks lines
+    and deleted_objects) whose batches commit in parallel, and a second loader (a hand run beside
+    a schedule) can commit an earlier stamp after a later one. Re-reading the two minutes before
+    the watermark covers those; an hourly job re-reads little more than what changed.
     Deletions count as writes: ACTIVATE_VERSION stamps _sdc_deleted_at with the load's time, a
-    tombstone moves _sdc_batched_at (load/target-postgres-wrapper, sinks.py).
+    tombstone moves _sdc_batched_at.
 #}
-{% macro incremental_watermark() -%}
-    {%- if execute and is_incremental() -%}
-        {%- set newest = run_query("select max(_loaded_at)::text from " ~ this).columns[0].values()[0] -%}
-        {%- if newest is none -%}
-            '-infinity'::timestamp
-        {%- else -%}
-            ('{{ newest }}'::timestamp - interval '{{ var("incremental_late_minutes") | int }} minutes')
-        {%- endif -%}
-    {%- else -%}
-        '-infinity'::timestamp
-    {%- endif -%}
+
+{# A digest of the model's code: its SQL and every macro it calls, directly or not. #}
+{% macro incremental_code_digest() -%}
+    {%- set ns = namespace(frontier=model.depends_on.macros | list, seen=[]) -%}
+    {%- for depth in range(10) -%}
+        {%- set next_frontier = [] -%}
+        {%- for macro_id in ns.frontier if macro_id not in ns.seen -%}
+            {%- do ns.seen.append(macro_id) -%}
+            {%- set called = incremental_macro(macro_id) -%}
+            {%- if called -%}{%- do next_frontier.extend(called.depends_on.macros) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- set ns.frontier = next_frontier -%}
+    {%- endfor -%}
+    {%- set texts = [model.raw_code] -%}
+    {%- for macro_id in ns.seen | sort -%}
+        {%- set called = incremental_macro(macro_id) -%}
+        {%- do texts.append(macro_id ~ (called.macro_sql if called else '')) -%}
+    {%- endfor -%}
+    {{- local_md5(texts | join('\n')) -}}
+{%- endmacro %}
+
+{# A macro's definition ("macro.<package>.<name>": its macro_sql, depends_on), or none. #}
+{% macro incremental_macro(macro_id) -%}
+    {%- set parts = macro_id.split('.') -%}
+    {%- set package = context.get(parts[1]) -%}
+    {%- set generator = package.get(parts[2]) if package is mapping else none -%}
+    {{- return(generator.macro if generator is not none else none) -}}
+{%- endmacro %}
+
+{#
+    The watermark as a timestamp (UTC, without time zone) in text, or none when the model must
+    read everything: a full build, an empty table, or code changed since the table was built.
+    `newest` is the SQL of the newest load the model holds, as a UTC timestamp.
+#}
+{% macro incremental_watermark_value(newest='max(_loaded_at)') -%}
+    {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
+    {%- set row = run_query(
+        "select (" ~ newest ~ " - interval '" ~ (var('incremental_late_minutes') | int) ~ " minutes')::text, "
+        ~ "obj_description('" ~ adapter.quote(this.schema) ~ "." ~ adapter.quote(this.identifier) ~ "'::regclass, 'pg_class') "
+        ~ "from " ~ this).rows[0] -%}
+    {%- if row[1] != 'tributary-code:' ~ incremental_code_digest() -%}{{ return(none) }}{%- endif -%}
+    {{ return(row[0]) }}
+{%- endmacro %}
+
+{% macro incremental_watermark(newest='max(_loaded_at)') -%}
+    {%- set value = incremental_watermark_value(newest) -%}
+    {%- if value is none -%}'-infinity'::timestamp{%- else -%}'{{ value }}'::timestamp{%- endif -%}
 {%- endmacro %}
 
 {# Raw rows the loader wrote or marked deleted since the watermark (every row on a full build). #}
@@ -41,11 +83,24 @@
 {%- endmacro %}
 
 {#
-    The pre-hook: delete this model's rows of the keys `changed_keys_sql` (a select of one column)
-    names. Nothing on a full build, where the table is made anew.
+    The pre-hook: lock the table, then delete its rows of the keys `changed_keys_sql` (a select
+    of `key_column`) names, or all of them when the code changed. Nothing on a full build, where
+    the table is made anew.
 #}
-{% macro incremental_delete_changed(key_column, changed_keys_sql) -%}
+{% macro incremental_delete_changed(key_column, changed_keys_sql, newest='max(_loaded_at)') -%}
     {%- if is_incremental() -%}
+        lock table {{ this }} in exclusive mode;
+        {% if incremental_watermark_value(newest) is none -%}
+        delete from {{ this }}
+        {%- else -%}
         delete from {{ this }} where {{ key_column }} in ({{ changed_keys_sql }})
+        {%- endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{# A post-hook on every model (dbt_project.yml): an incremental table records its code's digest. #}
+{% macro incremental_record_code() -%}
+    {%- if config.get('materialized') == 'incremental' -%}
+        comment on table {{ this }} is 'tributary-code:{{ incremental_code_digest() }}'
     {%- endif -%}
 {%- endmacro %}

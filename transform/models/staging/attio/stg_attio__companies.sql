@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='company_id',
+          on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('company_id', [('companies', 'record_id')]) }}") }}
 with source as (
     {{ attio_changed_rows('companies', 'record_id') }}

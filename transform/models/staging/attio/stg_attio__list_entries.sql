@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='entry_id',
+          on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('entry_id', [('list_entries_sales_pipeline', 'entry_id'), ('list_entries_key_accounts', 'entry_id')]) }}") }}
 -- One row per entry of every Attio list. Each list is its own raw table with its own attribute
 -- columns; the common columns line up and each list's attributes are null on the other's rows.

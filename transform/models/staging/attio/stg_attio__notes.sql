@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='note_id',
+          on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('note_id', [('notes', 'note_id')]) }}") }}
 with source as (
     {{ attio_changed_rows('notes', 'note_id') }}

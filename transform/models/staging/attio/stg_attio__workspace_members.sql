@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='workspace_member_id',
+          on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('workspace_member_id', [('workspace_members', 'workspace_member_id')]) }}") }}
 with source as (
     {{ attio_changed_rows('workspace_members', 'workspace_member_id') }}

@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='deposit_id',
+          on_schema_change='fail',
           pre_hook="{{ quickbooks_delete_changed_lines('deposits', 'Deposit', 'deposit_id') }}") }}
 -- A deposit line either moves an earlier receipt out of Undeposited Funds (LinkedTxn: a Payment
 -- or SalesReceipt) or records new money against an account (DepositLineDetail.AccountRef).

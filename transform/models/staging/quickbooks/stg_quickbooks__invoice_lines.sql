@@ -1,3 +1,4 @@
-{{ config(materialized='incremental', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='invoice_id',
+          on_schema_change='fail',
           pre_hook="{{ quickbooks_delete_changed_lines('invoices', 'Invoice', 'invoice_id') }}") }}
 {{ quickbooks_sales_lines('invoices', 'Invoice', 'invoice_id') }}

@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='journal_entry_id',
+          on_schema_change='fail',
           pre_hook="{{ quickbooks_delete_changed_lines('journal_entries', 'JournalEntry', 'journal_entry_id') }}") }}
 with journal_entries as (
     {{ quickbooks_changed_rows('journal_entries', 'JournalEntry') }}

@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='payment_id',
+          on_schema_change='fail',
           pre_hook="{{ quickbooks_delete_changed_lines('payments', 'Payment', 'payment_id') }}") }}
 -- What each payment was applied to: one row per payment line. A line names the transaction it
 -- settles in LinkedTxn (an Invoice, or a CreditMemo/JournalEntry used as credit). QuickBooks

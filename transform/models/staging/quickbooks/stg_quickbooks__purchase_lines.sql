@@ -1,3 +1,4 @@
-{{ config(materialized='incremental', on_schema_change='fail',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='purchase_id',
+          on_schema_change='fail',
           pre_hook="{{ quickbooks_delete_changed_lines('purchases', 'Purchase', 'purchase_id') }}") }}
 {{ quickbooks_expense_lines('purchases', 'Purchase', 'purchase_id') }}
