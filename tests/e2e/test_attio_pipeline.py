@@ -61,8 +61,10 @@ def test_a_changed_record_arrives_on_the_next_default_run(stack, first_run):
         assert stack.scalar("select count(*) from raw_attio.deals where record_id = %s and _sdc_deleted_at is not null",
                             (record_id,)) == 1
     assert stack.scalar("select count(*) from marts.attio__deal_pipeline") == first_run["deals"] + 1
+    assert_a_full_refresh_changes_nothing(stack, "attio", 7)  # the build was incremental, the deletion applied
 
 
+@pytest.mark.slow  # two more job runs; the full-refresh check is in make test too
 def test_an_hourly_build_parses_only_the_changed_records_and_equals_a_full_refresh(stack, first_run):
     """Attio re-sends every record on every run; the loader keeps an unchanged record's stamp, so the
     staging tables rebuild the records that changed, appeared or were deleted, and nothing else."""

@@ -60,7 +60,7 @@ def test_restated_days_replace_and_never_duplicate(stack, first_run):
     before = warehouse_sessions_by_day(stack)
     rows_before = stack.scalar("select count(*) from raw_ga4.traffic_acquisition")
     stack.sandbox("POST", "/_sandbox/ga4/restate", {})
-    result = stack.meltano(*PIPELINE)
+    result = stack.meltano("run", "ga4")  # the job: the load, then the incremental build
     assert result.ok, result.output[-4000:]
     after = warehouse_sessions_by_day(stack)
     assert after == api_sessions_by_day(stack)
@@ -73,11 +73,14 @@ def test_restated_days_replace_and_never_duplicate(stack, first_run):
         group by 1, 2, 3, 4, 5 having count(*) > 1) d""")
     assert duplicates == 0
     assert stack.scalar("select count(*) from raw_ga4.traffic_acquisition") >= rows_before
+    assert stack.scalar("select sum(sessions) from marts.ga4__traffic_daily") == sum(after.values())
+    assert_a_full_refresh_changes_nothing(stack, "ga4", 6)  # the restated days replaced whole
 
 
 REPORTS = ("daily_overview", "traffic_acquisition", "landing_pages", "events", "ecommerce_items", "devices_countries")
 
 
+@pytest.mark.slow  # two more job runs; the full-refresh check is in make test too
 def test_a_daily_build_rebuilds_only_the_reread_days_and_equals_a_full_refresh(stack, first_run):
     """The staging reports are incremental by day: a scheduled build reads the days its runs re-read
     (the look-back window), replaces them whole, and leaves every other day as a full rebuild has it."""

@@ -108,6 +108,7 @@ def test_changes_in_quickbooks_arrive_exactly(stack, first_run):
     assert_a_full_refresh_changes_nothing(stack, "quickbooks", 9)
 
 
+@pytest.mark.slow  # two more job runs; the full-refresh check is in make test too
 def test_a_daily_build_unnests_only_the_changed_transactions(stack, first_run):
     """The line tables rebuild the transactions the loader wrote (or QuickBooks reported deleted)
     since the last build, not the books' history."""

@@ -12,6 +12,10 @@ from incremental import an_hour_passes, assert_a_full_refresh_changes_nothing, i
 from this_worker import WAREHOUSE
 
 PIPELINE = ("run", "tap-shopify", "target-postgres")
+# The order's nested arrays, built incrementally (transform/macros/incremental/incremental.sql).
+ORDER_ELEMENT_MODELS = ("stg_shopify__order_lines", "stg_shopify__order_discount_applications",
+                        "stg_shopify__order_shipping_lines", "stg_shopify__order_tax_lines", "stg_shopify__refunds",
+                        "stg_shopify__refund_lines", "stg_shopify__transactions")
 
 
 def money(column: str) -> str:
@@ -64,6 +68,7 @@ def test_changes_arrive_with_no_duplicates(stack, first_run):
     assert loaded_orders(stack) == shop_orders(stack)
     assert stack.scalar("select count(*) - count(distinct id) from raw_shopify.orders") == 0
     assert len(changed["orders_created"]) == 2
+    assert_a_full_refresh_changes_nothing(stack, "shopify", len(ORDER_ELEMENT_MODELS))  # the build was incremental
 
 
 def test_a_run_with_no_change_moves_nothing(stack, first_run):
@@ -80,12 +85,7 @@ def test_a_wrong_token_is_named(stack, first_run):
     assert "shpat_wrong" not in result.output
 
 
-# The order's nested arrays, built incrementally (transform/macros/incremental/incremental.sql).
-ORDER_ELEMENT_MODELS = ("stg_shopify__order_lines", "stg_shopify__order_discount_applications",
-                        "stg_shopify__order_shipping_lines", "stg_shopify__order_tax_lines", "stg_shopify__refunds",
-                        "stg_shopify__refund_lines", "stg_shopify__transactions")
-
-
+@pytest.mark.slow  # two more job runs; the full-refresh check is in make test too
 def test_an_hourly_build_rebuilds_only_the_changed_orders_and_equals_a_full_refresh(stack, first_run):
     """Hourly runs after changes, deletions among them: the order-element tables replace the changed
     orders' rows, drop the deleted order's, leave every other order's alone, and hold exactly what a
