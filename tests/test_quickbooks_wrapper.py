@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extract" / "tap-quickbooks-wrapper"))
-from tap_quickbooks_wrapper.guarded_tap import BatchItemFault, checked  # noqa: E402
+from tap_quickbooks_wrapper.guarded_tap import (  # noqa: E402
+    BatchItemFault, ChangeFeedTruncated, checked, complete_change_feed,
+)
 from tap_quickbooks_wrapper.main import (  # noqa: E402
     ConfigError, TokenStore, bounded_cdc_state, check_config, diagnose, with_report_restatement,
 )
@@ -40,8 +42,16 @@ def test_a_newly_configured_token_starts_a_new_chain(tmp_path):
     assert TokenStore(path, "other-realm", "client", "first").current_token() == "first"
 
 
-def test_cdc_bookmark_starts_inside_the_30_day_window():
+def test_a_first_load_reads_deletions_from_just_before_it():
+    # A first load reads every current row: deletions before it are absent already, and asking the
+    # change feed for 29 days of them would ask for more than its 1000-object answers hold.
     state = bounded_cdc_state({}, "2024-01-01T00:00:00Z", NOW)
+    assert state == {"bookmarks": {"deleted_objects": {"LastUpdatedTime": "2026-11-25T11:00:00Z"}}}
+
+
+def test_cdc_bookmark_starts_inside_the_30_day_window():
+    state = bounded_cdc_state({"bookmarks": {"invoices": {"LastUpdatedTime": "2026-01-01T00:00:00Z"}}},
+                              "2024-01-01T00:00:00Z", NOW)
     assert state["bookmarks"]["deleted_objects"]["LastUpdatedTime"] == "2026-10-27T12:00:00Z"
 
 
@@ -53,8 +63,23 @@ def test_recent_cdc_bookmark_is_kept():
 
 
 def test_a_recent_start_date_is_left_to_the_tap():
-    state = bounded_cdc_state({}, "2026-11-20T00:00:00Z", NOW)
+    state = bounded_cdc_state({"bookmarks": {"invoices": {"LastUpdatedTime": "2026-11-21T00:00:00Z"}}},
+                              "2026-11-20T00:00:00Z", NOW)
     assert "deleted_objects" not in state["bookmarks"]  # the tap starts at start_date itself
+
+
+def test_a_change_feed_answer_at_its_limit_stops_the_run_naming_the_entity():
+    def get(self, url, headers=None, params=None):
+        return {"CDCResponse": [{"QueryResponse": [{"Invoice": [{"Id": str(i)} for i in range(size)]}]}]}
+
+    size = 999
+    checked_get = complete_change_feed(get)
+    assert checked_get(None, "/v3/company/1/cdc", params={"entities": "Invoice", "changedSince": "x"})
+    size = 1000
+    with pytest.raises(ChangeFeedTruncated, match="1000 Invoice changes since x"):
+        checked_get(None, "/v3/company/1/cdc", params={"entities": "Invoice", "changedSince": "x"})
+    # the tap's first, all-entity request: it splits per entity itself when that holds 1000
+    assert checked_get(None, "/v3/company/1/cdc", params={"entities": "Account,Invoice", "changedSince": "x"})
 
 
 def test_missing_settings_are_named_with_their_variables():

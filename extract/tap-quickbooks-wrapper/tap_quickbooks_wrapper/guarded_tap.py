@@ -1,14 +1,26 @@
-"""The community tap-quickbooks (unmodified), run with one guard around its client.
+"""The community tap-quickbooks (unmodified), run with guards around its client and its change feed.
 
 QuickBooks answers a batch of queries with HTTP 200 even when one of them failed: that item of
 `BatchItemResponse` holds a `Fault` instead of a `QueryResponse`. The tap reads such an item (and
 an answer without `BatchItemResponse` at all) as "no more rows", so the run ends green without
 that entity's changes. Here the client's `post` is wrapped: such an answer stops the run naming
 the entity, the cause and the fix (the bookmark stays: the tap writes it only after records).
+
+Deletions come from QuickBooks' change feed (CDC), which answers at most 1000 objects per entity
+and per request, with no way to ask for the rest. The tap asks for every change since its
+deleted_objects bookmark, which it moves only when it finds a deletion: so each run re-asked for
+up to 29 days of changes, and a company with more than 1000 invoice changes in that time lost its
+deletions silently (the answer's first 1000 objects held none). Here:
+  * after the change feed was read whole, the bookmark moves to when this run started reading it
+    (QuickBooks' own clock: its first answer's "time"), less CHANGE_FEED_OVERLAP: the next run asks only for what changed since (in the tap's state,
+    which the loader saves only once the deletions before it are written);
+  * an answer that holds 1000 objects of one entity may have left some out: the run stops naming
+    the entity, the cause and the fix, and the bookmark stays.
 The wrapper (main.py) runs this module instead of the tap's own executable.
 """
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 
@@ -48,11 +60,72 @@ def checked(post):
     return post_checked
 
 
+CHANGE_FEED_MAX_OBJECTS = 1000                  # QuickBooks' CDC: the most objects one answer holds
+CHANGE_FEED_OVERLAP = dt.timedelta(hours=1)     # re-read this much before the last read: clock skew, late commits
+
+
+class ChangeFeedTruncated(Exception):
+    """A change-feed answer may have left changes (deletions among them) out."""
+
+
+first_answer_time: list[dt.datetime] = []   # QuickBooks' clock at its first change-feed answer of this run
+
+
+def complete_change_feed(get):
+    """The client's `get`, stopping the run on a change-feed answer that may be cut short."""
+    def get_checked(self, url, headers=None, params=None):
+        answer = get(self, url, headers=headers, params=params)
+        entities = str((params or {}).get("entities", ""))
+        if "/cdc" in url and isinstance(answer, dict) and not first_answer_time:
+            try:
+                first_answer_time.append(_parse(str(answer["time"])))
+            except (KeyError, ValueError):
+                first_answer_time.append(dt.datetime.now(dt.timezone.utc))
+        if "/cdc" in url and "," not in entities and isinstance(answer, dict):
+            for response in (answer.get("CDCResponse") or [{}])[0].get("QueryResponse") or []:
+                for entity, values in response.items():
+                    if isinstance(values, list) and len(values) >= CHANGE_FEED_MAX_OBJECTS:
+                        raise ChangeFeedTruncated(
+                            f"QuickBooks' change feed answered {len(values)} {entity} changes since "
+                            f"{(params or {}).get('changedSince')}, the most one answer holds: deletions among the "
+                            f"rest cannot be read, so none were marked as synced. It reads what changed since the "
+                            f"last complete run, so this happens after a long pause or a mass edit. Fix: reload "
+                            f"QuickBooks whole (drop the raw_quickbooks schema and `meltano state clear "
+                            f"<environment>:tap-quickbooks-to-target-postgres`, then run the quickbooks job).")
+        return answer
+    return get_checked
+
+
+def advancing_bookmark(sync):
+    """DeletedObjects.sync, then the bookmark moved to QuickBooks' time at its first answer, less the overlap."""
+    def sync_advancing(self):
+        import singer
+
+        yield from sync(self)   # every answer was whole (complete_change_feed), its deletions emitted
+        if not first_answer_time:
+            return
+        current = singer.get_bookmark(self.state, self.stream_name, "LastUpdatedTime")
+        read_until = first_answer_time[0].astimezone(dt.timezone.utc) - CHANGE_FEED_OVERLAP
+        if current is None or _parse(current) < read_until:
+            self.state = singer.write_bookmark(self.state, self.stream_name, "LastUpdatedTime",
+                                               read_until.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            singer.write_state(self.state)
+    return sync_advancing
+
+
+def _parse(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
 def run() -> None:
     from tap_quickbooks import main
     from tap_quickbooks.client import QuickbooksClient
+    from tap_quickbooks.streams import DeletedObjects
 
     QuickbooksClient.post = checked(QuickbooksClient.post)
+    QuickbooksClient.get = complete_change_feed(QuickbooksClient.get)
+    DeletedObjects.sync = advancing_bookmark(DeletedObjects.sync)
     sys.exit(main())
 
 

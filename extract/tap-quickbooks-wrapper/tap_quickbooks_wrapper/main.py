@@ -9,8 +9,10 @@ Meltano calls this in place of `tap-quickbooks`, with the same arguments. Around
    day. We feed the newest token into the config before the tap starts and copy every token the
    tap writes back into a durable token store (a 0600 JSON file) as soon as it appears;
 3. keeps the change-data-capture bookmark (stream deleted_objects) within the 30 days QuickBooks
-   accepts: the tap starts it at start_date and only moves it when a deletion is found, so
-   without this its first run, and any run after a quiet month, is refused by the API;
+   accepts: the tap starts it at start_date, so without this its first run, and any run after a
+   pause of a month, is refused by the API. A first run (no bookmark at all) starts it now: the
+   load reads every current row, so deletions before it are already absent (guarded_tap.py moves
+   it on after each complete read);
 4. re-pulls the profit-and-loss report for the last `report_restatement_days` (default 90):
    the tap alone re-reads only 30 days, so a bill or invoice edited last quarter (month-end
    closing) would leave the warehouse's P&L stale for good;
@@ -56,6 +58,7 @@ NUMBER_SETTINGS = {"properties": {
     "report_restatement_days": {"type": "integer", "minimum": 0, "default": 90},
 }}
 CDC_LOOKBACK = dt.timedelta(days=29)  # the API refuses changedSince older than 30 days
+FIRST_LOAD_CDC_OVERLAP = dt.timedelta(hours=1)  # a first load's deletions: from an hour before it started
 DEFAULT_REPORT_RESTATEMENT_DAYS = 90
 
 
@@ -188,6 +191,9 @@ def with_report_restatement(state: dict, start_date: str, now: dt.datetime, days
 def bounded_cdc_state(state: dict, start_date: str, now: dt.datetime) -> dict:
     """Return the state with the deleted_objects bookmark no older than the API accepts."""
     earliest = now - CDC_LOOKBACK
+    if not state.get("bookmarks"):  # a first load: it reads every current row, deletions before it are absent
+        state["bookmarks"] = {"deleted_objects": {"LastUpdatedTime": _iso(now - FIRST_LOAD_CDC_OVERLAP)}}
+        return state
     bookmarks = state.setdefault("bookmarks", {})
     current = bookmarks.get("deleted_objects", {}).get("LastUpdatedTime") or start_date
     current_time = _parse_time(current, earliest)
@@ -274,8 +280,9 @@ DIAGNOSES = [
 
 def diagnose(log_text: str) -> str:
     for line in reversed(log_text.splitlines()):
-        if "BatchItemFault: " in line:  # guarded_tap.py's own message, already cause and fix
-            return line.split("BatchItemFault: ", 1)[1].strip()
+        for guard in ("BatchItemFault: ", "ChangeFeedTruncated: "):  # guarded_tap.py's own: cause and fix
+            if guard in line:
+                return line.split(guard, 1)[1].strip()
     for fragment, message in DIAGNOSES:
         if fragment in log_text:
             return message

@@ -1,0 +1,132 @@
+"""Several shops in one warehouse (issue #18), end to end: a second shop declared the Meltano way,
+an extractor inheriting from tap-shopify (tap-shopify--second, extract/extractors.meltano.yml),
+with its own token, state and raw schema (raw_shopify_second); the sandbox serves it as a business
+of its own under /instances/second/. The shop models read both schemas (TRIBUTARY_SHOPIFY_SCHEMAS)
+and carry each row's shop as source_relation (transform/macros/instances.sql).
+
+The sandbox's two shops number their records from the same ranges (order 1001 exists in both), so
+a key that left out the shop would merge them: every figure below is per shop and in total."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from incremental import assert_a_full_refresh_changes_nothing
+from this_worker import WAREHOUSE
+
+SCALE = 0.1  # a few hundred orders per shop
+SHOPS = {"raw_shopify": "/_sandbox/shopify", "raw_shopify_second": "/instances/second/_sandbox/shopify"}
+BOTH = {"TRIBUTARY_SHOPIFY_SCHEMAS": "raw_shopify,raw_shopify_second"}
+JOBS = {"raw_shopify": "shopify", "raw_shopify_second": "shopify--second"}
+
+
+def truth(stack, shop: str) -> dict[str, dict]:
+    return {gid: {"total": Decimal(o["total"]), "refunded": Decimal(o["refunded"])}
+            for gid, o in stack.sandbox("GET", f"{SHOPS[shop]}/truth").items()}
+
+
+def mart_orders(stack, shop: str) -> dict[str, dict]:
+    return {gid: {"total": total, "refunded": refunded} for gid, total, refunded in stack.sql(
+        "select order_gid, total_price, refunds from marts.shopify__orders where source_relation = %s", (shop,))}
+
+
+def shop_rows(stack, shop: str) -> dict[str, tuple]:
+    """A digest of one shop's rows in each of its marts and order-element tables."""
+    tables = ("marts.shopify__orders", "marts.shopify__customers", "marts.shopify__products",
+              "staging.stg_shopify__order_lines", "staging.stg_shopify__refunds")
+    return {table: tuple(stack.sql(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+                                   f"from {table} as t where source_relation = %s", (shop,))[0]) for table in tables}
+
+
+def run(stack, job: str, **env: str):
+    result = stack.meltano("run", job, env={**BOTH, **env})
+    assert result.ok, result.output[-4000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def two_shops(stack):
+    stack.reset(scale=SCALE)
+    for job in JOBS.values():
+        run(stack, job)
+    yield
+    stack.reset()  # the next module starts from the stack's own world, one shop loaded by nobody
+
+
+def test_each_shop_loads_into_its_own_schema_and_state(stack, two_shops):
+    for shop in SHOPS:
+        loaded = {gid for (gid,) in stack.sql(f"select id from {shop}.orders")}
+        assert loaded == set(truth(stack, shop)), shop
+    # Two businesses, not one loaded twice: the same order numbers, other orders.
+    first, second = truth(stack, "raw_shopify"), truth(stack, "raw_shopify_second")
+    assert set(first) & set(second), "the sandbox's shops should share id ranges (that is what keys are tested on)"
+    assert first != second
+    assert stack.state("dev:tap-shopify--second-to-target-postgres"), "the second shop keeps its own state"
+
+
+def test_the_marts_hold_each_shop_alone_and_the_group_together(stack, two_shops):
+    for shop in SHOPS:
+        assert mart_orders(stack, shop) == truth(stack, shop), shop
+    expected_total = sum(o["total"] for shop in SHOPS for o in truth(stack, shop).values())
+    count, total = stack.sql("select count(*), sum(total_price) from marts.shopify__orders")[0]
+    assert (count, total) == (sum(len(truth(stack, shop)) for shop in SHOPS), expected_total)
+    # Each shop's customers are its own: lifetime value per shop adds up to that shop's orders.
+    for shop in SHOPS:
+        assert stack.scalar("select sum(lifetime_value) from marts.shopify__customers where source_relation = %s",
+                            (shop,)) == stack.scalar(
+            "select sum(net_revenue) from marts.shopify__orders where source_relation = %s "
+            "and is_counted and customer_id is not null", (shop,))
+
+
+def test_a_change_in_one_shop_touches_no_other(stack, two_shops):
+    second_before = shop_rows(stack, "raw_shopify_second")
+    stack.sandbox("POST", "/_sandbox/shopify/mutate", {"orders_updated": 2, "orders_created": 1, "refunds": 1,
+                                                       "orders_deleted": 1})
+    run(stack, "shopify")
+    assert mart_orders(stack, "raw_shopify") == truth(stack, "raw_shopify")
+    assert shop_rows(stack, "raw_shopify_second") == second_before
+    # The incremental tables hold what a rebuild of both shops from all history gives.
+    assert_a_full_refresh_changes_nothing(stack, "shopify", 7)
+
+
+def test_a_revoked_token_fails_only_its_own_shop(stack, two_shops):
+    result = stack.meltano("run", "shopify--second", env={**BOTH, "TAP_SHOPIFY__SECOND_ACCESS_TOKEN": "shpat_revoked"})
+    assert not result.ok
+    assert "401" in result.output or "Invalid API key or access token" in result.output, result.output[-3000:]
+    stack.sandbox("POST", "/_sandbox/shopify/mutate", {"orders_created": 1})
+    run(stack, "shopify")
+    assert mart_orders(stack, "raw_shopify") == truth(stack, "raw_shopify")
+
+
+def test_a_shop_not_loaded_yet_adds_nothing_and_is_named(stack, two_shops):
+    result = stack.meltano("invoke", "dbt:build_shopify",
+                           env={"TRIBUTARY_SHOPIFY_SCHEMAS": "raw_shopify,raw_shopify_second,raw_shopify_third"})
+    assert result.ok, result.output[-4000:]
+    assert "raw_shopify_third.orders does not exist yet" in result.output
+    for shop in SHOPS:
+        assert mart_orders(stack, shop) == truth(stack, shop), shop
+
+
+def test_a_column_typed_differently_in_two_shops_stops_the_build_naming_both(stack, two_shops):
+    # The same loader made both tables: a column typed otherwise in one shop is drift someone must look at.
+    (was,) = stack.sql("select format_type(atttypid, atttypmod) from pg_attribute "
+                       "where attrelid = 'raw_shopify_second.locations'::regclass and attname = 'name'")[0]
+    with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
+        conn.execute('alter table raw_shopify_second.locations alter column "name" type varchar(400)')
+    try:
+        result = stack.meltano("invoke", "dbt:build_shopify", "--select", "stg_shopify__locations", env=BOTH)
+        assert not result.ok
+        assert (f"column name of locations is {was} in raw_shopify but character varying(400) in raw_shopify_second"
+                in result.output), result.output[-3000:]
+    finally:
+        with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
+            conn.execute(f'alter table raw_shopify_second.locations alter column "name" type {was}')
+
+
+def test_cross_source_models_refuse_several_shops_until_they_read_per_business(stack, two_shops):
+    result = stack.meltano("invoke", "dbt:compile", "--select", "customer_360", env=BOTH)
+    assert not result.ok
+    assert "read one instance of each source" in result.output and "shopify has 2" in result.output

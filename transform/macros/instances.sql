@@ -1,0 +1,130 @@
+{#
+    Several businesses in one warehouse: each instance of a source (a second shop is an inherited
+    extractor, tap-shopify--acme, README "Several shops, companies, properties or workspaces")
+    loads into its own raw schema (its load_schema, raw_shopify_acme), and the source's models
+    read every instance's schema together. Each row carries `source_relation`, the raw schema it
+    came from: one business is `where source_relation = 'raw_shopify_acme'`, the group is every
+    row, and every key is (source_relation, id), since ids repeat across instances.
+
+    A schema per instance rather than one shared schema: a full-table stream's ACTIVATE_VERSION
+    marks every row of its table that the load did not send as deleted, which in a shared table
+    would be the other businesses' rows; and each instance's columns drift on their own.
+
+    The schemas a source's models read: the var `<source>_union_schemas` (a list), else the
+    environment's TRIBUTARY_<SOURCE>_SCHEMAS (comma-separated, set in meltano.yml's `env`), else
+    the source's own schema alone (`<source>_schema`, raw_<source>: one instance, the default).
+    The default schema is read through source() (lineage, unit tests' fixtures); the others are
+    the same table in their schema.
+#}
+{% macro instance_schemas(source_name) -%}
+    {%- set schemas = var(source_name ~ '_union_schemas', none) -%}
+    {%- if schemas is none -%}
+        {%- set schemas = env_var('TRIBUTARY_' ~ source_name | upper ~ '_SCHEMAS', '').split(',') -%}
+    {%- elif schemas is string -%}
+        {%- set schemas = schemas.split(',') -%}
+    {%- endif -%}
+    {%- set named = [] -%}
+    {%- for schema in schemas if schema | trim and (schema | trim) not in named -%}
+        {%- if not modules.re.fullmatch('raw_[a-z0-9_]{1,59}', schema | trim) -%}
+            {%- do exceptions.raise_compiler_error('instances: "' ~ schema | trim ~ '" in ' ~ source_name ~ '_union_schemas / TRIBUTARY_'
+                ~ source_name | upper ~ '_SCHEMAS is not a loader\'s schema name (raw_ and lower-case letters, digits, _)') -%}
+        {%- endif -%}
+        {%- do named.append(schema | trim) -%}
+    {%- endfor -%}
+    {{- return(named or [instance_default_schema(source_name)]) -}}
+{%- endmacro %}
+
+{# The source's own schema, as its _<source>__sources.yml names it. #}
+{% macro instance_default_schema(source_name) -%}
+    {{- return(var(source_name ~ '_schema', 'raw_' ~ source_name)) -}}
+{%- endmacro %}
+
+{#
+    Every instance's rows of one raw table, with `source_relation` first. One instance: its table
+    as it is. Several: a union by column name (an instance whose table lacks a column gives null
+    there, typed as the others have it); an instance that has not loaded the table yet adds no
+    rows and is named in the log; a column typed differently in two instances stops the build,
+    naming both.
+#}
+{% macro instance_rows(source_name, table_name) -%}
+    {%- set schemas = instance_schemas(source_name) -%}
+    {%- set default_relation = source(source_name, table_name) -%}
+    {%- if schemas == [instance_default_schema(source_name)] or not execute -%}
+        select '{{ schemas[0] if schemas | length == 1 else instance_default_schema(source_name) }}'::text as source_relation, raw_instance.*
+        from {{ default_relation }} as raw_instance
+    {%- else -%}
+        {%- set found = instance_columns(schemas, default_relation.identifier) -%}
+        {%- set columns = found['columns'] -%}
+        {%- set present = schemas | select('in', found['schemas']) | list -%}
+        {%- for schema in schemas if schema not in found['schemas'] -%}
+            {%- do log('instances: ' ~ schema ~ '.' ~ default_relation.identifier ~ ' does not exist yet (its instance has not loaded '
+                       ~ table_name ~ '): it adds no rows to ' ~ model.name, info=true) -%}
+        {%- endfor -%}
+        {%- if not present -%}
+            {%- do exceptions.raise_compiler_error('instances: ' ~ default_relation.identifier ~ ' exists in none of '
+                ~ schemas | join(', ') ~ ' (' ~ source_name ~ '_union_schemas / TRIBUTARY_' ~ source_name | upper
+                ~ '_SCHEMAS): load at least one instance first') -%}
+        {%- endif -%}
+        {%- for schema in present %}
+        {% if not loop.first %}union all{% endif %}
+        select '{{ schema }}'::text as source_relation
+            {%- for column, data_type in columns.items() -%}
+            , {% if column in found['by_schema'][schema] %}{{ adapter.quote(column) }}{% else %}null::{{ data_type }} as {{ adapter.quote(column) }}{% endif %}
+            {%- endfor %}
+        from {{ default_relation if schema == instance_default_schema(source_name) else api.Relation.create(database=default_relation.database, schema=schema, identifier=default_relation.identifier) }}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    The columns of `identifier` across `schemas`, from the catalog in one query: columns (name ->
+    type, in the order they first appear), by_schema (schema -> its column names), schemas (those
+    that have the table).
+#}
+{% macro instance_columns(schemas, identifier) -%}
+    {%- set quoted = [] -%}
+    {%- for schema in schemas -%}{%- do quoted.append("'" ~ schema | replace("'", "''") ~ "'") -%}{%- endfor -%}
+    {%- set rows = run_query(
+        "select namespace.nspname, attribute.attname, format_type(attribute.atttypid, attribute.atttypmod) "
+        ~ "from pg_catalog.pg_attribute as attribute "
+        ~ "join pg_catalog.pg_class as relation on relation.oid = attribute.attrelid "
+        ~ "join pg_catalog.pg_namespace as namespace on namespace.oid = relation.relnamespace "
+        ~ "where relation.relname = '" ~ identifier | replace("'", "''") ~ "' and namespace.nspname in (" ~ quoted | join(', ') ~ ") "
+        ~ "and attribute.attnum > 0 and not attribute.attisdropped "
+        ~ "order by array_position(array[" ~ quoted | join(', ') ~ "]::text[], namespace.nspname::text), attribute.attnum").rows -%}
+    {%- set found = {'columns': {}, 'by_schema': {}, 'schemas': []} -%}
+    {%- set typed_in = {} -%}
+    {%- for schema, column, data_type in rows -%}
+        {%- if schema not in found['schemas'] -%}
+            {%- do found['schemas'].append(schema) -%}
+            {%- do found['by_schema'].update({schema: []}) -%}
+        {%- endif -%}
+        {%- do found['by_schema'][schema].append(column) -%}
+        {%- if column not in found['columns'] -%}
+            {%- do found['columns'].update({column: data_type}) -%}
+            {%- do typed_in.update({column: schema}) -%}
+        {%- elif found['columns'][column] != data_type -%}
+            {%- do exceptions.raise_compiler_error('instances: column ' ~ column ~ ' of ' ~ identifier ~ ' is '
+                ~ found['columns'][column] ~ ' in ' ~ typed_in[column] ~ ' but ' ~ data_type
+                ~ ' in ' ~ schema ~ ': the models cannot read the two together. Retype one (alter table … type …) '
+                ~ 'or reload it into a fresh schema') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(found) -}}
+{%- endmacro %}
+
+{#
+    Cross-source models join one business's systems by e-mail, domain and dates; until identity is
+    told which instances belong to one business, they read one instance of each source and stop
+    the build, naming the source, when several are configured.
+#}
+{% macro require_one_instance(source_names) -%}
+    {%- for source_name in source_names -%}
+        {%- set schemas = instance_schemas(source_name) -%}
+        {%- if schemas | length > 1 -%}
+            {%- do exceptions.raise_compiler_error(model.name ~ ': the cross-source models read one instance of each source, but '
+                ~ source_name ~ ' has ' ~ schemas | length ~ ' (' ~ schemas | join(', ') ~ '). Build each business\'s own models '
+                ~ '(dbt:build_' ~ source_name ~ '); cross-source models per business are not built yet') -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}
