@@ -13,21 +13,17 @@
     (`attio_changed_rows`), after its pre-hook (`attio_delete_changed`) removed their old rows.
 #}
 {% macro attio_current_rows(table_name, key_column, only_keys=none) %}
-    select ranked.*
+    -- distinct on, not row_number() = 1: estimated as one row per key (see quickbooks_current_rows)
+    select current_rows.*
     from (
-        select
-            raw.*,
-            row_number() over (
-                partition by raw.{{ key_column }}
-                order by raw._sdc_batched_at desc nulls last, raw._sdc_sequence desc nulls last
-            ) as _attio_row_rank
+        select distinct on (raw.{{ key_column }}) raw.*
         from {{ source('attio', table_name) }} as raw
         {% if only_keys -%}
         where raw.{{ key_column }} in ({{ only_keys }})
         {%- endif %}
-    ) as ranked
-    where ranked._attio_row_rank = 1
-        and ranked._sdc_deleted_at is null
+        order by raw.{{ key_column }}, raw._sdc_batched_at desc nulls last, raw._sdc_sequence desc nulls last
+    ) as current_rows
+    where current_rows._sdc_deleted_at is null
 {% endmacro %}
 
 {# The keys of a raw Attio table the loader wrote or marked deleted since the watermark. #}

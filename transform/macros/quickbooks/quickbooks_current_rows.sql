@@ -12,31 +12,30 @@
     only what changed (`quickbooks_changed_ids` below).
 #}
 {% macro quickbooks_current_rows(table_name, entity_type, only_keys=none) %}
-    select ranked.*
+    -- distinct on, not row_number() = 1: the planner estimates it as one row per "Id" (from the
+    -- column's statistics); a rank filter it guesses at 0.5% of the rows, and then joins the
+    -- result by nested loops (a mart took 23 s instead of 1 at a million records).
+    select current_rows.*
     from (
-        select
-            raw.*,
-            row_number() over (
-                partition by raw."Id"
-                order by
-                    (raw."MetaData" ->> 'LastUpdatedTime')::timestamptz desc nulls last,
-                    raw._sdc_batched_at desc nulls last,
-                    raw._sdc_sequence desc nulls last
-            ) as _quickbooks_row_rank
+        select distinct on (raw."Id") raw.*
         from {{ source('quickbooks', table_name) }} as raw
         where raw._sdc_deleted_at is null
         {%- if only_keys %}
             and raw."Id" in ({{ only_keys }})
         {%- endif %}
-    ) as ranked
-    where ranked._quickbooks_row_rank = 1
-        and not exists (
+        order by
+            raw."Id",
+            (raw."MetaData" ->> 'LastUpdatedTime')::timestamptz desc nulls last,
+            raw._sdc_batched_at desc nulls last,
+            raw._sdc_sequence desc nulls last
+    ) as current_rows
+    where not exists (
             select 1
             from {{ ref('stg_quickbooks__deleted_objects') }} as deleted
             where deleted.entity_type = '{{ entity_type }}'
-                and deleted.entity_id = ranked."Id"
+                and deleted.entity_id = current_rows."Id"
                 and deleted.deleted_at >= coalesce(
-                    (ranked."MetaData" ->> 'LastUpdatedTime')::timestamptz, '-infinity'::timestamptz
+                    (current_rows."MetaData" ->> 'LastUpdatedTime')::timestamptz, '-infinity'::timestamptz
                 )
         )
 {% endmacro %}
