@@ -2,13 +2,18 @@
 
 Meltano calls this in place of `dbt` (transform/transformers.meltano.yml), with the same
 arguments. dbt's own output goes through untouched, chunk by chunk (prompts included), and its
-exit code is ours. Only two things are added:
+exit code is ours. Only three things are added:
 
 1. before dbt starts, a warehouse port that is not a number is named with its fix (dbt would
    fail inside its profile with a message that names no setting);
 2. when dbt fails because the warehouse refused or could not be found ("Database Error ...
    password authentication failed"), one last line says where dbt tried to connect, why it
-   failed and which setting to check. The password is never printed.
+   failed and which setting to check. The password is never printed;
+3. a command that builds (build, run, seed, snapshot) holds a PostgreSQL advisory lock in the
+   warehouse while dbt runs: one build at a time per warehouse, on any machine. Two jobs that build
+   the same models (every shop's job builds the shop models) would otherwise replace the same
+   tables at once, and dbt's table swap fails in one of them. A build that waits says so; the lock
+   goes with the wrapper's connection, whatever ends it.
 
 The connection settings reach dbt as the dbt plugin's own variables, DBT_HOST, DBT_PORT, …
 (transform/profiles/profiles.yml), set by Meltano from its settings.
@@ -79,6 +84,36 @@ def diagnose(output: str, env: dict) -> str | None:
     return None
 
 
+BUILDING_COMMANDS = {"build", "run", "seed", "snapshot"}
+BUILD_LOCK = "tributary: one dbt build at a time"   # hashed to the advisory lock's key
+
+
+def dbt_command(args: list[str]) -> str | None:
+    """dbt's subcommand: the first argument that is not an option."""
+    return next((arg for arg in args if not arg.startswith("-")), None)
+
+
+def hold_build_lock(env: dict):
+    """A connection holding the warehouse's build lock (waited for, saying so), or None when the
+    warehouse cannot be reached: dbt then fails on its own, and its failure is diagnosed."""
+    import psycopg2  # dbt-postgres' driver, installed beside dbt
+
+    try:
+        conn = psycopg2.connect(host=env.get("DBT_HOST"), port=env.get("DBT_PORT") or 5432, user=env.get("DBT_USER"),
+                                password=env.get("DBT_PASSWORD"), dbname=env.get("DBT_DBNAME"),
+                                sslmode=env.get("DBT_SSLMODE") or "prefer", connect_timeout=10,
+                                application_name="dbt-wrapper build lock")
+    except psycopg2.Error:
+        return None
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("select pg_try_advisory_lock(hashtext(%s))", (BUILD_LOCK,))
+        if not cur.fetchone()[0]:
+            log("another dbt build is running in this warehouse: waiting for it to finish")
+            cur.execute("select pg_advisory_lock(hashtext(%s))", (BUILD_LOCK,))
+    return conn
+
+
 def _dbt_executable() -> str:
     beside_us = Path(sys.executable).parent / "dbt"
     return str(beside_us) if beside_us.exists() else "dbt"
@@ -94,6 +129,7 @@ def main() -> None:
         if not os.environ.get(f"DBT_{name.upper()}", "-").strip():
             del os.environ[f"DBT_{name.upper()}"]
 
+    lock = hold_build_lock(os.environ) if dbt_command(args) in BUILDING_COMMANDS else None
     process = subprocess.Popen([_dbt_executable(), *args], stdout=subprocess.PIPE)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: process.send_signal(signum))
@@ -106,6 +142,8 @@ def main() -> None:
         tail = (tail + chunk)[-TAIL_BYTES:]
     process.stdout.close()
     returncode = process.wait()
+    if lock is not None:
+        lock.close()
     if returncode != 0:
         explanation = diagnose(tail.decode(errors="replace"), os.environ)
         if explanation:
