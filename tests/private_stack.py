@@ -67,6 +67,8 @@ class PrivateStack:
             "SANDBOX_STATE_DIR": str(self.run_dir / "sandbox"),
             "SANDBOX_PORT": str(self.sandbox_port),
             "SANDBOX_PROXY_PORT": str(self.sandbox_proxy_port),
+            # the dev environment's other businesses (a second shop), served beside the default ones
+            "SANDBOX_INSTANCES": dev_settings.instances_setting(),
             # Meltano's own state and logs
             "MELTANO_DATABASE_URI": f"sqlite:///{self.run_dir / 'meltano.db'}",
             # Meltano's run folder (a tap's catalog and state files, one per plugin name: two stacks

@@ -19,11 +19,12 @@ def model_rows(stack, models: list[str]) -> dict[str, tuple]:
                                    f"from staging.{model} as t")[0]) for model in models}
 
 
-def assert_a_full_refresh_changes_nothing(stack, source: str, expected_models: int) -> None:
+def assert_a_full_refresh_changes_nothing(stack, source: str, expected_models: int,
+                                         env: dict[str, str] | None = None) -> None:
     models = incremental_models(stack, source)
     assert len(models) == expected_models, models
     incremental = model_rows(stack, models)
-    rebuilt = stack.meltano("invoke", f"dbt:build_{source}", "--full-refresh")
+    rebuilt = stack.meltano("invoke", f"dbt:build_{source}", "--full-refresh", env=env)
     assert rebuilt.ok, rebuilt.output[-4000:]
     assert model_rows(stack, models) == incremental
 

@@ -49,7 +49,9 @@
 {% macro instance_rows(source_name, table_name) -%}
     {%- set schemas = instance_schemas(source_name) -%}
     {%- set default_relation = source(source_name, table_name) -%}
-    {%- if schemas == [instance_default_schema(source_name)] or not execute -%}
+    {#- A unit test gives the source as a fixture (no schema): it stands for every instance. -#}
+    {%- set is_fixture = default_relation.schema is none or (default_relation | string).startswith('__dbt__cte__') -%}
+    {%- if schemas == [instance_default_schema(source_name)] or not execute or is_fixture -%}
         select '{{ schemas[0] if schemas | length == 1 else instance_default_schema(source_name) }}'::text as source_relation, raw_instance.*
         from {{ default_relation }} as raw_instance
     {%- else -%}
@@ -119,7 +121,7 @@
     the build, naming the source, when several are configured.
 #}
 {% macro require_one_instance(source_names) -%}
-    {%- for source_name in source_names -%}
+    {%- for source_name in source_names if execute -%}
         {%- set schemas = instance_schemas(source_name) -%}
         {%- if schemas | length > 1 -%}
             {%- do exceptions.raise_compiler_error(model.name ~ ': the cross-source models read one instance of each source, but '

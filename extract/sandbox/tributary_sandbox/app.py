@@ -15,12 +15,23 @@ Control API:
   GET    /_sandbox/requests?since=N        [{seq, method, host, path, query, status, ms}]
   GET    /_sandbox/truth                   world ground truth (identity map, totals)
   /_sandbox/<vendor>/...                   each vendor's own hooks: vendors/<vendor>/control.py
+
+Instances (several businesses on one vendor: a second shop): `instances` {vendor: [name, ...]}
+(`--instances shopify:acme`, SANDBOX_INSTANCES) serves each named instance beside the default one,
+under /instances/<name>/: its API (/instances/acme/shopify/...), its hooks
+(/instances/acme/_sandbox/shopify/...) and its business's truth (/instances/acme/_sandbox/truth).
+Each has a world of its own (the same scale, a seed derived from its name: other customers,
+orders and ids that overlap the default's, as two real shops' ids do) and credentials of its own
+(the vendor package's `instance_options(name)`); the clock and the fault rules are shared, and a
+rule's "vendor" may name one instance ("shopify--acme").
 """
 from __future__ import annotations
 
 import collections
 import datetime as dt
+import hashlib
 import itertools
+import re
 import time
 from pathlib import Path
 
@@ -44,11 +55,12 @@ class Sandbox:
     def __init__(self, seed: int, scale: float, today: dt.date, ports: dict | None = None,
                  state_dir: Path | None = None, source_scales: dict | None = None,
                  only: tuple[str, ...] | list[str] | None = None, options: dict | None = None,
-                 mess: str = "none") -> None:
+                 mess: str = "none", instances: dict[str, list[str]] | None = None) -> None:
         unknown = set(only or ()) - set(SOURCES)
         if unknown:
             raise ValueError(f"unknown vendor: {', '.join(sorted(unknown))} (known: {', '.join(SOURCES)})")
         self.names = tuple(name for name in SOURCES if only is None or name in only)
+        self.instances = checked_instances(instances or {}, self.names)
         self.state_dir = state_dir  # where files a client needs live (the GA4 service-account key)
         self.clock = Clock()
         self.faults = Faults()
@@ -64,6 +76,14 @@ class Sandbox:
             self.simulators[name] = simulator
             self.faults.register(Vendor(name, tuple(package.PATHS), tuple(package.HOSTS),
                                         dict(package.FAULT_KINDS), simulator))
+        self.instance_simulators: dict = {}   # {(vendor, instance): its Simulator}, under /instances/<instance>/
+        for (name, instance), world in self._instance_worlds.items():
+            package = VENDORS[name]
+            simulator = package.Simulator(world, self.clock, self.faults, None,
+                                          **{**(options or {}).get(name, {}), **package.instance_options(instance)})
+            self.instance_simulators[(name, instance)] = simulator
+            self.faults.register(Vendor(f"{name}--{instance}", tuple(f"/instances/{instance}{p}" for p in package.PATHS),
+                                        (), dict(package.FAULT_KINDS), simulator))
 
     def build(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None,
               mess: str = "none") -> None:
@@ -85,6 +105,9 @@ class Sandbox:
         self.source_scales = own_scales
         self.world = worlds[scale]
         self._worlds = {source: worlds[self.source_scales.get(source, scale)] for source in SOURCES}
+        self._instance_worlds = {
+            (name, instance): build_world(instance_seed(seed, instance), self.source_scales.get(name, scale), today, mess)
+            for name, names in self.instances.items() for instance in names}
 
     def world_of(self, source: str):
         return self._worlds[source]
@@ -98,6 +121,8 @@ class Sandbox:
         anchor.record(self.state_dir, today, seed, scale, self.source_scales, mess)  # a restart serves this world, not an older one
         for name, simulator in self.simulators.items():
             simulator.load(self.world_of(name))
+        for key, simulator in self.instance_simulators.items():
+            simulator.load(self._instance_worlds[key])
 
     def started(self, base_url: str) -> None:
         """The server listens at base_url: vendors that hand clients a file naming it write it now."""
@@ -107,6 +132,28 @@ class Sandbox:
 
 
 SANDBOX = web.AppKey("sandbox", Sandbox)
+
+
+def checked_instances(instances: dict[str, list[str]], served: tuple[str, ...]) -> dict[str, list[str]]:
+    """{vendor: [instance, ...]}, refused with the reason when a vendor is not served or cannot have
+    instances (its package has no `instance_options`), or a name is not lower-case letters and digits."""
+    out: dict[str, list[str]] = {}
+    for name, names in instances.items():
+        if name not in served:
+            raise ValueError(f"instances of {name}: not a served vendor (served: {', '.join(served)})")
+        if not hasattr(VENDORS[name], "instance_options"):
+            raise ValueError(f"instances of {name}: its simulator serves one business only so far "
+                             f"(vendors/{name}/__init__.py has no instance_options)")
+        for instance in names:
+            if not re.fullmatch(r"[a-z][a-z0-9]{0,30}", instance):
+                raise ValueError(f"instance name {instance!r}: lower-case letters and digits, starting with a letter")
+        out[name] = list(dict.fromkeys(names))
+    return out
+
+
+def instance_seed(seed: int, instance: str) -> int:
+    """The seed of an instance's world: the sandbox's, moved by its name (stable across restarts)."""
+    return seed + int(hashlib.sha256(instance.encode()).hexdigest()[:8], 16)
 
 
 def _log_middleware(sb: Sandbox):
@@ -140,7 +187,7 @@ def build_app(sb: Sandbox) -> web.Application:
                                   "mess": sb.mess,
                                   "today": sb.today.isoformat(),
                                   "sandbox_now": sb.clock.now().isoformat(), "ports": sb.ports,
-                                  "vendors": list(sb.names)})
+                                  "vendors": list(sb.names), "instances": sb.instances})
 
     async def body_of(request) -> dict:
         if not request.can_read_body:
@@ -197,4 +244,22 @@ def build_app(sb: Sandbox) -> web.Application:
     ])
     for name, simulator in sb.simulators.items():
         VENDORS[name].mount(app, simulator)
+    for instance in sorted({instance for names in sb.instances.values() for instance in names}):
+        app.add_subapp(f"/instances/{instance}", instance_app(sb, instance))
     return app
+
+
+def instance_app(sb: Sandbox, instance: str) -> web.Application:
+    """One instance's vendors and its business's truth, mounted under /instances/<instance>/ (the
+    parent's middlewares, the request log and the faults, apply)."""
+    sub = web.Application(client_max_size=16 * 1024 * 1024)
+    simulators = {name: simulator for (name, of), simulator in sb.instance_simulators.items() if of == instance}
+
+    async def truth(request):
+        # Every vendor of one instance sees the same business (one seed): any one's world says it.
+        return web.json_response(next(iter(simulators.values())).world.truth())
+
+    sub.add_routes([web.get("/_sandbox/truth", truth)])
+    for name, simulator in simulators.items():
+        VENDORS[name].mount(sub, simulator)
+    return sub

@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--scale", default=env("SANDBOX_SCALE") or None)
     common.add_argument("--source-scales", default=env("SANDBOX_SOURCE_SCALES") or None,
                         help='per-source scales, e.g. "ga4=20,shopify=3" (others use --scale)')
+    common.add_argument("--instances", default=env("SANDBOX_INSTANCES") or "", metavar="VENDOR:NAME,...",
+                        help="other businesses on a vendor, each under /instances/<name>/ (app.py), e.g. shopify:acme")
     common.add_argument("--mess", default=env("SANDBOX_MESS") or None, choices=MESS_CHOICES,
                         help="what real businesses type on top of the world (default none)")
     common.add_argument("--today", default=None, help="last day of history + 1 (YYYY-MM-DD); default: the date recorded in the state dir, else today (UTC)")
@@ -151,6 +153,19 @@ def _world(args, *, refuse_another: bool = True) -> tuple[int, float, dict[str, 
     return recorded["seed"], recorded["scale"], recorded["source_scales"], recorded["mess"]
 
 
+def _instances(args) -> dict[str, list[str]]:
+    """--instances shopify:acme,shopify:globex -> {"shopify": ["acme", "globex"]}, checked by the app."""
+    from .app import SOURCES, checked_instances
+    out: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in args.instances.split(","))):
+        vendor, _, name = part.partition(":")
+        out.setdefault(vendor.strip(), []).append(name.strip())
+    try:
+        return checked_instances(out, SOURCES)
+    except ValueError as err:
+        raise CliError(f"--instances (SANDBOX_INSTANCES): {err}") from None
+
+
 def _source_scales(args) -> dict[str, float]:
     from .app import SOURCES
     out: dict[str, float] = {}
@@ -230,7 +245,8 @@ def cmd_serve(args) -> int:
     async def main() -> None:
         t0 = time.perf_counter()
         sb = Sandbox(seed, scale, today, ports={"http": args.port, "proxy": args.proxy_port},
-                     state_dir=Path(args.state_dir).resolve(), source_scales=source_scales, mess=mess)
+                     state_dir=Path(args.state_dir).resolve(), source_scales=source_scales, mess=mess,
+                     instances=_instances(args))
         anchor.record(sb.state_dir, today, seed, scale, sb.source_scales, mess)  # the next start builds this same world
         logging.info("world built (seed=%s scale=%s source_scales=%s mess=%s today=%s) in %.1fs; clock %s", seed,
                      scale, sb.source_scales, mess, today, time.perf_counter() - t0, sb.clock.now().isoformat())
@@ -267,7 +283,8 @@ def cmd_start(args) -> int:
     cmd = [sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(state), "--host", args.host,
            "--port", str(args.port), "--proxy-port", str(args.proxy_port), "--seed", str(seed),
            "--scale", str(scale), "--source-scales", ",".join(f"{k}={v}" for k, v in source_scales.items()),
-           "--mess", mess]
+           "--mess", mess, "--instances", args.instances]
+    _instances(args)  # a typo fails here, not in the background
     if args.today:
         cmd += ["--today", _today(args).isoformat()]  # else `serve` reads the recorded anchor itself
     _today(args)  # a bad --today or TRIBUTARY_SANDBOX_TODAY fails here, not in the background

@@ -10,11 +10,26 @@ from __future__ import annotations
 
 from . import vendors
 
+# The other businesses meltano.yml's dev environment declares (tap-<vendor>--<instance>, served
+# with SANDBOX_INSTANCES=<vendor>:<instance>): their API URLs move with the port too.
+DEV_INSTANCES = {"shopify": ("second",)}
+
+
 def api_urls(host: str, port: int) -> dict[str, str]:
     """TAP_<SOURCE>_API_URL for every tap served on the sandbox's API port (every vendor whose
-    API_PATH is set: the QuickBooks tap reaches Intuit's own hosts through the proxy instead)."""
+    API_PATH is set: the QuickBooks tap reaches Intuit's own hosts through the proxy instead), and
+    TAP_<SOURCE>__<INSTANCE>_API_URL for each dev instance."""
     paths = {name: package.API_PATH for name, package in vendors.discover().items() if package.API_PATH}
-    return {f"TAP_{name.upper()}_API_URL": f"http://{host}:{port}{path}" for name, path in paths.items()}
+    urls = {f"TAP_{name.upper()}_API_URL": f"http://{host}:{port}{path}" for name, path in paths.items()}
+    for name, instances in DEV_INSTANCES.items():
+        for instance in instances:
+            urls[f"TAP_{name.upper()}__{instance.upper()}_API_URL"] = f"http://{host}:{port}/instances/{instance}{paths[name]}"
+    return urls
+
+
+def instances_setting() -> str:
+    """SANDBOX_INSTANCES for a sandbox that serves every dev instance (the test stacks')."""
+    return ",".join(f"{name}:{instance}" for name, instances in DEV_INSTANCES.items() for instance in instances)
 
 
 def proxy(host: str, proxy_port: int) -> dict[str, str]:

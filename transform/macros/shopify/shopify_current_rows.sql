@@ -7,23 +7,21 @@
     customers, the catalogue) re-send a record whenever its updatedAt moves; the full-table
     streams (locations, inventory levels) re-send every row on each run.
 
-    `only_keys` (a select of keys) limits it to those keys, before the ranking: how an incremental
-    model reads only the rows that changed.
+    Every instance's rows (macros/instances.sql), each with its `source_relation`; a key is
+    (source_relation, key_column). `only_keys` (a select of source_relation and key) limits it to
+    those keys, before the ranking: how an incremental model reads only the rows that changed.
 #}
 {% macro shopify_current_rows(table_name, key_column='id', only_keys=none) %}
-    select ranked.*
+    -- distinct on, not row_number() = 1: estimated as one row per key (see quickbooks_current_rows)
+    select current_rows.*
     from (
-        select
-            raw.*,
-            row_number() over (
-                partition by raw.{{ key_column }}
-                order by raw._sdc_batched_at desc nulls last, raw._sdc_sequence desc nulls last
-            ) as _shopify_row_rank
-        from {{ source('shopify', table_name) }} as raw
+        select distinct on (raw.source_relation, raw.{{ key_column }}) raw.*
+        from ({{ instance_rows('shopify', table_name) }}) as raw
         {% if only_keys -%}
-        where raw.{{ key_column }} in ({{ only_keys }})
+        where (raw.source_relation, raw.{{ key_column }}) in ({{ only_keys }})
         {%- endif %}
-    ) as ranked
-    where ranked._shopify_row_rank = 1
-        and ranked._sdc_deleted_at is null
+        order by raw.source_relation, raw.{{ key_column }}, raw._sdc_batched_at desc nulls last,
+            raw._sdc_sequence desc nulls last
+    ) as current_rows
+    where current_rows._sdc_deleted_at is null
 {% endmacro %}

@@ -1,6 +1,6 @@
 {#
     One row per element of one of an order's nested arrays (lineItems, shippingLines, refunds,
-    transactions, ...), taken from the current version of each order: order_id and order_gid,
+    transactions, ...), taken from the current version of each order: source_relation, order_id and order_gid,
     the element's 1-based position in the array, and the element itself (jsonb) as `element`.
 
     Built incrementally (the models that call this are incremental, see macros/incremental): only
@@ -13,6 +13,7 @@
 #}
 {% macro shopify_order_elements(array_column) %}
     select
+        orders.source_relation,
         orders."legacyResourceId" as order_id,
         orders.id as order_gid,
         orders."createdAt" as order_created_at,
@@ -24,12 +25,12 @@
     cross join lateral unnest(orders."{{ array_column }}") with ordinality as nested(element, position)
 {% endmacro %}
 
-{# The orders (one column: `column`) the loader wrote or marked deleted since the watermark. #}
+{# The orders (source_relation and `column`) the loader wrote or marked deleted since the watermark. #}
 {% macro shopify_changed_orders(column='"legacyResourceId"') -%}
-    select {{ column }} from {{ source('shopify', 'orders') }} where {{ loaded_since_watermark() }}
+    select source_relation, {{ column }} from ({{ instance_rows('shopify', 'orders') }}) as raw where {{ loaded_since_watermark() }}
 {%- endmacro %}
 
 {# The pre-hook of the incremental order-element models: drop the changed orders' old elements. #}
 {% macro shopify_delete_changed_orders() -%}
-    {{ incremental_delete_changed('order_id', shopify_changed_orders()) }}
+    {{ incremental_delete_changed('(source_relation, order_id)', shopify_changed_orders()) }}
 {%- endmacro %}

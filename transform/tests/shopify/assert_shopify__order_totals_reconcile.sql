@@ -14,34 +14,37 @@ with orders as (
 
 lines as (
     select
+        source_relation,
         order_id,
         sum(original_total) as original_total,
         sum(discount_amount) as discounts,
         sum(tax_amount) as tax,
         sum(quantity) as quantity
     from {{ ref('stg_shopify__order_lines') }}
-    group by order_id
+    group by source_relation, order_id
 ),
 
 shipping as (
     select
+        source_relation,
         order_id,
         sum(original_price) as original_price,
         sum(discount_amount) as discounts,
         sum(tax_amount) as tax
     from {{ ref('stg_shopify__order_shipping_lines') }}
     where not is_removed
-    group by order_id
+    group by source_relation, order_id
 ),
 
 tax_lines as (
-    select order_id, sum(tax_amount) as tax
+    select source_relation, order_id, sum(tax_amount) as tax
     from {{ ref('stg_shopify__order_tax_lines') }}
-    group by order_id
+    group by source_relation, order_id
 ),
 
 compared as (
     select
+        orders.source_relation,
         orders.order_id,
         orders.subtotal_price,
         orders.total_discounts,
@@ -60,9 +63,9 @@ compared as (
         coalesce(lines.original_total, 0) - orders.total_discounts + orders.total_shipping
             + case when orders.is_taxes_included then 0 else orders.total_tax end as computed_total_price
     from orders
-    left join lines on orders.order_id = lines.order_id
-    left join shipping on orders.order_id = shipping.order_id
-    left join tax_lines on orders.order_id = tax_lines.order_id
+    left join lines on orders.source_relation = lines.source_relation and orders.order_id = lines.order_id
+    left join shipping on orders.source_relation = shipping.source_relation and orders.order_id = shipping.order_id
+    left join tax_lines on orders.source_relation = tax_lines.source_relation and orders.order_id = tax_lines.order_id
 )
 
 select *

@@ -13,8 +13,10 @@ with from_products as (
 counted_lines as (
     select lines.*
     from {{ ref('stg_shopify__order_lines') }} as lines
-    inner join {{ ref('shopify__orders') }} as orders on lines.order_id = orders.order_id
-    inner join {{ ref('stg_shopify__products') }} as products on lines.product_id = products.product_id
+    inner join {{ ref('shopify__orders') }} as orders
+        on lines.source_relation = orders.source_relation and lines.order_id = orders.order_id
+    inner join {{ ref('stg_shopify__products') }} as products
+        on lines.source_relation = products.source_relation and lines.product_id = products.product_id
     where orders.is_counted
 ),
 
@@ -26,7 +28,8 @@ from_lines as (
         (
             select coalesce(sum(refund_lines.subtotal), 0)
             from {{ ref('stg_shopify__refund_lines') }} as refund_lines
-            where refund_lines.order_line_id in (select order_line_id from counted_lines)
+            where (refund_lines.source_relation, refund_lines.order_line_id)
+                in (select source_relation, order_line_id from counted_lines)
         ) as refunds
     from counted_lines
 )

@@ -32,6 +32,9 @@ The contract, in `__init__.py`:
                   .mutate(**change) -> dict (optional) what the "mutate" fault calls
                   .started(base_url)        (optional) called once the server listens
     mount(app, simulator)                   adds its routes (auth, api) and hooks (control)
+    instance_options(name) -> dict          (optional) the Simulator options of another business on
+                                            this vendor (a second shop's credentials): the sandbox
+                                            serves instances only of vendors that have it (app.py)
 
 Packages whose name starts with "_" are skipped (scratch copies).
 """

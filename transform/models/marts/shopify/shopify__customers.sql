@@ -10,6 +10,7 @@ orders as (
 
 orders_per_customer as (
     select
+        source_relation,
         customer_id,
         count(*) as order_count,
         min(processed_at) as first_order_at,
@@ -24,10 +25,11 @@ orders_per_customer as (
     from orders
     where is_counted
         and customer_id is not null
-    group by customer_id
+    group by source_relation, customer_id
 )
 
 select
+    customers.source_relation,
     customers.customer_id,
     customers.customer_gid,
     customers.email,
@@ -59,4 +61,6 @@ select
     customers.currency_code,
     customers.updated_at
 from customers
-left join orders_per_customer on customers.customer_id = orders_per_customer.customer_id
+left join orders_per_customer
+    on customers.source_relation = orders_per_customer.source_relation
+    and customers.customer_id = orders_per_customer.customer_id

@@ -18,34 +18,38 @@ refunds as (
 
 lines_per_order as (
     select
+        source_relation,
         order_id,
         count(*) as line_count,
         sum(quantity) as units,
         sum(original_total) as gross_sales,
         sum(discount_amount) as line_discounts
     from order_lines
-    group by order_id
+    group by source_relation, order_id
 ),
 
 shipping_per_order as (
     select
+        source_relation,
         order_id,
         sum(discount_amount) filter (where not is_removed) as shipping_discounts
     from shipping_lines
-    group by order_id
+    group by source_relation, order_id
 ),
 
 refunds_per_order as (
     select
+        source_relation,
         order_id,
         count(*) as refund_count,
         min(created_at) as first_refunded_at
     from refunds
-    group by order_id
+    group by source_relation, order_id
 ),
 
 enriched as (
     select
+        orders.source_relation,
         orders.order_id,
         orders.order_gid,
         orders.order_name,
@@ -82,9 +86,12 @@ enriched as (
         orders.currency_code,
         orders.updated_at
     from orders
-    left join lines_per_order on orders.order_id = lines_per_order.order_id
-    left join shipping_per_order on orders.order_id = shipping_per_order.order_id
-    left join refunds_per_order on orders.order_id = refunds_per_order.order_id
+    left join lines_per_order
+        on orders.source_relation = lines_per_order.source_relation and orders.order_id = lines_per_order.order_id
+    left join shipping_per_order
+        on orders.source_relation = shipping_per_order.source_relation and orders.order_id = shipping_per_order.order_id
+    left join refunds_per_order
+        on orders.source_relation = refunds_per_order.source_relation and orders.order_id = refunds_per_order.order_id
 ),
 
 sequenced as (
@@ -95,7 +102,7 @@ sequenced as (
         -- second partition key keeps uncounted orders from taking numbers.
         case when is_counted and customer_id is not null then
             row_number() over (
-                partition by customer_id, (is_counted and customer_id is not null)
+                partition by source_relation, customer_id, (is_counted and customer_id is not null)
                 order by processed_at, order_id
             )
         end as customer_order_sequence
@@ -103,6 +110,7 @@ sequenced as (
 )
 
 select
+    source_relation,
     order_id,
     order_gid,
     order_name,

@@ -1,5 +1,6 @@
 -- One row per product: units sold and refunded, sales, discounts and refunds over counted
--- orders (not test, not cancelled), and the stock on hand over all locations.
+-- orders (not test, not cancelled), and the stock on hand over all locations. Per shop
+-- (source_relation): ids repeat across shops.
 with products as (
     select * from {{ ref('stg_shopify__products') }}
 ),
@@ -27,12 +28,14 @@ orders as (
 counted_lines as (
     select order_lines.*, orders.processed_at
     from order_lines
-    inner join orders on order_lines.order_id = orders.order_id
+    inner join orders
+        on order_lines.source_relation = orders.source_relation and order_lines.order_id = orders.order_id
     where orders.is_counted
 ),
 
 sales_per_product as (
     select
+        source_relation,
         product_id,
         count(distinct order_id) as order_count,
         sum(quantity) as units_sold,
@@ -42,32 +45,39 @@ sales_per_product as (
         min(processed_at) as first_ordered_at,
         max(processed_at) as last_ordered_at
     from counted_lines
-    group by product_id
+    group by source_relation, product_id
 ),
 
 -- A refund line names the order line it refunds; the product is that line's.
 refunds_per_product as (
     select
+        counted_lines.source_relation,
         counted_lines.product_id,
         sum(refund_lines.quantity) as units_refunded,
         sum(refund_lines.subtotal) as refunds
     from refund_lines
-    inner join counted_lines on refund_lines.order_line_id = counted_lines.order_line_id
-    group by counted_lines.product_id
+    inner join counted_lines
+        on refund_lines.source_relation = counted_lines.source_relation
+        and refund_lines.order_line_id = counted_lines.order_line_id
+    group by counted_lines.source_relation, counted_lines.product_id
 ),
 
 stock_per_product as (
     select
+        variants.source_relation,
         variants.product_id,
         count(distinct variants.variant_id) as variant_count,
         sum(inventory_levels.on_hand_quantity) as inventory_on_hand,
         sum(inventory_levels.available_quantity) as inventory_available
     from variants
-    left join inventory_levels on variants.inventory_item_id = inventory_levels.inventory_item_id
-    group by variants.product_id
+    left join inventory_levels
+        on variants.source_relation = inventory_levels.source_relation
+        and variants.inventory_item_id = inventory_levels.inventory_item_id
+    group by variants.source_relation, variants.product_id
 )
 
 select
+    products.source_relation,
     products.product_id,
     products.product_gid,
     products.product_title,
@@ -95,6 +105,9 @@ select
     products.published_at,
     products.updated_at
 from products
-left join sales_per_product on products.product_id = sales_per_product.product_id
-left join refunds_per_product on products.product_id = refunds_per_product.product_id
-left join stock_per_product on products.product_id = stock_per_product.product_id
+left join sales_per_product
+    on products.source_relation = sales_per_product.source_relation and products.product_id = sales_per_product.product_id
+left join refunds_per_product
+    on products.source_relation = refunds_per_product.source_relation and products.product_id = refunds_per_product.product_id
+left join stock_per_product
+    on products.source_relation = stock_per_product.source_relation and products.product_id = stock_per_product.product_id

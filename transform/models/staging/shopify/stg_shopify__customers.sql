@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "legacyResourceId" as customer_id,
         id as customer_gid,
         "firstName" as first_name,

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "legacyResourceId" as inventory_item_id,
         id as inventory_item_gid,
         sku,

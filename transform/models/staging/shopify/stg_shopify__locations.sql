@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "legacyResourceId" as location_id,
         id as location_gid,
         name as location_name,

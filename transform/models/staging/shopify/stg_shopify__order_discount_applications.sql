@@ -4,6 +4,7 @@ with discount_applications as (
 
 renamed as (
     select
+        source_relation,
         order_id,
         -- The application's index in the order: discount allocations point at it.
         (element ->> 'index')::integer as application_index,

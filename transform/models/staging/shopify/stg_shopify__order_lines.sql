@@ -4,6 +4,7 @@ with line_items as (
 
 renamed as (
     select
+        source_relation,
         {{ shopify_gid_to_id("element ->> 'id'") }} as order_line_id,
         element ->> 'id' as order_line_gid,
         order_id,

@@ -5,6 +5,7 @@ with tax_lines as (
 
 renamed as (
     select
+        source_relation,
         order_id,
         position as tax_line_position,
         element ->> 'title' as title,

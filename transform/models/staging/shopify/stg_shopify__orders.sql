@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "legacyResourceId" as order_id,
         id as order_gid,
         name as order_name,

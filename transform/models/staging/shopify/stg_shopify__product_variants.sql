@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "legacyResourceId" as variant_id,
         id as variant_gid,
         {{ shopify_gid_to_id("product ->> 'id'") }} as product_id,

@@ -5,6 +5,7 @@ with refunds as (
 
 refund_line_items as (
     select
+        refunds.source_relation,
         refunds.order_id,
         refunds.element ->> 'id' as refund_gid,
         refunds.order_currency_code,
@@ -19,6 +20,7 @@ refund_line_items as (
 
 renamed as (
     select
+        source_relation,
         {{ shopify_gid_to_id("element ->> 'id'") }} as refund_line_id,
         element ->> 'id' as refund_line_gid,
         {{ shopify_gid_to_id('refund_gid') }} as refund_id,

@@ -4,6 +4,7 @@ with refunds as (
 
 renamed as (
     select
+        source_relation,
         {{ shopify_gid_to_id("element ->> 'id'") }} as refund_id,
         element ->> 'id' as refund_gid,
         order_id,

@@ -7,6 +7,7 @@ with transactions as (
 
 refund_transactions as (
     select
+        refunds.source_relation,
         refunds.element ->> 'id' as refund_gid,
         refund_transaction.element ->> 'id' as transaction_gid
     from ({{ shopify_order_elements('refunds') }}) as refunds
@@ -17,6 +18,7 @@ refund_transactions as (
 
 renamed as (
     select
+        transactions.source_relation,
         {{ shopify_gid_to_id("transactions.element ->> 'id'") }} as transaction_id,
         transactions.element ->> 'id' as transaction_gid,
         transactions.order_id,
@@ -35,7 +37,8 @@ renamed as (
         transactions._sdc_batched_at as _loaded_at
     from transactions
     left join refund_transactions
-        on transactions.element ->> 'id' = refund_transactions.transaction_gid
+        on transactions.source_relation = refund_transactions.source_relation
+        and transactions.element ->> 'id' = refund_transactions.transaction_gid
 )
 
 select * from renamed

@@ -48,8 +48,10 @@ class Simulator:
     # Shopify's smallest plans restore 100 cost points/s; the sandbox's shop restores 1,000/s
     # (Shopify Plus' rate) so a paged demo backfill takes seconds, not half an hour.
     def __init__(self, world: World, clock: Clock, faults: Faults, state_dir: Path | None = None, *,
-                 maximum: float = 2000, restore_rate: float = 1000, bulk_polls: int = 2) -> None:
+                 maximum: float = 2000, restore_rate: float = 1000, bulk_polls: int = 2,
+                 access_token: str = auth.ACCESS_TOKEN) -> None:
         self.clock, self.faults = clock, faults
+        self.access_token = access_token
         self.throttle = api.Throttle(maximum, restore_rate)
         self.start_bulk_polls = int(bulk_polls)   # what a reset goes back to, whatever /bulk set since
         self.bulk_dir = Path(tempfile.mkdtemp(prefix="shopify-bulk-"))
@@ -59,7 +61,7 @@ class Simulator:
         self.world = world
         self.shop = Shop(world, self.clock)
         self.bulk_polls = self.start_bulk_polls
-        self.tokens = auth.Tokens(self.clock)
+        self.tokens = auth.Tokens(self.clock, self.access_token)
         self.throttle.buckets.clear()
         self.bulk = api.BulkOperations(self)
         self.requests = {"graphql": 0, "token": 0, "bulk_download": 0, "throttled": 0, "bulk_runs": 0}
@@ -74,6 +76,11 @@ class Simulator:
 
     def mutate(self, **change) -> dict:
         return control.mutate(self, **change)
+
+
+def instance_options(instance: str) -> dict:
+    """Another shop's own credentials (app.py, instances): its Admin API token."""
+    return {"access_token": f"shpat_tributary_{instance}_token"}
 
 
 def mount(app: web.Application, simulator: Simulator) -> None:

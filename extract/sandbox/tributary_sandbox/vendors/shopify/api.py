@@ -555,7 +555,8 @@ class BulkOperations:
 # ---- routes ---------------------------------------------------------------------------------------
 def add_routes(app: web.Application, simulator: "Simulator") -> None:
     async def graphql_route(request: web.Request) -> web.StreamResponse:
-        simulator.base_url = f"{request.scheme}://{request.host}"
+        # Bulk files are served beside this endpoint: under /instances/<name>/ for another shop.
+        simulator.base_url = f"{request.scheme}://{request.host}{request.path[:request.path.index(API_PATH + '/admin/')]}"
         version = request.match_info["version"]
         if version not in API_VERSIONS and version != "unstable":
             return web.json_response({"errors": "Not Found"}, status=404)

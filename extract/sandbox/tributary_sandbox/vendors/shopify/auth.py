@@ -33,12 +33,13 @@ INVALID_TOKEN_BODY = {"errors": "[API] Invalid API key or access token (unrecogn
 class Tokens:
     """The access tokens the client-credentials grant issued, and when each expires."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, access_token: str = ACCESS_TOKEN) -> None:
         self.clock = clock
+        self.access_token = access_token   # the shop's Admin API token (another shop has its own)
         self.expiry: dict[str, dt.datetime] = {}
 
     def ok(self, token: str | None) -> bool:
-        if token == ACCESS_TOKEN:
+        if token == self.access_token:
             return True
         exp = self.expiry.get(token or "")
         return exp is not None and exp > self.clock.now()
@@ -49,7 +50,7 @@ class Tokens:
         return {"access_token": token, "scope": SCOPES, "expires_in": TOKEN_TTL}
 
     def expire(self) -> int:
-        """Expire every issued token (ACCESS_TOKEN never expires); how many there were."""
+        """Expire every issued token (the Admin API token never expires); how many there were."""
         n = len(self.expiry)
         for t in self.expiry:
             self.expiry[t] = self.clock.now() - dt.timedelta(seconds=1)
