@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "transform" / "dbt-wrapper"))
 sys.path.insert(0, str(ROOT / "load" / "target-postgres-wrapper"))
-from dbt_wrapper.main import diagnose, settings_problem  # noqa: E402
+from dbt_wrapper.main import builds, diagnose, settings_problem  # noqa: E402
 from target_postgres_wrapper.main import check_warehouse, safe_load_method, typed_numbers  # noqa: E402
 
 ENV = {"DBT_HOST": "db.example", "DBT_PORT": "5433", "DBT_USER": "tributary_transformer",
@@ -35,6 +35,13 @@ def test_unknown_host_refused_port_and_missing_database_are_told_apart():
 def test_other_dbt_failures_get_no_extra_line():
     assert diagnose('Database Error in model stg_x\n  relation "raw.x" does not exist', ENV) is None
     assert diagnose("Compilation Error in model y", ENV) is None
+
+
+def test_every_command_that_builds_takes_the_build_lock_and_no_other():
+    # tests/e2e/test_several_shops.py shows a build waiting for the lock; here, which commands take it
+    assert builds(["build", "--select", "source:shopify+"]) and builds(["run"]) and builds(["seed"])
+    assert builds(["--log-level", "debug", "snapshot"])   # an option's value before the command
+    assert not builds(["compile", "--select", "x"]) and not builds(["test"]) and not builds(["source", "freshness"])
 
 
 def test_a_port_that_is_not_a_number_is_named():

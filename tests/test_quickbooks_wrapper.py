@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extract" / "tap-quickbooks-wrapper"))
+from tap_quickbooks_wrapper import guarded_tap  # noqa: E402
 from tap_quickbooks_wrapper.guarded_tap import (  # noqa: E402
     BatchItemFault, ChangeFeedTruncated, checked, complete_change_feed,
 )
@@ -42,11 +43,40 @@ def test_a_newly_configured_token_starts_a_new_chain(tmp_path):
     assert TokenStore(path, "other-realm", "client", "first").current_token() == "first"
 
 
-def test_a_first_load_reads_deletions_from_just_before_it():
+def test_a_first_load_leaves_the_deletions_feed_to_the_guarded_tap():
+    assert bounded_cdc_state({}, "2024-01-01T00:00:00Z", NOW) == {}
+
+
+def test_the_deletions_feed_reads_from_an_hour_before_the_run_on_quickbooks_clock():
     # A first load reads every current row: deletions before it are absent already, and asking the
-    # change feed for 29 days of them would ask for more than its 1000-object answers hold.
-    state = bounded_cdc_state({}, "2024-01-01T00:00:00Z", NOW)
-    assert state == {"bookmarks": {"deleted_objects": {"LastUpdatedTime": "2026-11-25T11:00:00Z"}}}
+    # change feed for 29 days of them would ask for more than its 1000-object answers hold. After
+    # every complete read the bookmark is the run's start less an hour, even when the tap moved it
+    # to a newer deletion (QuickBooks' "time", not this machine's clock).
+    class DeletedObjectsLike:
+        stream_name = "deleted_objects"
+
+        def __init__(self, state):
+            self.state = state
+
+        def sync(self):
+            self.read_from = self.state["bookmarks"]["deleted_objects"]["LastUpdatedTime"]
+            self.state["bookmarks"]["deleted_objects"]["LastUpdatedTime"] = "2026-11-25T03:59:00-08:00"
+            yield {"Id": "1", "status": "Deleted"}
+
+    guarded_tap.run_started.clear()
+    guarded_tap.note_quickbooks_time({"time": "2026-11-25T04:00:00.000-08:00"})   # 12:00 UTC
+    guarded_tap.note_quickbooks_time({"time": "2026-11-25T05:00:00.000-08:00"})   # later answers: no change
+    written = []
+    first_load = DeletedObjectsLike({})
+    assert list(guarded_tap.advancing_bookmark(DeletedObjectsLike.sync, written.append)(first_load)) == [{"Id": "1", "status": "Deleted"}]
+    assert first_load.read_from == "2026-11-25T11:00:00Z"
+    assert first_load.state["bookmarks"]["deleted_objects"]["LastUpdatedTime"] == "2026-11-25T11:00:00Z"
+    later = DeletedObjectsLike({"bookmarks": {"deleted_objects": {"LastUpdatedTime": "2026-11-20T00:00:00Z"}}})
+    list(guarded_tap.advancing_bookmark(DeletedObjectsLike.sync, written.append)(later))
+    assert later.read_from == "2026-11-20T00:00:00Z"
+    assert later.state["bookmarks"]["deleted_objects"]["LastUpdatedTime"] == "2026-11-25T11:00:00Z"
+    assert written == [first_load.state, later.state]   # the moved bookmark is emitted as state
+    guarded_tap.run_started.clear()
 
 
 def test_cdc_bookmark_starts_inside_the_30_day_window():

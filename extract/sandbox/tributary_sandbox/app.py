@@ -81,8 +81,9 @@ class Sandbox:
             package = VENDORS[name]
             simulator = package.Simulator(world, self.clock, self.faults, None,
                                           **{**(options or {}).get(name, {}), **package.instance_options(instance)})
+            simulator.fault_name = f"{name}--{instance}"
             self.instance_simulators[(name, instance)] = simulator
-            self.faults.register(Vendor(f"{name}--{instance}", tuple(f"/instances/{instance}{p}" for p in package.PATHS),
+            self.faults.register(Vendor(simulator.fault_name, tuple(f"/instances/{instance}{p}" for p in package.PATHS),
                                         (), dict(package.FAULT_KINDS), simulator))
 
     def build(self, seed: int, scale: float, today: dt.date, source_scales: dict | None = None,

@@ -11,9 +11,11 @@ and per request, with no way to ask for the rest. The tap asks for every change 
 deleted_objects bookmark, which it moves only when it finds a deletion: so each run re-asked for
 up to 29 days of changes, and a company with more than 1000 invoice changes in that time lost its
 deletions silently (the answer's first 1000 objects held none). Here:
-  * after the change feed was read whole, the bookmark moves to when this run started reading it
-    (QuickBooks' own clock: its first answer's "time"), less CHANGE_FEED_OVERLAP: the next run asks only for what changed since (in the tap's state,
-    which the loader saves only once the deletions before it are written);
+  * after the change feed was read whole, the bookmark moves to when this run started (QuickBooks'
+    own clock: the "time" of its first answer), less CHANGE_FEED_OVERLAP: the next run asks only for
+    what changed since (in the tap's state, which the loader saves only once the deletions before
+    it are written). A first load (no bookmark) reads the feed from there too: it read every
+    current row, so deletions before it are already absent;
   * an answer that holds 1000 objects of one entity may have left some out: the run stops naming
     the entity, the cause and the fix, and the bookmark stays.
 The wrapper (main.py) runs this module instead of the tap's own executable.
@@ -45,6 +47,7 @@ def fault_message(item: dict) -> str | None:
 def checked(post):
     def post_checked(self, url, headers=None, data=None):
         answer = post(self, url, headers=headers, data=data)
+        note_quickbooks_time(answer)
         if "/batch" in url:
             items = answer.get("BatchItemResponse") if isinstance(answer, dict) else None
             if not isinstance(items, list):  # the tap would read it as "no more rows"
@@ -68,19 +71,25 @@ class ChangeFeedTruncated(Exception):
     """A change-feed answer may have left changes (deletions among them) out."""
 
 
-first_answer_time: list[dt.datetime] = []   # QuickBooks' clock at its first change-feed answer of this run
+run_started: list[dt.datetime] = []   # QuickBooks' clock at its first answer of this run
+
+
+def note_quickbooks_time(answer) -> None:
+    """Keep QuickBooks' clock at the run's first answer (its "time"; this machine's clock without one)."""
+    if run_started:
+        return
+    try:
+        run_started.append(_parse(str(answer["time"])))
+    except (KeyError, TypeError, ValueError):
+        run_started.append(dt.datetime.now(dt.timezone.utc))
 
 
 def complete_change_feed(get):
     """The client's `get`, stopping the run on a change-feed answer that may be cut short."""
     def get_checked(self, url, headers=None, params=None):
         answer = get(self, url, headers=headers, params=params)
+        note_quickbooks_time(answer)
         entities = str((params or {}).get("entities", ""))
-        if "/cdc" in url and isinstance(answer, dict) and not first_answer_time:
-            try:
-                first_answer_time.append(_parse(str(answer["time"])))
-            except (KeyError, ValueError):
-                first_answer_time.append(dt.datetime.now(dt.timezone.utc))
         if "/cdc" in url and "," not in entities and isinstance(answer, dict):
             for response in (answer.get("CDCResponse") or [{}])[0].get("QueryResponse") or []:
                 for entity, values in response.items():
@@ -96,20 +105,19 @@ def complete_change_feed(get):
     return get_checked
 
 
-def advancing_bookmark(sync):
-    """DeletedObjects.sync, then the bookmark moved to QuickBooks' time at its first answer, less the overlap."""
+def advancing_bookmark(sync, write_state):
+    """DeletedObjects.sync from the run's start less the overlap on a first load, and the bookmark
+    moved there after every complete read (re-reading that hour is harmless: upserts).
+    `write_state` emits the tap's state (singer.write_state)."""
     def sync_advancing(self):
-        import singer
-
+        read_from = (run_started[0] if run_started else dt.datetime.now(dt.timezone.utc)).astimezone(
+            dt.timezone.utc) - CHANGE_FEED_OVERLAP
+        bookmark = self.state.setdefault("bookmarks", {}).setdefault(self.stream_name, {})
+        bookmark.setdefault("LastUpdatedTime", read_from.strftime("%Y-%m-%dT%H:%M:%SZ"))
         yield from sync(self)   # every answer was whole (complete_change_feed), its deletions emitted
-        if not first_answer_time:
-            return
-        current = singer.get_bookmark(self.state, self.stream_name, "LastUpdatedTime")
-        read_until = first_answer_time[0].astimezone(dt.timezone.utc) - CHANGE_FEED_OVERLAP
-        if current is None or _parse(current) < read_until:
-            self.state = singer.write_bookmark(self.state, self.stream_name, "LastUpdatedTime",
-                                               read_until.strftime("%Y-%m-%dT%H:%M:%SZ"))
-            singer.write_state(self.state)
+        self.state.setdefault("bookmarks", {}).setdefault(self.stream_name, {})["LastUpdatedTime"] = (
+            read_from.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        write_state(self.state)
     return sync_advancing
 
 
@@ -119,13 +127,14 @@ def _parse(value: str) -> dt.datetime:
 
 
 def run() -> None:
+    import singer
     from tap_quickbooks import main
     from tap_quickbooks.client import QuickbooksClient
     from tap_quickbooks.streams import DeletedObjects
 
     QuickbooksClient.post = checked(QuickbooksClient.post)
     QuickbooksClient.get = complete_change_feed(QuickbooksClient.get)
-    DeletedObjects.sync = advancing_bookmark(DeletedObjects.sync)
+    DeletedObjects.sync = advancing_bookmark(DeletedObjects.sync, singer.write_state)
     sys.exit(main())
 
 

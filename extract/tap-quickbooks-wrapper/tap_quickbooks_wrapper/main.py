@@ -10,9 +10,8 @@ Meltano calls this in place of `tap-quickbooks`, with the same arguments. Around
    tap writes back into a durable token store (a 0600 JSON file) as soon as it appears;
 3. keeps the change-data-capture bookmark (stream deleted_objects) within the 30 days QuickBooks
    accepts: the tap starts it at start_date, so without this its first run, and any run after a
-   pause of a month, is refused by the API. A first run (no bookmark at all) starts it now: the
-   load reads every current row, so deletions before it are already absent (guarded_tap.py moves
-   it on after each complete read);
+   pause of a month, is refused by the API. A first run (no bookmark at all) is left to
+   guarded_tap.py, which starts it at the run's start and moves it on after each complete read;
 4. re-pulls the profit-and-loss report for the last `report_restatement_days` (default 90):
    the tap alone re-reads only 30 days, so a bill or invoice edited last quarter (month-end
    closing) would leave the warehouse's P&L stale for good;
@@ -58,7 +57,6 @@ NUMBER_SETTINGS = {"properties": {
     "report_restatement_days": {"type": "integer", "minimum": 0, "default": 90},
 }}
 CDC_LOOKBACK = dt.timedelta(days=29)  # the API refuses changedSince older than 30 days
-FIRST_LOAD_CDC_OVERLAP = dt.timedelta(hours=1)  # a first load's deletions: from an hour before it started
 DEFAULT_REPORT_RESTATEMENT_DAYS = 90
 
 
@@ -191,8 +189,7 @@ def with_report_restatement(state: dict, start_date: str, now: dt.datetime, days
 def bounded_cdc_state(state: dict, start_date: str, now: dt.datetime) -> dict:
     """Return the state with the deleted_objects bookmark no older than the API accepts."""
     earliest = now - CDC_LOOKBACK
-    if not state.get("bookmarks"):  # a first load: it reads every current row, deletions before it are absent
-        state["bookmarks"] = {"deleted_objects": {"LastUpdatedTime": _iso(now - FIRST_LOAD_CDC_OVERLAP)}}
+    if not state.get("bookmarks"):  # a first load: guarded_tap.py starts the feed at its start (QuickBooks' clock)
         return state
     bookmarks = state.setdefault("bookmarks", {})
     current = bookmarks.get("deleted_objects", {}).get("LastUpdatedTime") or start_date
@@ -202,7 +199,8 @@ def bounded_cdc_state(state: dict, start_date: str, now: dt.datetime) -> dict:
             log(
                 "WARNING: the last sync of deletions was more than 30 days ago; QuickBooks keeps "
                 "only 30 days of change history, so older deletions may be missing. "
-                "A `meltano run --full-refresh …` reloads everything."
+                "To start clean: drop the raw_quickbooks schema and `meltano state clear "
+                "<environment>:tap-quickbooks-to-target-postgres`, then run the quickbooks job."
             )
         bookmarks["deleted_objects"] = {"LastUpdatedTime": _iso(earliest)}
     return state

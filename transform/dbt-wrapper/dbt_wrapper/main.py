@@ -88,9 +88,11 @@ BUILDING_COMMANDS = {"build", "run", "seed", "snapshot"}
 BUILD_LOCK = "tributary: one dbt build at a time"   # hashed to the advisory lock's key
 
 
-def dbt_command(args: list[str]) -> str | None:
-    """dbt's subcommand: the first argument that is not an option."""
-    return next((arg for arg in args if not arg.startswith("-")), None)
+def builds(args: list[str]) -> bool:
+    """Whether the command may build: any argument naming a building command. An option's value
+    that happens to be one (`--resource-type seed`) takes the lock needlessly, which only waits;
+    taking the first word instead would miss `dbt --log-level debug build`."""
+    return any(arg in BUILDING_COMMANDS for arg in args)
 
 
 def hold_build_lock(env: dict):
@@ -102,15 +104,21 @@ def hold_build_lock(env: dict):
         conn = psycopg2.connect(host=env.get("DBT_HOST"), port=env.get("DBT_PORT") or 5432, user=env.get("DBT_USER"),
                                 password=env.get("DBT_PASSWORD"), dbname=env.get("DBT_DBNAME"),
                                 sslmode=env.get("DBT_SSLMODE") or "prefer", connect_timeout=10,
-                                application_name="dbt-wrapper build lock")
+                                application_name="dbt-wrapper build lock", keepalives=1, keepalives_idle=60)
     except psycopg2.Error:
         return None
     conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("select pg_try_advisory_lock(hashtext(%s))", (BUILD_LOCK,))
-        if not cur.fetchone()[0]:
-            log("another dbt build is running in this warehouse: waiting for it to finish")
-            cur.execute("select pg_advisory_lock(hashtext(%s))", (BUILD_LOCK,))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("set idle_session_timeout = 0")  # idle while dbt runs: the lock must stay
+            cur.execute("select pg_try_advisory_lock(hashtext(%s))", (BUILD_LOCK,))
+            if not cur.fetchone()[0]:
+                log("another dbt build is running in this warehouse: waiting for it to finish")
+                cur.execute("select pg_advisory_lock(hashtext(%s))", (BUILD_LOCK,))
+    except psycopg2.Error as error:
+        log(f"ERROR: could not take the warehouse's build lock: {str(error).strip()}")
+        conn.close()
+        sys.exit(2)
     return conn
 
 
@@ -129,7 +137,7 @@ def main() -> None:
         if not os.environ.get(f"DBT_{name.upper()}", "-").strip():
             del os.environ[f"DBT_{name.upper()}"]
 
-    lock = hold_build_lock(os.environ) if dbt_command(args) in BUILDING_COMMANDS else None
+    lock = hold_build_lock(os.environ) if builds(args) else None
     process = subprocess.Popen([_dbt_executable(), *args], stdout=subprocess.PIPE)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: process.send_signal(signum))

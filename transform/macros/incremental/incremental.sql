@@ -28,7 +28,7 @@
     tombstone moves _sdc_batched_at.
 #}
 
-{# A digest of the model's code: its SQL and every macro it calls, directly or not. #}
+{# A digest of the model's code: its SQL, every macro it calls, directly or not, and the instances it reads. #}
 {% macro incremental_code_digest() -%}
     {%- set ns = namespace(frontier=model.depends_on.macros | list, seen=[]) -%}
     {%- for depth in range(10) -%}
@@ -41,6 +41,12 @@
         {%- set ns.frontier = next_frontier -%}
     {%- endfor -%}
     {%- set texts = [model.raw_code] -%}
+    {#- The instances it reads (macros/instances.sql): a shop added or removed rebuilds the table. -#}
+    {%- for source_name in model.sources | map('first') | unique | sort -%}
+        {%- if instance_schemas(source_name) != [instance_default_schema(source_name)] -%}
+            {%- do texts.append(source_name ~ ' instances: ' ~ instance_schemas(source_name) | join(',')) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- for macro_id in ns.seen | sort -%}
         {%- set called = incremental_macro(macro_id) -%}
         {%- do texts.append(macro_id ~ (called.macro_sql if called else '')) -%}

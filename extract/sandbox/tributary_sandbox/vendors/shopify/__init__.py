@@ -52,6 +52,7 @@ class Simulator:
                  access_token: str = auth.ACCESS_TOKEN) -> None:
         self.clock, self.faults = clock, faults
         self.access_token = access_token
+        self.fault_name = NAME   # the "vendor" its own fault rules name; another shop's is shopify--<name>
         self.throttle = api.Throttle(maximum, restore_rate)
         self.start_bulk_polls = int(bulk_polls)   # what a reset goes back to, whatever /bulk set since
         self.bulk_dir = Path(tempfile.mkdtemp(prefix="shopify-bulk-"))

@@ -136,7 +136,7 @@ _claiming = threading.Lock()   # GraphQL runs on executor threads: two requests 
 def claim(simulator: "Simulator", kind: str, target: str) -> dict | None:
     """This vendor's own fault of `kind` (FAULT_KINDS), if a rule arms one for `target`."""
     with _claiming:
-        return simulator.faults.claim(NAME, kind, target)
+        return simulator.faults.claim(simulator.fault_name, kind, target)
 
 
 # ---- query cost -------------------------------------------------------------------------------
