@@ -13,10 +13,10 @@ def incremental_models(stack, source: str) -> list[str]:
         "and table_type = 'BASE TABLE' and table_name like %s order by 1", (f"stg\\_{source}\\_\\_%",))]
 
 
-def model_rows(stack, models: list[str]) -> dict[str, tuple]:
+def model_rows(stack, models: list[str], schema: str = "staging") -> dict[str, tuple]:
     """Each model's row count and a digest of its rows, in a stable order."""
     return {model: tuple(stack.sql(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
-                                   f"from staging.{model} as t")[0]) for model in models}
+                                   f"from {schema}.{model} as t")[0]) for model in models}
 
 
 def assert_a_full_refresh_changes_nothing(stack, source: str, expected_models: int,
@@ -29,9 +29,9 @@ def assert_a_full_refresh_changes_nothing(stack, source: str, expected_models: i
     assert model_rows(stack, models) == incremental
 
 
-def inserted_rows(output: str, model: str) -> int:
+def inserted_rows(output: str, model: str, schema: str = "staging") -> int:
     """What dbt reports it inserted into an incremental model ("... staging.<model> ... [INSERT 0 12 in ...")."""
-    line = next(line for line in output.splitlines() if f"incremental model staging.{model} " in line and "INSERT" in line)
+    line = next(line for line in output.splitlines() if f"incremental model {schema}.{model} " in line and "INSERT" in line)
     return int(re.search(r"INSERT 0 (\d+)", line).group(1))
 
 

@@ -3,77 +3,21 @@
 -- compares: QuickBooks customers that are individuals or carry an e-mail, Attio people, Shopify
 -- customers. Company hints (the e-mail's company domain, the CRM's company, QuickBooks'
 -- CompanyName) travel along; deciding what they mean is left to the later models.
-{{ config(materialized='table') }}
+-- Incremental by input digest (macros/incremental/incremental.sql): a build normalises only the
+-- records whose fields changed since the last one and drops the records that are gone; the
+-- normalisation is 25 s of CPU for 158k contacts at 1M source records, the digests under a second.
+-- Its inputs are built by the source jobs, so a change of columns comes from our code, which
+-- rebuilds the table whole anyway: sync_all_columns then follows it instead of stopping.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='contact_key',
+          on_schema_change='sync_all_columns',
+          pre_hook="{{ incremental_delete_stale('contact_key', identity_contact_records()) }}") }}
 
-with quickbooks_customers as (
-    select * from {{ ref('stg_quickbooks__customers') }}
+with records as (
+    {{ identity_contact_records() }}
 ),
 
-attio_people as (
-    select * from {{ ref('stg_attio__people') }}
-),
-
-shopify_customers as (
-    select * from {{ ref('stg_shopify__customers') }}
-),
-
-unioned as (
-    select
-        'quickbooks' as source_system,
-        'customer' as source_object,
-        customer_id::text as source_id,
-        -- A customer with a CompanyName is the company's account (its e-mail is a contact
-        -- there, a hint for the company, not the identity of the record).
-        nullif(trim(company_name), '') is not null as is_company_record,
-        email as email_typed,
-        array_remove(array[email], null) as emails_typed,
-        coalesce(
-            nullif(trim(concat_ws(' ', given_name, family_name)), ''), display_name
-        ) as full_name,
-        array_remove(array[phone], null) as phones_typed,
-        nullif(trim(company_name), '') as company_name_hint,
-        website as website_hint,
-        null::text as attio_company_id,
-        created_at as first_seen_at,
-        greatest(created_at, updated_at) as last_seen_at
-    from quickbooks_customers
-    where nullif(trim(company_name), '') is null or nullif(trim(email), '') is not null
-
-    union all
-
-    select
-        'attio' as source_system,
-        'person' as source_object,
-        person_id as source_id,
-        false as is_company_record,
-        primary_email as email_typed,
-        email_addresses as emails_typed,
-        full_name,
-        coalesce(phone_numbers, '{}'::text[]) as phones_typed,
-        null as company_name_hint,
-        null as website_hint,
-        company_id as attio_company_id,
-        created_at as first_seen_at,
-        greatest(created_at, last_interaction_at) as last_seen_at
-    from attio_people
-
-    union all
-
-    select
-        'shopify' as source_system,
-        'customer' as source_object,
-        customer_id::text as source_id,
-        false as is_company_record,
-        email as email_typed,
-        array_remove(array[email], null) as emails_typed,
-        coalesce(nullif(trim(concat_ws(' ', first_name, last_name)), ''), display_name) as full_name,
-        array_remove(array[phone], null) as phones_typed,
-        null as company_name_hint,
-        null as website_hint,
-        null as attio_company_id,
-        created_at as first_seen_at,
-        greatest(created_at, updated_at) as last_seen_at
-    from shopify_customers
+changed as (
+    select * from records where {{ incremental_not_built('contact_key', 'records') }}
 ),
 
 -- Materialised: every key below is an expression over the typed e-mail (regular expressions,
@@ -82,7 +26,7 @@ unioned as (
 -- records, 6.5 s computed once (bench/RESULTS.md).
 keyed as materialized (
     select
-        source_system || ':' || source_object || ':' || source_id as contact_key,
+        contact_key,
         source_system,
         source_object,
         source_id,
@@ -115,8 +59,9 @@ keyed as materialized (
         {{ identity_registrable_domain('website_hint') }} as website_domain_hint,
         attio_company_id,
         first_seen_at,
-        last_seen_at
-    from unioned
+        last_seen_at,
+        input_digest
+    from changed
 )
 
 select
@@ -142,5 +87,6 @@ select
     website_domain_hint,
     attio_company_id,
     first_seen_at,
-    last_seen_at
+    last_seen_at,
+    input_digest
 from keyed
