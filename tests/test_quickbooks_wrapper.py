@@ -16,6 +16,7 @@ from tap_quickbooks_wrapper.guarded_tap import (  # noqa: E402
     BatchItemFault, ChangeFeedTruncated, checked, complete_change_feed,
 )
 from tap_quickbooks_wrapper.main import (  # noqa: E402
+    claim_company,
     ConfigError, TokenStore, bounded_cdc_state, check_config, diagnose, with_report_restatement,
 )
 
@@ -41,6 +42,30 @@ def test_a_newly_configured_token_starts_a_new_chain(tmp_path):
     TokenStore(path, "realm", "client", "first").save("rotated")
     assert TokenStore(path, "realm", "client", "reconnected").current_token() == "reconnected"
     assert TokenStore(path, "other-realm", "client", "first").current_token() == "first"
+
+
+def test_an_inherited_extractor_that_fell_back_to_the_first_company_is_refused(tmp_path):
+    """tap-quickbooks--acme without its own realm id takes tap-quickbooks's: the same company would
+    land twice, in two schemas. The first extractor to load a company claims it."""
+    claim_company(tmp_path, "9130350000000001", "tap-quickbooks")
+    claim_company(tmp_path, "9130350000000001", "tap-quickbooks")          # its own company, again
+    with pytest.raises(ConfigError) as refused:
+        claim_company(tmp_path, "9130350000000001", "tap-quickbooks--acme")
+    assert "TAP_QUICKBOOKS__ACME_REALM_ID" in str(refused.value) and "tap-quickbooks already loads" in str(refused.value)
+    claim_company(tmp_path, "9130350000072828", "tap-quickbooks--acme")    # its own company is fine
+    claim_company(tmp_path, "9130350000000001", None)                      # outside Meltano: not checked
+    assert json.loads((tmp_path / "company-9130350000072828.json").read_text())["extractor"] == "tap-quickbooks--acme"
+
+
+def test_a_token_store_holding_another_companys_chain_is_refused(tmp_path):
+    store = TokenStore(tmp_path / "token.json", "9130350000000001", "client", "configured")
+    store.save("rotated-1")
+    other = TokenStore(tmp_path / "token.json", "9130350000072828", "client", "configured-2")
+    with pytest.raises(ConfigError) as refused:
+        other.check_company("tap-quickbooks--second")
+    assert "TAP_QUICKBOOKS__SECOND_TOKEN_STORE_PATH" in str(refused.value)
+    store.check_company("tap-quickbooks")   # its own chain
+    assert store.current_token() == "rotated-1"
 
 
 def test_a_first_load_leaves_the_deletions_feed_to_the_guarded_tap():

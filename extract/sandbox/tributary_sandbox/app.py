@@ -23,7 +23,10 @@ under /instances/<name>/: its API (/instances/acme/shopify/...), its hooks
 Each has a world of its own (the same scale, a seed derived from its name: other customers,
 orders and ids that overlap the default's, as two real shops' ids do) and credentials of its own
 (the vendor package's `instance_options(name)`); the clock and the fault rules are shared, and a
-rule's "vendor" may name one instance ("shopify--acme").
+rule's "vendor" may name one instance ("shopify--acme"). A vendor whose clients cannot be pointed
+at another address (QuickBooks: the community tap reaches Intuit's hosts through the proxy) serves
+its instances there as the vendor does (`serve_instance`: another company by its realm id and
+refresh token); a fault rule for it then reaches every company.
 """
 from __future__ import annotations
 
@@ -79,10 +82,12 @@ class Sandbox:
         self.instance_simulators: dict = {}   # {(vendor, instance): its Simulator}, under /instances/<instance>/
         for (name, instance), world in self._instance_worlds.items():
             package = VENDORS[name]
-            simulator = package.Simulator(world, self.clock, self.faults, None,
+            simulator = package.Simulator(world, self.clock, self.faults, state_dir,
                                           **{**(options or {}).get(name, {}), **package.instance_options(instance)})
             simulator.fault_name = f"{name}--{instance}"
             self.instance_simulators[(name, instance)] = simulator
+            if hasattr(package, "serve_instance"):   # reached on the vendor's own hosts too (QuickBooks: by realm)
+                package.serve_instance(self.simulators[name], simulator)
             self.faults.register(Vendor(simulator.fault_name, tuple(f"/instances/{instance}{p}" for p in package.PATHS),
                                         (), dict(package.FAULT_KINDS), simulator))
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from . import vendors
 
 # The other businesses meltano.yml's dev environment declares (tap-<vendor>--<instance>, served
-# with SANDBOX_INSTANCES=<vendor>:<instance>): their API URLs move with the port too.
-DEV_INSTANCES = {"shopify": ("second",)}
+# with SANDBOX_INSTANCES=<vendor>:<instance>): their API URLs move with the port too (a second
+# QuickBooks company is reached through the same proxy, by its realm id).
+DEV_INSTANCES = {"shopify": ("second",), "quickbooks": ("second",)}
 
 
 def api_urls(host: str, port: int) -> dict[str, str]:
@@ -22,7 +23,7 @@ def api_urls(host: str, port: int) -> dict[str, str]:
     paths = {name: package.API_PATH for name, package in vendors.discover().items() if package.API_PATH}
     urls = {f"TAP_{name.upper()}_API_URL": f"http://{host}:{port}{path}" for name, path in paths.items()}
     for name, instances in DEV_INSTANCES.items():
-        for instance in instances:
+        for instance in instances if name in paths else ():
             urls[f"TAP_{name.upper()}__{instance.upper()}_API_URL"] = f"http://{host}:{port}/instances/{instance}{paths[name]}"
     return urls
 

@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -143,6 +144,20 @@ class TokenStore:
         )
         return saved["refresh_token"] if same_chain and saved.get("refresh_token") else self.configured_token
 
+    def check_company(self, extractor: str | None) -> None:
+        """A store keeps one company's chain: one set by a parent's token_store_path for several
+        companies would have each company's rotated token overwrite the other's."""
+        try:
+            saved_realm = json.loads(self.path.read_text()).get("realm_id")
+        except (FileNotFoundError, json.JSONDecodeError, AttributeError):
+            return
+        if saved_realm and saved_realm != self.realm_id:
+            prefix = re.sub(r"[^A-Z0-9]", "_", (extractor or "tap-quickbooks").upper())
+            raise ConfigError(
+                f"The token store {self.path} keeps QuickBooks company {saved_realm}'s refresh token, not company "
+                f"{self.realm_id}'s: two companies sharing it would overwrite each other's. Give each company its "
+                f"own ({prefix}_TOKEN_STORE_PATH), or leave it unset for the default, one file per company.")
+
     def save(self, refresh_token: str) -> bool:
         """Store the token; True when it was new."""
         with self._lock:
@@ -160,6 +175,30 @@ class TokenStore:
 
 def default_token_store_path(realm_id: str) -> Path:
     return _project_root() / ".meltano" / "quickbooks" / f"refresh-token-{realm_id}.json"
+
+
+def claim_company(claims_dir: Path, realm_id: str, extractor: str | None) -> None:
+    """One extractor per QuickBooks company. An inherited extractor (tap-quickbooks--acme) takes
+    every setting it does not set from tap-quickbooks, the realm id and refresh token included, so
+    a forgotten setting would load the first company again into the second one's schema: the
+    numbers of one business counted twice, silently. The first extractor to load a company claims
+    it (a file beside the token stores); another one is refused, naming the settings to set."""
+    if not extractor:
+        return   # run outside Meltano (by hand, a benchmark): nothing names the extractor
+    claim = claims_dir / f"company-{realm_id}.json"
+    try:
+        owner = json.loads(claim.read_text()).get("extractor")
+    except (FileNotFoundError, json.JSONDecodeError, AttributeError):
+        owner = None
+    if owner and owner != extractor:
+        prefix = re.sub(r"[^A-Z0-9]", "_", extractor.upper())
+        raise ConfigError(
+            f"{extractor} is set to load QuickBooks company {realm_id}, which {owner} already loads "
+            f"({claim}): the same business would be counted twice. An inherited extractor takes every setting "
+            f"it does not set from tap-quickbooks: set {prefix}_REALM_ID and {prefix}_REFRESH_TOKEN (in .env) to "
+            f"the other company's. If you renamed {owner} to {extractor}, delete {claim}.")
+    if owner is None:
+        _write_json_atomically(claim, {"extractor": extractor, "realm_id": realm_id})
 
 
 def _parse_time(text: str, fallback: dt.datetime) -> dt.datetime:
@@ -305,6 +344,8 @@ def run(args: list[str]) -> int:
         Path(config.get("token_store_path") or default_token_store_path(str(config["realm_id"]))),
         str(config["realm_id"]), str(config["client_id"]), str(config["refresh_token"]),
     )
+    store.check_company(os.environ.get("MELTANO_EXTRACTOR_NAME"))
+    claim_company(store.path.parent, str(config["realm_id"]), os.environ.get("MELTANO_EXTRACTOR_NAME"))
     secrets = {str(config.get(key)) for key in SECRET_SETTINGS if config.get(key)}
     config["refresh_token"] = store.current_token()
     secrets.add(config["refresh_token"])

@@ -14,7 +14,8 @@ having count(*) > 1
 
 {% test relationships_in_instance(model, column_name, to, field) %}
 select child.source_relation, child.{{ column_name }}
-from {{ model }} as child
+-- (a `where` config makes the model an aliased subquery: wrapped again so it takes this alias)
+from (select * from {{ model }}) as child
 left join {{ to }} as parent
     on parent.source_relation = child.source_relation
     and parent.{{ field }} = child.{{ column_name }}

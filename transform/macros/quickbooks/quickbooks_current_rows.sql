@@ -8,8 +8,11 @@
     when a deletion of the same ("Type", "Id") is at least as new as the row itself; a newer row
     means the entity was changed again after that deletion record, so it is kept.
 
-    `only_keys` (a select of "Id"s) limits it to those entities: how an incremental model reads
-    only what changed (`quickbooks_changed_ids` below).
+    Every company's rows (macros/instances.sql: raw_quickbooks, raw_quickbooks_<company>), each
+    with its `source_relation`; an entity is (source_relation, "Id"), since ids repeat across
+    companies, and a deletion removes the entity of its own company. `only_keys` (a select of
+    source_relation and "Id") limits it to those entities: how an incremental model reads only
+    what changed (`quickbooks_changed_ids` below).
 #}
 {% macro quickbooks_current_rows(table_name, entity_type, only_keys=none) %}
     -- distinct on, not row_number() = 1: the planner estimates it as one row per "Id" (from the
@@ -17,13 +20,14 @@
     -- result by nested loops (a mart took 23 s instead of 1 at a million records).
     select current_rows.*
     from (
-        select distinct on (raw."Id") raw.*
-        from {{ source('quickbooks', table_name) }} as raw
+        select distinct on (raw.source_relation, raw."Id") raw.*
+        from ({{ instance_rows('quickbooks', table_name) }}) as raw
         where raw._sdc_deleted_at is null
         {%- if only_keys %}
-            and raw."Id" in ({{ only_keys }})
+            and (raw.source_relation, raw."Id") in ({{ only_keys }})
         {%- endif %}
         order by
+            raw.source_relation,
             raw."Id",
             (raw."MetaData" ->> 'LastUpdatedTime')::timestamptz desc nulls last,
             raw._sdc_batched_at desc nulls last,
@@ -32,7 +36,8 @@
     where not exists (
             select 1
             from {{ ref('stg_quickbooks__deleted_objects') }} as deleted
-            where deleted.entity_type = '{{ entity_type }}'
+            where deleted.source_relation = current_rows.source_relation
+                and deleted.entity_type = '{{ entity_type }}'
                 and deleted.entity_id = current_rows."Id"
                 and deleted.deleted_at >= coalesce(
                     (current_rows."MetaData" ->> 'LastUpdatedTime')::timestamptz, '-infinity'::timestamptz
@@ -45,9 +50,10 @@
     rows, and entities whose deletion QuickBooks' change-data-capture reported since.
 #}
 {% macro quickbooks_changed_ids(table_name, entity_type) -%}
-    select "Id" from {{ source('quickbooks', table_name) }} where {{ loaded_since_watermark() }}
+    select source_relation, "Id" from ({{ instance_rows('quickbooks', table_name) }}) as changed
+    where {{ loaded_since_watermark() }}
     union
-    select "Id" from {{ source('quickbooks', 'deleted_objects') }}
+    select source_relation, "Id" from ({{ instance_rows('quickbooks', 'deleted_objects') }}) as deleted
     where "Type" = '{{ entity_type }}' and {{ loaded_since_watermark() }}
 {%- endmacro %}
 
@@ -59,5 +65,5 @@
 
 {# The pre-hook of an incremental line model: drop the lines of the changed entities. #}
 {% macro quickbooks_delete_changed_lines(table_name, entity_type, parent_id_name) -%}
-    {{ incremental_delete_changed(parent_id_name, quickbooks_changed_ids(table_name, entity_type)) }}
+    {{ incremental_delete_changed('(source_relation, ' ~ parent_id_name ~ ')', quickbooks_changed_ids(table_name, entity_type)) }}
 {%- endmacro %}

@@ -11,6 +11,7 @@ with headers as (
 
 lines as (
     select
+        headers.source_relation,
         headers."Id" as parent_id,
         headers."TxnDate" as transaction_date,
         headers._sdc_batched_at as _loaded_at,
@@ -22,6 +23,7 @@ lines as (
 
 renamed as (
     select
+        source_relation,
         parent_id || '-' || line_position as {{ parent_id_name | replace('_id', '') }}_line_id,
         parent_id as {{ parent_id_name }},
         line_position,

@@ -35,6 +35,8 @@ The contract, in `__init__.py`:
     instance_options(name) -> dict          (optional) the Simulator options of another business on
                                             this vendor (a second shop's credentials): the sandbox
                                             serves instances only of vendors that have it (app.py)
+    serve_instance(default, instance)       (optional) an instance is also reached on the vendor's own
+                                            hosts, beside the default one (QuickBooks: by realm id)
 
 Packages whose name starts with "_" are skipped (scratch copies).
 """

@@ -6,9 +6,10 @@ with payment_lines as (
 )
 
 select
+    source_relation,
     linked_transaction_id as invoice_id,
     sum(amount) as amount_paid,
     count(distinct payment_id) as payment_count,
     max(transaction_date) as last_payment_date
 from payment_lines
-group by linked_transaction_id
+group by source_relation, linked_transaction_id

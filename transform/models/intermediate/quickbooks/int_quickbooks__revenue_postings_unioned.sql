@@ -27,6 +27,7 @@ sales_lines as (
         ('stg_quickbooks__refund_receipt_lines', 'refund_receipt_id', 'RefundReceipt', -1),
     ] %}
     select
+        source_relation,
         '{{ transaction_type }}' as transaction_type,
         {{ id_column }} as transaction_id,
         line_position,
@@ -43,6 +44,7 @@ sales_lines as (
 
 sales_postings as (
     select
+        sales_lines.source_relation,
         sales_lines.transaction_type,
         sales_lines.transaction_id,
         sales_lines.line_position,
@@ -56,12 +58,15 @@ sales_postings as (
             else sales_lines.signed_amount
         end as amount
     from sales_lines
-    left join items on sales_lines.item_id = items.item_id
+    left join items
+        on sales_lines.source_relation = items.source_relation
+        and sales_lines.item_id = items.item_id
     where sales_lines.detail_type in ('SalesItemLineDetail', 'DiscountLineDetail')
 ),
 
 journal_postings as (
     select
+        source_relation,
         'JournalEntry' as transaction_type,
         journal_entry_id as transaction_id,
         line_position,
@@ -73,6 +78,7 @@ journal_postings as (
 
 deposit_postings as (
     select
+        source_relation,
         'Deposit' as transaction_type,
         deposit_id as transaction_id,
         line_position,
@@ -86,6 +92,7 @@ deposit_postings as (
 
 expense_postings as (
     select
+        source_relation,
         'Bill' as transaction_type,
         bill_id as transaction_id,
         line_position,
@@ -98,6 +105,7 @@ expense_postings as (
     union all
 
     select
+        lines.source_relation,
         'Purchase' as transaction_type,
         lines.purchase_id as transaction_id,
         lines.line_position,
@@ -106,7 +114,8 @@ expense_postings as (
         case when purchases.is_credit then lines.amount else -lines.amount end as amount
     from {{ ref('stg_quickbooks__purchase_lines') }} as lines
     inner join {{ ref('stg_quickbooks__purchases') }} as purchases
-        on lines.purchase_id = purchases.purchase_id
+        on lines.source_relation = purchases.source_relation
+        and lines.purchase_id = purchases.purchase_id
     where lines.account_id is not null
 ),
 
@@ -121,6 +130,7 @@ postings as (
 )
 
 select
+    postings.source_relation,
     postings.transaction_type || ':' || postings.transaction_id || '-' || postings.line_position as revenue_posting_id,
     postings.transaction_type,
     postings.transaction_id,
@@ -131,5 +141,7 @@ select
     accounts.account_type,
     postings.amount
 from postings
-inner join accounts on postings.account_id = accounts.account_id
+inner join accounts
+    on postings.source_relation = accounts.source_relation
+    and postings.account_id = accounts.account_id
 where accounts.account_type in ('Income', 'Other Income')

@@ -1,4 +1,4 @@
-{{ require_one_instance(['shopify']) }}
+{{ require_one_instance(['shopify', 'quickbooks']) }}
 -- One row per business day with shop activity in either system: Shopify's sales and refunds
 -- beside what the books recorded for them. The books take the shop as one SalesReceipt per day
 -- (the payout, DocNumber SHOP-YYYYMMDD) and one RefundReceipt per refunded order (REF-<order

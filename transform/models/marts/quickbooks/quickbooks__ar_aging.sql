@@ -7,6 +7,7 @@ with open_invoices as (
 )
 
 select
+    source_relation,
     customer_id,
     max(customer_name) as customer_name,
     count(*) as open_invoice_count,
@@ -19,4 +20,4 @@ select
     max(days_overdue) as max_days_overdue,
     max(as_of_date) as as_of_date
 from open_invoices
-group by customer_id
+group by source_relation, customer_id

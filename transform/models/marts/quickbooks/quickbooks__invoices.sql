@@ -13,6 +13,7 @@ customers as (
 
 enriched as (
     select
+        invoices.source_relation,
         invoices.invoice_id,
         invoices.doc_number,
         invoices.customer_id,
@@ -34,8 +35,12 @@ enriched as (
         invoices.updated_at,
         {{ quickbooks_as_of_date() }} as as_of_date
     from invoices
-    left join payments on invoices.invoice_id = payments.invoice_id
-    left join customers on invoices.customer_id = customers.customer_id
+    left join payments
+        on invoices.source_relation = payments.source_relation
+        and invoices.invoice_id = payments.invoice_id
+    left join customers
+        on invoices.source_relation = customers.source_relation
+        and invoices.customer_id = customers.customer_id
 )
 
 select

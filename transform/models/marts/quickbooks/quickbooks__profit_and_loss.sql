@@ -9,27 +9,30 @@ with report_days as (
 -- Report rows name accounts by their name; only names used by one account can be matched.
 accounts as (
     select
+        source_relation,
         account_name,
         min(account_id) as account_id,
         min(account_type) as account_type,
         min(classification) as classification
     from {{ ref('stg_quickbooks__accounts') }}
-    group by account_name
+    group by source_relation, account_name
     having count(*) = 1
 ),
 
 monthly as (
     select
+        source_relation,
         date_trunc('month', report_date)::date as report_month,
         row_label,
         max(accounting_method) as accounting_method,
         sum(amount) as amount,
         count(*) as day_count
     from report_days
-    group by 1, 2
+    group by 1, 2, 3
 )
 
 select
+    monthly.source_relation,
     monthly.report_month || ':' || monthly.row_label as profit_and_loss_id,
     monthly.report_month,
     monthly.row_label,
@@ -47,4 +50,6 @@ select
     monthly.day_count,
     monthly.accounting_method
 from monthly
-left join accounts on monthly.row_label = accounts.account_name
+left join accounts
+    on monthly.source_relation = accounts.source_relation
+    and monthly.row_label = accounts.account_name

@@ -10,6 +10,7 @@
 with documents as (
     {% for document_type, model, sign in documents %}
     select
+        source_relation,
         '{{ document_type }}' as document_type,
         date_trunc('month', transaction_date)::date as revenue_month,
         total_amount - tax_amount as net_amount,
@@ -21,6 +22,7 @@ with documents as (
 
 monthly as (
     select
+        source_relation,
         revenue_month,
         {% for document_type, model, sign in documents %}
         count(*) filter (where document_type = '{{ document_type }}') as {{ document_type }}_count,
@@ -32,10 +34,11 @@ monthly as (
             {% endfor %}
         end), 0) as net_tax_amount
     from documents
-    group by revenue_month
+    group by source_relation, revenue_month
 )
 
 select
+    source_relation,
     revenue_month,
     {% for document_type, model, sign in documents %}
     {{ document_type }}_count,

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as account_id,
         "Name" as account_name,
         "FullyQualifiedName" as fully_qualified_name,

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as bill_id,
         "DocNumber" as doc_number,
         {{ quickbooks_ref_id('"VendorRef"') }} as vendor_id,

@@ -1,16 +1,17 @@
--- Deletions reported by QuickBooks' change-data-capture: one row per deleted entity.
+-- Deletions reported by QuickBooks' change-data-capture: one row per deleted entity of each company.
 with source as (
     select
         *,
         row_number() over (
-            partition by "Type", "Id"
+            partition by source_relation, "Type", "Id"
             order by ("MetaData" ->> 'LastUpdatedTime')::timestamptz desc nulls last, _sdc_batched_at desc
         ) as row_rank
-    from {{ source('quickbooks', 'deleted_objects') }}
+    from ({{ instance_rows('quickbooks', 'deleted_objects') }}) as deleted
 ),
 
 renamed as (
     select
+        source_relation,
         "Type" || ':' || "Id" as deleted_object_id,
         "Type" as entity_type,
         "Id" as entity_id,

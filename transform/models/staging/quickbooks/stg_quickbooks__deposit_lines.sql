@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='deposit_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'deposit_id'],
           on_schema_change='fail',
           pre_hook="{{ quickbooks_delete_changed_lines('deposits', 'Deposit', 'deposit_id') }}") }}
 -- A deposit line either moves an earlier receipt out of Undeposited Funds (LinkedTxn: a Payment
@@ -9,6 +9,7 @@ with deposits as (
 
 lines as (
     select
+        deposits.source_relation,
         deposits."Id" as deposit_id,
         deposits."TxnDate" as transaction_date,
         deposits._sdc_batched_at as _loaded_at,
@@ -21,6 +22,7 @@ lines as (
 
 renamed as (
     select
+        source_relation,
         deposit_id || '-' || line_position as deposit_line_id,
         deposit_id,
         line_position,

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as deposit_id,
         "TxnDate"::date as transaction_date,
         {{ quickbooks_money('"TotalAmt"') }} as total_amount,

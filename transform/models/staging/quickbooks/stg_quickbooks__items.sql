@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as item_id,
         "Name" as item_name,
         "FullyQualifiedName" as fully_qualified_name,

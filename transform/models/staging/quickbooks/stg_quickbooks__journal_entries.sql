@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as journal_entry_id,
         "DocNumber" as doc_number,
         "TxnDate"::date as transaction_date,

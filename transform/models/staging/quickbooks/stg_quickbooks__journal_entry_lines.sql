@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='journal_entry_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'journal_entry_id'],
           on_schema_change='fail',
           pre_hook="{{ quickbooks_delete_changed_lines('journal_entries', 'JournalEntry', 'journal_entry_id') }}") }}
 with journal_entries as (
@@ -7,6 +7,7 @@ with journal_entries as (
 
 lines as (
     select
+        journal_entries.source_relation,
         journal_entries."Id" as journal_entry_id,
         journal_entries."TxnDate" as transaction_date,
         journal_entries._sdc_batched_at as _loaded_at,
@@ -19,6 +20,7 @@ lines as (
 
 renamed as (
     select
+        source_relation,
         journal_entry_id || '-' || line_position as journal_entry_line_id,
         journal_entry_id,
         line_position,

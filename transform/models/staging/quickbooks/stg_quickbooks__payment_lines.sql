@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='payment_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'payment_id'],
           on_schema_change='fail',
           pre_hook="{{ quickbooks_delete_changed_lines('payments', 'Payment', 'payment_id') }}") }}
 -- What each payment was applied to: one row per payment line. A line names the transaction it
@@ -10,6 +10,7 @@ with payments as (
 
 lines as (
     select
+        payments.source_relation,
         payments."Id" as payment_id,
         payments."TxnDate" as transaction_date,
         payments._sdc_batched_at as _loaded_at,
@@ -31,6 +32,7 @@ linked as (
 
 renamed as (
     select
+        source_relation,
         payment_id || '-' || line_position as payment_line_id,
         payment_id,
         line_position,

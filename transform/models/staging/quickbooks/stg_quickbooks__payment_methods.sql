@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as payment_method_id,
         "Name" as payment_method_name,
         "Type" as payment_method_type,

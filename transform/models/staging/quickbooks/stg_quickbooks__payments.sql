@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as payment_id,
         {{ quickbooks_ref_id('"CustomerRef"') }} as customer_id,
         {{ quickbooks_ref_name('"CustomerRef"') }} as customer_name,

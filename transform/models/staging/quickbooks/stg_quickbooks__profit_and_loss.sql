@@ -4,12 +4,15 @@
 with source as (
     select
         *,
-        row_number() over (partition by "ReportDate" order by _sdc_batched_at desc, _sdc_sequence desc) as row_rank
-    from {{ source('quickbooks', 'profit_loss_report') }}
+        row_number() over (
+            partition by source_relation, "ReportDate" order by _sdc_batched_at desc, _sdc_sequence desc
+        ) as row_rank
+    from ({{ instance_rows('quickbooks', 'profit_loss_report') }}) as report
 ),
 
 unpivoted as (
     select
+        source.source_relation,
         source."ReportDate"::date as report_date,
         source."AccountingMethod" as accounting_method,
         detail.key as row_label,
@@ -23,6 +26,7 @@ unpivoted as (
 )
 
 select
+    source_relation,
     report_date || ':' || row_label as profit_and_loss_id,
     report_date,
     accounting_method,

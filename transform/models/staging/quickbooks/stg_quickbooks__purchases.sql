@@ -5,6 +5,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as purchase_id,
         "DocNumber" as doc_number,
         "PaymentType" as payment_type,

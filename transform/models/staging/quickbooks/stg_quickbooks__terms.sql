@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as term_id,
         "Name" as term_name,
         "Type" as term_type,

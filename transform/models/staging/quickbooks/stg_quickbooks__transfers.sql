@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as transfer_id,
         "TxnDate"::date as transaction_date,
         {{ quickbooks_money('"Amount"') }} as amount,

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         "Id" as vendor_id,
         "DisplayName" as display_name,
         "CompanyName" as company_name,

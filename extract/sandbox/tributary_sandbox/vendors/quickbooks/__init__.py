@@ -14,6 +14,7 @@ setting, not a fault: POST /_sandbox/quickbooks/throttle. Served alone (a benchm
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -42,13 +43,19 @@ class Simulator:
     (api.py); rebuilt in place on /_sandbox/reset. With a state dir, the rotated refresh tokens
     outlive a restart."""
 
-    def __init__(self, world: World, clock: Clock, faults: Faults, state_dir: Path | None = None) -> None:
+    def __init__(self, world: World, clock: Clock, faults: Faults, state_dir: Path | None = None, *,
+                 realm_id: str = REALM_ID, refresh_token: str = INITIAL_REFRESH_TOKEN,
+                 company_name: str = "Tributary Trading Co", tokens_file: str = TOKENS_FILE) -> None:
         self.clock, self.faults = clock, faults
-        self.tokens = TokenStore(clock)
+        self.realm_id, self.company_name = realm_id, company_name
+        # Every company the app is connected to, by realm id: the API routes and the token endpoint
+        # find a request's company here (another one joins through serve_instance).
+        self.companies = {realm_id: self}
+        self.tokens = TokenStore(clock, initial_refresh_token=refresh_token)
         self.throttle = Throttle()
         self.load(world)
         if state_dir is not None:  # from here on the refresh tokens outlive a restart
-            self.tokens.saved_to = Path(state_dir) / TOKENS_FILE
+            self.tokens.saved_to = Path(state_dir) / tokens_file
             self.tokens.restore() or self.tokens.save()
 
     def load(self, world: World) -> None:
@@ -76,6 +83,26 @@ class Simulator:
         """What a "mutate" fault calls, with POST /_sandbox/quickbooks/mutate's arguments
         (seed, new, updated, deleted): a change between two pages of one run."""
         return {"changes": control.mutate(self, **change)}
+
+
+def instance_options(instance: str) -> dict:
+    """Another company the same app is connected to (app.py, instances): its own realm id, refresh
+    token and name. The company's ids overlap the first's, as two real companies' do."""
+    return {"realm_id": instance_realm_id(instance), "refresh_token": f"sandbox-refresh-token-{instance}-0",
+            "company_name": f"{instance.capitalize()} Trading Co", "tokens_file": f"quickbooks-{instance}-refresh-tokens.json"}
+
+
+def instance_realm_id(instance: str) -> str:
+    """A company's realm id, stable for its name (16 digits, like Intuit's)."""
+    return str(9130350000000000 + 1 + int(hashlib.sha256(instance.encode()).hexdigest()[:8], 16) % 99999 + 1)
+
+
+def serve_instance(default: Simulator, instance: Simulator) -> None:
+    """Another company is reached where Intuit serves every company: on Intuit's own hosts, by the
+    realm id in the URL and by its refresh token at the token endpoint (and its hooks under
+    /instances/<name>/_sandbox/quickbooks/)."""
+    default.companies[instance.realm_id] = instance
+    instance.companies = default.companies
 
 
 def mount(app: web.Application, simulator: Simulator) -> None:

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ...world import cents
-from .auth import REALM_ID
 from .data import (ASSET_TYPES, COMPANY_TZ, ENTITY_BY_LOWER, LIABILITY_TYPES, Books, local_date, month_end,
                    parse_time, qbo_time, utc_at)
 
@@ -489,6 +488,8 @@ def monthly_pl_totals(b: Books) -> dict:
 
 # ---- the routes --------------------------------------------------------------------------------
 def add_routes(app: web.Application, simulator: "Simulator") -> None:
+    default, companies = simulator, simulator.companies   # {realm id: its Simulator}: one app, several companies
+
     def reply(payload: dict, status: int = 200) -> web.Response:
         payload.setdefault("time", qbo_stamp(simulator.clock.now()))
         return web.Response(status=status, text=json.dumps(payload, separators=(",", ":")), content_type="application/json")
@@ -496,30 +497,36 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
     def fault(err: QboError) -> web.Response:
         return reply({"Fault": err.body()}, err.status)
 
-    def guard(request: web.Request, is_batch: bool = False) -> web.Response | None:
-        """Auth, realm, minor version and throttling, in QBO's order."""
-        if request.match_info.get("realm") != REALM_ID:
-            return reply({"Fault": {"Error": [{"Message": "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
-                                                "Detail": "The realm id in the URL does not match the authorized company", "code": "3100"}],
-                                     "type": "AUTHORIZATION"}}, 403)
+    def guard(request: web.Request, is_batch: bool = False) -> tuple["Simulator", web.Response | None]:
+        """The company the URL's realm names, and Auth, realm, minor version and throttling, in QBO's
+        order (a refusal, or None). An access token is good for its own company only."""
+        simulator = companies.get(request.match_info.get("realm", ""))
+        header = request.headers.get("Authorization")
+        another_companys_token = simulator is not None and any(
+            company.tokens.check_access(header) is None for company in companies.values() if company is not simulator)
+        if simulator is None or another_companys_token:
+            return default, reply({"Fault": {"Error": [{"Message": "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+                                                         "Detail": "The realm id in the URL does not match the authorized company", "code": "3100"}],
+                                              "type": "AUTHORIZATION"}}, 403)
         reason = simulator.tokens.check_access(request.headers.get("Authorization"))
         if reason:
-            return reply({"fault": {"error": [{"message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
-                                                "detail": f"{reason}: authentication failed", "code": "3200"}],
-                                    "type": "AUTHENTICATION"}}, 401)
+            return simulator, reply({"fault": {"error": [{"message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                                                           "detail": f"{reason}: authentication failed", "code": "3200"}],
+                                               "type": "AUTHENTICATION"}}, 401)
         mv = request.query.get("minorversion")
         if mv is not None and (not mv.isdigit() or int(mv) < MIN_MINOR_VERSION):
-            return fault(QboError(400, "2010", "Request has invalid or unsupported property",
-                                  f"Minor version {mv} is no longer supported; use minorversion={MIN_MINOR_VERSION} or later"))
+            return simulator, fault(QboError(400, "2010", "Request has invalid or unsupported property",
+                                             f"Minor version {mv} is no longer supported; use minorversion={MIN_MINOR_VERSION} or later"))
         if not simulator.throttle.allow(is_batch):
-            return throttle_response(simulator.clock.now())
-        return None
+            return simulator, throttle_response(simulator.clock.now())
+        return simulator, None
 
     async def company_info(request: web.Request) -> web.Response:
-        if (resp := guard(request)):
-            return resp
+        simulator, refused = guard(request)
+        if refused:
+            return refused
         return reply({"CompanyInfo": {
-            "Id": "1", "SyncToken": "4", "domain": "QBO", "sparse": False, "CompanyName": "Tributary Trading Co",
+            "Id": "1", "SyncToken": "4", "domain": "QBO", "sparse": False, "CompanyName": simulator.company_name,
             "LegalName": "Tributary Trading Company LLC", "Country": "US", "SupportedLanguages": "en",
             "FiscalYearStartMonth": "January", "Email": {"Address": "books@tributary-trading.com"},
             "WebAddr": {"URI": "https://www.tributary-trading.com"},
@@ -532,8 +539,9 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
     async def preferences(request: web.Request) -> web.Response:
         """The company's settings, in Intuit's shape: what a client reads to know the home currency,
         the fiscal year, sales tax and the report basis before reading any figure."""
-        if (resp := guard(request)):
-            return resp
+        simulator, refused = guard(request)
+        if refused:
+            return refused
         created = qbo_time(utc_at(simulator.world.start - dt.timedelta(days=30), 16))
         return reply({"Preferences": {
             "AccountingInfoPrefs": {"FirstMonthOfFiscalYear": "January", "UseAccountNumbers": True,
@@ -558,8 +566,9 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
             "MetaData": {"CreateTime": created, "LastUpdatedTime": created}}})
 
     async def query(request: web.Request) -> web.Response:
-        if (resp := guard(request)):
-            return resp
+        simulator, refused = guard(request)
+        if refused:
+            return refused
         text = request.query.get("query")
         if text is None and request.can_read_body:
             text = await request.text()   # POST /query takes the query as application/text
@@ -571,8 +580,9 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
     async def read_one(request: web.Request) -> web.Response:
         """GET /{entity}/{id}: one object, as `{"Invoice": {...}, "time": ...}`; an id the books do
         not hold is Intuit's 400 "Object Not Found" (code 610)."""
-        if (resp := guard(request)):
-            return resp
+        simulator, refused = guard(request)
+        if refused:
+            return refused
         entity = ENTITY_BY_LOWER.get(request.match_info["entity"].lower())
         entity_id = request.match_info["entity_id"]
         if entity is None or not entity_id.isdigit():
@@ -587,8 +597,9 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
         return reply({entity: found[0]})
 
     async def batch(request: web.Request) -> web.Response:
-        if (resp := guard(request, is_batch=True)):
-            return resp
+        simulator, refused = guard(request, is_batch=True)
+        if refused:
+            return refused
         try:
             items = json.loads(await request.text())["BatchItemRequest"]
             assert isinstance(items, list)
@@ -609,8 +620,9 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
         return reply({"BatchItemResponse": out})
 
     async def cdc(request: web.Request) -> web.Response:
-        if (resp := guard(request)):
-            return resp
+        simulator, refused = guard(request)
+        if refused:
+            return refused
         since_text = request.query.get("changedSince", "")
         names = [n.strip() for n in request.query.get("entities", "").split(",") if n.strip()]
         try:
@@ -644,8 +656,9 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
         return reply({"CDCResponse": [{"QueryResponse": responses}]})
 
     async def report(request: web.Request) -> web.Response:
-        if (resp := guard(request)):
-            return resp
+        simulator, refused = guard(request)
+        if refused:
+            return refused
         name = request.match_info["report"]
         today = local_date(simulator.clock.now())
         try:

@@ -48,14 +48,16 @@ class TokenStore:
     token it rotated to, so a sandbox restarted after a rotation must still accept the token the
     client stored, not only the first one. Access tokens live for an hour and are not kept."""
 
-    def __init__(self, clock: Clock, saved_to: Path | None = None) -> None:
+    def __init__(self, clock: Clock, saved_to: Path | None = None,
+                 initial_refresh_token: str = INITIAL_REFRESH_TOKEN) -> None:
         self.clock = clock
         self.saved_to = saved_to
+        self.initial_refresh_token = initial_refresh_token   # another company's connection has its own
         self.reset()
 
     def reset(self) -> None:
         now = self.clock.now()
-        self.refresh = {INITIAL_REFRESH_TOKEN: {"issued": now, "used": now}}
+        self.refresh = {self.initial_refresh_token: {"issued": now, "used": now}}
         self.access: dict[str, dt.datetime] = {}
         self.access_ttl = ACCESS_TOKEN_TTL   # shortened by tests: an hour's expiry within one run
         self.serial = 0
@@ -152,8 +154,11 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
             return web.json_response({"error": "invalid_client"}, status=401)
         if form.get("grant_type") != "refresh_token":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
+        # One app, several companies: the refresh token says which company's connection it is.
+        refresh_token = form.get("refresh_token", "")
+        company = next((c for c in simulator.companies.values() if refresh_token in c.tokens.refresh), simulator)
         try:
-            return web.json_response(simulator.tokens.exchange(form.get("refresh_token", "")))
+            return web.json_response(company.tokens.exchange(refresh_token))
         except PermissionError:
             return web.json_response({"error": "invalid_grant"}, status=400)
 
@@ -184,8 +189,9 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
             token = body["token"]
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "invalid_request"}, status=400)
-        if token in simulator.tokens.refresh or token in simulator.tokens.access:
-            simulator.tokens.revoke()
+        for company in simulator.companies.values():
+            if token in company.tokens.refresh or token in company.tokens.access:
+                company.tokens.revoke()
         return web.Response(status=200)
 
     app.add_routes([web.post("/oauth2/v1/tokens/bearer", token),

@@ -23,7 +23,7 @@ from aiohttp import web
 from ...world import cents
 from . import NAME
 from .api import monthly_pl_totals, profit_and_loss
-from .auth import ACCESS_TOKEN_TTL, CLIENT_ID, CLIENT_SECRET, REALM_ID
+from .auth import ACCESS_TOKEN_TTL, CLIENT_ID, CLIENT_SECRET
 from .data import ENTITIES, local_date, recompute_balances, ref, sales_lines, to_cents, txn_tax_detail
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
 
     async def ctl_tokens(request: web.Request) -> web.Response:
         return web.json_response({"refresh_token": simulator.tokens.current_refresh(), "client_id": CLIENT_ID,
-                                  "client_secret": CLIENT_SECRET, "realm_id": REALM_ID})
+                                  "client_secret": CLIENT_SECRET, "realm_id": simulator.realm_id})
 
     async def ctl_age_tokens(request: web.Request) -> web.Response:
         """Make every token `days` older while the data clock stays put: days of token rotation

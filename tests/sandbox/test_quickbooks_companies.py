@@ -1,0 +1,99 @@
+"""Several QuickBooks companies on one app, as an accountant connects them, refereed by Intuit's
+own clients (intuit-oauth's AuthClient, python-quickbooks) through the sandbox's proxy: each
+company has its realm id and its own refresh token; a token reads its own company's books only;
+revoking one company's connection leaves the other connected.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from intuitlib.client import AuthClient
+from quickbooks import QuickBooks, exceptions
+from quickbooks.objects import Customer, Invoice
+from quickbooks.objects.company_info import CompanyInfo
+
+from conftest import Sim, free_port
+from tributary_sandbox.vendors import quickbooks as simulator
+
+SECOND_REALM = simulator.instance_realm_id("second")
+
+
+@pytest.fixture(scope="module")
+def companies(tmp_path_factory):
+    """A sandbox serving the default company and a second one (SANDBOX_INSTANCES=quickbooks:second)."""
+    state = tmp_path_factory.mktemp("sandbox-companies")
+    port, proxy_port = free_port(), free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(state),
+                             "--port", str(port), "--proxy-port", str(proxy_port), "--seed", "42", "--scale", "0.3",
+                             "--instances", "quickbooks:second"],
+                            stdout=open(state / "serve.log", "wb"), stderr=subprocess.STDOUT)
+    sim = Sim(state, port, proxy_port)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            sim.ctl("GET", "/_sandbox/health")
+            break
+        except requests.RequestException:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("sandbox did not start:\n" + (state / "serve.log").read_text())
+            time.sleep(0.1)
+    yield sim
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def connect(sim: Sim, monkeypatch, hooks: str, realm: str) -> QuickBooks:
+    """Logged in as Intuit's documentation shows, with the company's own refresh token."""
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", sim.proxy_url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sim.ca)
+    tokens = sim.ctl("GET", f"{hooks}/_sandbox/quickbooks/tokens")
+    assert tokens["realm_id"] == realm
+    auth = AuthClient(client_id=tokens["client_id"], client_secret=tokens["client_secret"],
+                      redirect_uri="https://localhost/callback", environment="production")
+    auth.refresh(refresh_token=tokens["refresh_token"])
+    return QuickBooks(auth_client=auth, refresh_token=auth.refresh_token, company_id=realm, minorversion=75)
+
+
+def test_each_company_reads_its_own_books(companies, monkeypatch):
+    first = connect(companies, monkeypatch, "", simulator.REALM_ID)
+    second = connect(companies, monkeypatch, "/instances/second", SECOND_REALM)
+    assert CompanyInfo.get(simulator.REALM_ID, qb=first).CompanyName == "Tributary Trading Co"
+    assert CompanyInfo.get(SECOND_REALM, qb=second).CompanyName == "Second Trading Co"
+    # ids overlap across companies, as two real companies' do; the records behind them differ
+    first_customers = {c.Id: c.DisplayName for c in Customer.where("", max_results=1000, qb=first)}
+    second_customers = {c.Id: c.DisplayName for c in Customer.where("", max_results=1000, qb=second)}
+    shared = set(first_customers) & set(second_customers)
+    assert shared and any(first_customers[i] != second_customers[i] for i in shared)
+    first_total = sum(i.TotalAmt for i in Invoice.where("", max_results=1000, qb=first))
+    second_total = sum(i.TotalAmt for i in Invoice.where("", max_results=1000, qb=second))
+    assert first_total != second_total
+    # each company's truth is served beside it
+    truth = companies.ctl("GET", "/instances/second/_sandbox/quickbooks/truth")
+    assert truth["active_counts"]["Customer"] == len(second_customers)
+
+
+def test_a_token_reads_only_its_own_company(companies, monkeypatch):
+    second = connect(companies, monkeypatch, "/instances/second", SECOND_REALM)
+    # Intuit's 403 ApplicationAuthorizationFailed (3100), which python-quickbooks raises by its code
+    with pytest.raises(exceptions.ValidationException) as refused:
+        CompanyInfo.get(simulator.REALM_ID, qb=QuickBooks(auth_client=second.auth_client,
+                                                          refresh_token=second.refresh_token,
+                                                          company_id=simulator.REALM_ID, minorversion=75))
+    assert refused.value.error_code == 3100
+
+
+def test_revoking_one_company_leaves_the_other_connected(companies, monkeypatch):
+    first = connect(companies, monkeypatch, "", simulator.REALM_ID)
+    second = connect(companies, monkeypatch, "/instances/second", SECOND_REALM)
+    assert second.auth_client.revoke(token=second.auth_client.refresh_token) is True
+    with pytest.raises(exceptions.AuthorizationException):
+        CompanyInfo.get(SECOND_REALM, qb=second)
+    assert CompanyInfo.get(simulator.REALM_ID, qb=first).CompanyName == "Tributary Trading Co"
+    first.auth_client.refresh(refresh_token=first.auth_client.refresh_token)   # its refresh token still works
+    companies.ctl("POST", "/_sandbox/reset", {})
