@@ -31,3 +31,11 @@ def test_every_source_has_a_schedule(stack):
     jobs = {schedule["name"]: schedule for schedule in json.loads(listed.stdout)["schedules"]["job"]}
     assert jobs["quickbooks-daily"]["interval"] == "@daily"
     assert jobs["attio-hourly"]["interval"] == "@hourly"
+
+
+def test_dbt_runs_its_queries_without_postgresqls_jit(stack):
+    """The dbt wrapper turns JIT off for dbt's sessions (transform/dbt-wrapper: compiling the
+    identity models' plans cost more than running them)."""
+    shown = stack.meltano("invoke", "dbt:show", "--inline", "select current_setting('jit') as jit_setting")
+    assert shown.ok, shown.output[-3000:]
+    assert "| off " in shown.output.replace("\x1b", "") or "off" in shown.output.split("jit_setting")[-1], shown.output[-2000:]
