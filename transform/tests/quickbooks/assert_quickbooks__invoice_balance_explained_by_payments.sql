@@ -2,6 +2,7 @@
 -- the payments applied to it. A mismatch means payments are missing from (or extra in) the
 -- warehouse: e.g. a batch item the tap dropped, or a payment deleted without its deletion.
 select
+    source_relation,
     invoice_id,
     total_amount,
     deposit_amount,

@@ -2,6 +2,7 @@
 -- Invoices with bundle (GroupLineDetail) lines are skipped: their amounts sit in nested lines.
 with lines as (
     select
+        source_relation,
         invoice_id,
         sum(case detail_type
             when 'SalesItemLineDetail' then amount
@@ -10,11 +11,13 @@ with lines as (
         end) as lines_amount,
         bool_or(detail_type = 'GroupLineDetail') as has_bundle
     from {{ ref('stg_quickbooks__invoice_lines') }}
-    group by invoice_id
+    group by source_relation, invoice_id
 )
 
-select invoices.invoice_id, invoices.total_amount, invoices.tax_amount, lines.lines_amount
+select invoices.source_relation, invoices.invoice_id, invoices.total_amount, invoices.tax_amount, lines.lines_amount
 from {{ ref('stg_quickbooks__invoices') }} as invoices
-left join lines on invoices.invoice_id = lines.invoice_id
+left join lines
+    on invoices.source_relation = lines.source_relation
+    and invoices.invoice_id = lines.invoice_id
 where not coalesce(lines.has_bundle, false)
     and invoices.total_amount <> coalesce(lines.lines_amount, 0) + invoices.tax_amount

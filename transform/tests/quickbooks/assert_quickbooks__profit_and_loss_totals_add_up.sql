@@ -4,6 +4,7 @@
 -- A break usually means the tap merged two report rows with the same label.
 with monthly as (
     select
+        source_relation,
         report_month,
         {% for label in ['Total Income', 'Total Cost of Goods Sold', 'Gross Profit', 'Total Expenses',
                          'Net Operating Income', 'Total Other Income', 'Total Other Expenses',
@@ -12,7 +13,7 @@ with monthly as (
             as {{ label | lower | replace(' ', '_') }}{{ ',' if not loop.last }}
         {% endfor %}
     from {{ ref('quickbooks__profit_and_loss') }}
-    group by report_month
+    group by source_relation, report_month
 )
 
 select *

@@ -9,12 +9,13 @@
 with staged as (
     {% for document_type, model in documents %}
     select
+        source_relation,
         '{{ document_type }}' as document_type,
         date_trunc('month', transaction_date)::date as revenue_month,
         count(*) as document_count,
         sum(total_amount - tax_amount) as amount
     from {{ ref(model) }}
-    group by 2
+    group by 1, 3
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
@@ -22,6 +23,7 @@ with staged as (
 mart as (
     {% for document_type, model in documents %}
     select
+        source_relation,
         '{{ document_type }}' as document_type,
         revenue_month,
         {{ document_type }}_count as document_count,
@@ -33,6 +35,7 @@ mart as (
 )
 
 select
+    coalesce(mart.source_relation, staged.source_relation) as source_relation,
     coalesce(mart.document_type, staged.document_type) as document_type,
     coalesce(mart.revenue_month, staged.revenue_month) as revenue_month,
     mart.document_count as mart_count,
@@ -41,7 +44,8 @@ select
     staged.amount as staged_amount
 from mart
 full outer join staged
-    on mart.document_type = staged.document_type
+    on mart.source_relation = staged.source_relation
+    and mart.document_type = staged.document_type
     and mart.revenue_month = staged.revenue_month
 where mart.document_count is distinct from staged.document_count
     or mart.amount is distinct from staged.amount
