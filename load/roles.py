@@ -118,6 +118,11 @@ def apply(conn, database: str, role_passwords: dict[str, str]) -> None:
     run("grant connect on database {} to {}, {}, {}", database, LOADER, TRANSFORMER, ANALYST)
     run("grant temporary, create on database {} to {}, {}", database, LOADER, TRANSFORMER)  # (the loader merges via temp tables)
     run("revoke create on schema public from public")
+    # dbt's sessions run without PostgreSQL's JIT compiler: the models' plans carry huge cost
+    # estimates (nested loops switched off in the identity models, array sub-selects), so it compiled
+    # them with LLVM at full optimisation, 5 s for a query that runs in 1 (bench/RESULTS.md). Set on
+    # the role, in the server: a connection pooler in between passes no startup options.
+    run("alter role {} set jit = off", TRANSFORMER)
     # what each writer creates from now on, the next one reads
     for writer, readers in READERS.items():
         for reader in readers:

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "transform" / "dbt-wrapper"))
 sys.path.insert(0, str(ROOT / "load" / "target-postgres-wrapper"))
-from dbt_wrapper.main import builds, diagnose, settings_problem, without_jit  # noqa: E402
+from dbt_wrapper.main import builds, diagnose, settings_problem  # noqa: E402
 from target_postgres_wrapper.main import check_warehouse, safe_load_method, typed_numbers  # noqa: E402
 
 ENV = {"DBT_HOST": "db.example", "DBT_PORT": "5433", "DBT_USER": "tributary_transformer",
@@ -42,12 +42,6 @@ def test_every_command_that_builds_takes_the_build_lock_and_no_other():
     assert builds(["build", "--select", "source:shopify+"]) and builds(["run"]) and builds(["seed"])
     assert builds(["--log-level", "debug", "snapshot"])   # an option's value before the command
     assert not builds(["compile", "--select", "x"]) and not builds(["test"]) and not builds(["source", "freshness"])
-
-
-def test_dbt_sessions_run_without_jit_unless_the_user_chose():
-    assert without_jit(None) == "-c jit=off"
-    assert without_jit("-c statement_timeout=0") == "-c statement_timeout=0 -c jit=off"
-    assert without_jit("-c jit=on") == "-c jit=on"
 
 
 def test_a_port_that_is_not_a_number_is_named():

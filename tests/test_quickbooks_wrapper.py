@@ -57,15 +57,28 @@ def test_an_inherited_extractor_that_fell_back_to_the_first_company_is_refused(t
     assert json.loads((tmp_path / "company-9130350000072828.json").read_text())["extractor"] == "tap-quickbooks--acme"
 
 
-def test_a_token_store_holding_another_companys_chain_is_refused(tmp_path):
-    store = TokenStore(tmp_path / "token.json", "9130350000000001", "client", "configured")
+def test_the_parent_takes_back_a_company_an_inherited_extractor_claimed_by_falling_back(tmp_path):
+    """tap-quickbooks--acme ran first without its own company id (so with tap-quickbooks's): the
+    parent is not refused for it; the inherited one is, from then on."""
+    claim_company(tmp_path, "9130350000000001", "tap-quickbooks--acme")
+    claim_company(tmp_path, "9130350000000001", "tap-quickbooks")
+    with pytest.raises(ConfigError):
+        claim_company(tmp_path, "9130350000000001", "tap-quickbooks--acme")
+
+
+def test_a_token_store_holding_another_extractors_company_is_refused(tmp_path):
+    store = TokenStore(tmp_path / "token.json", "9130350000000001", "client", "configured", "tap-quickbooks")
     store.save("rotated-1")
-    other = TokenStore(tmp_path / "token.json", "9130350000072828", "client", "configured-2")
+    other = TokenStore(tmp_path / "token.json", "9130350000072828", "client", "configured-2", "tap-quickbooks--second")
     with pytest.raises(ConfigError) as refused:
-        other.check_company("tap-quickbooks--second")
+        other.check_company()
     assert "TAP_QUICKBOOKS__SECOND_TOKEN_STORE_PATH" in str(refused.value)
-    store.check_company("tap-quickbooks")   # its own chain
+    store.check_company()   # its own chain
     assert store.current_token() == "rotated-1"
+    # One extractor moved to another company (a test company, then the real one): a new chain.
+    moved = TokenStore(tmp_path / "token.json", "9130350000072828", "client", "configured-2", "tap-quickbooks")
+    moved.check_company()
+    assert moved.current_token() == "configured-2"
 
 
 def test_a_first_load_leaves_the_deletions_feed_to_the_guarded_tap():

@@ -35,8 +35,8 @@ def test_every_source_has_a_schedule(stack):
 
 
 def test_dbt_runs_its_queries_without_postgresqls_jit(stack):
-    """The dbt wrapper turns JIT off for dbt's sessions (transform/dbt-wrapper: compiling the
-    identity models' plans cost more than running them)."""
+    """dbt's role runs without JIT (load/roles.py: compiling the identity models' plans cost more
+    than running them), set in the server, so it holds through a connection pooler too."""
     shown = stack.meltano("invoke", "dbt", "show", "--inline", "select current_setting('jit') as jit_setting")
     assert shown.ok, shown.output[-3000:]
     # dbt show prints the row as a table: | jit_setting | ... | off |

@@ -86,8 +86,11 @@ class Sandbox:
                                           **{**(options or {}).get(name, {}), **package.instance_options(instance)})
             simulator.fault_name = f"{name}--{instance}"
             self.instance_simulators[(name, instance)] = simulator
-            if hasattr(package, "serve_instance"):   # reached on the vendor's own hosts too (QuickBooks: by realm)
+            if hasattr(package, "serve_instance"):
+                # Reached on the vendor's own hosts (QuickBooks: by realm), where the vendor's own
+                # fault rules apply: a rule naming the instance is refused as unknown, not ignored.
                 package.serve_instance(self.simulators[name], simulator)
+                continue
             self.faults.register(Vendor(simulator.fault_name, tuple(f"/instances/{instance}{p}" for p in package.PATHS),
                                         (), dict(package.FAULT_KINDS), simulator))
 

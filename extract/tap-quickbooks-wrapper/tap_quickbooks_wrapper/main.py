@@ -124,9 +124,11 @@ class TokenStore:
     in the config (after reconnecting the app), that one wins and the chain starts again.
     """
 
-    def __init__(self, path: Path, realm_id: str, client_id: str, configured_token: str):
+    def __init__(self, path: Path, realm_id: str, client_id: str, configured_token: str,
+                 extractor: str | None = None):
         self.path = path
         self.realm_id = realm_id
+        self.extractor = extractor   # the Meltano extractor whose chain this is (None: run by hand)
         self.client_id = client_id
         self.configured_fingerprint = hashlib.sha256(configured_token.encode()).hexdigest()
         self.configured_token = configured_token
@@ -144,18 +146,21 @@ class TokenStore:
         )
         return saved["refresh_token"] if same_chain and saved.get("refresh_token") else self.configured_token
 
-    def check_company(self, extractor: str | None) -> None:
-        """A store keeps one company's chain: one set by a parent's token_store_path for several
-        companies would have each company's rotated token overwrite the other's."""
+    def check_company(self) -> None:
+        """A store keeps one company's chain: a parent's token_store_path, inherited by another
+        company's extractor, would have each company's rotated token overwrite the other's. One
+        extractor moving to another company (a test company, then the real one) starts a new chain."""
         try:
-            saved_realm = json.loads(self.path.read_text()).get("realm_id")
+            saved = json.loads(self.path.read_text())
+            saved_realm, saved_extractor = saved.get("realm_id"), saved.get("extractor")
         except (FileNotFoundError, json.JSONDecodeError, AttributeError):
             return
-        if saved_realm and saved_realm != self.realm_id:
-            prefix = re.sub(r"[^A-Z0-9]", "_", (extractor or "tap-quickbooks").upper())
+        if saved_realm and saved_realm != self.realm_id and saved_extractor and self.extractor \
+                and saved_extractor != self.extractor:
+            prefix = re.sub(r"[^A-Z0-9]", "_", self.extractor.upper())
             raise ConfigError(
-                f"The token store {self.path} keeps QuickBooks company {saved_realm}'s refresh token, not company "
-                f"{self.realm_id}'s: two companies sharing it would overwrite each other's. Give each company its "
+                f"The token store {self.path} keeps QuickBooks company {saved_realm}'s refresh token for "
+                f"{saved_extractor}, not company {self.realm_id}'s: two companies sharing it would overwrite each other's. Give each company its "
                 f"own ({prefix}_TOKEN_STORE_PATH), or leave it unset for the default, one file per company.")
 
     def save(self, refresh_token: str) -> bool:
@@ -165,6 +170,7 @@ class TokenStore:
                 return False
             _write_json_atomically(self.path, {
                 "realm_id": self.realm_id,
+                "extractor": self.extractor,
                 "client_id": self.client_id,
                 "configured_fingerprint": self.configured_fingerprint,
                 "refresh_token": refresh_token,
@@ -182,7 +188,10 @@ def claim_company(claims_dir: Path, realm_id: str, extractor: str | None) -> Non
     every setting it does not set from tap-quickbooks, the realm id and refresh token included, so
     a forgotten setting would load the first company again into the second one's schema: the
     numbers of one business counted twice, silently. The first extractor to load a company claims
-    it (a file beside the token stores); another one is refused, naming the settings to set."""
+    it (a file beside the token stores); another one is refused, naming the settings to set. The
+    parent (tap-quickbooks) takes a company back from an inherited one: the company an inherited
+    extractor falls back to is the parent's. (One company split over two extractors on purpose, one
+    reading only the reports, is refused too: delete the claim file when that is meant.)"""
     if not extractor:
         return   # run outside Meltano (by hand, a benchmark): nothing names the extractor
     claim = claims_dir / f"company-{realm_id}.json"
@@ -190,7 +199,11 @@ def claim_company(claims_dir: Path, realm_id: str, extractor: str | None) -> Non
         owner = json.loads(claim.read_text()).get("extractor")
     except (FileNotFoundError, json.JSONDecodeError, AttributeError):
         owner = None
-    if owner and owner != extractor:
+    if owner and owner != extractor and "--" in owner and "--" not in extractor:
+        log(f"QuickBooks company {realm_id} was claimed by {owner}, which inherits its company id from "
+            f"{extractor} when its own is unset: {extractor} takes it back, and {owner} is refused from now on.")
+        owner = None
+    elif owner and owner != extractor:
         prefix = re.sub(r"[^A-Z0-9]", "_", extractor.upper())
         raise ConfigError(
             f"{extractor} is set to load QuickBooks company {realm_id}, which {owner} already loads "
@@ -340,12 +353,14 @@ def run(args: list[str]) -> int:
     check_config(config)
     route_to_sandbox(config)
 
+    extractor = os.environ.get("MELTANO_EXTRACTOR_NAME")   # Meltano's name for the plugin it runs
     store = TokenStore(
         Path(config.get("token_store_path") or default_token_store_path(str(config["realm_id"]))),
-        str(config["realm_id"]), str(config["client_id"]), str(config["refresh_token"]),
+        str(config["realm_id"]), str(config["client_id"]), str(config["refresh_token"]), extractor,
     )
-    store.check_company(os.environ.get("MELTANO_EXTRACTOR_NAME"))
-    claim_company(store.path.parent, str(config["realm_id"]), os.environ.get("MELTANO_EXTRACTOR_NAME"))
+    store.check_company()
+    if "--discover" not in args:   # discovery reads no company's data: it claims none
+        claim_company(store.path.parent, str(config["realm_id"]), extractor)
     secrets = {str(config.get(key)) for key in SECRET_SETTINGS if config.get(key)}
     config["refresh_token"] = store.current_token()
     secrets.add(config["refresh_token"])

@@ -13,11 +13,7 @@ exit code is ours. Only three things are added:
    warehouse while dbt runs: one build at a time per warehouse, on any machine. Two jobs that build
    the same models (every shop's job builds the shop models) would otherwise replace the same
    tables at once, and dbt's table swap fails in one of them. A build that waits says so; the lock
-   goes with the wrapper's connection, whatever ends it;
-4. dbt's sessions run without PostgreSQL's JIT compiler (PGOPTIONS, unless it names jit itself).
-   The models' plans carry huge cost estimates (nested loops switched off in the identity models,
-   array sub-selects), so PostgreSQL compiled them with LLVM at full optimisation: 5 s of
-   compiling for a query that runs in 1 (int_identity__contacts at 1M records; bench/RESULTS.md).
+   goes with the wrapper's connection, whatever ends it.
 
 The connection settings reach dbt as the dbt plugin's own variables, DBT_HOST, DBT_PORT, …
 (transform/profiles/profiles.yml), set by Meltano from its settings.
@@ -126,12 +122,6 @@ def hold_build_lock(env: dict):
     return conn
 
 
-def without_jit(pgoptions: str | None) -> str:
-    """PGOPTIONS for dbt's connections: JIT off, unless the options already set it."""
-    pgoptions = (pgoptions or "").strip()
-    return pgoptions if re.search(r"\bjit\s*=", pgoptions) else f"{pgoptions} -c jit=off".strip()
-
-
 def _dbt_executable() -> str:
     beside_us = Path(sys.executable).parent / "dbt"
     return str(beside_us) if beside_us.exists() else "dbt"
@@ -147,7 +137,6 @@ def main() -> None:
         if not os.environ.get(f"DBT_{name.upper()}", "-").strip():
             del os.environ[f"DBT_{name.upper()}"]
 
-    os.environ["PGOPTIONS"] = without_jit(os.environ.get("PGOPTIONS"))
     lock = hold_build_lock(os.environ) if builds(args) else None
     process = subprocess.Popen([_dbt_executable(), *args], stdout=subprocess.PIPE)
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -50,18 +50,31 @@ email_pairs as (
     group by a.contact_key, b.contact_key
 ),
 
--- exact when the two records share an address as typed (trimmed and lower-cased), not only its
--- normalised form
-email_links as (
+-- exact when the two records share an address as typed (trimmed and lower-cased) whose key is
+-- usable, not only its normalised form (a shared role mailbox dropped above does not count);
+-- normalised here for the linked pairs only, which are few
+pairs_typed as (
     select
-        email_pairs.contact_key_a,
-        email_pairs.contact_key_b,
-        case when contact_a.emails && contact_b.emails then 'email_exact' else 'email_normalised' end as match_rule,
-        case when contact_a.emails && contact_b.emails then 1.00 else 0.95 end as confidence,
-        email_pairs.matched_on
+        email_pairs.*,
+        exists (
+            select 1
+            from unnest(contact_a.emails) as shared(address)
+            where shared.address = any(contact_b.emails)
+                and {{ identity_normalised_email('shared.address') }} in (select email_normalised from usable_addresses)
+        ) as shares_typed_address
     from email_pairs
     inner join contacts as contact_a on contact_a.contact_key = email_pairs.contact_key_a
     inner join contacts as contact_b on contact_b.contact_key = email_pairs.contact_key_b
+),
+
+email_links as (
+    select
+        contact_key_a,
+        contact_key_b,
+        case when shares_typed_address then 'email_exact' else 'email_normalised' end as match_rule,
+        case when shares_typed_address then 1.00 else 0.95 end as confidence,
+        matched_on
+    from pairs_typed
 ),
 
 phones as (
