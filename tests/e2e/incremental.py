@@ -29,6 +29,13 @@ def assert_a_full_refresh_changes_nothing(stack, source: str, expected_models: i
     assert model_rows(stack, models) == incremental
 
 
+def instance_rows(stack, tables: tuple[str, ...], source_relation: str) -> dict[str, tuple]:
+    """One instance's row count and a digest of its rows in each table (schema.table), in a stable order."""
+    return {table: tuple(stack.sql(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+                                   f"from {table} as t where source_relation = %s", (source_relation,))[0])
+            for table in tables}
+
+
 def inserted_rows(output: str, model: str, schema: str = "staging") -> int:
     """What dbt reports it inserted into an incremental model ("... staging.<model> ... [INSERT 0 12 in ...")."""
     line = next(line for line in output.splitlines() if f"incremental model {schema}.{model} " in line and "INSERT" in line)

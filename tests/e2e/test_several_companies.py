@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from incremental import assert_a_full_refresh_changes_nothing
+from incremental import assert_a_full_refresh_changes_nothing, instance_rows
 
 SCALE = 0.1
 COMPANIES = {"raw_quickbooks": "/_sandbox/quickbooks", "raw_quickbooks_second": "/instances/second/_sandbox/quickbooks"}
@@ -54,8 +54,7 @@ def company_rows(stack, company: str) -> dict[str, tuple]:
     """A digest of one company's rows in its marts and line tables."""
     tables = ("marts.quickbooks__invoices", "marts.quickbooks__ar_aging", "marts.quickbooks__profit_and_loss",
               "staging.stg_quickbooks__invoice_lines", "staging.stg_quickbooks__payment_lines")
-    return {table: tuple(stack.sql(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
-                                   f"from {table} as t where source_relation = %s", (company,))[0]) for table in tables}
+    return instance_rows(stack, tables, company)
 
 
 def run(stack, job: list[str], **env: str):

@@ -16,7 +16,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from incremental import assert_a_full_refresh_changes_nothing
+from incremental import assert_a_full_refresh_changes_nothing, instance_rows
 from this_worker import BIN, PROJECT_ROOT, WAREHOUSE
 
 SCALE = 0.1  # a few hundred orders per shop
@@ -41,8 +41,7 @@ def shop_rows(stack, shop: str) -> dict[str, tuple]:
     """A digest of one shop's rows in each of its marts and order-element tables."""
     tables = ("marts.shopify__orders", "marts.shopify__customers", "marts.shopify__products",
               "staging.stg_shopify__order_lines", "staging.stg_shopify__refunds")
-    return {table: tuple(stack.sql(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
-                                   f"from {table} as t where source_relation = %s", (shop,))[0]) for table in tables}
+    return instance_rows(stack, tables, shop)
 
 
 def run(stack, job: list[str], **env: str):

@@ -2,6 +2,7 @@
 reaches it the way the tap does: through the CONNECT proxy, trusting the generated CA."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -81,13 +82,13 @@ class Sim:
         return resp.json()
 
 
-@pytest.fixture(scope="session")
-def sim_server(tmp_path_factory):
-    state = tmp_path_factory.mktemp("sandbox-state")
+@contextlib.contextmanager
+def serving(state: Path, *options: str):
+    """A sandbox server in a subprocess (free ports, `state` as its state dir), up until the block ends."""
     port, proxy_port = free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(state),
-                             "--port", str(port), "--proxy-port", str(proxy_port), "--seed", "42"],
+                             "--port", str(port), "--proxy-port", str(proxy_port), "--seed", "42", *options],
                             stdout=open(state / "serve.log", "wb"), stderr=subprocess.STDOUT, env=env)
     sim = Sim(state, port, proxy_port)
     deadline = time.monotonic() + 60
@@ -99,9 +100,17 @@ def sim_server(tmp_path_factory):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("sandbox did not start:\n" + (state / "serve.log").read_text())
             time.sleep(0.1)
-    yield sim
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield sim
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sim_server(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("sandbox-state")) as sim:
+        yield sim
 
 
 @pytest.fixture()

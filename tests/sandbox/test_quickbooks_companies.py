@@ -5,18 +5,14 @@ revoking one company's connection leaves the other connected.
 """
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 
 import pytest
-import requests
 from intuitlib.client import AuthClient
 from quickbooks import QuickBooks, exceptions
 from quickbooks.objects import Customer, Invoice
 from quickbooks.objects.company_info import CompanyInfo
 
-from conftest import Sim, free_port
+from conftest import Sim, serving
 from tributary_sandbox.vendors import quickbooks as simulator
 
 SECOND_REALM = simulator.instance_realm_id("second")
@@ -25,25 +21,8 @@ SECOND_REALM = simulator.instance_realm_id("second")
 @pytest.fixture(scope="module")
 def companies(tmp_path_factory):
     """A sandbox serving the default company and a second one (SANDBOX_INSTANCES=quickbooks:second)."""
-    state = tmp_path_factory.mktemp("sandbox-companies")
-    port, proxy_port = free_port(), free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tributary_sandbox", "serve", "--state-dir", str(state),
-                             "--port", str(port), "--proxy-port", str(proxy_port), "--seed", "42", "--scale", "0.3",
-                             "--instances", "quickbooks:second"],
-                            stdout=open(state / "serve.log", "wb"), stderr=subprocess.STDOUT)
-    sim = Sim(state, port, proxy_port)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            sim.ctl("GET", "/_sandbox/health")
-            break
-        except requests.RequestException:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("sandbox did not start:\n" + (state / "serve.log").read_text())
-            time.sleep(0.1)
-    yield sim
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serving(tmp_path_factory.mktemp("sandbox-companies"), "--scale", "0.3", "--instances", "quickbooks:second") as sim:
+        yield sim
 
 
 def connect(sim: Sim, monkeypatch, hooks: str, realm: str) -> QuickBooks:
