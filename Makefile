@@ -95,6 +95,8 @@ demo: warehouse-start sandbox-start
 # is waiting (on a vendor's Retry-After, a subprocess starting), which a third worker fills.
 TEST_WORKERS ?= 3
 PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+# Every run lists its slowest cases: what to move to `make test-slow` when the suite nears its budget.
+PYTEST_DURATIONS = --durations=40 --durations-min=20
 # When make started: `make test` and `make test-fast` end by printing their wall time, install included.
 MAKE_STARTED := $(shell date +%s)
 # $(call run_suites,PYTEST ARGS): the project's suite with those arguments, then each tap's own
@@ -102,8 +104,8 @@ MAKE_STARTED := $(shell date +%s)
 # even when one fails, and the last lines say which failed and the wall time.
 define run_suites
 failed=""; \
-echo '$(BIN)/python -m pytest $(1) $(PYTEST_PARALLEL)'; \
-$(BIN)/python -m pytest $(1) $(PYTEST_PARALLEL) || failed="$$failed tests"; \
+echo '$(BIN)/python -m pytest $(1) $(PYTEST_PARALLEL) $(PYTEST_DURATIONS)'; \
+$(BIN)/python -m pytest $(1) $(PYTEST_PARALLEL) $(PYTEST_DURATIONS) || failed="$$failed tests"; \
 for suite in $(TAP_SUPPORT) $(OUR_TAPS); do \
   echo "(cd $$suite && pytest -q -n 2)"; (cd $$suite && $(CURDIR)/$(BIN)/python -m pytest -q -n 2) || failed="$$failed $$suite"; \
 done; \
@@ -122,7 +124,7 @@ test-fast: install
 	@$(call run_suites,tests --ignore=tests/e2e tests/e2e/test_attio_pipeline.py -m "not slow")
 
 test-slow: install
-	$(BIN)/python -m pytest tests -m slow $(PYTEST_PARALLEL)
+	$(BIN)/python -m pytest tests -m slow $(PYTEST_PARALLEL) $(PYTEST_DURATIONS)
 
 # Every benchmark, one after the other (each starts its own stack on its own ports), then one
 # summary with the machine's facts: bench/results/summary.json and the table in bench/RESULTS.md.
