@@ -108,6 +108,15 @@ def serving(state: Path, *options: str):
 
 
 @pytest.fixture(scope="session")
+def two_businesses(tmp_path_factory):
+    """A sandbox serving a second business beside the default one, on the vendors whose own
+    clients referee it here (SANDBOX_INSTANCES=quickbooks:second,attio:second)."""
+    with serving(tmp_path_factory.mktemp("sandbox-two-businesses"), "--scale", "0.3",
+                 "--instances", "quickbooks:second,attio:second") as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
 def sim_server(tmp_path_factory):
     with serving(tmp_path_factory.mktemp("sandbox-state")) as sim:
         yield sim

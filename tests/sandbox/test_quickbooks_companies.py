@@ -12,17 +12,16 @@ from quickbooks import QuickBooks, exceptions
 from quickbooks.objects import Customer, Invoice
 from quickbooks.objects.company_info import CompanyInfo
 
-from conftest import Sim, serving
+from conftest import Sim
 from tributary_sandbox.vendors import quickbooks as simulator
 
 SECOND_REALM = simulator.instance_realm_id("second")
 
 
 @pytest.fixture(scope="module")
-def companies(tmp_path_factory):
+def companies(two_businesses):
     """A sandbox serving the default company and a second one (SANDBOX_INSTANCES=quickbooks:second)."""
-    with serving(tmp_path_factory.mktemp("sandbox-companies"), "--scale", "0.3", "--instances", "quickbooks:second") as sim:
-        yield sim
+    return two_businesses
 
 
 def connect(sim: Sim, monkeypatch, hooks: str, realm: str) -> QuickBooks:

@@ -85,6 +85,7 @@ class Sandbox:
             simulator = package.Simulator(world, self.clock, self.faults, state_dir,
                                           **{**(options or {}).get(name, {}), **package.instance_options(instance)})
             simulator.fault_name = f"{name}--{instance}"
+            simulator.mounted_at = f"/instances/{instance}"   # the prefix of every path it serves
             self.instance_simulators[(name, instance)] = simulator
             if hasattr(package, "serve_instance"):
                 # Reached on the vendor's own hosts (QuickBooks: by realm), where the vendor's own

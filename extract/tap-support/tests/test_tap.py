@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,11 +46,13 @@ def test_without_validation_config_errors_are_only_warned(caplog):
     assert any("TAP_TOY_PAGE_SIZE='lots'" in message for message in caplog.messages)
 
 
-def toy_cli(config: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+def toy_cli(config: dict, tmp_path: Path, extractor: str | None = None) -> subprocess.CompletedProcess:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
+    env = {key: value for key, value in os.environ.items() if key != "MELTANO_EXTRACTOR_NAME"}
     return subprocess.run([sys.executable, "-m", "tests.toy_tap", "--config", str(path)], cwd=SUPPORT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          env={**env, **({"MELTANO_EXTRACTOR_NAME": extractor} if extractor else {})})
 
 
 @pytest.mark.parametrize("config, line, code", [
@@ -62,6 +66,19 @@ def test_main_says_each_failure_in_one_line_with_its_exit_code(tmp_path, config,
     done = toy_cli(config, tmp_path)
     assert_failed_naming(done, line)
     assert done.returncode == code, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("config, line", [
+    ({"api_key": "k", "page_size": "lots"},
+     "TAP_TOY__ACME_PAGE_SIZE='lots' is not a whole number: set it to e.g. 5 (meltano config tap-toy--acme set page_size 5)"),
+    ({"api_key": "k", "fail": "fatal"}, "the toy API refused: check TAP_TOY__ACME_API_KEY"),
+])
+def test_an_inherited_extractor_is_told_its_own_settings(tmp_path, config, line):
+    """Another business's extractor (tap-toy--acme, inheriting tap-toy) is set through its own
+    variables: the fix names them, not the first business's."""
+    done = toy_cli(config, tmp_path, extractor="tap-toy--acme")
+    assert_failed_naming(done, line)
+    assert not re.search(r"TAP_TOY_[A-Z]|config tap-toy ", done.stderr), done.stderr[-2000:]
 
 
 def test_main_leaves_a_failure_it_cannot_word_to_the_sdk(tmp_path):

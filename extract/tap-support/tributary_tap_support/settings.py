@@ -11,12 +11,29 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shlex
 import typing as t
 from decimal import Decimal
 
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+
+
+def as_the_running_extractor(text: str, plugin: str, extractor: str | None = None) -> str:
+    """`text`, which names `plugin`'s setting variables (TAP_X_API_KEY) and commands (meltano config
+    tap-x), as those of the extractor Meltano runs (MELTANO_EXTRACTOR_NAME, or `extractor`). An
+    inherited extractor, tap-x--acme (another business), is set through TAP_X__ACME_API_KEY: a
+    hint naming the parent's variable would send the user to the first business's setting."""
+    extractor = os.environ.get("MELTANO_EXTRACTOR_NAME", "") if extractor is None else extractor
+    if not extractor.startswith(plugin + "--"):
+        return text
+
+    def variable(name: str) -> str:
+        return name.upper().replace("-", "_")
+
+    text = re.sub(rf"\b{variable(plugin)}_(?=[A-Z])", variable(extractor) + "_", text)
+    return re.sub(rf"\bmeltano config {re.escape(plugin)} ", f"meltano config {extractor} ", text)
 
 
 def _types(prop: dict) -> set[str]:

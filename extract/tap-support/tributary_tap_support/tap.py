@@ -3,7 +3,8 @@
 - Settings Meltano hands over as text ("300", '["people"]') are converted before the SDK
   validates them (settings.typed_settings), or named in one line with their fix.
 - The SDK's schema errors get the tap's hint for the setting they name (`setting_hints`), and
-  each tap adds the checks a schema cannot say (`check_settings`).
+  each tap adds the checks a schema cannot say (`check_settings`). Run as an inherited extractor
+  (tap-x--acme: another business), every hint names that extractor's variables (TAP_X__ACME_…).
 - `main()`, the console script: every failure we can name is one line, no traceback, with the
   tap's exit code for it (`exit_codes`, e.g. GA4's 75 for a spent quota).
 
@@ -22,7 +23,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
-from tributary_tap_support.settings import typed_settings
+from tributary_tap_support.settings import as_the_running_extractor, typed_settings
 from tributary_tap_support.writer import BufferedMsgSpecWriter
 
 # Each tap lists it in its config_jsonschema (sdk_private.py uses it).
@@ -56,8 +57,8 @@ class TributaryTap(Tap):
             super().__init__(config=config, validate_config=validate_config, **kwargs)
         except ConfigValidationError as exc:
             extra = self.check_settings(config) if isinstance(config, Mapping) else []
-            raise ConfigValidationError(str(exc), errors=[self.hinted(e) for e in exc.errors] + extra,
-                                        schema=exc.schema) from None
+            errors = [as_the_running_extractor(e, self.name) for e in [self.hinted(e) for e in exc.errors] + extra]
+            raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
         self.report_config_errors(self.check_settings(self.config), validate_config)
 
     @classmethod
@@ -76,6 +77,7 @@ class TributaryTap(Tap):
     def report_config_errors(self, errors: list[str], validate_config: bool) -> None:  # noqa: FBT001
         if not errors:
             return
+        errors = [as_the_running_extractor(e, self.name) for e in errors]
         if validate_config:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=self.config_jsonschema)
         self.logger.warning("Config validation failed: %s", "; ".join(errors))
@@ -95,7 +97,7 @@ class TributaryTap(Tap):
             line = cls.failure_line(exc)
             if line is None:
                 raise   # not ours to word: the SDK's handler logs it with its traceback
-            cls.logger.error("%s", line)
+            cls.logger.error("%s", as_the_running_extractor(line, cls.name))
             sys.exit(cls.exit_code(exc))
 
     @classmethod

@@ -1,4 +1,4 @@
-{{ require_one_instance(['quickbooks']) }}
+{{ require_one_instance(['quickbooks', 'attio']) }}
 -- One row per company record (Attio companies, QuickBooks customers with a CompanyName): the
 -- company it belongs to and how sure that is. Records are linked when they share a key, by the
 -- strongest rule that applies to the pair:

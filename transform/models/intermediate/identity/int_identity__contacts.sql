@@ -1,4 +1,4 @@
-{{ require_one_instance(['shopify', 'quickbooks']) }}
+{{ require_one_instance(['shopify', 'quickbooks', 'attio']) }}
 -- Every person-like record of every system, one row each, with the keys identity resolution
 -- compares: QuickBooks customers that are individuals or carry an e-mail, Attio people, Shopify
 -- customers. Company hints (the e-mail's company domain, the CRM's company, QuickBooks'

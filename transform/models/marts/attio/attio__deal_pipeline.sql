@@ -1,4 +1,5 @@
--- One row per (not deleted) deal: its stage and outcome, value, owner, company and timing.
+-- One row per (not deleted) deal of each workspace (source_relation): its stage and outcome,
+-- value, owner, company and timing.
 with deals as (
     select * from {{ ref('stg_attio__deals') }}
 ),
@@ -13,6 +14,7 @@ companies as (
 
 enriched as (
     select
+        deals.source_relation,
         deals.deal_id,
         deals.deal_name,
         deals.stage,
@@ -36,12 +38,15 @@ enriched as (
         {{ attio_as_of_date() }} as as_of_date
     from deals
     left join workspace_members
-        on deals.owner_workspace_member_id = workspace_members.workspace_member_id
+        on workspace_members.source_relation = deals.source_relation
+        and workspace_members.workspace_member_id = deals.owner_workspace_member_id
     left join companies
-        on deals.associated_company_id = companies.company_id
+        on companies.source_relation = deals.source_relation
+        and companies.company_id = deals.associated_company_id
 )
 
 select
+    source_relation,
     deal_id,
     deal_name,
     stage,

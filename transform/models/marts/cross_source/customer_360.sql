@@ -1,4 +1,4 @@
-{{ require_one_instance(['shopify', 'quickbooks']) }}
+{{ require_one_instance(['shopify', 'quickbooks', 'attio']) }}
 {%- set system_order = "case contacts.source_system when 'attio' then 1 when 'quickbooks' then 2 else 3 end" -%}
 -- One row per unified customer (a company, or a person who buys for themselves): the ids it
 -- has in each system, who it is, where it stands in the CRM, what it bought in the shop and

@@ -1,4 +1,4 @@
-{{ require_one_instance(['shopify', 'quickbooks']) }}
+{{ require_one_instance(['shopify', 'quickbooks', 'attio']) }}
 -- One timeline per unified customer: every dated event the systems know about it, one row
 -- each, in one shape (when, which system, what happened, the record, an amount if any).
 -- Dates without a time (invoice and close dates) are placed at midnight UTC of that day.

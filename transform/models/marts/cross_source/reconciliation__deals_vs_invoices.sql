@@ -1,4 +1,4 @@
-{{ require_one_instance(['quickbooks']) }}
+{{ require_one_instance(['quickbooks', 'attio']) }}
 -- One row per unified customer with a won Attio deal or a QuickBooks invoice: does the CRM's
 -- won business show up in the books, and is everything the books invoice known to the CRM?
 --   won_deal_not_invoiced   won deals, but no invoice on or after the first won deal's close date

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='company_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'company_id'],
           on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('company_id', [('companies', 'record_id')]) }}") }}
 with source as (
@@ -7,6 +7,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         record_id as company_id,
         name as company_name,
         -- Attio lists a company's domains in the order they were added; the first is the main one.

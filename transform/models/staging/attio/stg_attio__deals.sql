@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='deal_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'deal_id'],
           on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('deal_id', [('deals', 'record_id')]) }}") }}
 with source as (
@@ -7,6 +7,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         record_id as deal_id,
         name as deal_name,
         stage,

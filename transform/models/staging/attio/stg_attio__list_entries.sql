@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='entry_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'entry_id'],
           on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('entry_id', [('list_entries_sales_pipeline', 'entry_id'), ('list_entries_key_accounts', 'entry_id')]) }}") }}
 -- One row per entry of every Attio list. Each list is its own raw table with its own attribute
@@ -15,6 +15,7 @@ key_accounts as (
 
 unioned as (
     select
+        source_relation,
         entry_id,
         list_id,
         list_slug,
@@ -35,6 +36,7 @@ unioned as (
     union all
 
     select
+        source_relation,
         entry_id,
         list_id,
         list_slug,

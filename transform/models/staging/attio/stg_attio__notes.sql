@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='note_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'note_id'],
           on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('note_id', [('notes', 'note_id')]) }}") }}
 with source as (
@@ -7,6 +7,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         note_id,
         parent_object,
         parent_record_id,

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='person_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'person_id'],
           on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('person_id', [('people', 'record_id')]) }}") }}
 with source as (
@@ -7,6 +7,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         record_id as person_id,
         name as full_name,
         name__first_name as first_name,

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='task_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'task_id'],
           on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('task_id', [('tasks', 'task_id')]) }}") }}
 with source as (
@@ -7,6 +7,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         task_id,
         content_plaintext,
         {{ attio_utc('deadline_at') }} as deadline_at,

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='workspace_member_id',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'workspace_member_id'],
           on_schema_change='fail',
           pre_hook="{{ attio_delete_changed('workspace_member_id', [('workspace_members', 'workspace_member_id')]) }}") }}
 with source as (
@@ -7,6 +7,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         workspace_member_id,
         first_name,
         last_name,

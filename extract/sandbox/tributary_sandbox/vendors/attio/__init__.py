@@ -40,11 +40,16 @@ __all__ = ["NAME", "API_PATH", "PATHS", "HOSTS", "FAULT_KINDS", "Simulator", "mo
 
 class Simulator:
     """The Attio workspace the sandbox serves: its data (a data.Workspace), the API keys it
-    accepts, its read limit and the per-route request counters."""
+    accepts, its read limit and the per-route request counters. Another workspace (app.py,
+    instances) has its own key (`api_key`) and name, and a world of its own."""
 
     def __init__(self, world: World, clock: Clock, faults: Faults, state_dir: Path | None = None,
-                 rate_limit_enabled: bool = True, reads_per_second: int = api.READS_PER_SECOND) -> None:
+                 rate_limit_enabled: bool = True, reads_per_second: int = api.READS_PER_SECOND,
+                 api_key: str = API_KEY, workspace_name: str = "Tributary") -> None:
         self.clock, self.faults = clock, faults
+        self.api_key, self.workspace_name = api_key, workspace_name
+        self.fault_name = NAME   # the "vendor" its own fault rules name; another workspace's is attio--<name>
+        self.mounted_at = ""     # its paths' prefix: another workspace is served under /instances/<name> (app.py)
         # The read limit as started (options: `one attio --option rate_limit_enabled=0`); a reload
         # goes back to it, whatever /_sandbox/attio/limits changed since.
         self.limit_settings = {"enabled": bool(rate_limit_enabled), "reads_per_second": int(reads_per_second)}
@@ -54,7 +59,7 @@ class Simulator:
         """(Re)build from `world`: mutations, drift, limit changes and request counts are dropped."""
         self.world = world
         self.workspace = Workspace(world, self.clock)
-        self.api_keys = api_keys()
+        self.api_keys = api_keys(self.api_key)
         self.read_limit = api.ReadLimit(**self.limit_settings)
         self.requests: collections.Counter = collections.Counter()   # route name -> count
 
@@ -64,6 +69,11 @@ class Simulator:
     def mutate(self, object: str = "people", **change) -> dict:
         """What a "mutate" fault calls with its "change" (as POST /_sandbox/attio/mutate)."""
         return control.mutate(self, object, **change)
+
+
+def instance_options(instance: str) -> dict:
+    """Another workspace's own credentials (app.py, instances): its API key, and its name."""
+    return {"api_key": f"sandbox-attio-{instance}-api-key", "workspace_name": f"Tributary {instance.title()}"}
 
 
 def mount(app: web.Application, simulator: Simulator) -> None:

@@ -107,7 +107,8 @@ def make_middleware(simulator: "Simulator"):
     Attio's 404/405 bodies instead of aiohttp's."""
     @web.middleware
     async def attio_middleware(request: web.Request, handler):
-        if not request.path.startswith(API_PATH + "/") and request.path != API_PATH:
+        api_path = simulator.mounted_at + API_PATH
+        if not request.path.startswith(api_path + "/") and request.path != api_path:
             return await handler(request)
         refused = auth.refusal(request, simulator.api_keys)
         if refused:
@@ -269,7 +270,7 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
             "client_id": uid(st.world.seed, "client"), "token_type": "Bearer", "exp": None, "iat": 1700000000,
             "sub": st.workspace_id, "aud": uid(st.world.seed, "client"), "iss": "attio.com", "token_level": "workspace",
             "authorized_by_workspace_member_id": st.member_ids[0], "workspace_id": st.workspace_id,
-            "workspace_name": "Tributary", "workspace_slug": WORKSPACE_SLUG, "workspace_logo_url": None})
+            "workspace_name": simulator.workspace_name, "workspace_slug": WORKSPACE_SLUG, "workspace_logo_url": None})
 
     async def objects(request):
         st = count("objects")

@@ -1,7 +1,8 @@
 """Attio's credentials: a workspace API key, sent as `Authorization: Bearer <key>`.
 
-The sandbox's workspace has one key, API_KEY. A request without it is refused with Attio's 401
-(api.py answers it, in Attio's error body, before any route runs).
+The sandbox's workspace has one key, API_KEY; another workspace (app.py, instances) has its own.
+A request without the workspace's key is refused with Attio's 401 (api.py answers it, in Attio's
+error body, before any route runs): another workspace's key reads nothing here, as at Attio.
 """
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from aiohttp import web
 API_KEY = "sandbox-attio-api-key"
 
 
-def api_keys() -> set[str]:
+def api_keys(key: str = API_KEY) -> set[str]:
     """The keys the workspace accepts (a fresh set on every load)."""
-    return {API_KEY}
+    return {key}
 
 
 def bearer(request: web.Request) -> str | None:
