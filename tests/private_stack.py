@@ -88,6 +88,7 @@ class PrivateStack:
             # the second company's own (a parent's path would be shared: the wrapper refuses that)
             "TAP_QUICKBOOKS__SECOND_TOKEN_STORE_PATH": str(self.run_dir / "quickbooks-second-refresh-token.json"),
             "TAP_GA4_SERVICE_ACCOUNT_KEY": str(self.run_dir / "sandbox" / "ga4-service-account.json"),
+            "TAP_GA4__SECOND_SERVICE_ACCOUNT_KEY": str(self.run_dir / "sandbox" / "ga4-service-account-second.json"),
             # every tap's API URL and the QuickBooks tap's proxy, sources added from the template included
             **dev_settings.api_urls("127.0.0.1", self.sandbox_port),
             **dev_settings.proxy("127.0.0.1", self.sandbox_proxy_port),

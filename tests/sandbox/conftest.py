@@ -110,9 +110,9 @@ def serving(state: Path, *options: str):
 @pytest.fixture(scope="session")
 def two_businesses(tmp_path_factory):
     """A sandbox serving a second business beside the default one, on the vendors whose own
-    clients referee it here (SANDBOX_INSTANCES=quickbooks:second,attio:second)."""
+    clients referee it here (SANDBOX_INSTANCES=quickbooks:second,attio:second,ga4:second)."""
     with serving(tmp_path_factory.mktemp("sandbox-two-businesses"), "--scale", "0.3",
-                 "--instances", "quickbooks:second,attio:second") as sim:
+                 "--instances", "quickbooks:second,attio:second,ga4:second") as sim:
         yield sim
 
 

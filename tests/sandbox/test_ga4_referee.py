@@ -30,9 +30,10 @@ SCOPES = ["https://www.googleapis.com/auth/analytics.readonly"]
 class Referee:
     """The client over REST, each answer's raw body kept for a strict parse."""
 
-    def __init__(self, sim, credentials) -> None:
+    def __init__(self, sim, credentials, hooks: str = "") -> None:
+        """`hooks`: where the business is served ("/instances/<name>" for another one)."""
         self.client = BetaAnalyticsDataClient(credentials=credentials, transport="rest",
-                                              client_options={"api_endpoint": f"{sim.control}/ga4"})
+                                              client_options={"api_endpoint": f"{sim.control}{hooks}/ga4"})
         self.bodies: list = []
         # the REST transport's session is a requests.Session: its response hook sees every answer
         self.client._transport._session.hooks["response"].append(lambda response, **_: self.bodies.append(response))

@@ -136,7 +136,7 @@ class Sandbox:
 
     def started(self, base_url: str) -> None:
         """The server listens at base_url: vendors that hand clients a file naming it write it now."""
-        for simulator in self.simulators.values():
+        for simulator in [*self.simulators.values(), *self.instance_simulators.values()]:
             if hasattr(simulator, "started"):
                 simulator.started(base_url)
 

@@ -13,7 +13,7 @@ from . import vendors
 # The other businesses meltano.yml's dev environment declares (tap-<vendor>--<instance>, served
 # with SANDBOX_INSTANCES=<vendor>:<instance>): their API URLs move with the port too (a second
 # QuickBooks company is reached through the same proxy, by its realm id).
-DEV_INSTANCES = {"shopify": ("second",), "quickbooks": ("second",), "attio": ("second",)}
+DEV_INSTANCES = {"shopify": ("second",), "quickbooks": ("second",), "attio": ("second",), "ga4": ("second",)}
 
 
 def api_urls(host: str, port: int) -> dict[str, str]:

@@ -1,6 +1,8 @@
 {#
     The rows of a raw GA4 report table that belong to the latest load of their day: per
-    (property_id, date), only the rows whose _sdc_sync_started_at is that day's newest.
+    (source_relation, property_id, date), only the rows whose _sdc_sync_started_at is that day's
+    newest. Every business's rows (macros/instances.sql: raw_ga4, raw_ga4_<business>), each with
+    its `source_relation`.
 
     Why: each run re-reads the trailing lookback_days and target-postgres upserts on row_key,
     so a restated row replaces its old figures, but a row GA4 no longer returns (folded into
@@ -24,25 +26,25 @@
         select
             raw.*,
             max(raw._sdc_sync_started_at) over (
-                partition by raw.property_id, raw.date
+                partition by raw.source_relation, raw.property_id, raw.date
             ) as _ga4_day_latest_load
-        from {{ source('ga4', table_name) }} as raw
+        from ({{ instance_rows('ga4', table_name) }}) as raw
         {% if is_incremental() -%}
-        where (raw.property_id, raw.date) in ({{ ga4_changed_days(table_name) }})
+        where (raw.source_relation, raw.property_id, raw.date) in ({{ ga4_changed_days(table_name) }})
         {%- endif %}
     ) as ranked
     where ranked._sdc_sync_started_at is not distinct from ranked._ga4_day_latest_load
 {% endmacro %}
 
 {#
-    The (property_id, date) days of a raw report that a run loaded since the model's watermark,
+    The (source_relation, property_id, date) days of a raw report that a run loaded since the model's watermark,
     changed or not: a run re-reads its look-back days whole, a day's latest load is then that
     run's, and a row GA4 stopped returning has left the day. So a GA4 model's watermark is the
     start of the newest run it holds (`_load_started_at`, the target's start, the same on every
     row of a run; an unchanged row keeps its _sdc_batched_at): a run seen in part is re-read whole.
 #}
 {% macro ga4_changed_days(table_name) -%}
-    select distinct property_id, date from {{ source('ga4', table_name) }}
+    select distinct source_relation, property_id, date from ({{ instance_rows('ga4', table_name) }}) as loaded
     where to_timestamp(_sdc_sync_started_at / 1000.0) at time zone 'UTC'
         >= {{ incremental_watermark("max(_load_started_at) at time zone 'UTC'") }}
 {%- endmacro %}
@@ -50,7 +52,7 @@
 {# The pre-hook of the incremental staging models (stg_ga4__<report>): drop the changed days' rows. #}
 {% macro ga4_delete_changed_days() -%}
     {%- set table_name = this.identifier | replace('stg_ga4__', '') -%}
-    {{ incremental_delete_changed('(property_id, report_date)', ga4_changed_days(table_name),
+    {{ incremental_delete_changed('(source_relation, property_id, report_date)', ga4_changed_days(table_name),
                                   newest="max(_load_started_at) at time zone 'UTC'") }}
 {%- endmacro %}
 

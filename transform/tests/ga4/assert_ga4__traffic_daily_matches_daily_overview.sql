@@ -1,6 +1,6 @@
--- Per property and day, the traffic mart's sessions add up exactly, and its revenue to the cent,
--- to GA4's own totals (the daily_overview report): every session has exactly one source /
--- medium and GA4's "(other)" row keeps the remainder, so nothing is lost or counted twice.
+-- Per business, property and day, the traffic mart's sessions add up exactly, and its revenue to
+-- the cent, to GA4's own totals (the daily_overview report): every session has exactly one
+-- source / medium and GA4's "(other)" row keeps the remainder, so nothing is lost or counted twice.
 --
 -- Skipped days, where the two reports may legitimately differ:
 --   - either report subject to thresholding (GA4 withholds rows of small groups);
@@ -10,23 +10,25 @@
 -- A day present on one side only is reported (a missing side counts as no sessions).
 with mart as (
     select
+        source_relation,
         property_id,
         report_date,
         sum(sessions) as sessions,
         sum(total_revenue) as total_revenue,
         bool_or(day_is_subject_to_thresholding) as is_subject_to_thresholding
     from {{ ref('ga4__traffic_daily') }}
-    group by 1, 2
+    group by 1, 2, 3
 ),
 
 traffic_loads as (
-    select property_id, report_date, max(_load_started_at) as load_started_at
+    select source_relation, property_id, report_date, max(_load_started_at) as load_started_at
     from {{ ref('stg_ga4__traffic_acquisition') }}
-    group by 1, 2
+    group by 1, 2, 3
 ),
 
 overview as (
     select
+        source_relation,
         property_id,
         report_date,
         sessions,
@@ -38,6 +40,7 @@ overview as (
 
 compared as (
     select
+        coalesce(mart.source_relation, overview.source_relation) as source_relation,
         coalesce(mart.property_id, overview.property_id) as property_id,
         coalesce(mart.report_date, overview.report_date) as report_date,
         mart.sessions as mart_sessions,
@@ -51,10 +54,12 @@ compared as (
             and overview.load_started_at is not null as is_from_different_runs
     from mart
     full outer join overview
-        on mart.property_id = overview.property_id
+        on mart.source_relation = overview.source_relation
+        and mart.property_id = overview.property_id
         and mart.report_date = overview.report_date
     left join traffic_loads
-        on traffic_loads.property_id = coalesce(mart.property_id, overview.property_id)
+        on traffic_loads.source_relation = coalesce(mart.source_relation, overview.source_relation)
+        and traffic_loads.property_id = coalesce(mart.property_id, overview.property_id)
         and traffic_loads.report_date = coalesce(mart.report_date, overview.report_date)
 )
 

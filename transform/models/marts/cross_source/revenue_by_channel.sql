@@ -1,4 +1,4 @@
-{{ require_one_instance(['shopify']) }}
+{{ require_one_instance(['shopify', 'ga4']) }}
 -- One row per day and GA4 default channel group: GA4's sessions, purchases and revenue, and the
 -- day's Shopify orders attributed to the channel. The GA4 reports loaded are aggregates (no
 -- transactionId dimension), so orders are tied to channels per day: GA4's purchases of a

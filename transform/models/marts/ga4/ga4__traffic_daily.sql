@@ -1,5 +1,5 @@
--- Traffic acquisition per property, day, default channel group and source / medium: the
--- report's campaign rows summed. Ratios are taken over the summed figures, not averaged, and
+-- Traffic acquisition per business (source_relation), property, day, default channel group and
+-- source / medium: the report's campaign rows summed. Ratios are taken over the summed figures, not averaged, and
 -- rounded to 4 decimals.
 with traffic as (
     select * from {{ ref('stg_ga4__traffic_acquisition') }}
@@ -7,6 +7,7 @@ with traffic as (
 
 per_source_medium as (
     select
+        source_relation,
         property_id,
         report_date,
         session_default_channel_group,
@@ -24,13 +25,14 @@ per_source_medium as (
         -- one currency per property (GA4 converts); max() only collapses the campaign rows
         max(currency_code) as currency_code
     from traffic
-    group by 1, 2, 3, 4, 5
+    group by 1, 2, 3, 4, 5, 6
 ),
 
 -- GA4's signals are per request (thresholding, sampling, data loss) or per row ((other)):
 -- a day counts as affected when any row of the day's report is.
 day_flags as (
     select
+        source_relation,
         property_id,
         report_date,
         bool_or(is_other_row) as day_has_other_row,
@@ -38,10 +40,11 @@ day_flags as (
         bool_or(has_data_loss_from_other_row) as day_has_data_loss_from_other_row,
         bool_or(is_sampled) as day_is_sampled
     from traffic
-    group by 1, 2
+    group by 1, 2, 3
 )
 
 select
+    per_source_medium.source_relation,
     per_source_medium.property_id,
     per_source_medium.report_date,
     per_source_medium.session_default_channel_group,
@@ -67,5 +70,6 @@ select
     day_flags.day_is_sampled
 from per_source_medium
 inner join day_flags
-    on per_source_medium.property_id = day_flags.property_id
+    on per_source_medium.source_relation = day_flags.source_relation
+    and per_source_medium.property_id = day_flags.property_id
     and per_source_medium.report_date = day_flags.report_date

@@ -4,6 +4,7 @@ with source as (
 
 renamed as (
     select
+        source_relation,
         row_key,
         property_id,
         date::date as report_date,

@@ -29,7 +29,7 @@ from aiohttp import web
 
 from . import API_PATH
 from .auth import UNAUTHENTICATED
-from .data import PROPERTIES, TIME_ZONE
+from .data import TIME_ZONE
 from .reports import THRESHOLD_DIMENSIONS, ApiError, normalize, bad, google_error
 
 API = f"{API_PATH}/v1beta"
@@ -72,8 +72,9 @@ def injected_error(status: int) -> web.Response:
 class Quota:
     """Every property's budgets in their current windows, the reports in flight, the tokens charged."""
 
-    def __init__(self, now: Callable[[], dt.datetime]) -> None:
+    def __init__(self, now: Callable[[], dt.datetime], properties: dict[str, dict]) -> None:
         self.now = now
+        self.properties = properties
         self.budgets: dict[str, dict] = {}
         self.in_flight: collections.Counter = collections.Counter()
         self.tokens_charged: collections.Counter = collections.Counter()
@@ -99,13 +100,13 @@ class Quota:
 
     def set_remaining(self, property_id: str | None = None, **remaining: int) -> dict:
         """Set what remains of each named budget (e.g. tokensPerProjectPerHour=20) in the current window."""
-        for pid in ([property_id] if property_id else list(PROPERTIES)):
+        for pid in ([property_id] if property_id else list(self.properties)):
             q = self._quota(str(pid))
             for name, left in remaining.items():
                 if name not in q:
                     raise ValueError(f"unknown quota {name!r}; one of {sorted(q)}")
                 q[name]["consumed"] = QUOTA_LIMITS[name] - int(left)
-        return self.as_json(property_id or next(iter(PROPERTIES)))
+        return self.as_json(property_id or next(iter(self.properties)))
 
     def as_json(self, pid: str) -> dict:
         """The property's `propertyQuota`."""
@@ -135,11 +136,11 @@ class Quota:
         self.tokens_charged[pid] += tokens
 
 
-def _property(pid: str) -> str:
+def _property(pid: str, properties: dict[str, dict]) -> str:
     if not pid.isdigit():
         raise bad(f"Invalid property: properties/{pid}. A property must be 'properties/' followed by a "
                   "numeric property id.")
-    if pid not in PROPERTIES and pid != "0":
+    if pid not in properties and pid != "0":
         raise ApiError(403, "PERMISSION_DENIED",
                        "User does not have sufficient permissions for this property. To learn more about Property "
                        "ID, see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.")
@@ -158,7 +159,7 @@ def add_routes(app: web.Application, simulator) -> None:
             err = simulator.auth.check_token(request.headers.get("Authorization", ""))
             if err:
                 raise err
-            _property(pid)
+            _property(pid, simulator.properties)
             if simulator.quota.in_flight[pid] >= QUOTA_LIMITS["concurrentRequests"]:
                 raise ApiError(429, "RESOURCE_EXHAUSTED", QUOTA_MESSAGES["concurrentRequests"])
             try:
@@ -211,7 +212,7 @@ def add_routes(app: web.Application, simulator) -> None:
             err = simulator.auth.check_token(request.headers.get("Authorization", ""))
             if err:
                 raise err
-            pid = _property(request.match_info["pid"])
+            pid = _property(request.match_info["pid"], simulator.properties)
         except ApiError as exc:
             return exc.response()
         simulator.requests["metadata"] += 1

@@ -22,7 +22,6 @@ from aiohttp import web
 
 from . import NAME
 from .auth import SCOPES_OK
-from .data import PROPERTIES
 
 PREFIX = f"/_sandbox/{NAME}"
 
@@ -39,7 +38,7 @@ def add_routes(app: web.Application, simulator) -> None:
         return f"{request.scheme}://{request.host}"
 
     async def key(request):
-        return web.json_response(simulator.auth.service_account_key(base_url(request)))
+        return web.json_response(simulator.auth.service_account_key(base_url(request) + simulator.mounted_at))
 
     async def mint(request):
         return await _call(request, lambda b: simulator.auth.issue_token(b.get("scope", SCOPES_OK[0]), "control"))
@@ -48,7 +47,7 @@ def add_routes(app: web.Application, simulator) -> None:
         return await _call(request, lambda b: simulator.data.restate(int(b.get("times", 1))))
 
     def add_sessions(b: dict) -> dict:
-        added = simulator.data.add_sessions(list(b["sessions"]), str(b.get("property_id", "412345678")),
+        added = simulator.data.add_sessions(list(b["sessions"]), b.get("property_id") and str(b["property_id"]),
                                             int(b.get("days_ago", 1)))
         simulator.reports.forget()             # answers memoised before are stale now
         return added
@@ -58,7 +57,7 @@ def add_routes(app: web.Application, simulator) -> None:
 
     async def quota(request):
         if request.method == "GET":
-            return web.json_response(simulator.quota.as_json(request.query.get("property_id", next(iter(PROPERTIES)))))
+            return web.json_response(simulator.quota.as_json(request.query.get("property_id", next(iter(simulator.properties)))))
         return await _call(request, lambda b: simulator.quota.set_remaining(**b))
 
     async def config(request):

@@ -3,6 +3,8 @@
 Properties (both readable with every sandbox credential):
   412345678  "Tributary Shop (web)"  the world's web sessions; purchases ARE the world's shop orders
   412345679  "Tributary Blog"        half the traffic, no e-commerce
+Another business (app.py, instances) has the same two kinds of property under ids of its own
+(`instance_properties`), over its own world.
 
 Data model. Each property/day is a list of synthetic sessions built from `World.web_sessions`
 (sessions per channel and day) and `World.orders`: every shop order of that day and channel is
@@ -20,6 +22,7 @@ the revision: recent figures grow until they are complete. Days >= today have no
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import re
 
@@ -30,6 +33,14 @@ PROPERTIES = {
     "412345678": {"name": "Tributary Shop (web)", "factor": 1.0, "shop": True},
     "412345679": {"name": "Tributary Blog", "factor": 0.5, "shop": False},
 }
+
+
+def instance_properties(instance: str) -> dict[str, dict]:
+    """Another business's two properties: ids of its own (9 digits, derived from its name, never
+    the default's), names of its own."""
+    first = 300_000_000 + int(hashlib.sha256(instance.encode()).hexdigest()[:8], 16) % 99_000_000 * 2
+    return {str(first + offset): {**prop, "name": prop["name"].replace("Tributary", instance.title())}
+            for offset, prop in enumerate(PROPERTIES.values())}
 
 # ---- the shape of the site ----------------------------------------------------------------------
 SOURCES = {  # channel -> [(source, medium, campaign, weight)]
@@ -77,8 +88,9 @@ class Sessions:
     """The sessions of every property and day (built on first use, then kept), and how much of
     the recent days GA4 has processed so far (the revision)."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, properties: dict[str, dict] = PROPERTIES) -> None:
         self.world = world
+        self.properties = properties
         self.today = world.today
         self.revision = 0
         self._days: dict[tuple, list] = {}
@@ -111,7 +123,7 @@ class Sessions:
     EDITABLE_DIMENSIONS = {"landingPage": (S_LP, 1000), "sessionCampaignName": (S_CAMPAIGN, 100),
                            "sessionSource": (S_SOURCE, 100)}
 
-    def add_sessions(self, sessions: list, property_id: str = "412345678", days_ago: int = 1) -> dict:
+    def add_sessions(self, sessions: list, property_id: str | None = None, days_ago: int = 1) -> dict:
         """Late-processed sessions of a recent day (`days_ago`, inside the taps' restatement window),
         each a copy of one of that day's sessions without a purchase (same user, so user counts hold)
         with the given dimension values: what GA4 reports for real pages and campaigns whose names
@@ -119,7 +131,8 @@ class Sessions:
         are refused here), or "(not set)". New rows appear in the reports that group by those
         dimensions; the day's totals grow as in a restatement. (Reports memoised before are stale:
         the caller forgets them.)"""
-        if property_id not in PROPERTIES:
+        property_id = property_id or next(iter(self.properties))   # the shop's property
+        if property_id not in self.properties:
             raise ValueError(f"unknown property {property_id!r}")
         if days_ago < 1:
             raise ValueError("days_ago must be >= 1 (today has no data yet)")
@@ -165,7 +178,7 @@ class Sessions:
         return got if frac >= 1 else [s for s in got if s[S_RANK] < frac]
 
     def _build_day(self, pid: str, day: dt.date) -> list:
-        prop = PROPERTIES[pid]
+        prop = self.properties[pid]
         rows = self._web.get(day)
         if not rows:
             return []

@@ -1,0 +1,101 @@
+"""Several businesses' GA4 properties in one warehouse (issue #18), end to end: a second business
+declared the Meltano way, an extractor inheriting from tap-ga4 (tap-ga4--second,
+extract/extractors.meltano.yml) with its own property, service account, state and raw schema
+(raw_ga4_second); the sandbox serves it as a business of its own under /instances/second/. The GA4
+models read both schemas (TRIBUTARY_GA4_SCHEMAS) and carry each row's business as source_relation."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from incremental import assert_a_full_refresh_changes_nothing, instance_rows
+from this_worker import SANDBOX_PORT
+
+SCALE = 0.1
+# raw schema -> (where the sandbox serves the business, its property)
+BUSINESSES = {"raw_ga4": ("", "412345678"), "raw_ga4_second": ("/instances/second", "451338200")}
+BOTH = {"TRIBUTARY_GA4_SCHEMAS": "raw_ga4,raw_ga4_second"}
+JOBS = {"raw_ga4": ["ga4"], "raw_ga4_second": ["tap-ga4--second", "target-postgres", "dbt:build_ga4"]}
+
+
+def api_sessions_by_day(stack, business: str) -> dict[str, int]:
+    """Sessions per day straight from the business's simulated Data API (one big report)."""
+    hooks, property_id = BUSINESSES[business]
+    token = stack.sandbox("POST", f"{hooks}/_sandbox/ga4/token", {})["access_token"]
+    body = {"dateRanges": [{"startDate": "2024-01-01", "endDate": "yesterday"}], "dimensions": [{"name": "date"}],
+            "metrics": [{"name": "sessions"}], "limit": "250000"}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{SANDBOX_PORT}{hooks}/ga4/v1beta/properties/{property_id}:runReport",
+        data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        report = json.loads(response.read())
+    return {"{0}-{1}-{2}".format(day[:4], day[4:6], day[6:]): int(row["metricValues"][0]["value"])
+            for row in report["rows"] for day in [row["dimensionValues"][0]["value"]]}
+
+
+def mart_sessions_by_day(stack, business: str) -> dict[str, int]:
+    return {str(day): int(sessions) for day, sessions in stack.sql(
+        "select report_date, sum(sessions) from marts.ga4__traffic_daily where source_relation = %s group by 1",
+        (business,))}
+
+
+def business_rows(stack, business: str) -> dict[str, tuple]:
+    tables = ("marts.ga4__traffic_daily", "staging.stg_ga4__daily_overview", "staging.stg_ga4__landing_pages",
+              "staging.stg_ga4__events")
+    return instance_rows(stack, tables, business)
+
+
+def run(stack, job: list[str], **env: str):
+    result = stack.meltano("run", *job, env={**BOTH, **env}, timeout=900)
+    assert result.ok, result.output[-4000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def two_businesses(stack):
+    stack.reset(scale=SCALE)
+    for job in JOBS.values():
+        run(stack, job)
+    yield
+    stack.reset()
+
+
+def test_each_business_marts_equal_its_own_property(stack, two_businesses):
+    for business, (_, property_id) in BUSINESSES.items():
+        api = api_sessions_by_day(stack, business)
+        assert mart_sessions_by_day(stack, business) == api, business
+        assert {p for (p,) in stack.sql(f"select distinct property_id from {business}.daily_overview")} == {property_id}
+    assert api_sessions_by_day(stack, "raw_ga4") != api_sessions_by_day(stack, "raw_ga4_second")
+    total = sum(sum(api_sessions_by_day(stack, business).values()) for business in BUSINESSES)
+    assert stack.scalar("select sum(sessions) from marts.ga4__traffic_daily") == total
+    assert stack.state("dev:tap-ga4--second-to-target-postgres"), "the second business keeps its own state"
+
+
+def test_a_restatement_in_one_business_touches_no_other(stack, two_businesses):
+    first_before = business_rows(stack, "raw_ga4")
+    stack.sandbox("POST", "/instances/second/_sandbox/ga4/restate", {})
+    run(stack, JOBS["raw_ga4_second"])
+    assert mart_sessions_by_day(stack, "raw_ga4_second") == api_sessions_by_day(stack, "raw_ga4_second")
+    assert business_rows(stack, "raw_ga4") == first_before
+    assert_a_full_refresh_changes_nothing(stack, "ga4", 6, env=BOTH)
+
+
+def test_a_wrong_key_fails_only_its_own_business(stack, two_businesses):
+    # The first business's service account: a real key, but with no access to this property.
+    first_key = stack.env["TAP_GA4_SERVICE_ACCOUNT_KEY"]
+    result = stack.meltano("run", *JOBS["raw_ga4_second"], env={**BOTH, "TAP_GA4__SECOND_SERVICE_ACCOUNT_KEY": first_key})
+    assert not result.ok
+    assert "UNAUTHENTICATED" in result.output or "401" in result.output, result.output[-3000:]
+    stack.sandbox("POST", "/_sandbox/ga4/restate", {})
+    run(stack, JOBS["raw_ga4"])
+    assert mart_sessions_by_day(stack, "raw_ga4") == api_sessions_by_day(stack, "raw_ga4")
+
+
+def test_cross_source_models_refuse_several_businesses_properties(stack, two_businesses):
+    result = stack.meltano("invoke", "dbt:compile", "--select", "revenue_by_channel", env=BOTH)
+    assert not result.ok
+    assert "read one instance of each source" in result.output and "ga4 has 2" in result.output
