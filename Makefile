@@ -9,10 +9,11 @@ MELTANO := $(BIN)/meltano
 # would otherwise make every plugin start recompile (~40% slower runs).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help install install-prod demo demo-reset test test-slow test-fast bench bench-shopify-100k warehouse-start warehouse-stop sandbox-start sandbox-stop stop status clean
+.PHONY: help install install-prod demo demo-businesses demo-reset test test-slow test-fast bench bench-shopify-100k warehouse-start warehouse-stop sandbox-start sandbox-stop stop status clean
 
 help:
 	@echo "make demo            run the whole pipeline on the sandbox into a local warehouse"
+	@echo "make demo-businesses the demo with two businesses: two of each source in one warehouse"
 	@echo "make test            run the test suite (starts its own warehouse and sandbox)"
 	@echo "make test-fast       the inner loop: tests that need no pipeline run, Attio end to end, the taps' suites"
 	@echo "make test-slow       the slow reliability cases (retry waits of minutes), not in CI's default run"
@@ -88,6 +89,22 @@ demo: warehouse-start sandbox-start
 	$(BIN)/python orchestrate/progress.py source-jobs cross-source
 	@$(BIN)/python orchestrate/warehouse_summary.py
 	@$(BIN)/python -m tributary_sandbox score   # the sandbox's own check: nothing in orchestrate/ imports it
+
+# `make demo` for two businesses: the sandbox serves a second company, workspace, GA4 property and
+# shop beside the first (SANDBOX_INSTANCES), each loaded by its own extractor (tap-<source>--second,
+# extract/extractors.meltano.yml) in its own job run (<job>--second), the models reading both
+# (TRIBUTARY_<SOURCE>_SCHEMAS; README, "Several businesses in one warehouse"). No cross-source job:
+# it reads one business so far. `make demo` afterwards goes back to one business.
+DEMO_SECOND = quickbooks attio ga4 shopify
+demo-businesses: export TRIBUTARY_QUICKBOOKS_SCHEMAS = raw_quickbooks,raw_quickbooks_second
+demo-businesses: export TRIBUTARY_ATTIO_SCHEMAS = raw_attio,raw_attio_second
+demo-businesses: export TRIBUTARY_GA4_SCHEMAS = raw_ga4,raw_ga4_second
+demo-businesses: export TRIBUTARY_SHOPIFY_SCHEMAS = raw_shopify,raw_shopify_second
+demo-businesses: warehouse-start install
+	@$(BIN)/python -m tributary_sandbox stop   # a sandbox started without the second business
+	SANDBOX_INSTANCES=quickbooks:second,attio:second,ga4:second,shopify:second $(BIN)/python -m tributary_sandbox start
+	$(BIN)/python orchestrate/progress.py source-jobs $(DEMO_SECOND:%=%--second)
+	@$(BIN)/python orchestrate/warehouse_summary.py
 
 # The project's suite runs on TEST_WORKERS pytest-xdist workers, each handed whole modules (their
 # fixtures load a world once per module) longest first (tests/conftest.py), each on a stack of its

@@ -16,7 +16,10 @@ lines; `make demo` runs its jobs through this script:
     python orchestrate/progress.py JOB [JOB ...]   each job in turn, under its lock; stops at the
                                                    first failure, naming its cause and its log;
                                                    the JOB `source-jobs` stands for every job that
-                                                   extracts, in Meltano's order (make demo)
+                                                   extracts, in Meltano's order (make demo); a JOB
+                                                   `<job>--<instance>` is that job for another
+                                                   business, its extractor tap-x--<instance>
+                                                   (make demo-businesses)
 TRIBUTARY_PROGRESS_SECONDS sets how often a running job's line is printed (default 5).
 """
 
@@ -181,6 +184,7 @@ def main(jobs: list[str]) -> int:
         return 2
     tasks = project.jobs()
     jobs = expand(jobs, tasks)
+    tasks.update({job: blocks for job in jobs if job not in tasks and (blocks := project.instance_job(job, tasks))})
     unknown = [job for job in jobs if job not in tasks]
     if unknown:
         print(f"no job named {', '.join(unknown)}; Meltano has: {', '.join(sorted(tasks))}", file=sys.stderr)
@@ -192,7 +196,9 @@ def main(jobs: list[str]) -> int:
         log = log_dir / f"{job}.log"
         started = time.monotonic()
         with open(log, "w") as out, watch(log, job) as progress:
-            code = run_locked(job, ["run", job], wait=True, out=out, tasks=tasks[job])
+            # a job Meltano lists runs by its name; another business's, by its blocks
+            run = ["run", job] if "--" not in job else ["run", *" ".join(tasks[job]).split()]
+            code = run_locked(job, run, wait=True, out=out, tasks=tasks[job])
         seconds = time.monotonic() - started
         print(f"{job}: {'ok' if code == 0 else 'FAILED'} ({seconds:.1f} s) {progress.summary()}", flush=True)
         if code != 0:

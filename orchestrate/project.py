@@ -134,6 +134,17 @@ def source_jobs() -> list[str]:
     return [name for name, tasks in jobs().items() if extracts(tasks)]
 
 
+def instance_job(name: str, tasks: dict[str, list[str]]) -> list[str] | None:
+    """The blocks of `<job>--<instance>`: another business's run of a source job (README, "Several
+    businesses in one warehouse"), the job's blocks with its extractor tap-x replaced by that
+    business's, tap-x--<instance> (an inherited extractor). None when `name` is not one."""
+    job, separator, instance = name.partition("--")
+    if not separator or job not in tasks or not extracts(tasks[job]) or not re.fullmatch(r"[a-z][a-z0-9_]*", instance):
+        return None
+    return [" ".join(f"{word}--{instance}" if word.startswith("tap-") else word for word in block.split())
+            for block in tasks[job]]
+
+
 class JobBusy(RuntimeError):
     """Another run of the same job holds its lock."""
 

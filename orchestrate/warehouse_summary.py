@@ -82,6 +82,35 @@ def headline_figures(conn: psycopg.Connection) -> None:
         print(f"  {label:<28} {value}")
 
 
+# Per business (a source's instances, its raw schemas: README, "Several businesses in one
+# warehouse"); printed when some source holds more than one.
+PER_BUSINESS = {
+    "Open accounts receivable": "select source_relation, sum(total_open_balance) from marts.quickbooks__ar_aging group by 1",
+    "Open pipeline (Attio)": "select source_relation, sum(deal_value) from marts.attio__deal_pipeline where is_open group by 1",
+    "Shop net revenue (Shopify)": "select source_relation, sum(net_revenue) from marts.shopify__orders group by 1",
+    "Sessions, last 30 days (GA4)": (
+        "select source_relation, sum(sessions)::bigint from marts.ga4__traffic_daily"
+        " where report_date >= current_date - 30 group by 1"
+    ),
+}
+
+
+def per_business(conn: psycopg.Connection) -> None:
+    figures = {}
+    for label, query in PER_BUSINESS.items():
+        try:
+            figures[label] = sorted(conn.execute(query).fetchall())
+        except psycopg.Error:
+            conn.rollback()
+    if not any(len(rows) > 1 for rows in figures.values()):
+        return
+    print("\nPer business (source_relation)")
+    for label, rows in figures.items():
+        for business, value in rows:
+            shown = f"{value:,}" if isinstance(value, int) else f"{value or 0:,.2f}"
+            print(f"  {label:<28} {business:<22} {shown:>14}")
+
+
 def revenue_by_channel(conn: psycopg.Connection) -> None:
     try:
         rows = conn.execute(
@@ -108,6 +137,7 @@ def main() -> int:
         print_counts("Loaded (raw schemas)", table_counts(conn, "raw\\_%"))
         print_counts("Marts built", table_counts(conn, "marts"))
         headline_figures(conn)
+        per_business(conn)
         revenue_by_channel(conn)
     # The local dev password is no secret; any other is never printed.
     password = PASSWORD if PASSWORD == "tributary-analyst-dev" else "$WAREHOUSE_ANALYST_PASSWORD"

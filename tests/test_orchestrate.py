@@ -179,6 +179,14 @@ def test_source_jobs_stands_for_every_job_that_extracts_in_meltanos_order():
     assert progress.expand(["shop"], tasks) == ["shop"]
 
 
+def test_another_business_runs_a_source_job_with_its_own_extractor():
+    """`shopify--acme` (make demo-businesses): the shopify job's blocks, its extractor tap-shopify--acme."""
+    tasks = {"shopify": ["tap-shopify target-postgres", "dbt:build_shopify"], "cross-source": ["dbt:build_cross_source"]}
+    assert project.instance_job("shopify--acme", tasks) == ["tap-shopify--acme target-postgres", "dbt:build_shopify"]
+    for not_one in ("shopify", "cross-source--acme", "crm--acme", "shopify--Acme Co", "shopify--"):
+        assert project.instance_job(not_one, tasks) is None, not_one
+
+
 def test_a_second_holder_of_a_job_lock_is_refused_with_the_holder_named(tmp_path, monkeypatch):
     monkeypatch.setattr(project, "LOCK_DIR", tmp_path)
     with project.job_lock("attio"):
