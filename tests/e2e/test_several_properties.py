@@ -6,6 +6,7 @@ models read both schemas (TRIBUTARY_GA4_SCHEMAS) and carry each row's business a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.request
 
@@ -17,7 +18,10 @@ from this_worker import SANDBOX_PORT
 SCALE = 0.1
 # raw schema -> (where the sandbox serves the business, its property)
 BUSINESSES = {"raw_ga4": ("", "412345678"), "raw_ga4_second": ("/instances/second", "451338200")}
-BOTH = {"TRIBUTARY_GA4_SCHEMAS": "raw_ga4,raw_ga4_second"}
+# Two months of reports, not the dev environment's two years: the test is about the businesses
+# staying apart, and every window of history is a request per report.
+START = (dt.date.today() - dt.timedelta(days=60)).isoformat()
+BOTH = {"TRIBUTARY_GA4_SCHEMAS": "raw_ga4,raw_ga4_second", "TAP_GA4_START_DATE": START, "TAP_GA4__SECOND_START_DATE": START}
 JOBS = {"raw_ga4": ["ga4"], "raw_ga4_second": ["tap-ga4--second", "target-postgres", "dbt:build_ga4"]}
 
 
@@ -25,7 +29,7 @@ def api_sessions_by_day(stack, business: str) -> dict[str, int]:
     """Sessions per day straight from the business's simulated Data API (one big report)."""
     hooks, property_id = BUSINESSES[business]
     token = stack.sandbox("POST", f"{hooks}/_sandbox/ga4/token", {})["access_token"]
-    body = {"dateRanges": [{"startDate": "2024-01-01", "endDate": "yesterday"}], "dimensions": [{"name": "date"}],
+    body = {"dateRanges": [{"startDate": START, "endDate": "yesterday"}], "dimensions": [{"name": "date"}],
             "metrics": [{"name": "sessions"}], "limit": "250000"}
     request = urllib.request.Request(
         f"http://127.0.0.1:{SANDBOX_PORT}{hooks}/ga4/v1beta/properties/{property_id}:runReport",
