@@ -183,6 +183,7 @@ def main(jobs: list[str]) -> int:
         print(__doc__.split("\n\n")[-1].strip(), file=sys.stderr)
         return 2
     tasks = project.jobs()
+    listed = set(tasks)
     jobs = expand(jobs, tasks)
     tasks.update({job: blocks for job in jobs if job not in tasks and (blocks := project.instance_job(job, tasks))})
     unknown = [job for job in jobs if job not in tasks]
@@ -197,7 +198,7 @@ def main(jobs: list[str]) -> int:
         started = time.monotonic()
         with open(log, "w") as out, watch(log, job) as progress:
             # a job Meltano lists runs by its name; another business's, by its blocks
-            run = ["run", job] if "--" not in job else ["run", *" ".join(tasks[job]).split()]
+            run = ["run", job] if job in listed else ["run", *" ".join(tasks[job]).split()]
             code = run_locked(job, run, wait=True, out=out, tasks=tasks[job])
         seconds = time.monotonic() - started
         print(f"{job}: {'ok' if code == 0 else 'FAILED'} ({seconds:.1f} s) {progress.summary()}", flush=True)

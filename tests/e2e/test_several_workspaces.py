@@ -67,13 +67,29 @@ def test_each_workspace_lands_in_its_own_schema_and_its_marts(stack, two_workspa
         where company.source_relation <> person.source_relation""") == 0
 
 
+def copy_into_second_workspace(stack, table: str, record_id: str) -> None:
+    """A record of the first workspace, its id kept, in the second's raw table: what a workspace
+    copied from another holds (Attio's ids are UUIDs, so only then do two workspaces share one)."""
+    columns = ", ".join(f'"{name}"' for (name,) in stack.sql(
+        "select column_name from information_schema.columns where table_schema = 'raw_attio' and table_name = %s "
+        "and column_name in (select column_name from information_schema.columns "
+        "where table_schema = 'raw_attio_second' and table_name = %s)", (table, table)))
+    stack.sql(f"with copied as (insert into raw_attio_second.{table} ({columns}) select {columns} "
+              f"from raw_attio.{table} where record_id = %s returning 1) select count(*) from copied", (record_id,))
+
+
 def test_a_change_in_one_workspace_touches_no_other(stack, two_workspaces):
+    shared_id = stack.scalar("select deal_id from marts.attio__deal_pipeline where source_relation = 'raw_attio' "
+                             "order by deal_id limit 1")
+    copy_into_second_workspace(stack, "deals", shared_id)
     first_before = workspace_rows(stack, "raw_attio")
     changed = stack.sandbox("POST", f"{WORKSPACES['raw_attio_second']}/mutate",
                             {"object": "deals", "update": 2, "delete": 1, "create": 1})
     run(stack, JOBS["raw_attio_second"])
     second = deals_in_mart(stack, "raw_attio_second")
     assert set(changed["created"]) <= second and not set(changed["deleted"]) & second
+    # The copy is not in the second workspace: its load marked it deleted there, and only there.
+    assert shared_id not in second and shared_id in deals_in_mart(stack, "raw_attio")
     assert len(second) == counts(stack, "raw_attio_second")["deals"]
     assert workspace_rows(stack, "raw_attio") == first_before
     assert_a_full_refresh_changes_nothing(stack, "attio", 7, env=BOTH)
@@ -95,3 +111,15 @@ def test_cross_source_models_refuse_several_workspaces_until_they_read_per_busin
     result = stack.meltano("invoke", "dbt:compile", "--select", "reconciliation__deals_vs_invoices", env=BOTH)
     assert not result.ok
     assert "read one instance of each source" in result.output and "attio has 2" in result.output
+
+
+def test_a_schema_list_that_is_not_schema_names_stops_the_build_naming_it(stack, two_workspaces):
+    """TRIBUTARY_<SOURCE>_SCHEMAS is pasted into SQL as identifiers: anything but a loader's schema
+    name (raw_ and lower-case letters, digits, _) is refused before any SQL runs."""
+    hostile = 'raw_attio,raw_attio_second"; drop schema marts cascade; --'
+    result = stack.meltano("invoke", "dbt:run", "--select", "stg_attio__deals", env={"TRIBUTARY_ATTIO_SCHEMAS": hostile})
+    assert not result.ok
+    assert "is not a loader's schema name" in result.output and "TRIBUTARY_ATTIO_SCHEMAS" in result.output, \
+        result.output[-3000:]
+    assert stack.scalar("select count(*) from marts.attio__deal_pipeline") > 0
+

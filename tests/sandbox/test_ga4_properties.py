@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from google.analytics.data_v1beta import types as ga
 from google.api_core import exceptions
+from google.oauth2 import credentials as oauth_credentials
 from google.oauth2 import service_account
 
 from test_ga4_referee import SCOPES, Referee
@@ -50,3 +51,13 @@ def test_a_key_reads_no_other_business_property(businesses):
     for referee, other in ((first, SECOND), (second, FIRST)):
         with pytest.raises(exceptions.Forbidden, match="sufficient permissions for this property"):
             sessions_by_day(referee, other)
+
+
+def test_another_business_access_token_is_refused_as_google_refuses_it(two_businesses):
+    """Google has one token service: the first business's access token is a valid credential at
+    the second's address too, without access to its property (403, not 401)."""
+    token = two_businesses.ctl("POST", "/_sandbox/ga4/token", {})["access_token"]
+    referee = Referee(two_businesses, oauth_credentials.Credentials(token=token), "/instances/second")
+    with pytest.raises(exceptions.Forbidden, match="sufficient permissions for this property"):
+        sessions_by_day(referee, SECOND)
+

@@ -37,16 +37,36 @@
 {% endmacro %}
 
 {#
-    The (source_relation, property_id, date) days of a raw report that a run loaded since the model's watermark,
-    changed or not: a run re-reads its look-back days whole, a day's latest load is then that
-    run's, and a row GA4 stopped returning has left the day. So a GA4 model's watermark is the
-    start of the newest run it holds (`_load_started_at`, the target's start, the same on every
-    row of a run; an unchanged row keeps its _sdc_batched_at): a run seen in part is re-read whole.
+    The (source_relation, property_id, date) days of a raw report that a run loaded since the
+    model's watermark, changed or not: a run re-reads its look-back days whole, a day's latest
+    load is then that run's, and a row GA4 stopped returning has left the day. So a GA4 model's
+    watermark is the start of the newest run it holds (`_load_started_at`, the target's start, the
+    same on every row of a run; an unchanged row keeps its _sdc_batched_at): a run seen in part is
+    re-read whole.
+
+    One watermark per business (source_relation), not one per table: each business's job has a
+    lock of its own, so two businesses' loads overlap, and a run stamps its rows with its start. A
+    business whose long load started at 06:00 would otherwise be passed over by a build at 06:08
+    that holds another business's run of 06:05. A business the table has no rows of yet is read
+    whole.
 #}
 {% macro ga4_changed_days(table_name) -%}
-    select distinct source_relation, property_id, date from ({{ instance_rows('ga4', table_name) }}) as loaded
-    where to_timestamp(_sdc_sync_started_at / 1000.0) at time zone 'UTC'
-        >= {{ incremental_watermark("max(_load_started_at) at time zone 'UTC'") }}
+    {%- set table_watermark = incremental_watermark_value("max(_load_started_at) at time zone 'UTC'") -%}
+    select distinct loaded.source_relation, loaded.property_id, loaded.date
+    from ({{ instance_rows('ga4', table_name) }}) as loaded
+    {%- if table_watermark is not none %}
+    left join (
+        select
+            source_relation,
+            max(_load_started_at) at time zone 'UTC'
+                - interval '{{ var('incremental_late_minutes') | int }} minutes' as watermark
+        from {{ this }}
+        group by source_relation
+    ) as built
+        on built.source_relation = loaded.source_relation
+    where to_timestamp(loaded._sdc_sync_started_at / 1000.0) at time zone 'UTC'
+        >= coalesce(built.watermark, '-infinity'::timestamp)
+    {%- endif %}
 {%- endmacro %}
 
 {# The pre-hook of the incremental staging models (stg_ga4__<report>): drop the changed days' rows. #}

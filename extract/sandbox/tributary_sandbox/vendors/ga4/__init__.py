@@ -52,7 +52,7 @@ class Simulator:
         """Rebuild from `world`: revision, quota, tokens, counters and the owner's settings cleared."""
         self.world = world
         self.requests.clear()
-        self.auth.tokens.clear()
+        self.auth.clear_tokens()
         self.data = Sessions(world, self.properties)
         self.reports = Reports(self.data, self.initial_other_row_limit)
         self.quota = Quota(self.now, self.properties)

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from . import API_PATH
-from .auth import UNAUTHENTICATED
+from .auth import NO_PROPERTY_ACCESS, UNAUTHENTICATED
 from .data import TIME_ZONE
 from .reports import THRESHOLD_DIMENSIONS, ApiError, normalize, bad, google_error
 
@@ -141,9 +141,7 @@ def _property(pid: str, properties: dict[str, dict]) -> str:
         raise bad(f"Invalid property: properties/{pid}. A property must be 'properties/' followed by a "
                   "numeric property id.")
     if pid not in properties and pid != "0":
-        raise ApiError(403, "PERMISSION_DENIED",
-                       "User does not have sufficient permissions for this property. To learn more about Property "
-                       "ID, see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.")
+        raise ApiError(403, "PERMISSION_DENIED", NO_PROPERTY_ACCESS)
     return pid
 
 

@@ -40,6 +40,8 @@ OAUTH_REFRESH_TOKEN = "1//tributary-sandbox-ga4-refresh-token"
 SERVICE_ACCOUNT_EMAIL = "tap-ga4@tributary-sandbox.iam.gserviceaccount.com"
 PROJECT_ID = "tributary-sandbox"
 TOKEN_TTL = 3600
+NO_PROPERTY_ACCESS = ("User does not have sufficient permissions for this property. To learn more about Property "
+                      "ID, see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.")
 UNAUTHENTICATED = ("Request had invalid authentication credentials. Expected OAuth 2 access token, login "
                    "cookie or other valid authentication credential. See "
                    "https://developers.google.com/identity/sign-in/web/devconsole-project.")
@@ -47,6 +49,12 @@ UNAUTHENTICATED = ("Request had invalid authentication credentials. Expected OAu
 
 def _b64d(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+# Every access token issued in this process, by the business whose credentials got it. Google has one
+# token service: another business's token (app.py, instances) is a valid credential here, without
+# access to this business's properties (403, as Google answers), not an unknown one (401).
+ISSUED: dict[str, "Auth"] = {}
 
 
 class Auth:
@@ -102,6 +110,7 @@ class Auth:
     # -- tokens ---------------------------------------------------------------------------------------
     def issue_token(self, scope: str, via: str) -> dict:
         token = "ya29.sandbox-" + secrets.token_urlsafe(32)
+        ISSUED[token] = self
         self.tokens[token] = {"expires": self.now() + dt.timedelta(seconds=TOKEN_TTL), "scope": scope, "via": via}
         return {"access_token": token, "expires_in": TOKEN_TTL - 1, "token_type": "Bearer", "scope": scope}
 
@@ -175,6 +184,11 @@ class Auth:
             return str(claims.get("scope", "")) or None
         return SCOPES_OK[0] if str(aud).rstrip("/") == "https://analyticsdata.googleapis.com" else None
 
+    def clear_tokens(self) -> None:
+        for token in self.tokens:
+            ISSUED.pop(token, None)
+        self.tokens.clear()
+
     def expire_tokens(self) -> int:
         """Every issued access token expires now (clients must fetch a new one)."""
         for info in self.tokens.values():
@@ -184,6 +198,9 @@ class Auth:
     def check_token(self, header: str) -> ApiError | None:
         token = header[7:].strip() if header[:7].lower() == "bearer " else None
         info = self.tokens.get(token) if token else None
+        issuer = ISSUED.get(token) if token and info is None else None
+        if issuer is not None and token in issuer.tokens and issuer.tokens[token]["expires"] > self.now():
+            return ApiError(403, "PERMISSION_DENIED", NO_PROPERTY_ACCESS)   # another business's account
         if info is None and token and (scope := self._self_signed_scope(token)) is not None:
             self.requests["self_signed_jwt"] += 1
             info = {"expires": self.now() + dt.timedelta(seconds=1), "scope": scope, "via": "self_signed_jwt"}

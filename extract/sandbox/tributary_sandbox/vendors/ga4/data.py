@@ -36,9 +36,9 @@ PROPERTIES = {
 
 
 def instance_properties(instance: str) -> dict[str, dict]:
-    """Another business's two properties: ids of its own (9 digits, derived from its name, never
-    the default's), names of its own."""
-    first = 300_000_000 + int(hashlib.sha256(instance.encode()).hexdigest()[:8], 16) % 99_000_000 * 2
+    """Another business's two properties: ids of its own (9 digits from 500000000, derived from its
+    name: never the default's 41234567x), names of its own."""
+    first = 500_000_000 + int(hashlib.sha256(instance.encode()).hexdigest()[:8], 16) % 99_000_000 * 2
     return {str(first + offset): {**prop, "name": prop["name"].replace("Tributary", instance.title())}
             for offset, prop in enumerate(PROPERTIES.values())}
 
