@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 
+import pytest
+
 from this_worker import BIN, PROJECT_ROOT, RUN_DIR
 from truth import assert_warehouse_matches_truth
 
@@ -35,6 +37,7 @@ def restart_sandbox(stack, **env: str) -> dict:
     return stack.sandbox("GET", "/_sandbox/health")
 
 
+@pytest.mark.slow  # two pipeline runs a day apart (minutes); the kept reset below stays in make test
 def test_a_restart_the_next_day_serves_the_same_past_and_the_pipeline_stays_consistent(stack):
     today = dt.datetime.now(dt.timezone.utc).date()
     yesterday = today - dt.timedelta(days=1)

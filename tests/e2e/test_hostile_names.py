@@ -148,6 +148,7 @@ def test_hostile_object_and_list_slugs_execute_nothing_and_land_in_tables_of_the
     assert_warehouse_matches_truth("attio")
 
 
+@pytest.mark.slow  # a GA4 backfill of its own (minutes); the names themselves: tap-ga4 test_hostile_answers.py
 def test_ga4_custom_definitions_that_meet_after_normalising_land_in_columns_of_their_own(stack, world):
     """GA4 custom dimensions are named after the site's event parameters (a letter, then letters,
     digits and `_`, at most 40 characters: GA4 refuses the rest, and so does the sandbox), so the
