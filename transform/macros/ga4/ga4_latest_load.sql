@@ -51,18 +51,21 @@
     whole.
 #}
 {% macro ga4_changed_days(table_name) -%}
+    {#- Read when the SQL is compiled, before the pre-hook deletes the changed days: read after it,
+        the newest run would be gone from the table and every older day read again. -#}
     {%- set table_watermark = incremental_watermark_value("max(_load_started_at) at time zone 'UTC'") -%}
+    {%- set watermarks = run_query(
+        "select source_relation, (max(_load_started_at) at time zone 'UTC' - interval '"
+        ~ (var('incremental_late_minutes') | int) ~ " minutes')::text from " ~ this ~ " group by 1").rows
+        if table_watermark is not none else [] -%}
     select distinct loaded.source_relation, loaded.property_id, loaded.date
     from ({{ instance_rows('ga4', table_name) }}) as loaded
     {%- if table_watermark is not none %}
     left join (
-        select
-            source_relation,
-            max(_load_started_at) at time zone 'UTC'
-                - interval '{{ var('incremental_late_minutes') | int }} minutes' as watermark
-        from {{ this }}
-        group by source_relation
-    ) as built
+        values {% for source_relation, watermark in watermarks -%}
+            ('{{ source_relation }}', '{{ watermark }}'::timestamp){{ ',' if not loop.last }}
+        {%- else -%} (null::text, null::timestamp) {%- endfor %}
+    ) as built (source_relation, watermark)
         on built.source_relation = loaded.source_relation
     where to_timestamp(loaded._sdc_sync_started_at / 1000.0) at time zone 'UTC'
         >= coalesce(built.watermark, '-infinity'::timestamp)
