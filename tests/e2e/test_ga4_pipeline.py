@@ -15,13 +15,14 @@ PIPELINE = ("run", "tap-ga4", "target-postgres")
 PROPERTY = "412345678"
 
 
-def api_sessions_by_day(stack) -> dict[str, int]:
-    """Sessions per day straight from the simulated Data API (one big report)."""
-    token = stack.sandbox("POST", "/_sandbox/ga4/token", {})["access_token"]
-    body = {"dateRanges": [{"startDate": "2024-01-01", "endDate": "yesterday"}], "dimensions": [{"name": "date"}],
+def api_sessions_by_day(stack, hooks: str = "", property_id: str = PROPERTY, start: str = "2024-01-01") -> dict[str, int]:
+    """Sessions per day straight from the simulated Data API (one big report); `hooks`: where the
+    sandbox serves the business ("/instances/<name>" for another one)."""
+    token = stack.sandbox("POST", f"{hooks}/_sandbox/ga4/token", {})["access_token"]
+    body = {"dateRanges": [{"startDate": start, "endDate": "yesterday"}], "dimensions": [{"name": "date"}],
             "metrics": [{"name": "sessions"}], "limit": "250000"}
     request = urllib.request.Request(
-        f"http://127.0.0.1:{SANDBOX_PORT}/ga4/v1beta/properties/{PROPERTY}:runReport",
+        f"http://127.0.0.1:{SANDBOX_PORT}{hooks}/ga4/v1beta/properties/{property_id}:runReport",
         data=json.dumps(body).encode(), method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as response:

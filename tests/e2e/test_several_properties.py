@@ -7,13 +7,11 @@ models read both schemas (TRIBUTARY_GA4_SCHEMAS) and carry each row's business a
 from __future__ import annotations
 
 import datetime as dt
-import json
-import urllib.request
 
 import pytest
 
+import test_ga4_pipeline
 from incremental import assert_a_full_refresh_changes_nothing, instance_rows
-from this_worker import SANDBOX_PORT
 
 SCALE = 0.1
 # raw schema -> (where the sandbox serves the business, its property)
@@ -26,19 +24,9 @@ JOBS = {"raw_ga4": ["ga4"], "raw_ga4_second": ["tap-ga4--second", "target-postgr
 
 
 def api_sessions_by_day(stack, business: str) -> dict[str, int]:
-    """Sessions per day straight from the business's simulated Data API (one big report)."""
+    """Sessions per day straight from the business's simulated Data API, over the days loaded."""
     hooks, property_id = BUSINESSES[business]
-    token = stack.sandbox("POST", f"{hooks}/_sandbox/ga4/token", {})["access_token"]
-    body = {"dateRanges": [{"startDate": START, "endDate": "yesterday"}], "dimensions": [{"name": "date"}],
-            "metrics": [{"name": "sessions"}], "limit": "250000"}
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{SANDBOX_PORT}{hooks}/ga4/v1beta/properties/{property_id}:runReport",
-        data=json.dumps(body).encode(), method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        report = json.loads(response.read())
-    return {"{0}-{1}-{2}".format(day[:4], day[4:6], day[6:]): int(row["metricValues"][0]["value"])
-            for row in report["rows"] for day in [row["dimensionValues"][0]["value"]]}
+    return test_ga4_pipeline.api_sessions_by_day(stack, hooks, property_id, START)
 
 
 def mart_sessions_by_day(stack, business: str) -> dict[str, int]:
