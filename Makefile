@@ -168,7 +168,7 @@ clean: stop
 # -- Operations (orchestrate/): every source at once, data quality, schedules that fire ------------
 .PHONY: full transform data-quality cron-print cron-install cron-uninstall dagster
 
-full: $(OPS_INSTALL)            # every source, one failing source stopping no other, then transform
+full: $(OPS_INSTALL)            # every source, one failing source stopping no other, then cross-source
 	$(BIN)/python orchestrate/run_all.py
 
 transform: $(OPS_INSTALL)       # rebuild and test every model

@@ -3,7 +3,10 @@
     python orchestrate/data_quality.py      # or: meltano run data-quality
 
 1. `dbt source freshness`: how old each source's newest load is, against its warn/error limits.
-2. `dbt test`: every test. For each failing one, its compiled query (run_results.json) is run
+2. `dbt test`: every test.
+   Several businesses (TRIBUTARY_<SOURCE>_SCHEMAS): freshness and the tests on the raw tables read
+   a source's default schema, so both run again for each other instance's schema, and the report
+   names it: `shopify (raw_shopify_acme)`. A business that stops loading is stale on its own. For each failing one, its compiled query (run_results.json) is run
    again to show a few of the rows it returned. (Not `--store-failures`: a test whose query
    selects two columns of one name, like `select mart.*, staged.*`, cannot be stored as a table.)
 3. The report, output/data-quality/<timestamp>.md (and latest.md): freshness per source, failing
@@ -54,6 +57,62 @@ def invoke_dbt(*args: str, log) -> int:
     return subprocess.run([project.meltano_executable(), "invoke", "dbt", *args], cwd=project.PROJECT_ROOT,
                           env=project.meltano_env(), stdin=subprocess.DEVNULL, stdout=log,
                           stderr=subprocess.STDOUT).returncode
+
+
+OTHER_INSTANCES_LINE = re.compile(r"^other_instance_schemas=(\{.*\})$", re.M)
+
+
+def other_instance_schemas(sources: list[str], log) -> dict[str, list[str]] | None:
+    """Each source's instance schemas beyond its default one, asked of dbt (the macro the models
+    use), so the report checks what the models read however the user listed them."""
+    args = ["run-operation", "print_other_instance_schemas", "--args", json.dumps({"sources": sources})]
+    completed = subprocess.run([project.meltano_executable(), "invoke", "dbt", *args], cwd=project.PROJECT_ROOT,
+                               env=project.meltano_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    log.write(f"\n$ meltano invoke dbt {' '.join(args)}\n{completed.stdout}{completed.stderr}")
+    found = OTHER_INSTANCES_LINE.search(completed.stdout)
+    return json.loads(found[1]) if completed.returncode == 0 and found else None
+
+
+def instance_rounds(others: dict[str, list[str]]) -> list[dict[str, str]]:
+    """The other instances in rounds, one dbt call each: round k holds the k-th other schema of
+    every source that has one (two businesses: one round for all four sources)."""
+    deepest = max((len(schemas) for schemas in others.values()), default=0)
+    return [{source: schemas[k] for source, schemas in others.items() if len(schemas) > k} for k in range(deepest)]
+
+
+def tested_source(test: dict, manifest: dict | None) -> str | None:
+    node = (manifest or {}).get("nodes", {}).get(test["id"], {})
+    sources = {parent.split(".")[2] for parent in node.get("depends_on", {}).get("nodes", [])
+               if parent.startswith("source.")}
+    return sources.pop() if len(sources) == 1 else None
+
+
+def check_other_instances(freshness: dict[str, dict], tests: list[dict], problems: list[str], log) -> None:
+    """Freshness and the raw tables' tests again, for each instance beyond a source's default
+    schema; what they find joins the report under `<source> (<schema>)`."""
+    others = other_instance_schemas(sorted(freshness), log)
+    if others is None:
+        problems.append(f"the instances of each source could not be read from dbt; see {log.name}")
+        return
+    # A target folder of their own: the default one keeps its manifest and its partial parse,
+    # which another schema in the vars would make dbt throw away.
+    target = target_dir() / "other-instances"
+    for schemas in instance_rounds(others):
+        selected = ["--select", *(f"source:{source}" for source in schemas), "--target-path", str(target),
+                    "--vars", json.dumps({f"{source}_schema": schema for source, schema in schemas.items()})]
+        for stale_artifact in ("sources.json", "run_results.json"):
+            (target / stale_artifact).unlink(missing_ok=True)
+        invoke_dbt("source", "freshness", *selected, log=log)
+        found = freshness_by_source(read_json(target / "sources.json"))
+        if not found:
+            problems.append(f"dbt source freshness produced no results for {', '.join(schemas.values())}; see {log.name}")
+        for source, entry in found.items():
+            freshness[f"{source} ({schemas[source]})"] = entry
+        invoke_dbt("test", *selected, "--indirect-selection", "cautious", log=log)
+        manifest = read_json(target / "manifest.json")
+        for test in test_results(read_json(target / "run_results.json"), manifest):
+            source = tested_source(test, manifest)
+            tests.append({**test, "name": f"{test['name']} ({schemas[source]})" if source in schemas else test["name"]})
 
 
 def warehouse_connection():
@@ -288,13 +347,15 @@ def main() -> int:
     with open(log_path, "w") as log:
         invoke_dbt("source", "freshness", log=log)
         freshness = freshness_by_source(read_json(target / "sources.json"))
+        if not freshness:
+            problems.append(f"dbt source freshness produced no results; see {log_path}")
         code = invoke_dbt("test", log=log)
         manifest = read_json(target / "manifest.json")
         tests = test_results(read_json(target / "run_results.json"), manifest)
-    if not freshness:
-        problems.append(f"dbt source freshness produced no results; see {log_path}")
-    if not tests:
-        problems.append(f"dbt test produced no results (exit {code}); see {log_path}")
+        if not tests:
+            problems.append(f"dbt test produced no results (exit {code}); see {log_path}")
+        if freshness:
+            check_other_instances(freshness, tests, problems, log)
     sample_problem = attach_samples(tests, personal_columns(manifest))
     if sample_problem:
         problems.append(sample_problem)

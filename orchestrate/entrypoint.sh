@@ -1,7 +1,7 @@
 #!/bin/sh
 # The production entry point (the Docker image's ENTRYPOINT). Thin: each mode is one command
 # a person can also run by hand. The environment is MELTANO_ENVIRONMENT (prod in the image).
-#   full               every source (one failing source stops no other), then transform
+#   full               every source (one failing source stops no other), then cross-source
 #   source NAME        one source's job: extract, load, build its models (NAME: meltano job list)
 #   transform | dbt    rebuild and test every model (`dbt`: the older entry point's name, kept for its cron lines)
 #   data-quality       freshness + every test; report in output/data-quality/; exit 1 if attention

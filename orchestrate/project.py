@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -159,14 +160,26 @@ def inside(folder: Path, name: str, suffix: str = "") -> Path:
     return path
 
 
-@contextmanager
 def job_lock(job: str, *, wait: bool = False, say=print):
-    """Hold output/locks/<job>.lock for the whole run (flock(2), so `flock -n` agrees with it).
+    """One run per job at a time, held for the whole run; a second start is refused (JobBusy),
+    naming the holder, or waits for it.
 
     Meltano itself only refuses a second extract-load whose state id has a fresh RUNNING row in
     its system database, checked then inserted (racy), and never guards the dbt steps; this lock
-    makes one run per job certain. The kernel drops it when the process dies: no stale locks.
+    makes one run per job certain. Where the lock lives follows the system database: a PostgreSQL
+    one is shared by every machine running the project (their state is one), so the lock is a
+    PostgreSQL advisory lock there and holds across machines; with the default SQLite file (one
+    machine) it is flock(2) on output/locks/<job>.lock, so `flock -n` agrees with it. Either is
+    dropped when its process dies (the kernel closes the file or the connection): no stale locks.
     """
+    uri = system_database_uri()
+    if uri.startswith("postgresql"):
+        return _advisory_job_lock(job, uri, wait, say)
+    return _file_job_lock(job, wait, say)
+
+
+@contextmanager
+def _file_job_lock(job: str, wait: bool, say):
     LOCK_DIR.mkdir(parents=True, exist_ok=True)
     path = inside(LOCK_DIR, job, ".lock")
     handle = open(path, "a+")
@@ -190,6 +203,42 @@ def job_lock(job: str, *, wait: bool = False, say=print):
         yield path
     finally:
         handle.close()
+
+
+# The advisory lock's key: two int4 keys (their own key space in pg_locks, apart from the dbt
+# wrapper's one-bigint build lock), this project's name and the job's.
+ADVISORY_JOB_KEY = "select hashtext('tributary job'), hashtext(:job)"
+
+
+@contextmanager
+def _advisory_job_lock(job: str, uri: str, wait: bool, say):
+    from sqlalchemy import create_engine, text  # Meltano's own dependency, with the URI's driver
+    from sqlalchemy.pool import NullPool
+
+    inside(LOCK_DIR, job)  # the same names as the file lock accepts
+    # What another start shows of this run (pg_stat_activity), 63 characters at most.
+    holder_name = f"{job}: pid {os.getpid()} on {socket.gethostname()}"[:63]
+    engine = create_engine(uri, poolclass=NullPool, connect_args={"application_name": holder_name})
+    where = f"PostgreSQL advisory lock in Meltano's system database {engine.url.database}"
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            key = dict(zip(("one", "two"), conn.execute(text(ADVISORY_JOB_KEY), {"job": job}).one()))
+            if not conn.execute(text("select pg_try_advisory_lock(:one, :two)"), key).scalar():
+                holder = conn.execute(text(
+                    "select a.application_name || ', since ' || to_char(a.backend_start at time zone 'UTC', "
+                    "'YYYY-MM-DD HH24:MI:SS') || ' UTC' from pg_locks as l join pg_stat_activity as a using (pid) "
+                    "where l.locktype = 'advisory' and l.granted and l.objsubid = 2 "
+                    "and l.classid = (:one)::int4::oid and l.objid = (:two)::int4::oid"), key).scalar()
+                holder = holder or "another process"
+                if not wait:
+                    raise JobBusy(f"job '{job}' is already running ({holder}); not starting a second run (lock: {where})")
+                say(f"job '{job}' is already running ({holder}); waiting for it to finish")
+                started = time.monotonic()
+                conn.execute(text("select pg_advisory_lock(:one, :two)"), key)
+                say(f"job '{job}' lock acquired after {time.monotonic() - started:.0f} s")
+            yield where
+    finally:
+        engine.dispose()
 
 
 # -- runs a kill -9 left RUNNING in Meltano's system database -----------------------------------

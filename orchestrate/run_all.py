@@ -3,14 +3,15 @@
     python orchestrate/run_all.py
 
 Each source job Meltano knows (`meltano job list`: every job with an extractor) runs as its own
-`meltano run <job>`, under that job's lock (waiting if a scheduled run holds it). Then the
-`transform` job rebuilds and tests every model; when a source failed, its models and everything
-built on them are left as they were at their last good run (`--exclude source:<job>+`) instead
-of being rebuilt on a half-loaded raw schema. A table of the parts follows; the exit code is
+`meltano run <job>`, under that job's lock (waiting if a scheduled run holds it); each source job builds and tests
+that source's models. Then the `cross-source` job builds and tests the models that span sources
+(the rest were just built: rebuilding every model again would double the run's dbt time); when a
+source failed, what it feeds is left as it was at its last good run (`--exclude source:<job>+`)
+instead of being rebuilt on a half-loaded raw schema. A table of the parts follows; the exit code is
 non-zero if any part failed. Each part's output is kept in output/logs/full/<timestamp>/; the
 terminal shows each part's progress meanwhile (progress.py: records per stream, rate, dbt nodes).
 
-A plain Meltano job can't do this: `meltano run quickbooks attio transform` stops at the first
+A plain Meltano job can't do this: `meltano run quickbooks attio cross-source` stops at the first
 failing task, so a broken Attio key would also stop every source after it.
 """
 
@@ -26,7 +27,7 @@ import progress
 import project
 from run import run_locked
 
-TRANSFORM_JOB = "transform"
+CROSS_SOURCE_JOB = "cross-source"
 # Meltano's and dbt's own bookkeeping lines, never the cause of a failure.
 NOISE = re.compile(r"Block run completed|Run completed|Run invocation could not be completed|"
                    r"Cannot start plugin|Extractor failed|Loader failed|Transformer failed|"
@@ -77,11 +78,11 @@ def run_part(name: str, job: str, meltano_args: list[str], log_dir: Path, tasks:
     return part
 
 
-def transform_args(failed_sources: list[str]) -> list[str]:
+def cross_source_args(failed_sources: list[str]) -> list[str]:
     if not failed_sources:
-        return ["run", TRANSFORM_JOB]
+        return ["run", CROSS_SOURCE_JOB]
     excluded = [f"source:{source}+" for source in failed_sources]
-    return ["invoke", "dbt:build", "--exclude", *excluded]
+    return ["invoke", "dbt:build_cross_source", "--exclude", *excluded]
 
 
 def summary(parts: list[Part]) -> str:
@@ -99,11 +100,11 @@ def main() -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     tasks = project.jobs()
     sources = [job for job, job_tasks in tasks.items() if project.extracts(job_tasks)]
-    print(f"{project.environment()}: sources {', '.join(sources)}, then {TRANSFORM_JOB}; logs in {log_dir}",
+    print(f"{project.environment()}: sources {', '.join(sources)}, then {CROSS_SOURCE_JOB}; logs in {log_dir}",
           flush=True)
     parts = [run_part(job, job, ["run", job], log_dir, tasks[job]) for job in sources]
     failed = [part.name for part in parts if not part.ok]
-    parts.append(run_part(TRANSFORM_JOB, TRANSFORM_JOB, transform_args(failed), log_dir))
+    parts.append(run_part(CROSS_SOURCE_JOB, CROSS_SOURCE_JOB, cross_source_args(failed), log_dir))
     print()
     print(summary(parts))
     broken = [part.name for part in parts if not part.ok]

@@ -189,6 +189,7 @@ def test_another_business_runs_a_source_job_with_its_own_extractor():
 
 def test_a_second_holder_of_a_job_lock_is_refused_with_the_holder_named(tmp_path, monkeypatch):
     monkeypatch.setattr(project, "LOCK_DIR", tmp_path)
+    monkeypatch.setenv("MELTANO_DATABASE_URI", f"sqlite:///{tmp_path / 'meltano.db'}")  # one machine: a file lock
     with project.job_lock("attio"):
         with pytest.raises(project.JobBusy, match=r"job 'attio' is already running \(pid \d+ since .*\); not starting"):
             with project.job_lock("attio"):
@@ -199,6 +200,7 @@ def test_a_second_holder_of_a_job_lock_is_refused_with_the_holder_named(tmp_path
 
 def test_a_waiting_holder_runs_once_the_first_is_done(tmp_path, monkeypatch):
     monkeypatch.setattr(project, "LOCK_DIR", tmp_path)
+    monkeypatch.setenv("MELTANO_DATABASE_URI", f"sqlite:///{tmp_path / 'meltano.db'}")  # one machine: a file lock
     said, order = [], []
 
     def second():
@@ -271,6 +273,24 @@ def test_an_empty_table_is_empty_not_stale_and_an_old_one_stays_stale():
     assert attention and "stale sources: quickbooks." in text
     assert "Empty tables (loaded, but the source has no rows for them; not stale): attio.list_entries_key_accounts, ga4.events." in text
     assert "| ga4 | empty | no rows | 1 |" in text
+
+
+def test_other_businesses_are_checked_in_rounds_and_their_tests_named_with_their_schema():
+    """Several businesses: one dbt call per round checks the k-th other instance of every source
+    that has one; a raw table's test carries that instance's schema in its name."""
+    import data_quality
+
+    others = {"shopify": ["raw_shopify_acme", "raw_shopify_beta"], "attio": ["raw_attio_acme"], "ga4": []}
+    assert data_quality.instance_rounds(others) == [{"shopify": "raw_shopify_acme", "attio": "raw_attio_acme"},
+                                                    {"shopify": "raw_shopify_beta"}]
+    assert data_quality.instance_rounds({"ga4": []}) == [] and data_quality.instance_rounds({}) == []
+    manifest = {"nodes": {
+        "test.t.not_null_orders_id": {"depends_on": {"nodes": ["source.tributary.shopify.orders"]}},
+        "test.t.two_sources": {"depends_on": {"nodes": ["source.tributary.shopify.orders", "source.tributary.attio.deals"]}},
+        "test.t.on_a_model": {"depends_on": {"nodes": ["model.tributary.stg_shopify__orders"]}}}}
+    assert data_quality.tested_source({"id": "test.t.not_null_orders_id"}, manifest) == "shopify"
+    assert data_quality.tested_source({"id": "test.t.two_sources"}, manifest) is None
+    assert data_quality.tested_source({"id": "test.t.on_a_model"}, manifest) is None
 
 
 def test_sample_rows_of_failing_tests_show_personal_data_by_shape_only():
@@ -370,9 +390,9 @@ def test_the_summary_gives_dbts_failing_node_and_its_message(tmp_path):
     assert run_all.last_error_line(log) == 'Database Error in model int_x: relation "staging.stg_y" does not exist'
 
 
-def test_transform_leaves_out_what_a_failed_source_feeds():
-    assert run_all.transform_args([]) == ["run", "transform"]
-    assert run_all.transform_args(["attio"]) == ["invoke", "dbt:build", "--exclude", "source:attio+"]
+def test_the_cross_source_part_leaves_out_what_a_failed_source_feeds():
+    assert run_all.cross_source_args([]) == ["run", "cross-source"]
+    assert run_all.cross_source_args(["attio"]) == ["invoke", "dbt:build_cross_source", "--exclude", "source:attio+"]
 
 
 # -- progress.py: the compact view of a job's log ----------------------------------------------
@@ -397,7 +417,7 @@ def test_progress_counts_the_loaders_records_per_stream_and_dbts_nodes():
 
 
 def test_progress_counts_dbts_own_lines_from_meltano_invoke():
-    """`meltano invoke dbt:build` (make full's transform after a failed source) passes dbt's lines
+    """`meltano invoke dbt:build` (make full's cross-source part after a failed source) passes dbt's lines
     through without Meltano's prefix."""
 
     seen = progress.JobProgress()

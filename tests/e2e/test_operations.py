@@ -34,7 +34,7 @@ def test_full_run_carries_on_past_a_broken_source_and_names_it(stack):
     # the other source loaded and its marts were built
     assert stack.scalar("select count(*) from marts.quickbooks__invoices") > 0
     assert stack.state(QUICKBOOKS_STATE)
-    # the summary: a row per source job Meltano knows and the transform step; attio failed, with its cause
+    # the summary: a row per source job Meltano knows and the cross-source step; attio failed, with its cause
     listed = subprocess.run([str(BIN / "meltano"), "job", "list", "--format=json"], cwd=PROJECT_ROOT,
                             env=stack.env, capture_output=True, text=True, check=True)
     for job in json.loads(listed.stdout)["jobs"]:
@@ -42,7 +42,7 @@ def test_full_run_carries_on_past_a_broken_source_and_names_it(stack):
             summary_row(output, job["job_name"])  # ga4 and shopify too, with no code naming them
     assert summary_row(output, "attio").split()[1] == "FAILED"
     assert "TAP_ATTIO_API_KEY" in summary_row(output, "attio")
-    summary_row(output, "transform")
+    summary_row(output, "cross-source")
     assert re.search(r"part\(s\) failed: .*attio", output)
     assert not table_exists(stack, "marts.attio__deal_pipeline")  # left out, not built on nothing
     assert "wrong-key" not in output

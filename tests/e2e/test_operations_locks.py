@@ -19,7 +19,7 @@ from this_worker import BIN, PROJECT_ROOT, RUN_DIR, WAREHOUSE, WAREHOUSE_PORT
 
 sys.path.insert(0, str(PROJECT_ROOT / "load"))
 import roles  # noqa: E402  (load/roles.py)
-from ops import OUTPUT, command, start
+from ops import OUTPUT, command, ops_env, start
 
 ATTIO_STATE = "dev:tap-attio-to-target-postgres"
 QUICKBOOKS_STATE = "dev:tap-quickbooks-to-target-postgres"
@@ -195,3 +195,46 @@ def test_state_kept_in_a_postgres_system_database_is_read_back_on_the_next_run(s
                              (second_started,))
     assert stack.scalar("select count(*) from raw_quickbooks.invoices") == loaded
     assert restamped < loaded / 10, (restamped, loaded)
+
+
+# -- the job lock across machines ---------------------------------------------------------------
+def test_with_the_system_database_in_postgresql_the_job_lock_holds_across_machines(stack, tmp_path):
+    """Machines that share Meltano's system database in PostgreSQL share their state, so a job's
+    lock is an advisory lock there: another machine's run of attio (its connection holding the
+    lock, as its run.py would) refuses a start here, naming that machine; a --wait start goes on
+    once that run ends; other jobs are not held up."""
+    with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
+        roles.meltano_database(conn)
+    role = {"user": roles.MELTANO, "password": roles.DEV_PASSWORDS[roles.MELTANO]}
+    uri = f"postgresql+psycopg://{role['user']}:{role['password']}@127.0.0.1:{WAREHOUSE_PORT}/meltano_system"
+    lock = "select pg_advisory_lock(hashtext('tributary job'), hashtext('attio'))"
+    holds = ("import sys; sys.path.insert(0, 'orchestrate'); import project\n"
+             "with project.job_lock(sys.argv[1], wait=sys.argv[2] == 'wait', say=print): print('running', flush=True)")
+    other_machine = psycopg.connect(**{**WAREHOUSE, **role, "dbname": "meltano_system"}, autocommit=True,
+                                    application_name="attio: pid 4242 on worker-b")
+    try:
+        other_machine.execute(lock)
+        refused = command(stack, "run.py", "attio", MELTANO_DATABASE_URI=uri)
+        assert refused.returncode == 75, refused.stderr
+        assert re.search(r"job 'attio' is already running \(attio: pid 4242 on worker-b, since \d{4}-\d\d-\d\d "
+                         r"[\d:]+ UTC\); not starting a second run \(lock: PostgreSQL advisory lock in Meltano's "
+                         r"system database meltano_system\)", refused.stderr), refused.stderr
+        env = {**ops_env(stack), "MELTANO_DATABASE_URI": uri}
+        other_job = subprocess.run([str(BIN / "python"), "-c", holds, "quickbooks", "now"], cwd=PROJECT_ROOT,
+                                   env=env, capture_output=True, text=True, timeout=60)
+        assert other_job.stdout == "running\n", other_job.stderr
+        waiting = subprocess.Popen([str(BIN / "python"), "-c", holds, "attio", "wait"], cwd=PROJECT_ROOT, env=env,
+                                   stdout=open(tmp_path / "waiting.log", "w"), stderr=subprocess.STDOUT, text=True)
+        for _ in range(100):
+            if other_machine.execute("select count(*) from pg_locks where locktype = 'advisory' and not granted"
+                                     ).fetchone()[0]:
+                break
+            time.sleep(0.2)
+        assert waiting.poll() is None and "running" not in (tmp_path / "waiting.log").read_text().splitlines()
+    finally:
+        other_machine.close()  # that machine's run ends (or the machine dies: its connection goes)
+    assert waiting.wait(timeout=60) == 0
+    said = (tmp_path / "waiting.log").read_text().splitlines()
+    assert said[0].startswith("job 'attio' is already running (attio: pid 4242 on worker-b") and "waiting" in said[0]
+    assert said[1].startswith("job 'attio' lock acquired after") and said[2] == "running", said
+

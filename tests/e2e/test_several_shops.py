@@ -9,6 +9,7 @@ a key that left out the shop would merge them: every figure below is per shop an
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from decimal import Decimal
@@ -17,6 +18,7 @@ import psycopg
 import pytest
 
 from incremental import assert_a_full_refresh_changes_nothing, instance_rows
+from ops import OUTPUT, command
 from this_worker import BIN, PROJECT_ROOT, WAREHOUSE
 
 SCALE = 0.1  # a few hundred orders per shop
@@ -129,6 +131,34 @@ def test_a_column_typed_differently_in_two_shops_stops_the_build_naming_both(sta
         with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
             for shop in SHOPS:
                 conn.execute(f'alter table {shop}.locations drop column "legacyDriftField"')
+
+
+def test_data_quality_checks_every_shop_and_names_the_one_behind(stack, two_shops):
+    """`make data-quality` reads each shop, not only the first: the second shop's loads stopped a
+    day and a half ago and one of its raw rows lost its id; the report names that shop, the table
+    and the test with the shop's schema, and the first shop stays fresh and passing."""
+    old_id = stack.scalar("select id from raw_shopify_second.customers order by id limit 1")
+    stack.sql("""update raw_shopify_second.orders set _sdc_received_at = _sdc_received_at - interval '36 hours'
+                 returning 1""")
+    stack.sql('update raw_shopify_second.customers set "legacyResourceId" = null where id = %s returning 1', (old_id,))
+    try:
+        result = command(stack, "data_quality.py", **BOTH)
+        report = (OUTPUT / "data-quality" / "latest.md").read_text()
+        assert result.returncode == 1, report
+        assert "| shopify | pass |" in report, report
+        assert "| shopify (raw_shopify_second) | error |" in report, report
+        assert "stale sources: " in report and "shopify (raw_shopify_second)" in report.split("\n\n")[1]
+        behind = report.split("Tables behind:")[1].split("\n\n")[1]
+        assert "| shopify (raw_shopify_second) | orders | error |" in behind
+        assert not re.search(r"^\| shopify \|", behind, re.M), behind
+        failing = report.split("## Failing tests")[1].split("## Reconciliation")[0]
+        assert 'source_not_null_shopify_customers__legacyResourceId_ (raw_shopify_second)' in failing, failing
+        assert "`source_not_null_shopify_customers__legacyResourceId_` —" not in failing  # the first shop's passes
+    finally:
+        stack.sql("""update raw_shopify_second.orders set _sdc_received_at = _sdc_received_at + interval '36 hours'
+                     returning 1""")
+        stack.sql("""update raw_shopify_second.customers set "legacyResourceId" = split_part(id, '/', 5)::bigint
+                     where id = %s returning 1""", (old_id,))
 
 
 def test_cross_source_models_refuse_several_shops_until_they_read_per_business(stack, two_shops):

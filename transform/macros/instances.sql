@@ -130,3 +130,18 @@
         {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}
+
+{#
+    For the data-quality report (orchestrate/data_quality.py): each named source's instance
+    schemas other than its default one, as the models read them, on one line of JSON. Source
+    freshness and the tests on the raw tables read the default schema (_<source>__sources.yml);
+    the report runs them again for each of the others.
+        dbt run-operation print_other_instance_schemas --args '{sources: [shopify, attio]}'
+#}
+{% macro print_other_instance_schemas(sources) -%}
+    {%- set others = {} -%}
+    {%- for source_name in sources -%}
+        {%- do others.update({source_name: instance_schemas(source_name) | reject('equalto', instance_default_schema(source_name)) | list}) -%}
+    {%- endfor -%}
+    {{- print('other_instance_schemas=' ~ tojson(others)) -}}
+{%- endmacro %}
