@@ -93,8 +93,8 @@ demo: warehouse-start sandbox-start
 # `make demo` for two businesses: the sandbox serves a second company, workspace, GA4 property and
 # shop beside the first (SANDBOX_INSTANCES), each loaded by its own extractor (tap-<source>--second,
 # extract/extractors.meltano.yml) in its own job run (<job>--second), the models reading both
-# (TRIBUTARY_<SOURCE>_SCHEMAS; README, "Several businesses in one warehouse"). No cross-source job:
-# it reads one business so far. `make demo` afterwards goes back to one business.
+# (TRIBUTARY_<SOURCE>_SCHEMAS; README, "Several businesses in one warehouse"), then the
+# cross-source job, per business. `make demo` afterwards goes back to one business.
 DEMO_SECOND = quickbooks attio ga4 shopify
 demo-businesses: export TRIBUTARY_QUICKBOOKS_SCHEMAS = raw_quickbooks,raw_quickbooks_second
 demo-businesses: export TRIBUTARY_ATTIO_SCHEMAS = raw_attio,raw_attio_second
@@ -103,7 +103,7 @@ demo-businesses: export TRIBUTARY_SHOPIFY_SCHEMAS = raw_shopify,raw_shopify_seco
 demo-businesses: warehouse-start install
 	@$(BIN)/python -m tributary_sandbox stop   # a sandbox started without the second business
 	SANDBOX_INSTANCES=quickbooks:second,attio:second,ga4:second,shopify:second $(BIN)/python -m tributary_sandbox start
-	$(BIN)/python orchestrate/progress.py source-jobs $(DEMO_SECOND:%=%--second)
+	$(BIN)/python orchestrate/progress.py source-jobs $(DEMO_SECOND:%=%--second) cross-source
 	@$(BIN)/python orchestrate/warehouse_summary.py
 
 # The project's suite runs on TEST_WORKERS pytest-xdist workers, each handed whole modules (their

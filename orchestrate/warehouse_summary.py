@@ -43,18 +43,6 @@ def print_counts(title: str, counts: list[tuple[str, str, int]]) -> None:
         print(f"  {schema}.{table:<40} {rows:>9,} rows")
 
 
-# Figures of the cross-source marts, which read one business; with several (make
-# demo-businesses) they are not rebuilt, and an earlier one-business build would be shown as if current.
-CROSS_SOURCE_FIGURES = ("Customers unified", "Days Shopify ≠ QuickBooks", "Won deals not invoiced")
-
-
-def several_businesses() -> list[str]:
-    """The sources whose models read several instances (TRIBUTARY_<SOURCE>_SCHEMAS), as dbt does."""
-    return [source for source in ("quickbooks", "attio", "ga4", "shopify")
-            if len({schema.strip() for schema in os.environ.get(f"TRIBUTARY_{source.upper()}_SCHEMAS", "").split(",")
-                    if schema.strip()}) > 1]
-
-
 def headline_figures(conn: psycopg.Connection) -> None:
     figures = {
         "Open accounts receivable": "select sum(total_open_balance) from marts.quickbooks__ar_aging",
@@ -83,11 +71,7 @@ def headline_figures(conn: psycopg.Connection) -> None:
         ),
     }
     print("\nHeadline figures")
-    several = several_businesses()
     for label, query in figures.items():
-        if several and label in CROSS_SOURCE_FIGURES:
-            print(f"  {label:<28} n/a (the cross-source models read one business; several are configured for {', '.join(several)})")
-            continue
         try:
             value = conn.execute(query).fetchone()[0]
         except psycopg.Error:
@@ -98,8 +82,8 @@ def headline_figures(conn: psycopg.Connection) -> None:
         print(f"  {label:<28} {value}")
 
 
-# Per business (a source's instances, its raw schemas: README, "Several businesses in one
-# warehouse"); printed when some source holds more than one.
+# Per business (README, "Several businesses in one warehouse"): a source's figures per instance
+# (its raw schema), the cross-source ones per business; printed when there is more than one.
 PER_BUSINESS = {
     "Open accounts receivable": "select source_relation, sum(total_open_balance) from marts.quickbooks__ar_aging group by 1",
     "Open pipeline (Attio)": "select source_relation, sum(deal_value) from marts.attio__deal_pipeline where is_open group by 1",
@@ -107,6 +91,11 @@ PER_BUSINESS = {
     "Sessions, last 30 days (GA4)": (
         "select source_relation, sum(sessions)::bigint from marts.ga4__traffic_daily"
         " where report_date >= current_date - 30 group by 1"
+    ),
+    "Customers unified": "select business, count(*) from marts.customer_360 group by 1",
+    "Days Shopify ≠ QuickBooks": (
+        "select business, count(*) filter (where is_sales_mismatch or is_refunds_mismatch)"
+        " from marts.reconciliation__shopify_vs_quickbooks group by 1"
     ),
 }
 
@@ -120,7 +109,7 @@ def per_business(conn: psycopg.Connection) -> None:
             conn.rollback()
     if not any(len(rows) > 1 for rows in figures.values()):
         return
-    print("\nPer business (source_relation)")
+    print("\nPer business (a source's instance, or for the cross-source figures the business)")
     for label, rows in figures.items():
         for business, value in rows:
             shown = f"{value:,}" if isinstance(value, int) else f"{value or 0:,.2f}"
@@ -128,8 +117,6 @@ def per_business(conn: psycopg.Connection) -> None:
 
 
 def revenue_by_channel(conn: psycopg.Connection) -> None:
-    if several_businesses():
-        return   # a cross-source mart: one business only so far
     try:
         rows = conn.execute(
             "select channel, sum(shopify_revenue_attributed) from marts.revenue_by_channel"

@@ -126,8 +126,3 @@ def test_an_extractor_that_fell_back_to_the_first_company_is_refused(stack, two_
     assert "which tap-quickbooks already loads" in result.output, result.output[-3000:]
     assert "TAP_QUICKBOOKS__SECOND_REALM_ID" in result.output
 
-
-def test_cross_source_models_refuse_several_companies_until_they_read_per_business(stack, two_companies):
-    result = stack.meltano("invoke", "dbt:compile", "--select", "reconciliation__deals_vs_invoices", env=BOTH)
-    assert not result.ok
-    assert "read one instance of each source" in result.output and "quickbooks has 2" in result.output

@@ -88,11 +88,6 @@ def test_a_wrong_key_fails_only_its_own_business(stack, two_businesses):
     assert mart_sessions_by_day(stack, "raw_ga4") == api_sessions_by_day(stack, "raw_ga4")
 
 
-def test_cross_source_models_refuse_several_businesses_properties(stack, two_businesses):
-    result = stack.meltano("invoke", "dbt:compile", "--select", "revenue_by_channel", env=BOTH)
-    assert not result.ok
-    assert "read one instance of each source" in result.output and "ga4 has 2" in result.output
-
 
 def test_a_business_loaded_while_another_was_built_is_not_passed_over(stack, two_businesses):
     """Each business's job has its own lock, so their runs overlap, and a GA4 row carries its run's

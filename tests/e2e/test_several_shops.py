@@ -161,11 +161,6 @@ def test_data_quality_checks_every_shop_and_names_the_one_behind(stack, two_shop
                      where id = %s returning 1""", (old_id,))
 
 
-def test_cross_source_models_refuse_several_shops_until_they_read_per_business(stack, two_shops):
-    result = stack.meltano("invoke", "dbt:compile", "--select", "customer_360", env=BOTH)
-    assert not result.ok
-    assert "read one instance of each source" in result.output and "shopify has 2" in result.output
-
 
 def test_two_shops_jobs_building_at_once_take_turns(stack, two_shops):
     """Every shop's job builds the same models: a build waits for another build of the warehouse

@@ -107,11 +107,6 @@ def test_a_wrong_key_fails_only_its_own_workspace_naming_its_setting(stack, two_
     assert deals_in_mart(stack, "raw_attio") == live_deals(stack, "raw_attio")
 
 
-def test_cross_source_models_refuse_several_workspaces_until_they_read_per_business(stack, two_workspaces):
-    result = stack.meltano("invoke", "dbt:compile", "--select", "reconciliation__deals_vs_invoices", env=BOTH)
-    assert not result.ok
-    assert "read one instance of each source" in result.output and "attio has 2" in result.output
-
 
 def test_a_schema_list_that_is_not_schema_names_stops_the_build_naming_it(stack, two_workspaces):
     """TRIBUTARY_<SOURCE>_SCHEMAS is pasted into SQL as identifiers: anything but a loader's schema

@@ -116,19 +116,65 @@
 {%- endmacro %}
 
 {#
-    Cross-source models join one business's systems by e-mail, domain and dates; until identity is
-    told which instances belong to one business, they read one instance of each source and stop
-    the build, naming the source, when several are configured.
+    Businesses. The cross-source models (identity, customer_360, the reconciliations, revenue by
+    channel) join one business's systems: a customer is matched, and a day compared, within its
+    business only. Each instance schema belongs to one business:
+      - by its name: the default schemas (raw_shopify, raw_quickbooks, …) are business `main`, and
+        raw_<source>_<name> is business <name>, so raw_shopify_acme and raw_quickbooks_acme are one
+        business, acme (the README's way of declaring another business);
+      - or as the user says, in the var `business_of_instances` (a dict) or TRIBUTARY_BUSINESS_OF
+        (`raw_shopify_eu:acme,raw_shopify_us:acme`): two shops of one business, whose customers
+        are then matched across both.
+    The rule is applied to each row's source_relation (not to the configured list), so rows a
+    model still holds from an instance no longer listed keep their own business. Every
+    cross-source row carries `business`; record keys carry their instance (identity_record_key),
+    so ids that repeat across instances never meet.
 #}
-{% macro require_one_instance(source_names) -%}
-    {%- for source_name in source_names if execute -%}
-        {%- set schemas = instance_schemas(source_name) -%}
-        {%- if schemas | length > 1 -%}
-            {%- do exceptions.raise_compiler_error(model.name ~ ': the cross-source models read one instance of each source, but '
-                ~ source_name ~ ' has ' ~ schemas | length ~ ' (' ~ schemas | join(', ') ~ '). Build each business\'s own models '
-                ~ '(dbt:build_' ~ source_name ~ '); cross-source models per business are not built yet') -%}
+{% macro stated_businesses() -%}
+    {%- set stated = var('business_of_instances', none) -%}
+    {%- if stated is none -%}
+        {%- set stated = {} -%}
+        {%- for pair in env_var('TRIBUTARY_BUSINESS_OF', '').split(',') if pair | trim -%}
+            {%- set parts = (pair | trim).split(':') -%}
+            {%- do stated.update({parts[0] | trim: (parts[1] if parts | length == 2 else '') | trim}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set known = [] -%}
+    {%- for source_name in ['quickbooks', 'attio', 'ga4', 'shopify'] -%}
+        {%- do known.extend(instance_schemas(source_name)) -%}
+    {%- endfor -%}
+    {%- for schema, business in stated.items() -%}
+        {%- if not modules.re.fullmatch('raw_[a-z0-9_]{1,59}', schema) or not modules.re.fullmatch('[a-z][a-z0-9_]{0,39}', business) -%}
+            {%- do exceptions.raise_compiler_error('businesses: "' ~ schema ~ ':' ~ business ~ '" in business_of_instances / TRIBUTARY_BUSINESS_OF '
+                ~ 'is not <an instance schema>:<a business name> (raw_ and lower-case letters, digits, _; then a name of lower-case letters, digits, _)') -%}
+        {%- endif -%}
+        {%- if schema not in known -%}
+            {%- do exceptions.raise_compiler_error('businesses: ' ~ schema ~ ' in business_of_instances / TRIBUTARY_BUSINESS_OF is no instance '
+                ~ 'the models read (TRIBUTARY_<SOURCE>_SCHEMAS: ' ~ known | join(', ') ~ ')') -%}
         {%- endif -%}
     {%- endfor -%}
+    {{- return(stated) -}}
+{%- endmacro %}
+
+{# The business of each row, from its source_relation (no instance: a unit test's fixture, `main`). #}
+{% macro business_of(relation_column) -%}
+    {%- set by_name = "coalesce(substring(" ~ relation_column ~ " from '^raw_(?:quickbooks|attio|ga4|shopify)_([a-z0-9_]+)$'), 'main')" -%}
+    {%- set stated = stated_businesses() -%}
+    {%- if stated -%}
+        (case{% for schema, business in stated.items() %} when {{ relation_column }} = '{{ schema }}' then '{{ business }}'{% endfor %} else {{ by_name }} end)
+    {%- else -%}
+        {{ by_name }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    A source record's key across every instance: `attio:person:<id>` in the source's default
+    schema (the keys a one-business warehouse always had), `<schema>/attio:person:<id>` in another
+    (no instance, a unit test's fixture: the default schema's).
+#}
+{% macro identity_record_key(relation_column, source_name, source_object, id_expression) -%}
+    coalesce(nullif({{ relation_column }}, '{{ instance_default_schema(source_name) }}') || '/', '')
+        || '{{ source_name }}:{{ source_object }}:' || {{ id_expression }}
 {%- endmacro %}
 
 {#

@@ -6,9 +6,17 @@
 {% macro identity_contact_records() -%}
     select unioned.*, {{ incremental_input_digest('unioned') }} as input_digest
     from (
-        select source_system || ':' || source_object || ':' || source_id as contact_key, typed.*
+        select
+            case source_system
+                when 'quickbooks' then {{ identity_record_key('source_relation', 'quickbooks', 'customer', 'source_id') }}
+                when 'attio' then {{ identity_record_key('source_relation', 'attio', 'person', 'source_id') }}
+                else {{ identity_record_key('source_relation', 'shopify', 'customer', 'source_id') }}
+            end as contact_key,
+            {{ business_of('source_relation') }} as business,
+            typed.*
         from (
             select
+                source_relation,
                 'quickbooks' as source_system,
                 'customer' as source_object,
                 customer_id::text as source_id,
@@ -32,6 +40,7 @@
             union all
         
             select
+                source_relation,
                 'attio' as source_system,
                 'person' as source_object,
                 person_id as source_id,
@@ -50,6 +59,7 @@
             union all
         
             select
+                source_relation,
                 'shopify' as source_system,
                 'customer' as source_object,
                 customer_id::text as source_id,

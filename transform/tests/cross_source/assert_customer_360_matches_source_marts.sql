@@ -20,7 +20,7 @@ shop as (
     select count(*) as shopify_order_count, coalesce(sum(net_revenue), 0) as shopify_revenue
     from {{ ref('shopify__orders') }}
     where is_counted
-        and customer_id::text in (select source_id from mapped where source_system = 'shopify')
+        and (source_relation, customer_id::text) in (select source_relation, source_id from mapped where source_system = 'shopify')
 ),
 
 books as (
@@ -29,7 +29,7 @@ books as (
         coalesce(sum(total_amount), 0) as quickbooks_invoiced_amount,
         coalesce(sum(balance), 0) as quickbooks_open_balance
     from {{ ref('quickbooks__invoices') }}
-    where customer_id::text in (select source_id from mapped where source_system = 'quickbooks')
+    where (source_relation, customer_id::text) in (select source_relation, source_id from mapped where source_system = 'quickbooks')
 ),
 
 compared as (

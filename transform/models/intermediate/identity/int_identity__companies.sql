@@ -1,7 +1,6 @@
-{{ require_one_instance(['quickbooks', 'attio']) }}
 -- One row per company record (Attio companies, QuickBooks customers with a CompanyName): the
--- company it belongs to and how sure that is. Records are linked when they share a key, by the
--- strongest rule that applies to the pair:
+-- company it belongs to and how sure that is. Records of one business are linked when they share
+-- a key (never across businesses, macros/instances.sql), by the strongest rule for the pair:
 --   domain_exact         1.00  the same web host (scheme, `www.`, path ignored)
 --   domain_normalised    0.95  the same registrable domain (app.acme.com = acme.com)
 --   member_email_domain  0.85  as above, but one side's domain is only known from the work
@@ -34,7 +33,9 @@ contacts as (
 
 records as (
     select
-        'attio:company:' || company_id as company_record_key,
+        {{ identity_record_key('source_relation', 'attio', 'company', 'company_id') }} as company_record_key,
+        {{ business_of('source_relation') }} as business,
+        source_relation,
         'attio' as source_system,
         'company' as source_object,
         company_id as source_id,
@@ -44,7 +45,9 @@ records as (
     from attio_companies
     union all
     select
-        'quickbooks:customer:' || customer_id,
+        {{ identity_record_key('source_relation', 'quickbooks', 'customer', 'customer_id') }},
+        {{ business_of('source_relation') }},
+        source_relation,
         'quickbooks',
         'customer',
         customer_id::text,
@@ -55,11 +58,15 @@ records as (
 ),
 
 own_hosts as (
-    select 'attio:company:' || attio_companies.company_id as company_record_key, listed.domain as raw_domain
+    select
+        {{ identity_record_key('attio_companies.source_relation', 'attio', 'company', 'attio_companies.company_id') }}
+            as company_record_key,
+        listed.domain as raw_domain
     from attio_companies
     cross join lateral unnest(attio_companies.domains) as listed(domain)
     union all
-    select 'quickbooks:customer:' || customer_id, website from quickbooks_customers
+    select {{ identity_record_key('source_relation', 'quickbooks', 'customer', 'customer_id') }}, website
+    from quickbooks_customers
     union all
     -- The contact's address on a company account names the company's domain (unless personal).
     select contact_key, email_domain from contacts
@@ -68,21 +75,28 @@ own_hosts as (
 
 member_hosts as (
     -- Attio companies with no domain of their own: the work e-mail domains of their people.
-    select 'attio:company:' || contacts.attio_company_id as company_record_key, contacts.email_domain as raw_domain
+    select
+        {{ identity_record_key('contacts.source_relation', 'attio', 'company', 'contacts.attio_company_id') }}
+            as company_record_key,
+        contacts.email_domain as raw_domain
     from contacts
     where contacts.source_system = 'attio'
         and contacts.attio_company_id is not null
         and not contacts.is_personal_email_domain
         and contacts.email_domain is not null
-        and contacts.attio_company_id in (
-            select company_id from attio_companies where cardinality(domains) = 0 or domains is null
+        and exists (
+            select from attio_companies
+            where attio_companies.company_id = contacts.attio_company_id
+                and attio_companies.source_relation is not distinct from contacts.source_relation
+                and (cardinality(attio_companies.domains) = 0 or attio_companies.domains is null)
         )
 ),
 
 domain_keys as (
     select distinct
-        company_record_key,
-        key_source,
+        hosts.company_record_key,
+        records.business,
+        hosts.key_source,
         {{ identity_host('raw_domain') }} as host,
         {{ identity_registrable_domain('raw_domain') }} as registrable_domain
     from (
@@ -90,6 +104,7 @@ domain_keys as (
         union all
         select company_record_key, raw_domain, 'member' from member_hosts
     ) as hosts
+    inner join records on records.company_record_key = hosts.company_record_key
     where {{ identity_registrable_domain('raw_domain') }} is not null
 ),
 
@@ -119,6 +134,7 @@ domain_links as (
     from usable_domain_keys as a
     inner join usable_domain_keys as b
         on a.registrable_domain = b.registrable_domain
+        and a.business = b.business
         and a.company_record_key < b.company_record_key
 ),
 
@@ -131,6 +147,7 @@ country_tld_links as (
     from usable_domain_keys as a
     inner join usable_domain_keys as b
         on a.domain_label = b.domain_label
+        and a.business = b.business
         and a.domain_suffix <> b.domain_suffix
         and a.company_record_key < b.company_record_key
     where (
@@ -143,6 +160,7 @@ country_tld_links as (
 name_keys as (
     select
         company_record_key,
+        business,
         {{ identity_company_name_key('company_name') }} as name_key,
         company_record_key in (select company_record_key from usable_domain_keys) as has_domain
     from records
@@ -157,6 +175,7 @@ name_links as (
     from name_keys as a
     inner join name_keys as b
         on a.name_key = b.name_key
+        and a.business = b.business
         and a.company_record_key < b.company_record_key
     where not (a.has_domain and b.has_domain)
 ),
@@ -209,6 +228,8 @@ record_domains as (
 
 select
     records.company_record_key,
+    records.business,
+    records.source_relation,
     records.source_system,
     records.source_object,
     records.source_id,

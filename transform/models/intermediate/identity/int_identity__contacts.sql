@@ -1,6 +1,6 @@
-{{ require_one_instance(['shopify', 'quickbooks', 'attio']) }}
 -- Every person-like record of every system, one row each, with the keys identity resolution
--- compares: QuickBooks customers that are individuals or carry an e-mail, Attio people, Shopify
+-- compares, and the business it belongs to (records are matched within their business only,
+-- macros/instances.sql): QuickBooks customers that are individuals or carry an e-mail, Attio people, Shopify
 -- customers. Company hints (the e-mail's company domain, the CRM's company, QuickBooks'
 -- CompanyName) travel along; deciding what they mean is left to the later models.
 -- Incremental by input digest (macros/incremental/incremental.sql): a build normalises only the
@@ -27,6 +27,8 @@ changed as (
 keyed as materialized (
     select
         contact_key,
+        business,
+        source_relation,
         source_system,
         source_object,
         source_id,
@@ -66,6 +68,8 @@ keyed as materialized (
 
 select
     contact_key,
+    business,
+    source_relation,
     source_system,
     source_object,
     source_id,

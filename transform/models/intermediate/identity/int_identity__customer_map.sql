@@ -1,5 +1,5 @@
 -- One row per source record (QuickBooks customer, Attio company, Attio person, Shopify customer)
--- -> the unified customer it belongs to. A unified customer is a company when the person
+-- -> the unified customer it belongs to, within the record's business. A unified customer is a company when the person
 -- works for one (the company is the customer), else the person.
 -- A person joins a company by, in order:
 --   crm_company_ref  1.00  an Attio record of the person points at the company
@@ -23,12 +23,13 @@ ref_links as (
     select distinct people.person_id, companies.company_id
     from people
     inner join companies
-        on companies.company_record_key = 'attio:company:' || people.attio_company_id
+        on companies.company_record_key
+            = {{ identity_record_key('people.source_relation', 'attio', 'company', 'people.attio_company_id') }}
 ),
 
 company_domains as (
     -- one row per (company, domain): an equality join, where `= any(array)` could only loop
-    select companies.company_id, domain.registrable_domain
+    select companies.business, companies.company_id, domain.registrable_domain
     from companies
     cross join lateral unnest(companies.registrable_domains) as domain(registrable_domain)
 ),
@@ -38,6 +39,7 @@ domain_links as (
     from people
     inner join company_domains
         on people.company_domain_hint = company_domains.registrable_domain
+        and people.business = company_domains.business
     where not exists (select from ref_links where ref_links.person_id = people.person_id)
 ),
 
@@ -59,6 +61,8 @@ person_company as (
 
 company_rows as (
     select
+        business,
+        source_relation,
         source_system,
         source_object,
         source_id,
@@ -73,6 +77,8 @@ company_rows as (
 
 person_rows as (
     select
+        people.business,
+        people.source_relation,
         people.source_system,
         people.source_object,
         people.source_id,
@@ -90,6 +96,8 @@ person_rows as (
 )
 
 select
+    business,
+    source_relation,
     source_system,
     source_object,
     source_id,

@@ -39,6 +39,8 @@ best_link as (
 
 select
     contacts.contact_key,
+    contacts.business,
+    contacts.source_relation,
     contacts.source_system,
     contacts.source_object,
     contacts.source_id,

@@ -1,5 +1,5 @@
--- Links between two person records (never company accounts) that are the same human, one row
--- per linked pair (contact_key_a < contact_key_b) with the strongest rule that links them:
+-- Links between two person records (never company accounts) of one business that are the same
+-- human, one row per linked pair (contact_key_a < contact_key_b) with the strongest rule:
 --   email_exact       1.00  the same address, once trimmed and lower-cased
 --   email_normalised  0.95  the same mailbox only after plus-alias / Gmail-dot normalisation
 --   phone             0.85  the same phone number (country code and national number; formats,
@@ -23,7 +23,7 @@ with contacts as (
 -- Each record's normalised addresses, as int_identity__contacts computed them (normalising every
 -- address again here cost 8 of this model's 10 s at 1M source records).
 addresses as (
-    select distinct contacts.contact_key, typed.email_normalised
+    select distinct contacts.business, contacts.contact_key, typed.email_normalised
     from contacts
     cross join lateral unnest(contacts.emails_normalised) as typed(email_normalised)
 ),
@@ -31,9 +31,9 @@ addresses as (
 usable_addresses as (
     select *
     from addresses
-    where email_normalised in (
-        select email_normalised from addresses
-        group by email_normalised
+    where (business, email_normalised) in (
+        select business, email_normalised from addresses
+        group by business, email_normalised
         having count(distinct contact_key) <= {{ max_records_per_key }}
     )
 ),
@@ -46,6 +46,7 @@ email_pairs as (
     from usable_addresses as a
     inner join usable_addresses as b
         on a.email_normalised = b.email_normalised
+        and a.business = b.business
         and a.contact_key < b.contact_key
     group by a.contact_key, b.contact_key
 ),
@@ -60,7 +61,9 @@ pairs_typed as (
             select 1
             from unnest(contact_a.emails) as shared(address)
             where shared.address = any(contact_b.emails)
-                and {{ identity_normalised_email('shared.address') }} in (select email_normalised from usable_addresses)
+                and {{ identity_normalised_email('shared.address') }} in (
+                    select email_normalised from usable_addresses where usable_addresses.business = contact_a.business
+                )
         ) as shares_typed_address
     from email_pairs
     inner join contacts as contact_a on contact_a.contact_key = email_pairs.contact_key_a
@@ -79,6 +82,7 @@ email_links as (
 
 phones as (
     select distinct
+        contacts.business,
         contacts.contact_key,
         phone.phone_key,
         split_part(phone.phone_key, ':', 1) as country_code,
@@ -90,9 +94,9 @@ phones as (
 usable_phones as (
     select *
     from phones
-    where national_number in (
-        select national_number from phones
-        group by national_number
+    where (business, national_number) in (
+        select business, national_number from phones
+        group by business, national_number
         having count(distinct contact_key) <= {{ max_records_per_key }}
     )
 ),
@@ -107,6 +111,7 @@ phone_pairs as (
     from usable_phones as a
     inner join usable_phones as b
         on a.national_number = b.national_number
+        and a.business = b.business
         and a.contact_key < b.contact_key
         and (a.country_code = b.country_code or a.country_code = '' or b.country_code = '')
 ),

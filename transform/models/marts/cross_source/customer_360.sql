@@ -1,7 +1,6 @@
-{{ require_one_instance(['shopify', 'quickbooks', 'attio']) }}
 {%- set system_order = "case contacts.source_system when 'attio' then 1 when 'quickbooks' then 2 else 3 end" -%}
--- One row per unified customer (a company, or a person who buys for themselves): the ids it
--- has in each system, who it is, where it stands in the CRM, what it bought in the shop and
+-- One row per unified customer (a company, or a person who buys for themselves) of a business:
+-- the ids it has in each system, who it is, where it stands in the CRM, what it bought in the shop and
 -- what it was invoiced, and when anything last happened anywhere.
 with customer_map as (
     select * from {{ ref('int_identity__customer_map') }}
@@ -38,6 +37,7 @@ invoices as (
 ids as (
     select
         unified_customer_id,
+        min(business) as business,
         min(customer_kind) as customer_kind,
         array_agg(source_id order by source_id) filter (where source_system = 'quickbooks') as quickbooks_customer_ids,
         array_agg(source_id order by source_id) filter (where source_system = 'attio' and source_object = 'company') as attio_company_ids,
@@ -59,11 +59,12 @@ seen as (
         max(records.last_seen_at) as last_seen_at
     from customer_map
     inner join (
-        select source_system, source_object, source_id, first_seen_at, last_seen_at from contacts
+        select source_relation, source_system, source_object, source_id, first_seen_at, last_seen_at from contacts
         union all
-        select source_system, source_object, source_id, first_seen_at, last_seen_at from companies
+        select source_relation, source_system, source_object, source_id, first_seen_at, last_seen_at from companies
     ) as records
-        on records.source_system = customer_map.source_system
+        on records.source_relation = customer_map.source_relation
+        and records.source_system = customer_map.source_system
         and records.source_object = customer_map.source_object
         and records.source_id = customer_map.source_id
     group by customer_map.unified_customer_id
@@ -87,11 +88,13 @@ names as (
             coalesce(attio_companies.primary_domain, companies.registrable_domains[1]) as company_domain
         from customer_map
         inner join companies
-            on companies.source_system = customer_map.source_system
+            on companies.source_relation = customer_map.source_relation
+            and companies.source_system = customer_map.source_system
             and companies.source_object = customer_map.source_object
             and companies.source_id = customer_map.source_id
         left join attio_companies
             on customer_map.source_system = 'attio' and attio_companies.company_id = customer_map.source_id
+            and attio_companies.source_relation = customer_map.source_relation
     ) as company_records
     group by unified_customer_id
 ),
@@ -105,7 +108,8 @@ person_names as (
             filter (where contacts.email_normalised is not null))[1] as email
     from customer_map
     inner join contacts
-        on contacts.source_system = customer_map.source_system
+        on contacts.source_relation = customer_map.source_relation
+        and contacts.source_system = customer_map.source_system
         and contacts.source_object = customer_map.source_object
         and contacts.source_id = customer_map.source_id
     where not contacts.is_company_record
@@ -123,7 +127,7 @@ latest_deal as (
     from deals
     inner join customer_map
         on customer_map.source_system = 'attio' and customer_map.source_object = 'company'
-        and customer_map.source_id = deals.company_id
+        and customer_map.source_id = deals.company_id and customer_map.source_relation = deals.source_relation
     where deals.is_open or deals.is_won
     order by customer_map.unified_customer_id, deals.created_at desc, deals.deal_id
 ),
@@ -137,7 +141,7 @@ deal_totals as (
     from deals
     inner join customer_map
         on customer_map.source_system = 'attio' and customer_map.source_object = 'company'
-        and customer_map.source_id = deals.company_id
+        and customer_map.source_id = deals.company_id and customer_map.source_relation = deals.source_relation
     group by customer_map.unified_customer_id
 ),
 
@@ -147,6 +151,7 @@ crm_interactions as (
     inner join customer_map
         on customer_map.source_system = 'attio' and customer_map.source_object = 'company'
         and customer_map.source_id = attio_companies.company_id
+        and customer_map.source_relation = attio_companies.source_relation
     group by customer_map.unified_customer_id
     union all
     select customer_map.unified_customer_id, max(attio_people.last_interaction_at)
@@ -154,6 +159,7 @@ crm_interactions as (
     inner join customer_map
         on customer_map.source_system = 'attio' and customer_map.source_object = 'person'
         and customer_map.source_id = attio_people.person_id
+        and customer_map.source_relation = attio_people.source_relation
     group by customer_map.unified_customer_id
 ),
 
@@ -175,6 +181,7 @@ shop as (
     from orders
     inner join customer_map
         on customer_map.source_system = 'shopify' and customer_map.source_id = orders.customer_id::text
+        and customer_map.source_relation = orders.source_relation
     where orders.is_counted
     group by customer_map.unified_customer_id
 ),
@@ -190,11 +197,13 @@ books as (
     from invoices
     inner join customer_map
         on customer_map.source_system = 'quickbooks' and customer_map.source_id = invoices.customer_id::text
+        and customer_map.source_relation = invoices.source_relation
     group by customer_map.unified_customer_id
 )
 
 select
     ids.unified_customer_id,
+    ids.business,
     ids.customer_kind,
     case
         when ids.customer_kind = 'company'

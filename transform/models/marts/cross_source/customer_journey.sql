@@ -1,5 +1,4 @@
-{{ require_one_instance(['shopify', 'quickbooks', 'attio']) }}
--- One timeline per unified customer: every dated event the systems know about it, one row
+-- One timeline per unified customer (of one business): every dated event the systems know about it, one row
 -- each, in one shape (when, which system, what happened, the record, an amount if any).
 -- Dates without a time (invoice and close dates) are placed at midnight UTC of that day.
 with customer_map as (
@@ -32,42 +31,42 @@ invoices as (
 ),
 
 events as (
-    select 'attio' as source_system, 'company' as source_object, company_id as source_id,
+    select source_relation, 'attio' as source_system, 'company' as source_object, company_id as source_id,
         created_at as event_at, 'crm_company_created' as event_type, company_id as event_record_id,
         company_name as event_label, null::numeric as amount
     from attio_companies
     union all
-    select 'attio', 'person', person_id, created_at, 'crm_person_created', person_id, full_name, null
+    select source_relation, 'attio', 'person', person_id, created_at, 'crm_person_created', person_id, full_name, null
     from attio_people
     union all
-    select 'attio', 'person', person_id, last_interaction_at, 'crm_interaction', person_id, last_interaction_type, null
+    select source_relation, 'attio', 'person', person_id, last_interaction_at, 'crm_interaction', person_id, last_interaction_type, null
     from attio_people
     where last_interaction_at is not null
     union all
-    select 'attio', 'company', company_id, created_at, 'deal_created', deal_id, deal_name, deal_value
+    select source_relation, 'attio', 'company', company_id, created_at, 'deal_created', deal_id, deal_name, deal_value
     from deals
     where company_id is not null
     union all
-    select 'attio', 'company', company_id, close_date::timestamp at time zone 'UTC',
+    select source_relation, 'attio', 'company', company_id, close_date::timestamp at time zone 'UTC',
         case when is_won then 'deal_won' else 'deal_lost' end, deal_id, deal_name, deal_value
     from deals
     where company_id is not null and (is_won or is_lost) and close_date is not null
     union all
-    select 'shopify', 'customer', customer_id::text, created_at, 'order_placed', order_id::text, order_name, total_price
+    select source_relation, 'shopify', 'customer', customer_id::text, created_at, 'order_placed', order_id::text, order_name, total_price
     from orders
     where customer_id is not null
     union all
-    select 'shopify', 'customer', orders.customer_id::text, refunds.created_at, 'order_refunded',
+    select orders.source_relation, 'shopify', 'customer', orders.customer_id::text, refunds.created_at, 'order_refunded',
         refunds.refund_id::text, orders.order_name, -refunds.total_refunded
     from refunds
-    inner join orders on refunds.order_id = orders.order_id
+    inner join orders on refunds.order_id = orders.order_id and refunds.source_relation = orders.source_relation
     where orders.customer_id is not null
     union all
-    select 'quickbooks', 'customer', customer_id::text, transaction_date::timestamp at time zone 'UTC',
+    select source_relation, 'quickbooks', 'customer', customer_id::text, transaction_date::timestamp at time zone 'UTC',
         'invoice_issued', invoice_id::text, doc_number, total_amount
     from invoices
     union all
-    select 'quickbooks', 'customer', customer_id::text, last_payment_date::timestamp at time zone 'UTC',
+    select source_relation, 'quickbooks', 'customer', customer_id::text, last_payment_date::timestamp at time zone 'UTC',
         case when balance = 0 then 'invoice_paid' else 'invoice_part_paid' end, invoice_id::text, doc_number, amount_paid
     from invoices
     where last_payment_date is not null
@@ -75,6 +74,7 @@ events as (
 
 select
     customer_map.unified_customer_id,
+    customer_map.business,
     events.event_at,
     events.source_system,
     events.event_type,
@@ -88,6 +88,7 @@ select
     ) as event_sequence
 from events
 inner join customer_map
-    on customer_map.source_system = events.source_system
+    on customer_map.source_relation = events.source_relation
+    and customer_map.source_system = events.source_system
     and customer_map.source_object = events.source_object
     and customer_map.source_id = events.source_id

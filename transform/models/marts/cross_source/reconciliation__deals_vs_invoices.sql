@@ -1,5 +1,4 @@
-{{ require_one_instance(['quickbooks', 'attio']) }}
--- One row per unified customer with a won Attio deal or a QuickBooks invoice: does the CRM's
+-- One row per unified customer (of one business) with a won Attio deal or a QuickBooks invoice: does the CRM's
 -- won business show up in the books, and is everything the books invoice known to the CRM?
 --   won_deal_not_invoiced   won deals, but no invoice on or after the first won deal's close date
 --   invoiced_without_deal   invoices, but no won deal (a customer the CRM never closed)
@@ -8,7 +7,7 @@ with customer_map as (
 ),
 
 customers as (
-    select unified_customer_id, customer_kind, customer_name from {{ ref('customer_360') }}
+    select unified_customer_id, business, customer_kind, customer_name from {{ ref('customer_360') }}
 ),
 
 won_deals as (
@@ -21,7 +20,7 @@ won_deals as (
     from {{ ref('attio__deal_pipeline') }} as deals
     inner join customer_map
         on customer_map.source_system = 'attio' and customer_map.source_object = 'company'
-        and customer_map.source_id = deals.company_id
+        and customer_map.source_id = deals.company_id and customer_map.source_relation = deals.source_relation
     where deals.is_won
     group by 1
 ),
@@ -34,6 +33,7 @@ invoices as (
     from {{ ref('quickbooks__invoices') }} as invoices
     inner join customer_map
         on customer_map.source_system = 'quickbooks' and customer_map.source_id = invoices.customer_id::text
+        and customer_map.source_relation = invoices.source_relation
 ),
 
 invoice_totals as (
@@ -58,6 +58,7 @@ invoiced_after_win as (
 
 select
     customers.unified_customer_id,
+    customers.business,
     customers.customer_kind,
     customers.customer_name,
     coalesce(won_deals.won_deal_count, 0) as won_deal_count,
