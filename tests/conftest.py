@@ -116,12 +116,12 @@ def pytest_configure(config) -> None:
 # first. `make test` hands whole modules to its workers in collection order: starting the longest
 # ones first keeps one long module from running alone at the end.
 LONGEST_MODULES = [
-    "e2e/test_operations.py", "e2e/test_identity_resolution.py", "e2e/test_several_businesses.py",
-    "e2e/test_hostile_vendor.py",
+    "e2e/test_operations.py", "e2e/test_identity_resolution.py", "e2e/test_hostile_vendor.py",
     "e2e/test_reliability_vendor_faults.py", "e2e/test_reliability_crashes.py", "e2e/test_several_shops.py",
     "e2e/test_hostile_names.py", "e2e/test_shopify_pipeline.py", "e2e/test_several_companies.py",
     "e2e/test_user_commands.py", "e2e/test_several_workspaces.py", "e2e/test_bad_config.py",
     "e2e/test_ga4_pipeline.py", "e2e/test_attio_pipeline.py", "e2e/test_several_properties.py",
+    "e2e/test_several_businesses.py",
     "e2e/test_quickbooks_token_rotation.py", "e2e/test_operations_locks.py", "e2e/test_newcomer_walkthrough.py",
 ]
 

@@ -119,6 +119,14 @@ def test_the_demos_summary_gives_each_business_its_customers(stack, two_business
         assert re.search(rf"^  Days Shopify ≠ QuickBooks +{business} +{differing}$", summary.stdout, re.M), summary.stdout
 
 
+def test_a_hostile_business_mapping_is_refused_before_any_sql_runs(stack, two_businesses):
+    hostile = "raw_shopify_second:x'; drop schema marts cascade; --"
+    result = stack.meltano("invoke", "dbt:build_cross_source", env={**BOTH, "TRIBUTARY_BUSINESS_OF": hostile})
+    assert not result.ok
+    assert "is not <an instance schema>:<a business name>" in result.output, result.output[-3000:]
+    assert stack.scalar("select count(*) from marts.customer_360") > 0
+
+
 def test_two_shops_said_to_be_one_business_are_matched_across_both(stack, two_businesses):
     """TRIBUTARY_BUSINESS_OF: the second shop belongs to the first business (a merchant's second
     storefront). Its customers are matched with the first business's records and counted in its
