@@ -119,11 +119,18 @@ def test_the_demos_summary_gives_each_business_its_customers(stack, two_business
         assert re.search(rf"^  Days Shopify ≠ QuickBooks +{business} +{differing}$", summary.stdout, re.M), summary.stdout
 
 
-def test_a_hostile_business_mapping_is_refused_before_any_sql_runs(stack, two_businesses):
+def test_a_hostile_or_nameless_business_is_refused_before_any_sql_runs(stack, two_businesses):
+    """A mapping that is not `<schema>:<business>` is refused; so is a shop whose schema names no
+    business (raw_othershop), which would otherwise join the first business unseen."""
     hostile = "raw_shopify_second:x'; drop schema marts cascade; --"
     result = stack.meltano("invoke", "dbt:build_cross_source", env={**BOTH, "TRIBUTARY_BUSINESS_OF": hostile})
     assert not result.ok
     assert "is not <an instance schema>:<a business name>" in result.output, result.output[-3000:]
+    nameless = {**BOTH, "TRIBUTARY_SHOPIFY_SCHEMAS": "raw_shopify,raw_shopify_second,raw_othershop"}
+    result = stack.meltano("invoke", "dbt:build_cross_source", env=nameless)
+    assert not result.ok
+    assert ("raw_othershop (TRIBUTARY_SHOPIFY_SCHEMAS) names no business: call it raw_shopify_<business>, "
+            "or say whose it is in TRIBUTARY_BUSINESS_OF (raw_othershop:<business>)") in result.output, result.output[-3000:]
     assert stack.scalar("select count(*) from marts.customer_360") > 0
 
 

@@ -141,7 +141,15 @@
     {%- endif -%}
     {%- set known = [] -%}
     {%- for source_name in ['quickbooks', 'attio', 'ga4', 'shopify'] -%}
-        {%- do known.extend(instance_schemas(source_name)) -%}
+        {%- for schema in instance_schemas(source_name) -%}
+            {%- do known.append(schema) -%}
+            {#- A schema whose name says no business would join `main` unseen: refused unless stated. -#}
+            {%- if schema != instance_default_schema(source_name) and schema not in stated
+                  and not modules.re.fullmatch('raw_' ~ source_name ~ '_[a-z0-9_]+', schema) -%}
+                {%- do exceptions.raise_compiler_error('businesses: ' ~ schema ~ ' (TRIBUTARY_' ~ source_name | upper ~ '_SCHEMAS) names no business: '
+                    ~ 'call it raw_' ~ source_name ~ '_<business>, or say whose it is in TRIBUTARY_BUSINESS_OF (' ~ schema ~ ':<business>)') -%}
+            {%- endif -%}
+        {%- endfor -%}
     {%- endfor -%}
     {%- for schema, business in stated.items() -%}
         {%- if not modules.re.fullmatch('raw_[a-z0-9_]{1,59}', schema) or not modules.re.fullmatch('[a-z][a-z0-9_]{0,39}', business) -%}
