@@ -206,8 +206,14 @@ def _file_job_lock(job: str, wait: bool, say):
 
 
 # The advisory lock's key: two int4 keys (their own key space in pg_locks, apart from the dbt
-# wrapper's one-bigint build lock), this project's name and the job's.
-ADVISORY_JOB_KEY = "select hashtext('tributary job'), hashtext(:job)"
+# wrapper's one-bigint build lock), this project's name and the job's in its environment (dev and
+# prod may share one system database, as their state ids do).
+# Its connection sits idle for the whole run: the server's TCP keepalives drop a lost machine's
+# lock within about a minute, and no idle timeout may end the session (a direct connection, not a
+# transaction-pooling proxy, which would lose a session lock).
+ADVISORY_LOCK_SESSION = {"options": "-c idle_session_timeout=0 -c tcp_keepalives_idle=30 "
+                                    "-c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"}
+ADVISORY_JOB_KEY = "select hashtext('tributary job'), hashtext(:environment || ':' || :job)"
 
 
 @contextmanager
@@ -218,16 +224,19 @@ def _advisory_job_lock(job: str, uri: str, wait: bool, say):
     inside(LOCK_DIR, job)  # the same names as the file lock accepts
     # What another start shows of this run (pg_stat_activity), 63 characters at most.
     holder_name = f"{job}: pid {os.getpid()} on {socket.gethostname()}"[:63]
-    engine = create_engine(uri, poolclass=NullPool, connect_args={"application_name": holder_name})
+    engine = create_engine(uri, poolclass=NullPool,
+                           connect_args={"application_name": holder_name, **ADVISORY_LOCK_SESSION})
     where = f"PostgreSQL advisory lock in Meltano's system database {engine.url.database}"
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            key = dict(zip(("one", "two"), conn.execute(text(ADVISORY_JOB_KEY), {"job": job}).one()))
+            key = dict(zip(("one", "two"), conn.execute(text(ADVISORY_JOB_KEY),
+                                                        {"environment": environment(), "job": job}).one()))
             if not conn.execute(text("select pg_try_advisory_lock(:one, :two)"), key).scalar():
                 holder = conn.execute(text(
                     "select a.application_name || ', since ' || to_char(a.backend_start at time zone 'UTC', "
                     "'YYYY-MM-DD HH24:MI:SS') || ' UTC' from pg_locks as l join pg_stat_activity as a using (pid) "
                     "where l.locktype = 'advisory' and l.granted and l.objsubid = 2 "
+                    "and l.database = (select oid from pg_database where datname = current_database()) "
                     "and l.classid = (:one)::int4::oid and l.objid = (:two)::int4::oid"), key).scalar()
                 holder = holder or "another process"
                 if not wait:

@@ -207,7 +207,7 @@ def test_with_the_system_database_in_postgresql_the_job_lock_holds_across_machin
         roles.meltano_database(conn)
     role = {"user": roles.MELTANO, "password": roles.DEV_PASSWORDS[roles.MELTANO]}
     uri = f"postgresql+psycopg://{role['user']}:{role['password']}@127.0.0.1:{WAREHOUSE_PORT}/meltano_system"
-    lock = "select pg_advisory_lock(hashtext('tributary job'), hashtext('attio'))"
+    lock = "select pg_advisory_lock(hashtext('tributary job'), hashtext('dev:attio'))"  # the dev environment's attio
     holds = ("import sys; sys.path.insert(0, 'orchestrate'); import project\n"
              "with project.job_lock(sys.argv[1], wait=sys.argv[2] == 'wait', say=print): print('running', flush=True)")
     other_machine = psycopg.connect(**{**WAREHOUSE, **role, "dbname": "meltano_system"}, autocommit=True,

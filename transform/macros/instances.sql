@@ -139,12 +139,16 @@
             {%- do stated.update({parts[0] | trim: (parts[1] if parts | length == 2 else '') | trim}) -%}
         {%- endfor -%}
     {%- endif -%}
+    {#- Checked when a cross-source model runs, not while dbt parses the project: a parse error
+        would stop every source's job (and the report's per-instance rounds parse with another
+        default schema). -#}
+    {%- if not execute -%}{{ return(stated) }}{%- endif -%}
     {%- set known = [] -%}
     {%- for source_name in ['quickbooks', 'attio', 'ga4', 'shopify'] -%}
         {%- for schema in instance_schemas(source_name) -%}
             {%- do known.append(schema) -%}
             {#- A schema whose name says no business would join `main` unseen: refused unless stated. -#}
-            {%- if schema != instance_default_schema(source_name) and schema not in stated
+            {%- if schema not in (instance_default_schema(source_name), 'raw_' ~ source_name) and schema not in stated
                   and not modules.re.fullmatch('raw_' ~ source_name ~ '_[a-z0-9_]+', schema) -%}
                 {%- do exceptions.raise_compiler_error('businesses: ' ~ schema ~ ' (TRIBUTARY_' ~ source_name | upper ~ '_SCHEMAS) names no business: '
                     ~ 'call it raw_' ~ source_name ~ '_<business>, or say whose it is in TRIBUTARY_BUSINESS_OF (' ~ schema ~ ':<business>)') -%}
@@ -168,6 +172,13 @@
 {% macro business_of(relation_column) -%}
     {%- set by_name = "coalesce(substring(" ~ relation_column ~ " from '^raw_(?:quickbooks|attio|ga4|shopify)_([a-z0-9_]+)$'), 'main')" -%}
     {%- set stated = stated_businesses() -%}
+    {#- a default schema renamed by its var (shopify_schema: raw_shopify_prod) is still `main`'s -#}
+    {%- set renamed = {} -%}
+    {%- for source_name in ['quickbooks', 'attio', 'ga4', 'shopify'] if instance_default_schema(source_name) != 'raw_' ~ source_name -%}
+        {%- do renamed.update({instance_default_schema(source_name): 'main'}) -%}
+    {%- endfor -%}
+    {%- do renamed.update(stated) -%}
+    {%- set stated = renamed -%}
     {%- if stated -%}
         (case{% for schema, business in stated.items() %} when {{ relation_column }} = '{{ schema }}' then '{{ business }}'{% endfor %} else {{ by_name }} end)
     {%- else -%}
