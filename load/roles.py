@@ -24,8 +24,10 @@ WAREHOUSE_TRANSFORMER_PASSWORD, WAREHOUSE_ANALYST_PASSWORD, WAREHOUSE_MELTANO_PA
 
 Meltano's system database (MELTANO_DATABASE_URI: state, run history, each run's plugin settings)
 is a database of its own, meltano_system, owned by tributary_meltano: Meltano creates and migrates
-its tables there, and no pipeline role can read the state or the settings it holds. Outside dev it
-is set up only when WAREHOUSE_MELTANO_PASSWORD is set.
+its tables there, and no pipeline role can read the state or the settings it holds. Dagster's
+instance on more than one machine (orchestrate/dagster/postgres/: runs, schedules, event log) is
+another, dagster_instance, owned by the same role: the processes that write it are the ones that
+run Meltano. Outside dev both are set up only when WAREHOUSE_MELTANO_PASSWORD is set.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import os
 
 LOADER, TRANSFORMER, ANALYST = "tributary_loader", "tributary_transformer", "tributary_analyst"
 MELTANO, MELTANO_DATABASE = "tributary_meltano", "meltano_system"
+DAGSTER_DATABASE = "dagster_instance"  # owned by MELTANO too, apart from Meltano's (both have a table `runs`)
 ROLES = {LOADER: "WAREHOUSE_LOADER_PASSWORD", TRANSFORMER: "WAREHOUSE_TRANSFORMER_PASSWORD",
          ANALYST: "WAREHOUSE_ANALYST_PASSWORD", MELTANO: "WAREHOUSE_MELTANO_PASSWORD"}
 READERS = {LOADER: (TRANSFORMER, ANALYST), TRANSFORMER: (ANALYST,)}  # who reads what each writer creates
@@ -140,36 +143,38 @@ def apply(conn, database: str, role_passwords: dict[str, str]) -> None:
     adopt_existing(conn)
     if MELTANO in role_passwords:
         meltano_database(conn)
+        meltano_database(conn, DAGSTER_DATABASE)
     else:
-        print(f"note: {ROLES[MELTANO]} is not set, so neither {MELTANO} nor its database {MELTANO_DATABASE} was set "
+        print(f"note: {ROLES[MELTANO]} is not set, so neither {MELTANO} nor its databases {MELTANO_DATABASE} and "
+              f"{DAGSTER_DATABASE} were set "
               "up (Meltano keeps its state in .meltano/meltano.db unless MELTANO_DATABASE_URI says otherwise)")
     # last: other users of a shared database keep their access until the roles are in place
     run("revoke connect, temporary on database {} from public", database)
 
 
-def meltano_database(conn) -> None:
-    """Meltano's system database, owned by its own role and closed to the pipeline's roles (the
-    server's superusers, and on a managed server the owner, which is granted the role, aside): it
-    holds the state and each run's plugin settings, credentials included.
+def meltano_database(conn, name: str = MELTANO_DATABASE) -> None:
+    """Meltano's system database (or Dagster's instance: `name`), owned by its own role and closed
+    to the pipeline's roles (the server's superusers, and on a managed server the owner, which is
+    granted the role, aside): it holds the state and each run's plugin settings, credentials included.
     One that exists already, owned by another role, is left as it is, with a warning."""
     import psycopg
     from psycopg import sql
 
     found = conn.execute("select pg_get_userbyid(datdba) from pg_database where datname = %s",
-                         (MELTANO_DATABASE,)).fetchone()
+                         (name,)).fetchone()
     if found and found[0] != MELTANO:
-        print(f"warning: the database {MELTANO_DATABASE} exists, owned by {found[0]}, so it was left as it is: "
-              f"Meltano's system database wants {MELTANO} as its owner (README, Security)")
+        print(f"warning: the database {name} exists, owned by {found[0]}, so it was left as it is: "
+              f"it wants {MELTANO} as its owner (README, Security)")
         return
     if not found:
         try:
-            conn.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(MELTANO_DATABASE),
+            conn.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(name),
                                                                        sql.Identifier(MELTANO)))
         except psycopg.errors.InsufficientPrivilege:
-            print(f"warning: this owner may not create databases, so {MELTANO_DATABASE} was not created: create "
+            print(f"warning: this owner may not create databases, so {name} was not created: create "
                   f"it owned by {MELTANO} as an administrator (README, Security)")
             return
-    conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(MELTANO_DATABASE)))
+    conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(name)))
 
 
 def adopt_existing(conn) -> None:

@@ -412,6 +412,24 @@ def close_killed_runs(job: str, tasks: list[str] | None = None, *, say=print) ->
         say(f"could not check Meltano's system database for killed runs ({str(error).splitlines()[0]}); going on")
 
 
+def dies_with_its_parent():
+    """The preexec_fn for a job's `meltano` under the job's lock: SIGTERM to it when the process
+    holding the lock dies, even by SIGKILL (Linux's PR_SET_PDEATHSIG). The lock goes with its
+    holder (an flock's file, an advisory lock's session), so a meltano left running would overlap
+    the next run of its job, which the lock lets in. Meltano stops its plugins on SIGTERM and
+    records its run as failed. None (nothing set) elsewhere than Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import signal
+
+    # Looked up here, in the parent: the child of a process with threads (Dagster's) must not load
+    # libraries between fork and exec.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    pr_set_pdeathsig = 1
+    return lambda: prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+
 def job_run_env(job: str) -> dict[str, str]:
     """The environment for one job's Meltano run.
 

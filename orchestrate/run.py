@@ -31,6 +31,7 @@ def run_locked(job: str, meltano_args: list[str], *, wait: bool, out=None, tasks
             say(f"{project.environment()}: meltano {' '.join(meltano_args)}")
             completed = subprocess.run([project.meltano_executable(), *meltano_args], cwd=project.PROJECT_ROOT,
                                        env=project.job_run_env(job), stdin=subprocess.DEVNULL,
+                                       preexec_fn=project.dies_with_its_parent(),
                                        stdout=out, stderr=subprocess.STDOUT if out else None)
             say(f"exit {completed.returncode}")
             return completed.returncode

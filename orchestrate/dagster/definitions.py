@@ -26,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from dagster import DefaultScheduleStatus, Definitions, Failure, JobDefinition, ScheduleDefinition, job, op
+from dagster import (DefaultScheduleStatus, Definitions, Failure, JobDefinition, ScheduleDefinition,
+                     in_process_executor, job, op)
 
 # orchestrate/ holds what cron and the Makefile use too: the same lists, locks and switch here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -66,6 +67,7 @@ def meltano_job(context) -> None:
         context.log.info(f"{project.environment()}: meltano {' '.join(meltano_args)} (log: {log_path})")
         process = subprocess.Popen([project.meltano_executable(), *meltano_args], cwd=project.PROJECT_ROOT,
                                    env=project.job_run_env(job_name), stdin=subprocess.DEVNULL,
+                                   preexec_fn=project.dies_with_its_parent(),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             for line in process.stdout:  # to the file and to Dagster's stdout view, as it comes
@@ -84,7 +86,9 @@ def meltano_job(context) -> None:
 
 
 def dagster_job(meltano_job_name: str, tasks: list[str]) -> JobDefinition:
-    @job(name=dagster_name(meltano_job_name), tags={JOB_TAG: meltano_job_name},
+    # In process: the run's one op runs in the run's worker process, so the process holding the
+    # job's lock is the one Dagster watches; a step process of its own would outlive a killed worker.
+    @job(name=dagster_name(meltano_job_name), tags={JOB_TAG: meltano_job_name}, executor_def=in_process_executor,
          description=f"Meltano job `{meltano_job_name}`: {' → '.join(tasks)}")
     def the_job():
         meltano_job()
