@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from this_worker import BIN, PROJECT_ROOT, RUN_DIR
 from truth import assert_warehouse_matches_truth
+
+pytestmark = pytest.mark.slow  # a second world built and loaded: 80 s (test budget; make test-slow)
 
 SEED, SCALE = 1234, 0.05  # not the defaults (42, 1.0), which a forgetful restart would build
 

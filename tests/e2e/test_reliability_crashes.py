@@ -134,6 +134,7 @@ def committed_orders(stack) -> int:
     return stack.scalar("select count(*) from raw_shopify.orders")
 
 
+@pytest.mark.slow  # a load killed and run again: 100 s (test budget; the QuickBooks kill -9 is slow too)
 def test_shopify_killed_mid_stream_then_rerun(stack, logs):
     stack.reset(scale=SCALE)
     total = stack.sandbox("GET", "/_sandbox/shopify/counts")["orders"]

@@ -133,6 +133,7 @@ def test_a_column_typed_differently_in_two_shops_stops_the_build_naming_both(sta
                 conn.execute(f'alter table {shop}.locations drop column "legacyDriftField"')
 
 
+@pytest.mark.slow  # a data-quality report with a round per shop: 90 s (test budget; make test-slow)
 def test_data_quality_checks_every_shop_and_names_the_one_behind(stack, two_shops):
     """`make data-quality` reads each shop, not only the first: the second shop's loads stopped a
     day and a half ago and one of its raw rows lost its id; the report names that shop, the table
