@@ -90,12 +90,18 @@ class Relay:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
-        with suppress(OSError):
-            while True:
+        while True:
+            try:
                 client, _ = self.server.accept()
+            except OSError:
+                return  # closed
+            try:
                 upstream = socket.create_connection(self.target)
-                for source, sink in ((client, upstream), (upstream, client)):
-                    threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            except OSError:
+                client.close()  # that connection fails, the next ones are still forwarded
+                continue
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
     @staticmethod
     def _pump(source: socket.socket, sink: socket.socket) -> None:
@@ -193,11 +199,14 @@ def wait_for(condition, what: str, machines: Machines, timeout: float = 420):
 
 
 def meltano_run_of(job: str) -> tuple[int, int] | None:
-    """(pid, parent pid) of a running `meltano run JOB` that has started its plugins, if any."""
+    """(pid, parent pid) of a running `meltano run JOB` that has started its plugins, started by this
+    module's code server (its DAGSTER_HOME): never another test's or another checkout's run."""
+    ours = f"DAGSTER_HOME={HOME}".encode()
     for proc in Path("/proc").iterdir():
         with suppress(OSError, IndexError):
             argv = (proc / "cmdline").read_bytes().split(b"\0")[:-1]
             if argv[-2:] == [b"run", job.encode()] and any(arg.endswith(b"/meltano") for arg in argv[:2]) \
+                    and ours in (proc / "environ").read_bytes().split(b"\0") \
                     and (proc / "task" / proc.name / "children").read_text().split():
                 return int(proc.name), int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
     return None
