@@ -37,7 +37,7 @@ PLUGIN_BINS = (ROOT / ".meltano" / "extractors", ROOT / ".meltano" / "loaders")
 SANDBOX_SRC = ROOT / "extract" / "sandbox"
 
 sys.path.insert(0, str(ROOT / "tests"))
-from private_stack import PrivateStack  # noqa: E402
+from private_stack import PrivateStack, copy_tracked_files  # noqa: E402, F401 (for the scripts)
 
 
 # -- a stack or a simulator of the benchmark's own ---------------------------------------------

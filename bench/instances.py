@@ -184,11 +184,7 @@ def main() -> int:
     with _stack.private_stack(RUN_DIR / "stack", "--scale", f"{args.scale:g}", "--instances", served) as stack:
         project = RUN_DIR / "project"
         shutil.rmtree(project, ignore_errors=True)
-        listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
-        for relative in filter(None, listed.stdout.decode().split("\0")):
-            if (ROOT / relative).is_file():
-                (project / relative).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(ROOT / relative, project / relative)
+        _stack.copy_tracked_files(project)
         declare_instances(project, every_name)
         env = {**stack.env(), **instance_settings(stack, every_name), "MELTANO_PROJECT_ROOT": str(project)}
         # Meltano creates its system database on its first command: once, before runs start two at a time

@@ -142,8 +142,8 @@ def apply(conn, database: str, role_passwords: dict[str, str]) -> None:
               "in raw_* only, no code in either pipeline role): the grants alone hold (README, Security)")
     adopt_existing(conn)
     if MELTANO in role_passwords:
-        meltano_database(conn)
-        meltano_database(conn, DAGSTER_DATABASE)
+        orchestration_database(conn)
+        orchestration_database(conn, DAGSTER_DATABASE)
     else:
         print(f"note: {ROLES[MELTANO]} is not set, so neither {MELTANO} nor its databases {MELTANO_DATABASE} and "
               f"{DAGSTER_DATABASE} were set "
@@ -152,10 +152,11 @@ def apply(conn, database: str, role_passwords: dict[str, str]) -> None:
     run("revoke connect, temporary on database {} from public", database)
 
 
-def meltano_database(conn, name: str = MELTANO_DATABASE) -> None:
-    """Meltano's system database (or Dagster's instance: `name`), owned by its own role and closed
-    to the pipeline's roles (the server's superusers, and on a managed server the owner, which is
-    granted the role, aside): it holds the state and each run's plugin settings, credentials included.
+def orchestration_database(conn, name: str = MELTANO_DATABASE) -> None:
+    """Meltano's system database, or Dagster's instance (`name`): a database of the orchestration,
+    owned by its own role and closed to the pipeline's roles (the server's superusers, and on a
+    managed server the owner, which is granted the role, aside): it holds the state and each run's
+    plugin settings, credentials included.
     One that exists already, owned by another role, is left as it is, with a warning."""
     import psycopg
     from psycopg import sql

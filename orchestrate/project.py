@@ -258,6 +258,12 @@ def _advisory_job_lock(job: str, uri: str, wait: bool, say):
 # process that could own it is alive, or whatever the processes when it has been silent a minute.
 HEARTBEAT_SILENT_S = 3          # a live run beats every second
 HEARTBEAT_DEAD_S = 60           # silent this long, it is dead even if we cannot see its machine
+# Under the job's lock a RUNNING row that still beats is a meltano whose run's process just died:
+# its parent-death SIGTERM (dies_with_its_parent) is stopping its plugins and it records its run
+# failed within seconds. A retry that starts meanwhile (Dagster's can, a second after the kill)
+# waits for that instead of being refused by Meltano as "already running". The bound is past
+# HEARTBEAT_DEAD_S, so a row that falls silent is marked failed within it.
+STOPPING_RUN_WAIT_S = HEARTBEAT_DEAD_S + 15
 
 
 def system_database_uri() -> str:
@@ -352,6 +358,47 @@ def fail_killed_runs(ids: list[str], *, say=print) -> list[str]:
     return closed
 
 
+def running_state_ids(ids: list[str]) -> list[str]:
+    """Those of these state ids that have a RUNNING row in Meltano's system database."""
+    if not ids:
+        return []
+    from sqlalchemy import bindparam, create_engine, text  # Meltano's own dependency, in the project venv
+
+    engine = create_engine(system_database_uri())
+    try:
+        with engine.connect() as conn:
+            if not conn.dialect.has_table(conn, "runs"):
+                return []
+            return sorted(state_id for (state_id,) in conn.execute(
+                text("select distinct job_name from runs where state = 'RUNNING' and job_name in :ids")
+                .bindparams(bindparam("ids", expanding=True)), {"ids": ids}))
+    finally:
+        engine.dispose()
+
+
+def wait_for_stopping_runs(ids: list[str], *, say=print, timeout: float = STOPPING_RUN_WAIT_S) -> list[str]:
+    """Close the killed runs of these state ids, and wait (at most `timeout`) while one still beats:
+    see STOPPING_RUN_WAIT_S. Returns the state ids still RUNNING at the end (Meltano refuses them)."""
+    deadline = time.monotonic() + timeout
+    waiting_said = False
+    while True:
+        fail_killed_runs(ids, say=say)
+        running = running_state_ids(ids)
+        if not running:
+            if waiting_said:
+                say(f"the previous run stopped after {timeout - (deadline - time.monotonic()):.0f} s; starting")
+            return []
+        if time.monotonic() >= deadline:
+            say(f"{', '.join(running)} still running after {timeout:.0f} s, started outside this job's lock "
+                f"(a `meltano run` by hand?); Meltano will refuse to start it twice")
+            return running
+        if not waiting_said:
+            say(f"a previous run of {', '.join(running)} is still stopping (its process died); "
+                f"waiting for it, at most {timeout:.0f} s")
+            waiting_said = True
+        time.sleep(1)
+
+
 # Meltano writes each plugin's whole config, credentials included, to .meltano/run/<plugin>/
 # tap|target|mapper.<uuid>.config.json, passes its path on the plugin's command line, and deletes
 # it when the run ends; a run killed with SIGKILL leaves it behind. A file no live process names on
@@ -400,14 +447,15 @@ def remove_left_plugin_configs(say=print) -> None:
 
 def close_killed_runs(job: str, tasks: list[str] | None = None, *, say=print) -> None:
     """A run of this job killed with SIGKILL left its extract-loads RUNNING in Meltano's system
-    database, and Meltano would refuse the same extract-load for 5 minutes: mark them failed.
-    Safe under the job's lock: no other run of this job started through our entry points is alive.
+    database, and Meltano would refuse the same extract-load for 5 minutes: mark them failed; one
+    still stopping is waited for (wait_for_stopping_runs). Safe under the job's lock: no other run
+    of this job started through our entry points is alive.
     Killed runs' plugin config files go too (remove_left_plugin_configs)."""
     remove_left_plugin_configs(say=say)
     try:
         if tasks is None:
             tasks = jobs().get(job, [])
-        fail_killed_runs(state_ids(tasks), say=say)
+        wait_for_stopping_runs(state_ids(tasks), say=say)
     except Exception as error:  # the check is a courtesy: Meltano's own check still stands
         say(f"could not check Meltano's system database for killed runs ({str(error).splitlines()[0]}); going on")
 
@@ -427,7 +475,13 @@ def dies_with_its_parent():
     # libraries between fork and exec.
     prctl = ctypes.CDLL(None, use_errno=True).prctl
     pr_set_pdeathsig = 1
-    return lambda: prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    parent = os.getpid()
+
+    def in_the_child() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died between fork and prctl: no signal will come
+            os._exit(1)
+    return in_the_child
 
 
 def job_run_env(job: str) -> dict[str, str]:
@@ -436,10 +490,15 @@ def job_run_env(job: str) -> dict[str, str]:
     dbt keeps its artifacts (manifest, partial parse, run_results) in one target folder; two
     jobs running dbt at once (@daily and @hourly both fire at midnight) would overwrite each
     other's, so each job gets its own under transform/target/jobs/.
+    Dagster's own instance database (its URL holds a password) is no business of the pipeline's:
+    a run started by Dagster does not pass it on to meltano and its plugins.
     """
-    env = meltano_env()
+    env = {name: value for name, value in meltano_env().items() if name not in DAGSTER_ONLY_VARIABLES}
     env.setdefault("DBT_TARGET_PATH", f"target/jobs/{job}")
     return env
+
+
+DAGSTER_ONLY_VARIABLES = {"DAGSTER_POSTGRES_URL"}
 
 
 def timestamp() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -131,3 +132,15 @@ class PrivateStack:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             payload = response.read()
         return json.loads(payload) if payload else None
+
+
+def copy_tracked_files(destination: Path) -> None:
+    """A copy of the project as git tracks it (no venvs, no run folders): what a test or a benchmark
+    may change without touching the checkout. Run Meltano in it with `--no-install`, or it would
+    point the project's installed plugins at the copy."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True)
+    for relative in filter(None, listed.stdout.decode().split("\0")):
+        source = PROJECT_ROOT / relative
+        if source.is_file():   # a tracked file deleted in the work tree is skipped
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / relative)

@@ -368,6 +368,49 @@ def test_a_quiet_run_is_left_alone_while_a_meltano_process_may_own_it_unless_sil
     assert run_states(path)["dev:tap-attio-to-target-postgres"] == "RUNNING"
 
 
+def test_a_run_still_stopping_is_waited_for_until_its_meltano_records_its_end(tmp_path, monkeypatch):
+    """The killed worker's meltano, stopping on its parent-death signal, beats until it records its
+    run failed: the next run waits for that (Meltano would refuse it meanwhile), then goes on."""
+    import sqlite3
+    import threading
+
+    path = system_database(tmp_path, monkeypatch, [("dev:tap-attio-to-target-postgres", 0.2)])
+    monkeypatch.setattr(project, "_live_meltano_processes", lambda uri: [4242])
+
+    def stopping_meltano() -> None:
+        with sqlite3.connect(path) as db:
+            for _ in range(3):  # beats on a while, then records its end
+                db.execute("update runs set last_heartbeat_at = datetime('now')")
+                db.commit()
+                time.sleep(1)
+            db.execute("update runs set state = 'FAIL'")
+    beating = threading.Thread(target=stopping_meltano)
+    beating.start()
+    said, started = [], time.monotonic()
+    still_running = project.wait_for_stopping_runs(["dev:tap-attio-to-target-postgres"], say=said.append, timeout=30)
+    beating.join()
+    assert still_running == [] and 2.5 < time.monotonic() - started < 10
+    assert said[0].startswith("a previous run of dev:tap-attio-to-target-postgres is still stopping")
+    assert said[-1].startswith("the previous run stopped after") and len(said) == 2
+
+
+def test_a_run_beating_past_the_bound_is_left_to_meltano_and_named(tmp_path, monkeypatch):
+    system_database(tmp_path, monkeypatch, [("dev:tap-attio-to-target-postgres", 0.2)])
+    monkeypatch.setattr(project, "_live_meltano_processes", lambda uri: [4242])  # alive: a `meltano run` by hand
+    said = []
+    assert project.wait_for_stopping_runs(["dev:tap-attio-to-target-postgres"], say=said.append,
+                                          timeout=1.5) == ["dev:tap-attio-to-target-postgres"]
+    assert "still running after 2 s, started outside this job's lock" in said[-1]
+
+
+def test_a_job_run_does_not_pass_dagsters_database_on_to_the_pipeline(monkeypatch):
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", "postgresql://tributary_meltano:secret@db/dagster_instance")
+    monkeypatch.setenv("MELTANO_DATABASE_URI", "postgresql+psycopg://tributary_meltano:secret@db/meltano_system")
+    env = project.job_run_env("attio")
+    assert "DAGSTER_POSTGRES_URL" not in env and env["MELTANO_DATABASE_URI"].endswith("/meltano_system")
+    assert env["DBT_TARGET_PATH"] == "target/jobs/attio"
+
+
 def test_the_summary_names_the_cause_not_meltanos_bookkeeping(tmp_path):
     log = tmp_path / "attio.log"
     log.write_text(

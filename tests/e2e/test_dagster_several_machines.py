@@ -8,7 +8,8 @@ on loopback, the same test otherwise.
 
 A run whose worker process is killed is failed by the code server and run again by the daemon,
 its meltano gone with it (nothing overlaps the retry), and the warehouse ends whole; runs of one
-job queue behind each other while another job runs beside them."""
+job queue behind each other while another job runs beside them; a run lost with its code server
+is failed past its maximum runtime, and its job runs again."""
 
 from __future__ import annotations
 
@@ -27,13 +28,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from this_worker import PROJECT_ROOT, RUN_DIR, SANDBOX_PORT, WAREHOUSE, WAREHOUSE_PORT, WORKER_INDEX
 
 sys.path.insert(0, str(PROJECT_ROOT / "load"))
 import roles  # noqa: E402
 
-pytestmark = pytest.mark.slow  # three Dagster processes and five job runs: minutes
+pytestmark = pytest.mark.slow  # three Dagster processes and seven job runs: 4 to 5 minutes
 
 HOME = RUN_DIR / "dagster-several-machines"
 CODE_SERVER_PORT, WEBSERVER_PORT = SANDBOX_PORT + 5, SANDBOX_PORT + 6
@@ -123,7 +125,7 @@ class Machines:
         self.namespaced = namespaced
         self.this_host = f"{SUBNET}.1" if namespaced else "127.0.0.1"
         self.webserver_host = f"{SUBNET}.3" if namespaced else "127.0.0.1"
-        self.processes: list[subprocess.Popen] = []
+        self.processes: dict[str, subprocess.Popen] = {}
 
     def env(self, database_host: str) -> dict[str, str]:
         """What every machine's .env says: the same instance, system database and code server."""
@@ -137,16 +139,19 @@ class Machines:
     def start(self, name: str, *args: str) -> None:
         namespace = ["ip", "netns", "exec", NAMESPACES[name]] if self.namespaced and name in NAMESPACES else []
         database_host = self.this_host if namespace else "127.0.0.1"
-        self.processes.append(subprocess.Popen(
+        self.processes[name] = subprocess.Popen(
             [*namespace, str(PROJECT_ROOT / ".venv" / "bin" / "meltano"), "invoke", f"dagster:{name}", *args],
             cwd=PROJECT_ROOT, env=self.env(database_host), stdin=subprocess.DEVNULL,
-            stdout=open(HOME / f"{name}.log", "w"), stderr=subprocess.STDOUT, start_new_session=True))
+            stdout=open(HOME / f"{name}.log", "a"), stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_code_server(self) -> None:
+        self.start("code-server", "-h", self.this_host, "-p", str(CODE_SERVER_PORT))
 
     def stop(self) -> None:
-        for process in self.processes:
+        for process in self.processes.values():
             with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
+        for process in self.processes.values():
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -163,11 +168,12 @@ class Machines:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.load(answer)["data"]
 
-    def launch(self, job: str) -> str:
+    def launch(self, job: str, tags: dict[str, str] | None = None) -> str:
         query = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
             __typename ... on LaunchRunSuccess { run { runId } } ... on Error { message } } }"""
         params = {"selector": {"repositoryLocationName": "tributary", "repositoryName": "__repository__",
-                               "jobName": job}, "runConfigData": {}}
+                               "jobName": job}, "runConfigData": {},
+                  "executionMetadata": {"tags": [{"key": key, "value": value} for key, value in (tags or {}).items()]}}
         deadline = time.monotonic() + 120  # the webserver and the code server still starting
         while True:
             try:
@@ -218,7 +224,7 @@ def machines(stack):
     with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
         for database in (roles.MELTANO_DATABASE, roles.DAGSTER_DATABASE):
             conn.execute(f"drop database if exists {database} with (force)")
-            roles.meltano_database(conn, database)
+            roles.orchestration_database(conn, database)
     shutil.rmtree(HOME, ignore_errors=True)
     HOME.mkdir(parents=True)
     for name in ("dagster.yaml", "workspace.yaml"):  # what each machine's DAGSTER_HOME holds
@@ -230,7 +236,7 @@ def machines(stack):
     namespaced = make_network()
     relay = Relay((f"{SUBNET}.1", WAREHOUSE_PORT), ("127.0.0.1", WAREHOUSE_PORT)) if namespaced else None
     handle = Machines(stack, namespaced)
-    handle.start("code-server", "-h", handle.this_host, "-p", str(CODE_SERVER_PORT))
+    handle.start_code_server()
     handle.start("daemon")
     handle.start("webserver", "-h", handle.webserver_host, "-p", str(WEBSERVER_PORT))
     yield handle
@@ -281,3 +287,39 @@ def test_runs_of_one_job_queue_behind_each_other_while_another_job_runs_beside_t
     assert later["start"] >= earlier["end"], "two runs of attio ran at once"
     ga4 = runs[other]
     assert ga4["start"] < earlier["end"] and ga4["end"] > earlier["start"], "ga4 waited for attio"
+
+
+def test_a_run_whose_code_server_vanished_is_failed_after_its_maximum_runtime_and_blocks_its_job_no_longer(
+        stack, machines):
+    """The code server's machine gone mid-run (here its processes SIGKILLed, the code server first):
+    nothing is left to report the run, which stays STARTED and would hold every later run of its
+    job in the queue. The daemon fails it once past its maximum runtime (dagster.yaml: 6 hours;
+    this run's tag: 20 s), and the job runs again once a code server is back."""
+    for instance in (HOME / "dagster.yaml", PROJECT_ROOT / "orchestrate" / "dagster" / "dagster.yaml"):
+        monitoring = yaml.safe_load(instance.read_text())["run_monitoring"]
+        assert monitoring["enabled"] and monitoring["max_runtime_seconds"] == 6 * 3600, instance
+    lost_run = machines.launch("attio", tags={"dagster/max_runtime": "20"})
+    meltano, worker = wait_for(lambda: meltano_run_of("attio"), "meltano run attio started its plugins", machines)
+    code_server = machines.processes["code-server"]
+    os.killpg(code_server.pid, signal.SIGKILL)
+    code_server.wait(timeout=30)
+    with suppress(ProcessLookupError):
+        os.kill(worker, signal.SIGKILL)  # the rest of the machine
+    wait_for(lambda: not Path(f"/proc/{meltano}").exists() or "Z" in Path(f"/proc/{meltano}/stat").read_text().split()[2],
+             "the lost run's meltano gone", machines, timeout=30)
+    assert dagster_runs()[lost_run]["status"] == "STARTED"  # nobody left to say otherwise
+
+    wait_for(lambda: dagster_runs()[lost_run]["status"] == "FAILURE", "the lost run failed by the daemon", machines,
+             timeout=180)
+    with psycopg.connect(**{**WAREHOUSE, "dbname": roles.DAGSTER_DATABASE}) as conn:
+        said = conn.execute("select string_agg(event, ' ') from event_logs where run_id = %s", (lost_run,)).fetchone()[0]
+    assert "Canceling due to exceeding maximum runtime of 20 seconds" in said, said[-2000:]
+
+    machines.start_code_server()  # the machine back (or another in its place)
+    next_run = machines.launch("attio")
+    runs = wait_for(lambda: (runs := dagster_runs()) and runs[next_run]["status"] in ("SUCCESS", "FAILURE") and runs,
+                    "the job's next run ended", machines)
+    assert runs[next_run]["status"] == "SUCCESS", machines.logs()
+    truth = stack.sandbox("GET", "/_sandbox/attio/counts")
+    for table in ("people", "companies", "deals"):
+        assert stack.scalar(f"select count(*) from raw_attio.{table} where _sdc_deleted_at is null") == truth[table]

@@ -27,6 +27,7 @@ import psycopg
 import pytest
 
 from conftest import MeltanoResult  # (tests/conftest.py: e2e modules are collected before tests/sandbox/)
+from private_stack import copy_tracked_files
 from this_worker import BIN, PROJECT_ROOT
 
 NAME = "acme"
@@ -41,15 +42,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def copy_tracked_files(destination: Path) -> None:
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True)
-    for relative in listed.stdout.decode().split("\0"):
-        source = PROJECT_ROOT / relative
-        if relative and source.is_file():   # a tracked file deleted in the work tree is skipped
-            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / relative)
 
 
 def generate(project: Path, *args: str) -> subprocess.CompletedProcess:

@@ -161,7 +161,7 @@ def test_state_kept_in_a_postgres_system_database_is_read_back_on_the_next_run(s
     owned by its own role (load/roles.py), which may not even connect to the warehouse."""
     with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
         conn.execute("drop database if exists meltano_system")
-        roles.meltano_database(conn)
+        roles.orchestration_database(conn)
     role = {"user": roles.MELTANO, "password": roles.DEV_PASSWORDS[roles.MELTANO]}
     with pytest.raises(psycopg.OperationalError, match="permission denied"):
         psycopg.connect(**{**WAREHOUSE, **role}).close()
@@ -204,7 +204,7 @@ def test_with_the_system_database_in_postgresql_the_job_lock_holds_across_machin
     lock, as its run.py would) refuses a start here, naming that machine; a --wait start goes on
     once that run ends; other jobs are not held up."""
     with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:
-        roles.meltano_database(conn)
+        roles.orchestration_database(conn)
     role = {"user": roles.MELTANO, "password": roles.DEV_PASSWORDS[roles.MELTANO]}
     uri = f"postgresql+psycopg://{role['user']}:{role['password']}@127.0.0.1:{WAREHOUSE_PORT}/meltano_system"
     lock = "select pg_advisory_lock(hashtext('tributary job'), hashtext('dev:attio'))"  # the dev environment's attio

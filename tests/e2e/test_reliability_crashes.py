@@ -228,6 +228,41 @@ def test_attio_killed_mid_stream_then_rerun(stack):
     assert_warehouse_matches_truth("attio")
 
 
+def test_a_job_run_right_after_a_kill_waits_for_the_killed_run_to_end_and_runs_whole(stack):
+    """A retry can start a second after the kill (Dagster's does): Meltano's row for the killed
+    run still looks alive then (its heartbeat is fresh, or its meltano is still stopping), and
+    Meltano alone refuses the run as already running. The entry point waits until the row is
+    closed, by its own meltano on SIGTERM or by us once it falls silent, then runs."""
+    stack.reset(scale=SCALE)
+    env = {**stack.env, **ATTIO_ENV, "TRIBUTARY_OUTPUT_DIR": str(RUN_DIR / "output")}
+    stack.sandbox("POST", "/_sandbox/faults", {"rules": [
+        {"vendor": "attio", "path_contains": "/objects/people/records/query", "kind": "delay", "seconds": 1,
+         "count": 10_000}]})
+    with open(RUN_DIR / "killed-entry-point.log", "w") as log:
+        killed = subprocess.Popen([str(BIN / "python"), "orchestrate/run.py", "attio"], cwd=PROJECT_ROOT, env=env,
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    deadline = time.monotonic() + 180
+    while not (stack.sql("select 1 from information_schema.tables where table_schema = 'raw_attio' "
+                         "and table_name = 'people'") and stack.scalar("select count(*) from raw_attio.people") >= 20):
+        assert killed.poll() is None and time.monotonic() < deadline, (RUN_DIR / "killed-entry-point.log").read_text()[-3000:]
+        time.sleep(0.2)
+    os.killpg(killed.pid, signal.SIGKILL)  # the entry point, its meltano and the plugins at once
+    killed.wait(timeout=30)
+    stack.sandbox("DELETE", "/_sandbox/faults")
+    assert running_rows("dev:tap-attio-to-target-postgres") == 1  # the killed run's row, heartbeat fresh
+
+    retry = subprocess.run([str(BIN / "python"), "orchestrate/run.py", "attio"], cwd=PROJECT_ROOT, env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+    output = retry.stdout + retry.stderr
+    stack.outputs.append(output)
+    assert retry.returncode == 0, output[-4000:]
+    assert "a previous run of dev:tap-attio-to-target-postgres is still stopping" in output, output[-4000:]
+    assert "already running" not in output
+    assert running_rows("dev:tap-attio-to-target-postgres") == 0
+    assert_warehouse_matches_truth("attio")
+
+
 # -- PostgreSQL restarted mid-load -------------------------------------------------------------------
 def warehouse(stack, action: str) -> None:
     """Stop or start the test stack's warehouse (tests/conftest.py started it the same way)."""
