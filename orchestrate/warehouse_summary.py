@@ -129,6 +129,43 @@ def revenue_by_channel(conn: psycopg.Connection) -> None:
         print(f"  {channel:<28} {revenue or 0:>14,.2f}")
 
 
+def finance(conn: psycopg.Connection) -> None:
+    """The finance layer's own check, for each company's latest month: the balance sheet balances
+    (assets = liabilities + equity) and the month's cash movement, by activity."""
+    try:
+        balance_rows = conn.execute(
+            "select source_relation, period_month, max(as_of_date),"
+            " sum(amount) filter (where section = 'Assets'),"
+            " sum(amount) filter (where section in ('Liabilities', 'Equity'))"
+            " from marts.quickbooks__balance_sheet"
+            " where (source_relation, period_month) in"
+            "  (select source_relation, max(period_month) from marts.quickbooks__balance_sheet group by 1)"
+            " group by 1, 2 order by 1").fetchall()
+        cash_rows = conn.execute(
+            "select source_relation, max(month_cash_at_start), max(month_cash_at_end),"
+            " coalesce(sum(amount) filter (where activity = 'operating'), 0),"
+            " coalesce(sum(amount) filter (where activity = 'investing'), 0),"
+            " coalesce(sum(amount) filter (where activity = 'financing'), 0)"
+            " from marts.quickbooks__cash_flow"
+            " where (source_relation, period_month) in"
+            "  (select source_relation, max(period_month) from marts.quickbooks__cash_flow group by 1)"
+            " group by 1 order by 1").fetchall()
+    except psycopg.Error:
+        conn.rollback()
+        return
+    cash = {row[0]: row[1:] for row in cash_rows}
+    print("\nFinance (QuickBooks ledger), the latest month")
+    for company, month, as_of, assets, liabilities_and_equity in balance_rows:
+        assets, liabilities_and_equity = assets or 0, liabilities_and_equity or 0
+        check = "balances" if assets == liabilities_and_equity else f"OFF BY {assets - liabilities_and_equity:,.2f}"
+        print(f"  {company}: balance sheet as of {as_of}: assets {assets:,.2f} = liabilities + equity "
+              f"{liabilities_and_equity:,.2f} ({check})")
+        if company in cash:
+            start, end, operating, investing, financing = cash[company]
+            print(f"  {company}: cash in {month:%B %Y}: {start:,.2f} -> {end:,.2f} ({end - start:+,.2f}: "
+                  f"operating {operating:+,.2f}, investing {investing:+,.2f}, financing {financing:+,.2f})")
+
+
 def main() -> int:
     try:
         conn = psycopg.connect(
@@ -143,6 +180,7 @@ def main() -> int:
         print_counts("Marts built", table_counts(conn, "marts"))
         headline_figures(conn)
         per_business(conn)
+        finance(conn)
         revenue_by_channel(conn)
     # The local dev password is no secret; any other is never printed.
     password = PASSWORD if PASSWORD == "tributary-analyst-dev" else "$WAREHOUSE_ANALYST_PASSWORD"

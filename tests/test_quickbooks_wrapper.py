@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import stat
+import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -213,3 +215,210 @@ def test_a_batch_answered_200_with_a_fault_inside_is_an_error_naming_the_entity(
     # the wrapper's last line is that message, taken from the traceback's last line
     log = f"Traceback (most recent call last):\n  ...\ntap_quickbooks_wrapper.guarded_tap.BatchItemFault: {message}\n"
     assert diagnose(log) == message
+
+
+# ---- balance_sheet_report (balance_sheet.py) ------------------------------------------------------
+# The stream subclasses the tap's ReportStream, so it runs where the tap is installed: the plugin's
+# venv that `meltano install` builds (the tap pins old libraries, so it has a venv of its own).
+PROJECT = Path(__file__).resolve().parent.parent
+TAP_PYTHON = PROJECT / ".meltano/extractors/tap-quickbooks/venv/bin/python"
+
+SYNC_THE_STREAM = r"""
+import datetime as dt, json, sys
+from tap_quickbooks_wrapper import balance_sheet
+given = json.load(sys.stdin)
+
+class Client:
+    # answers the i-th request with the i-th answer (the last one from then on); keeps what was asked
+    def __init__(self):
+        self.asked = []
+    def get(self, url, headers=None, params=None):
+        self.asked.append([url, params])
+        return given["answers"][min(len(self.asked), len(given["answers"])) - 1]
+
+client = Client()
+balance_sheet.BalanceSheetReport.quickbooks_clock = [dt.datetime.fromisoformat(given["quickbooks_now"])]
+stream = balance_sheet.BalanceSheetReport(client, given["config"], given["state"])
+records, error = [], None
+try:
+    for record in stream.sync():
+        records.append(record)
+except balance_sheet.NotAReport as failure:
+    error = str(failure)
+print(json.dumps({"records": records, "asked": client.asked, "error": error}))
+"""
+
+
+def sync_balance_sheet(answers: list, state: dict | None = None, quickbooks_now: str = "2026-11-25T20:00:00-08:00",
+                       **config) -> dict:
+    """The stream's sync with a client answering `answers`: its records, the requests (url, params),
+    the STATE messages it wrote and the NotAReport it stopped with."""
+    given = {"answers": answers, "state": state or {}, "quickbooks_now": quickbooks_now,
+             "config": {"start_date": "2024-01-01T00:00:00Z", **config}}
+    done = subprocess.run([str(TAP_PYTHON), "-c", SYNC_THE_STREAM], input=json.dumps(given), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    *messages, result = done.stdout.splitlines()
+    result = json.loads(result)
+    result["states"] = [json.loads(m)["value"] for m in messages if json.loads(m)["type"] == "STATE"]
+    result["months"] = [(params["start_date"], params["end_date"]) for _, params in result["asked"]]
+    return result
+
+
+def cell(value: str, account_id: str | None = None) -> dict:
+    return {"value": value, **({"id": account_id} if account_id else {})}
+
+
+def section(title: str, group: str | None, rows: list, total_label: str, total: str) -> dict:
+    return {"Header": {"ColData": [cell(title), cell("")]}, "Rows": {"Row": rows},
+            "Summary": {"ColData": [cell(total_label), cell(total)]}, "type": "Section",
+            **({"group": group} if group else {})}
+
+
+def account(name: str, account_id: str, amount: str) -> dict:
+    return {"ColData": [cell(name, account_id), cell(amount)], "type": "Data"}
+
+
+# A BalanceSheet answer in Intuit's JSON shape (GET /reports/BalanceSheet, one Total column): nested
+# sections by account type, each with a Header, Rows and a Summary; an account's row carries its id;
+# a parent account (the truck) is a section of its sub-accounts; Net Income is a row of its own.
+BALANCE_SHEET = {
+    "Header": {"Time": "2026-11-25T20:00:01-08:00", "ReportName": "BalanceSheet", "ReportBasis": "Accrual",
+               "StartPeriod": "2026-10-01", "EndPeriod": "2026-10-31", "SummarizeColumnsBy": "Total", "Currency": "USD",
+               "Option": [{"Name": "AccountingStandard", "Value": "GAAP"}, {"Name": "NoReportData", "Value": "false"}]},
+    "Columns": {"Column": [{"ColTitle": "", "ColType": "Account", "MetaData": [{"Name": "ColKey", "Value": "account"}]},
+                           {"ColTitle": "Total", "ColType": "Money", "MetaData": [{"Name": "ColKey", "Value": "total"}]}]},
+    "Rows": {"Row": [
+        section("ASSETS", "TotalAssets", [
+            section("Current Assets", "CurrentAssets", [
+                section("Bank Accounts", "BankAccounts", [account("Checking", "35", "1250.00"),
+                                                          account("Savings", "36", "800.00")],
+                        "Total Bank Accounts", "2050.00"),
+                section("Accounts Receivable", "AR", [account("Accounts Receivable (A/R)", "84", "3120.40")],
+                        "Total Accounts Receivable", "3120.40")],
+                "Total Current Assets", "5170.40"),
+            section("Fixed Assets", "FixedAssets", [
+                {**section("Truck", None, [account("Original Cost", "38", "12000.00")], "Total Truck", "12000.00"),
+                 "Header": {"ColData": [cell("Truck", "37"), cell("")]}}],
+                "Total Fixed Assets", "12000.00")],
+            "TOTAL ASSETS", "17170.40"),
+        section("LIABILITIES AND EQUITY", "TotalLiabilitiesAndEquity", [
+            section("Liabilities", "Liabilities", [
+                section("Current Liabilities", "CurrentLiabilities", [
+                    section("Accounts Payable", "AP", [account("Accounts Payable (A/P)", "33", "1410.15")],
+                            "Total Accounts Payable", "1410.15")],
+                    "Total Current Liabilities", "1410.15")],
+                "Total Liabilities", "1410.15"),
+            section("Equity", "Equity", [
+                account("Opening Balance Equity", "34", "9000.00"), account("Retained Earnings", "2", "5230.25"),
+                {"ColData": [cell("Net Income"), cell("1530.00")], "type": "Data", "group": "NetIncome"}],
+                "Total Equity", "15760.25")],
+            "TOTAL LIABILITIES AND EQUITY", "17170.40")]},
+    "time": "2026-11-25T20:00:01.512-08:00",
+}
+NO_DATA = {**BALANCE_SHEET, "Header": {**BALANCE_SHEET["Header"], "Option": [
+    {"Name": "AccountingStandard", "Value": "GAAP"}, {"Name": "NoReportData", "Value": "true"}]}}
+NO_DATA.pop("Rows")
+FAULT = {"Fault": {"Error": [{"Message": "An application error has occurred while processing your request",
+                              "Detail": "System Failure Error: Could not generate the report", "code": "10000"}],
+                   "type": "SystemFault"}, "time": "2026-11-25T20:00:02.100-08:00"}
+
+
+def test_a_first_run_reads_every_month_from_start_date_to_quickbooks_today():
+    """One request a month, as of its last day; the current month as of QuickBooks' today (the
+    company's date, 2026-11-25, where this machine's UTC clock says the 26th)."""
+    run = sync_balance_sheet([BALANCE_SHEET], start_date="2026-08-15T00:00:00Z")
+    assert run["months"] == [("2026-08-01", "2026-08-31"), ("2026-09-01", "2026-09-30"),
+                             ("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-25")]
+    assert {url for url, _ in run["asked"]} == {"/v3/company/{realm_id}/reports/BalanceSheet"}
+    assert {params["accounting_method"] for _, params in run["asked"]} == {"Accrual"}
+    assert [r["ReportDate"] for r in run["records"]] == ["2026-08-01", "2026-09-01", "2026-10-01", "2026-11-01"]
+    assert [r["AsOfDate"] for r in run["records"]] == ["2026-08-31", "2026-09-30", "2026-10-31", "2026-11-25"]
+    # the bookmark moves after each month's record: the month loaded last
+    assert [s["bookmarks"]["balance_sheet_report"]["LastUpdatedTime"] for s in run["states"]] == [
+        "2026-08-01T00:00:00+00:00", "2026-09-01T00:00:00+00:00", "2026-10-01T00:00:00+00:00",
+        "2026-11-01T00:00:00+00:00"]
+    assert sync_balance_sheet([BALANCE_SHEET], start_date="2026-12-01T00:00:00Z")["months"] == []   # not yet begun
+
+
+def test_a_later_run_reads_again_the_months_of_the_restatement_window():
+    bookmarked = {"bookmarks": {"balance_sheet_report": {"LastUpdatedTime": "2026-11-01T00:00:00+00:00"}}}
+    # 2026-11-01 less 90 days is 2026-08-03: August on (an edit in last quarter's books reaches them)
+    assert sync_balance_sheet([BALANCE_SHEET], bookmarked)["months"] == [
+        ("2026-08-01", "2026-08-31"), ("2026-09-01", "2026-09-30"), ("2026-10-01", "2026-10-31"),
+        ("2026-11-01", "2026-11-25")]
+    assert sync_balance_sheet([BALANCE_SHEET], bookmarked, report_restatement_days=0)["months"] == [
+        ("2026-11-01", "2026-11-25")]
+    # never before start_date's month
+    assert sync_balance_sheet([BALANCE_SHEET], bookmarked, start_date="2026-10-10T00:00:00Z")["months"] == [
+        ("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-25")]
+    # across a year end, on a new year's day (QuickBooks' clock)
+    december = {"bookmarks": {"balance_sheet_report": {"LastUpdatedTime": "2026-12-01T00:00:00+00:00"}}}
+    assert sync_balance_sheet([BALANCE_SHEET], december, quickbooks_now="2027-01-01T00:30:00-08:00",
+                              report_restatement_days=40)["months"] == [
+        ("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-30"), ("2026-12-01", "2026-12-31"),
+        ("2027-01-01", "2027-01-01")]
+
+
+def test_a_balance_sheet_answer_becomes_one_record_of_its_row_labels_and_amounts():
+    """The shape of profit_loss_report plus the as-of day; Details as the tap's ReportStream parses
+    a report: each Data and Summary row's label → its amount (headers carry none)."""
+    record = sync_balance_sheet([BALANCE_SHEET], start_date="2026-10-01T00:00:00Z",
+                                quickbooks_now="2026-11-02T09:00:00-08:00")["records"][0]
+    assert record == {"ReportDate": "2026-10-01", "AsOfDate": "2026-10-31", "AccountingMethod": "Accrual", "Details": {
+        "Checking": "1250.00", "Savings": "800.00", "Total Bank Accounts": "2050.00",
+        "Accounts Receivable (A/R)": "3120.40", "Total Accounts Receivable": "3120.40",
+        "Total Current Assets": "5170.40", "Original Cost": "12000.00", "Total Truck": "12000.00",
+        "Total Fixed Assets": "12000.00", "TOTAL ASSETS": "17170.40",
+        "Accounts Payable (A/P)": "1410.15", "Total Accounts Payable": "1410.15",
+        "Total Current Liabilities": "1410.15", "Total Liabilities": "1410.15",
+        "Opening Balance Equity": "9000.00", "Retained Earnings": "5230.25", "Net Income": "1530.00",
+        "Total Equity": "15760.25", "TOTAL LIABILITIES AND EQUITY": "17170.40"}}
+    details = {label: Decimal(amount) for label, amount in record["Details"].items()}
+    assert details["TOTAL ASSETS"] == details["TOTAL LIABILITIES AND EQUITY"]
+    # a month QuickBooks has no data for (before the company's first transaction): empty Details
+    empty = sync_balance_sheet([NO_DATA], start_date="2026-10-01T00:00:00Z",
+                               quickbooks_now="2026-11-02T09:00:00-08:00")["records"][0]
+    assert empty == {"ReportDate": "2026-10-01", "AsOfDate": "2026-10-31", "AccountingMethod": "Accrual", "Details": {}}
+
+
+def test_an_answer_that_is_not_a_report_stops_the_run_naming_the_stream_and_the_month():
+    run = sync_balance_sheet([BALANCE_SHEET, FAULT], start_date="2026-10-01T00:00:00Z")
+    assert [r["ReportDate"] for r in run["records"]] == ["2026-10-01"]     # November was never loaded empty
+    assert run["states"][-1]["bookmarks"]["balance_sheet_report"]["LastUpdatedTime"] == "2026-10-01T00:00:00+00:00"
+    message = run["error"]
+    assert message.startswith("QuickBooks answered the BalanceSheet report of 2026-11 (stream balance_sheet_report, "
+                              "start_date=2026-11-01, end_date=2026-11-25) with a Fault: An application error has "
+                              "occurred while processing your request (code 10000, System Failure Error: Could not "
+                              "generate the report), not a report.")
+    assert "Fix: run again" in message
+    # the wrapper's last line is that message, taken from the traceback's last line
+    log = f"Traceback (most recent call last):\n  ...\ntap_quickbooks_wrapper.balance_sheet.NotAReport: {message}\n"
+    assert diagnose(log) == message
+    # an answer with neither rows nor columns (and no NoReportData) is no empty month either
+    cut = sync_balance_sheet([{"QueryResponse": {}, "time": "2026-11-25T20:00:02.100-08:00"}],
+                             start_date="2026-11-01T00:00:00Z")
+    assert cut["records"] == [] and "with no Columns and no Rows (its keys: QueryResponse, time)" in cut["error"]
+
+
+def test_the_shipped_catalog_selects_the_stream_as_the_taps_own_discovery_describes_it():
+    """guarded_tap.run() registers the stream in the tap's STANDARD_STREAMS (its do_sync refuses a
+    stream it does not know) and in its discovery; the catalog Meltano passes holds that entry,
+    selected, and vendor_credits (the ledger needs them) selected."""
+    code = ("import json\nfrom tap_quickbooks_wrapper.balance_sheet import register\nregister([])\n"
+            "from tap_quickbooks.discover import do_discover\nfrom tap_quickbooks.streams import STANDARD_STREAMS\n"
+            "print(json.dumps({'standard': sorted(STANDARD_STREAMS), 'streams': do_discover().to_dict()['streams']}))")
+    done = subprocess.run([str(TAP_PYTHON), "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    discovered = json.loads(done.stdout)
+    assert discovered["standard"] == ["balance_sheet_report", "deleted_objects", "profit_loss_report"]
+    shipped = {s["tap_stream_id"]: s for s in json.loads((PROJECT / "extract/quickbooks/catalog.json").read_text())["streams"]}
+
+    def root(stream: dict) -> dict:
+        return next(m["metadata"] for m in stream["metadata"] if not m["breadcrumb"])
+
+    entry = json.loads(json.dumps(shipped["balance_sheet_report"]))
+    assert root(entry).pop("selected") is True
+    assert entry == next(s for s in discovered["streams"] if s["tap_stream_id"] == "balance_sheet_report")
+    assert root(entry) == {k: v for k, v in root(shipped["profit_loss_report"]).items() if k != "selected"}
+    assert root(shipped["vendor_credits"])["selected"] is True

@@ -5,7 +5,7 @@ state dir and rebuilds that same past on every later start (extract/sandbox/trib
 anchor.py), so what the vendors served yesterday stays what they serve today, as with real
 vendors. Before that, a restart on the next day rebuilt history as of the new date: other
 amounts and dates under the same ids, and the warehouse's P&L no longer matched its
-transactions (`assert_quickbooks__profit_and_loss_income_matches_transactions`, 4 months off).
+transactions (`assert_quickbooks__profit_and_loss_matches_the_report`, 4 months off).
 
 TRIBUTARY_SANDBOX_TODAY ("pretend today is") starts the sandbox yesterday.
 """
@@ -21,7 +21,7 @@ from this_worker import BIN, PROJECT_ROOT, RUN_DIR
 from truth import assert_warehouse_matches_truth
 
 SCALE = 0.1  # a few hundred QuickBooks documents: the same shape as the demo, in seconds
-PNL_TEST = "assert_quickbooks__profit_and_loss_income_matches_transactions"
+PNL_TEST = "assert_quickbooks__profit_and_loss_matches_the_report"
 TRUTH_PATHS = ("/_sandbox/quickbooks/truth/rows", "/_sandbox/attio/truth/rows", "/_sandbox/shopify/truth/rows")
 
 

@@ -56,6 +56,27 @@ def test_each_company_reads_its_own_books(companies, monkeypatch):
     assert truth["active_counts"]["Customer"] == len(second_customers)
 
 
+def test_each_companys_balance_sheet_truth_is_its_own_report(companies, monkeypatch):
+    """/instances/second/_sandbox/quickbooks/truth/balance-sheet is the second company's: the
+    BalanceSheet report Intuit's client reads from that company, not the first's."""
+    second = connect(companies, monkeypatch, "/instances/second", SECOND_REALM)
+    truth = companies.ctl("GET", "/instances/second/_sandbox/quickbooks/truth/balance-sheet")
+    first_truth = companies.ctl("GET", "/_sandbox/quickbooks/truth/balance-sheet")
+    month = list(truth)[-2]   # the last whole month
+    assert truth[month]["total_assets"] != first_truth[month]["total_assets"]
+    report = second.get_report("BalanceSheet", qs={"start_date": f"{month}-01", "end_date": truth[month]["as_of"],
+                                                   "accounting_method": "Accrual"})
+    totals = {}
+    rows = list(report["Rows"]["Row"])
+    while rows:
+        row = rows.pop()
+        rows += row.get("Rows", {}).get("Row", [])
+        if "Summary" in row:
+            totals[row["Summary"]["ColData"][0]["value"]] = row["Summary"]["ColData"][1]["value"]
+    assert totals["TOTAL ASSETS"] == truth[month]["total_assets"]
+    assert totals["TOTAL LIABILITIES AND EQUITY"] == truth[month]["total_liabilities_and_equity"]
+
+
 def test_a_token_reads_only_its_own_company(companies, monkeypatch):
     second = connect(companies, monkeypatch, "/instances/second", SECOND_REALM)
     # Intuit's 403 ApplicationAuthorizationFailed (3100), which python-quickbooks raises by its code

@@ -12,7 +12,8 @@ import requests
 
 from conftest import OAUTH, QBO, BASE
 from tributary_sandbox.vendors import quickbooks as q
-from tributary_sandbox.vendors.quickbooks.data import parse_time
+from tributary_sandbox.vendors.quickbooks.data import local_date, parse_time
+from tributary_sandbox.world import HISTORY_DAYS
 
 D = lambda x: Decimal(str(x))  # noqa: E731  money as exact decimals
 
@@ -381,6 +382,89 @@ def test_balance_sheet_balances(sim):
         rep = sim.api("GET", "/reports/BalanceSheet", params={"start_date": "2025-01-01", "end_date": end}).json()
         summary = {ln[0]["value"]: D(ln[-1]["value"]) for ln in _flatten(rep["Rows"]["Row"], [])}
         assert summary["TOTAL ASSETS"] == summary["TOTAL LIABILITIES AND EQUITY"] != 0
+
+
+def _sections(rows, out):
+    """{group: (header label, summary label, summary amount)} of every section, nested ones too."""
+    for row in rows:
+        if "Header" in row:
+            out[row.get("group")] = (row["Header"]["ColData"][0]["value"], row["Summary"]["ColData"][0]["value"],
+                                     D(row["Summary"]["ColData"][1]["value"]))
+        _sections(row.get("Rows", {}).get("Row", []), out)
+    return out
+
+
+def test_balance_sheet_is_laid_out_as_quickbooks_lays_it_out(sim):
+    """Sections by account type, nested as in QuickBooks (Current Assets > Bank Accounts, ...); an
+    account's row carries its id; Retained Earnings is the account's row; Net Income a row of its own."""
+    rep = sim.api("GET", "/reports/BalanceSheet", params={"start_date": "2026-01-01", "end_date": "2026-01-31",
+                                                          "accounting_method": "Accrual"}).json()
+    assert rep["Header"]["ReportBasis"] == "Accrual" and "DateMacro" not in rep["Header"]
+    assert [c["ColTitle"] for c in rep["Columns"]["Column"]] == ["", "Total"]
+    sections = _sections(rep["Rows"]["Row"], {})
+    assert sections["TotalAssets"][:2] == ("ASSETS", "TOTAL ASSETS")
+    assert sections["BankAccounts"][:2] == ("Bank Accounts", "Total Bank Accounts")
+    assert sections["CurrentAssets"][2] == sum(sections[g][2] for g in ("BankAccounts", "AR", "OtherCurrentAssets")
+                                               if g in sections)
+    assert sections["TotalLiabilitiesAndEquity"][2] == sections["Liabilities"][2] + sections["Equity"][2]
+    equity = next(r for r in rep["Rows"]["Row"][1]["Rows"]["Row"] if r.get("group") == "Equity")["Rows"]["Row"]
+    assert equity[-1] == {"ColData": [{"value": "Net Income"}, {"value": equity[-1]["ColData"][1]["value"]}],
+                          "type": "Data", "group": "NetIncome"}
+    retained = next(r["ColData"][0] for r in equity if r["ColData"][0]["value"] == "Retained Earnings")
+    accounts = {a["Id"]: a for a in sim.all_rows("Account")}
+    assert accounts[retained["id"]]["AccountSubType"] == "RetainedEarnings"
+    for line in _flatten(rep["Rows"]["Row"], []):
+        if "id" in line[0]:
+            assert accounts[line[0]["id"]]["Name"] == line[0]["value"]
+
+
+def test_report_parameters_are_answered_as_quickbooks_does_or_refused(sim):
+    """No dates: QuickBooks' default range, the year to date, named in the header. A parameter that
+    would change the figures and that the sandbox does not compute is refused, never ignored."""
+    today = dt.date.today()
+    default = sim.api("GET", "/reports/BalanceSheet").json()["Header"]
+    assert default["DateMacro"] == "this calendar year-to-date"
+    assert (default["StartPeriod"], default["EndPeriod"]) in {(f"{d.year}-01-01", d.isoformat())
+                                                              for d in (today, today - dt.timedelta(days=1))}
+    for params, says in (({"accounting_method": "Cash"}, "accounting_method=Cash is not supported by the sandbox"),
+                         ({"accounting_method": "Modified"}, "accounting_method=Modified is not valid"),
+                         ({"date_macro": "Last Month"}, "date_macro: not supported by the sandbox"),
+                         ({"customer": "1"}, "customer: not supported by the sandbox"),
+                         ({"summarize_column_by": "Month"}, "summarize_column_by=Month is not supported by the "
+                                                            "sandbox for BalanceSheet")):
+        refused = sim.api("GET", "/reports/BalanceSheet", params={"start_date": "2026-01-01", "end_date": "2026-01-31",
+                                                                  **params})
+        assert refused.status_code == 400, params
+        assert says in refused.json()["Fault"]["Error"][0]["Detail"], params
+    # before the company's first transaction QuickBooks has no data to report
+    before = sim.api("GET", "/reports/BalanceSheet", params={"start_date": "2020-01-01", "end_date": "2020-01-31"}).json()
+    assert {"Name": "NoReportData", "Value": "true"} in before["Header"]["Option"]
+
+
+def test_balance_sheet_truth_is_each_months_report_worked_out_from_the_ledger(sim):
+    """/_sandbox/quickbooks/truth/balance-sheet: every month from the world's start to today, as of
+    its last day (today for the current one); what GET /reports/BalanceSheet answers for the month,
+    account by account and total by total, though the truth is summed apart from the report's code."""
+    truth = sim.ctl("GET", "/_sandbox/quickbooks/truth/balance-sheet")
+    health = sim.ctl("GET", "/_sandbox/health")
+    quickbooks_today = local_date(parse_time(health["sandbox_now"]))
+    months = list(truth)
+    assert months[0] == f"{dt.date.fromisoformat(health['today']) - dt.timedelta(days=HISTORY_DAYS):%Y-%m}"
+    assert truth[months[-1]]["as_of"] == quickbooks_today.isoformat()
+    assert all(dt.date.fromisoformat(t["as_of"]) + dt.timedelta(days=1) == dt.date.fromisoformat(nxt + "-01")
+               for (month, t), nxt in zip(truth.items(), months[1:]))
+    for month, books in truth.items():
+        assert D(books["total_assets"]) == D(books["total_liabilities_and_equity"]) != 0, month
+        rep = sim.api("GET", "/reports/BalanceSheet", params={"start_date": f"{month}-01", "end_date": books["as_of"],
+                                                              "accounting_method": "Accrual"}).json()
+        lines = _flatten(rep["Rows"]["Row"], [])
+        figures = {ln[0]["value"]: D(ln[1]["value"]) for ln in lines}
+        assert figures["TOTAL ASSETS"] == D(books["total_assets"]), month
+        assert figures["TOTAL LIABILITIES AND EQUITY"] == D(books["total_liabilities_and_equity"]), month
+        assert figures["Net Income"] == D(books["net_income"]), month
+        assert figures.get("Retained Earnings", D(0)) == D(books["retained_earnings"]), month
+        shown = {ln[0]["id"]: D(ln[1]["value"]) for ln in lines if "id" in ln[0]}
+        assert shown == {i: D(v) for i, v in books["accounts"].items() if D(v)}, month
 
 
 # ---- throttling, faults, request log -----------------------------------------------------------

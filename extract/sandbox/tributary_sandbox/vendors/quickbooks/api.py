@@ -8,7 +8,8 @@ directly on the plain port), each behind the realm, token, minor version and thr
     POST /v3/company/{realm}/query                      (the query as the body)
     POST /v3/company/{realm}/batch                      ≤ 30 BatchItemRequest queries
     GET  /v3/company/{realm}/cdc?entities=…&changedSince=…   30-day look-back, ≤ 1000 objects
-    GET  /v3/company/{realm}/reports/ProfitAndLoss|BalanceSheet
+    GET  /v3/company/{realm}/reports/ProfitAndLoss|BalanceSheet   start_date, end_date, accounting_method=Accrual,
+                                                         summarize_column_by (P&L: Total|Days|Month; BalanceSheet: Total)
     GET  /v3/company/{realm}/{entity}/{id}               one object
 Errors are Intuit's Fault bodies; throttling is Intuit's XML ThrottleExceeded Fault (429).
 """
@@ -26,8 +27,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ...world import cents
-from .data import (ASSET_TYPES, COMPANY_TZ, ENTITY_BY_LOWER, LIABILITY_TYPES, Books, local_date, month_end,
-                   parse_time, qbo_time, utc_at)
+from .data import COMPANY_TZ, ENTITY_BY_LOWER, Books, local_date, month_end, parse_time, qbo_time, utc_at
 
 if TYPE_CHECKING:
     from . import Simulator
@@ -41,6 +41,9 @@ CDC_MAX_OBJECTS = 1000
 # Name-list entities: queries return only Active=true rows unless asked otherwise.
 NAME_LISTS = {"Account", "Customer", "Vendor", "Item", "Class", "Department", "Employee",
               "PaymentMethod", "Term", "TaxCode", "TaxRate", "Budget"}
+# Report parameters Intuit documents that change the figures, which the sandbox does not compute.
+REPORT_PARAMETERS_NOT_COMPUTED = {"date_macro", "customer", "vendor", "item", "class", "department",
+                                  "adjusted_gain_loss"}
 PL_GROUPS = (("Income", "Income", "Total Income"), ("COGS", "Cost of Goods Sold", "Total Cost of Goods Sold"),
              ("Expenses", "Expense", "Total Expenses"))
 
@@ -334,7 +337,8 @@ def _periods(start: dt.date, end: dt.date, by: str) -> list[tuple[dt.date, dt.da
     return []
 
 
-def profit_and_loss(b: Books, start: dt.date, end: dt.date, by: str, now: dt.datetime) -> dict:
+def profit_and_loss(b: Books, start: dt.date, end: dt.date, by: str, now: dt.datetime,
+                    date_macro: str | None = None) -> dict:
     """Accrual P&L from the ledger. Data cells are "" when the account had no activity in that
     column (QBO leaves them blank); Summary cells are always numbers ("0.00")."""
     periods = _periods(start, end, by)
@@ -415,23 +419,49 @@ def profit_and_loss(b: Books, start: dt.date, end: dt.date, by: str, now: dt.dat
                                      {"Name": "EndDate", "Value": pe.isoformat()},
                                      {"Name": "ColKey", "Value": ps.isoformat() if by == "Days" else f"{ps:%b %Y}"}]})
     columns.append({"ColTitle": "Total", "ColType": "Money", "MetaData": [{"Name": "ColKey", "Value": "total"}]})
-    return {"Header": _report_header("ProfitAndLoss", start, end, by or "Total", now, not amounts),
+    return {"Header": _report_header("ProfitAndLoss", start, end, by or "Total", now, not amounts, date_macro),
             "Columns": {"Column": columns}, "Rows": {"Row": rows}}
 
 
-def _report_header(name: str, start: dt.date, end: dt.date, by: str, now: dt.datetime, empty: bool) -> dict:
-    return {"Time": qbo_time(now), "ReportName": name, "ReportBasis": "Accrual",
-            "StartPeriod": start.isoformat(), "EndPeriod": end.isoformat(), "SummarizeColumnsBy": by,
-            "Currency": "USD", "Option": [{"Name": "AccountingStandard", "Value": "GAAP"},
-                                          {"Name": "NoReportData", "Value": "true" if empty else "false"}]}
+def _report_header(name: str, start: dt.date, end: dt.date, by: str, now: dt.datetime, empty: bool,
+                   date_macro: str | None = None) -> dict:
+    header = {"Time": qbo_time(now), "ReportName": name}
+    if date_macro:   # QuickBooks names the range it chose when no dates were asked for
+        header["DateMacro"] = date_macro
+    return {**header, "ReportBasis": "Accrual", "StartPeriod": start.isoformat(), "EndPeriod": end.isoformat(),
+            "SummarizeColumnsBy": by, "Currency": "USD",
+            "Option": [{"Name": "AccountingStandard", "Value": "GAAP"},
+                       {"Name": "NoReportData", "Value": "true" if empty else "false"}]}
 
 
-def balance_sheet(b: Books, start: dt.date, end: dt.date, now: dt.datetime) -> dict:
-    """Balances as of `end`; equity shows Retained Earnings (prior years' profit) and Net Income
-    (this fiscal year, January–`end`), so TOTAL ASSETS == TOTAL LIABILITIES AND EQUITY."""
+# The balance sheet's layout, as QuickBooks Online lays it out: (title, group, summary label, then
+# either the account types whose accounts are its rows, or its sub-sections). A section with no
+# account left is not shown.
+BALANCE_SHEET_ASSETS = ("ASSETS", "TotalAssets", "TOTAL ASSETS", [
+    ("Current Assets", "CurrentAssets", "Total Current Assets", [
+        ("Bank Accounts", "BankAccounts", "Total Bank Accounts", ("Bank",)),
+        ("Accounts Receivable", "AR", "Total Accounts Receivable", ("Accounts Receivable",)),
+        ("Other Current Assets", "OtherCurrentAssets", "Total Other Current Assets", ("Other Current Asset",))]),
+    ("Fixed Assets", "FixedAssets", "Total Fixed Assets", ("Fixed Asset",)),
+    ("Other Assets", "OtherAssets", "Total Other Assets", ("Other Asset",))])
+BALANCE_SHEET_LIABILITIES = ("Liabilities", "Liabilities", "Total Liabilities", [
+    ("Current Liabilities", "CurrentLiabilities", "Total Current Liabilities", [
+        ("Accounts Payable", "AP", "Total Accounts Payable", ("Accounts Payable",)),
+        ("Credit Cards", "CreditCards", "Total Credit Cards", ("Credit Card",)),
+        ("Other Current Liabilities", "OtherCurrentLiabilities", "Total Other Current Liabilities",
+         ("Other Current Liability",))]),
+    ("Long-Term Liabilities", "LongTermLiabilities", "Total Long-Term Liabilities", ("Long Term Liability",))])
+
+
+def balance_sheet(b: Books, start: dt.date, end: dt.date, now: dt.datetime, date_macro: str | None = None) -> dict:
+    """Balances as of `end` (a balance sheet is cumulative: `start` names the period only), in
+    QuickBooks' sections. Equity shows Retained Earnings (the account's own postings plus every
+    earlier fiscal year's profit, on the Retained Earnings account's row, as QuickBooks closes the
+    year) and Net Income (this fiscal year, January to `end`), so TOTAL ASSETS == TOTAL
+    LIABILITIES AND EQUITY. Accounts with a zero balance are left out."""
     bal: dict[str, int] = {}
     pl_before_year = pl_this_year = 0
-    fy_start = dt.date(end.year, 1, 1).isoformat()
+    fy_start = dt.date(end.year, 1, 1).isoformat()   # the company's fiscal year starts in January (preferences)
     end_s = end.isoformat()
     for day, accts in b.ledger().items():
         if day > end_s:
@@ -445,31 +475,50 @@ def balance_sheet(b: Books, start: dt.date, end: dt.date, now: dt.datetime) -> d
                     pl_this_year -= debit
             else:
                 bal[aid] = bal.get(aid, 0) + debit
+    empty = not bal and not pl_before_year and not pl_this_year
 
-    def section(title, types, sign, summary, extra=()):
-        aids = sorted((a for a in bal if b.account_type(a) in types and bal[a]), key=lambda a: (types.index(b.account_type(a)), b.account_name[a]))
-        data = [{"ColData": [{"value": b.account_name[a], "id": a}, {"value": fmt_money(sign * bal[a])}], "type": "Data"} for a in aids]
-        total = sum(sign * bal[a] for a in aids)
-        for label, v in extra:
-            data.append({"ColData": [{"value": label}, {"value": fmt_money(v)}], "type": "Data"})
-            total += v
-        return {"Header": {"ColData": [{"value": title}, {"value": ""}]}, "Rows": {"Row": data},
-                "Summary": {"ColData": [{"value": summary}, {"value": fmt_money(total)}]}, "type": "Section"}, total
+    def summary(label: str, total: int) -> dict:
+        return {"ColData": [{"value": label}, {"value": fmt_money(total)}]}
 
-    assets, ta = section("ASSETS", ASSET_TYPES, 1, "TOTAL ASSETS")
-    assets["group"] = "TotalAssets"
-    liab, tl = section("Liabilities", LIABILITY_TYPES, -1, "Total Liabilities")
-    liab["group"] = "Liabilities"
-    eq, te = section("Equity", ("Equity",), -1, "Total Equity",
-                     extra=(("Retained Earnings (prior years)", pl_before_year), ("Net Income", pl_this_year)))
-    eq["group"] = "Equity"
-    le = {"Header": {"ColData": [{"value": "LIABILITIES AND EQUITY"}, {"value": ""}]}, "Rows": {"Row": [liab, eq]},
-          "Summary": {"ColData": [{"value": "TOTAL LIABILITIES AND EQUITY"}, {"value": fmt_money(tl + te)}]},
-          "type": "Section", "group": "TotalLiabilitiesAndEquity"}
-    return {"Header": _report_header("BalanceSheet", start, end, "Total", now, False),
+    def account_row(aid: str, amount: int) -> dict:
+        return {"ColData": [{"value": b.account_name[aid], "id": aid}, {"value": fmt_money(amount)}], "type": "Data"}
+
+    def section(layout: tuple, sign: int) -> tuple[dict | None, int]:
+        """A section and its total, or None when none of its accounts has a balance."""
+        title, group, label, content = layout
+        if isinstance(content, list):
+            parts = [section(part, sign) for part in content]
+            rows, total = [row for row, _ in parts if row], sum(t for _, t in parts)
+        else:
+            aids = sorted((a for a in bal if b.account_type(a) in content and bal[a]), key=lambda a: b.account_name[a])
+            rows, total = [account_row(a, sign * bal[a]) for a in aids], sum(sign * bal[a] for a in aids)
+        if not rows:
+            return None, 0
+        return {"Header": {"ColData": [{"value": title}, {"value": ""}]}, "Rows": {"Row": rows},
+                "Summary": summary(label, total), "type": "Section", "group": group}, total
+
+    assets, total_assets = section(BALANCE_SHEET_ASSETS, 1)
+    liabilities, total_liabilities = section(BALANCE_SHEET_LIABILITIES, -1)
+    retained_id = next(a for a, r in b.rows["Account"].items() if r.get("AccountSubType") == "RetainedEarnings")
+    equity_amounts = {a: -v for a, v in bal.items() if b.account_type(a) == "Equity"}
+    equity_amounts[retained_id] = equity_amounts.get(retained_id, 0) + pl_before_year
+    equity_rows = [account_row(a, v) for a, v in sorted(equity_amounts.items(), key=lambda av: b.account_name[av[0]]) if v]
+    equity_rows.append({"ColData": [{"value": "Net Income"}, {"value": fmt_money(pl_this_year)}],
+                        "type": "Data", "group": "NetIncome"})
+    total_equity = sum(equity_amounts.values()) + pl_this_year
+    equity = {"Header": {"ColData": [{"value": "Equity"}, {"value": ""}]}, "Rows": {"Row": equity_rows},
+              "Summary": summary("Total Equity", total_equity), "type": "Section", "group": "Equity"}
+    assets = assets or {"Header": {"ColData": [{"value": "ASSETS"}, {"value": ""}]}, "Rows": {"Row": []},
+                        "Summary": summary("TOTAL ASSETS", 0), "type": "Section", "group": "TotalAssets"}
+    liabilities_and_equity = {
+        "Header": {"ColData": [{"value": "LIABILITIES AND EQUITY"}, {"value": ""}]},
+        "Rows": {"Row": [part for part in (liabilities, equity) if part]},
+        "Summary": summary("TOTAL LIABILITIES AND EQUITY", total_liabilities + total_equity),
+        "type": "Section", "group": "TotalLiabilitiesAndEquity"}
+    return {"Header": _report_header("BalanceSheet", start, end, "Total", now, empty, date_macro),
             "Columns": {"Column": [{"ColTitle": "", "ColType": "Account", "MetaData": [{"Name": "ColKey", "Value": "account"}]},
                                    {"ColTitle": "Total", "ColType": "Money", "MetaData": [{"Name": "ColKey", "Value": "total"}]}]},
-            "Rows": {"Row": [assets, le]}}
+            "Rows": {"Row": [assets, liabilities_and_equity]}}
 
 
 def monthly_pl_totals(b: Books) -> dict:
@@ -656,13 +705,34 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
         return reply({"CDCResponse": [{"QueryResponse": responses}]})
 
     async def report(request: web.Request) -> web.Response:
+        """The two reports the tap and our wrapper read, with the parameters Intuit documents for
+        them. A parameter that would change the figures and that the sandbox does not compute (a
+        filter, a date macro, the cash basis, BalanceSheet columns other than Total) is refused,
+        never ignored: an answer that looks right but is not what was asked hides client bugs."""
         simulator, refused = guard(request)
         if refused:
             return refused
         name = request.match_info["report"]
+        if name not in ("ProfitAndLoss", "BalanceSheet"):
+            return fault(QboError(400, "2010", "Request has invalid or unsupported property",
+                                  f"Report {name} is not supported by the sandbox (ProfitAndLoss, BalanceSheet)"))
+        not_computed = sorted(set(request.query) & REPORT_PARAMETERS_NOT_COMPUTED)
+        if not_computed:
+            return fault(QboError(400, "2010", "Request has invalid or unsupported property",
+                                  f"{', '.join(not_computed)}: not supported by the sandbox (it answers explicit "
+                                  f"start_date/end_date reports of the whole company)"))
+        method = request.query.get("accounting_method", "Accrual")   # the company's ReportBasis (preferences)
+        if method not in ("Accrual", "Cash"):
+            return fault(QboError(400, "2010", "Request has invalid or unsupported property",
+                                  f"accounting_method={method} is not valid (Cash, Accrual)"))
+        if method == "Cash":
+            return fault(QboError(400, "2010", "Request has invalid or unsupported property",
+                                  "accounting_method=Cash is not supported by the sandbox (its books are accrual)"))
         today = local_date(simulator.clock.now())
+        # No dates: QuickBooks' default range, this (January) fiscal year to date, named in the header.
+        date_macro = None if {"start_date", "end_date"} & set(request.query) else "this calendar year-to-date"
         try:
-            start = dt.date.fromisoformat(request.query.get("start_date", today.replace(day=1).isoformat()))
+            start = dt.date.fromisoformat(request.query.get("start_date", today.replace(month=1, day=1).isoformat()))
             end = dt.date.fromisoformat(request.query.get("end_date", today.isoformat()))
         except ValueError:
             return fault(QboError(400, "2010", "Request has invalid or unsupported property",
@@ -670,15 +740,13 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
         if end < start:
             return fault(QboError(400, "2010", "Request has invalid or unsupported property", "end_date is before start_date"))
         by = request.query.get("summarize_column_by", "Total")
-        if by not in ("Total", "Days", "Month"):
+        if by not in ("Total", "Days", "Month") or (name == "BalanceSheet" and by != "Total"):
             return fault(QboError(400, "2010", "Request has invalid or unsupported property",
-                                  f"summarize_column_by={by} is not supported by the sandbox (Total, Days, Month)"))
+                                  f"summarize_column_by={by} is not supported by the sandbox for {name} "
+                                  f"({'Total' if name == 'BalanceSheet' else 'Total, Days, Month'})"))
         if name == "ProfitAndLoss":
-            return reply(profit_and_loss(simulator.books, start, end, by, simulator.clock.now()))
-        if name == "BalanceSheet":
-            return reply(balance_sheet(simulator.books, start, end, simulator.clock.now()))
-        return fault(QboError(400, "2010", "Request has invalid or unsupported property",
-                              f"Report {name} is not supported by the sandbox (ProfitAndLoss, BalanceSheet)"))
+            return reply(profit_and_loss(simulator.books, start, end, by, simulator.clock.now(), date_macro))
+        return reply(balance_sheet(simulator.books, start, end, simulator.clock.now(), date_macro))
 
     base = "/v3/company/{realm}"
     app.add_routes([web.get(base + "/companyinfo/{cid}", company_info),

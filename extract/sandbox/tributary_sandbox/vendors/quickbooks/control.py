@@ -11,6 +11,10 @@
     GET      truth                 counts, totals, open A/R, P&L by month
     GET      truth/rows            every live row's Id, SyncToken, TotalAmt, LastUpdatedTime; deleted Ids
     GET      truth/profit-and-loss the daily P&L as the report serves it
+    GET      truth/balance-sheet   each month's balance sheet from the world's start to today, from the
+                                   ledger: {"YYYY-MM": {"as_of", "accounts": {Id: balance}, "total_assets",
+                                   "total_liabilities_and_equity", "net_income", "retained_earnings"}}
+Under /instances/<name>/ each hook is that company's.
 """
 from __future__ import annotations
 
@@ -22,9 +26,9 @@ from aiohttp import web
 
 from ...world import cents
 from . import NAME
-from .api import monthly_pl_totals, profit_and_loss
+from .api import fmt_money, monthly_pl_totals, profit_and_loss
 from .auth import ACCESS_TOKEN_TTL, CLIENT_ID, CLIENT_SECRET
-from .data import ENTITIES, local_date, recompute_balances, ref, sales_lines, to_cents, txn_tax_detail
+from .data import ENTITIES, local_date, month_end, recompute_balances, ref, sales_lines, to_cents, txn_tax_detail
 
 if TYPE_CHECKING:
     from . import Simulator
@@ -135,6 +139,52 @@ def truth(simulator: "Simulator") -> dict:
             "pl_by_month": monthly_pl_totals(b)}
 
 
+def balance_sheet_truth(simulator: "Simulator") -> dict:
+    """Each month's balance sheet from the ledger, worked out here (not by the report's code), from
+    the world's first month to today's: as of the month's last day, or today for the current one.
+    Every balance-sheet account (by its Classification) has its balance in natural sign (assets,
+    liabilities and equity each positive when normal); the Retained Earnings account's holds, as
+    the report's row does, the profit of every fiscal year before the as-of day's (January fiscal
+    years); net_income is the fiscal year to date, as the report's Net Income row."""
+    b = simulator.books
+    today = local_date(simulator.clock.now())
+    classification = {aid: a["Classification"] for aid, a in b.rows["Account"].items()}
+    on_balance_sheet = sorted((aid for aid, kind in classification.items() if kind in ("Asset", "Liability", "Equity")),
+                              key=int)
+    retained_id = next(aid for aid, a in b.rows["Account"].items() if a["AccountSubType"] == "RetainedEarnings")
+    debits: dict[str, int] = {}            # balance-sheet accounts, debit cents
+    profit_by_year: dict[int, int] = {}    # income less expenses, cents
+    days = sorted(b.ledger().items())
+    posted = 0
+    out: dict[str, dict] = {}
+    month = simulator.world.start.replace(day=1)
+    while month <= today:
+        as_of = min(month_end(month.year, month.month), today)
+        while posted < len(days) and days[posted][0] <= as_of.isoformat():
+            day, accounts = days[posted]
+            for aid, debit in accounts.items():
+                if aid in on_balance_sheet:
+                    debits[aid] = debits.get(aid, 0) + debit
+                else:
+                    profit_by_year[int(day[:4])] = profit_by_year.get(int(day[:4]), 0) - debit
+            posted += 1
+        net_income = profit_by_year.get(as_of.year, 0)
+        earlier_years = sum(v for year, v in profit_by_year.items() if year < as_of.year)
+        natural = {aid: debits.get(aid, 0) * (1 if classification[aid] == "Asset" else -1) for aid in on_balance_sheet}
+        natural[retained_id] += earlier_years
+        total_assets = sum(v for aid, v in natural.items() if classification[aid] == "Asset")
+        out[f"{month:%Y-%m}"] = {
+            "as_of": as_of.isoformat(),
+            "accounts": {aid: fmt_money(v) for aid, v in natural.items()},
+            "total_assets": fmt_money(total_assets),
+            "total_liabilities_and_equity": fmt_money(sum(v for aid, v in natural.items()
+                                                          if classification[aid] != "Asset") + net_income),
+            "net_income": fmt_money(net_income),
+            "retained_earnings": fmt_money(natural[retained_id])}
+        month = month_end(month.year, month.month) + dt.timedelta(days=1)
+    return out
+
+
 def add_routes(app: web.Application, simulator: "Simulator") -> None:
     async def ctl_throttle(request: web.Request) -> web.Response:
         if request.method == "POST":
@@ -207,6 +257,9 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
         walk(report["Rows"]["Row"])
         return web.json_response(out)
 
+    async def ctl_truth_balance_sheet(request: web.Request) -> web.Response:
+        return web.json_response(balance_sheet_truth(simulator))
+
     async def ctl_edit(request: web.Request) -> web.Response:
         """{"entity": "Customer", "rows": [{property: value, ...}, ...], "ids"?: [...]}: the i-th
         change goes to the i-th row (by Id, or the entity's first rows in Id order), which is then
@@ -236,6 +289,7 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
                     web.post(base + "/edit", ctl_edit),
                     web.get(base + "/truth", ctl_truth), web.get(base + "/truth/rows", ctl_truth_rows),
                     web.get(base + "/truth/profit-and-loss", ctl_truth_profit_and_loss),
+                    web.get(base + "/truth/balance-sheet", ctl_truth_balance_sheet),
                     web.get(base + "/tokens", ctl_tokens),
                     web.post(base + "/tokens/age", ctl_age_tokens),
                     web.post(base + "/tokens/access-ttl", ctl_access_ttl)])

@@ -12,7 +12,7 @@ with monthly as (
         coalesce(sum(amount) filter (where row_label = '{{ label }}'), 0)
             as {{ label | lower | replace(' ', '_') }}{{ ',' if not loop.last }}
         {% endfor %}
-    from {{ ref('quickbooks__profit_and_loss') }}
+    from {{ ref('quickbooks__profit_and_loss_report') }}
     group by source_relation, report_month
 )
 

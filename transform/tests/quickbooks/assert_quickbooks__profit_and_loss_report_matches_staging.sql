@@ -6,7 +6,7 @@ with staged as (
 ),
 
 mart as (
-    select source_relation, report_month, row_label, amount from {{ ref('quickbooks__profit_and_loss') }}
+    select source_relation, report_month, row_label, amount from {{ ref('quickbooks__profit_and_loss_report') }}
 )
 
 select

@@ -1,0 +1,273 @@
+{#
+    The finance layer's double entry (models/intermediate/quickbooks/finance/): each transaction
+    type's model turns its transactions into postings, one row per account a transaction moves,
+    all with the columns below. `amount` is a debit when positive and a credit when negative, in
+    the company's home currency; a transaction's postings sum to zero (tested).
+
+    Home currency: a transaction in another currency carries its ExchangeRate (home units per
+    unit of the transaction's currency); its amounts are multiplied by it and rounded to the cent,
+    the transaction's own amount kept beside it. Home-currency transactions have no rate: 1.
+#}
+{% macro quickbooks_home_amount(amount, exchange_rate) -%}
+    round(({{ amount }}) * coalesce({{ exchange_rate }}, 1), 2)
+{%- endmacro %}
+
+{# The posting columns, in order: every posting model ends with `select {{ quickbooks_posting_columns() }} from …`. #}
+{% macro quickbooks_posting_columns() -%}
+    source_relation,
+    transaction_type || ':' || transaction_id || ':' || posting_key as posting_id,
+    transaction_type,
+    transaction_id,
+    posting_key,
+    transaction_date,
+    doc_number,
+    account_id,
+    {{ quickbooks_home_amount('transaction_amount', 'exchange_rate') }} as amount,
+    transaction_amount,
+    coalesce(currency_code, 'home') as transaction_currency,
+    exchange_rate,
+    customer_id,
+    vendor_id,
+    class_id,
+    department_id,
+    description
+{%- endmacro %}
+
+{#
+    Sales forms (Invoice, SalesReceipt, CreditMemo, RefundReceipt): each item line credits its
+    income account; an inventory item also moves its cost from the inventory asset to cost of
+    goods sold (quantity × the item's purchase cost: QuickBooks itself values it FIFO, which the
+    API does not expose); a discount line debits the discount account; the tax credits the sales
+    tax liability; the total is the counter posting (A/R, or the account the money went to).
+    `sign` 1 for a sale, -1 for its reversal (credit memo, refund).
+#}
+{% macro quickbooks_sales_form_postings(transaction_type, headers_model, lines_model, id_column, sign, counter_account) %}
+with headers as (
+    select * from {{ ref(headers_model) }}
+),
+
+lines as (
+    select * from {{ ref(lines_model) }}
+),
+
+items as (
+    select * from {{ ref('stg_quickbooks__items') }}
+),
+
+default_accounts as (
+    select * from {{ ref('int_quickbooks__default_accounts') }}
+),
+
+line_postings as (
+    -- the income (or discount) line itself
+    select
+        lines.source_relation,
+        lines.{{ id_column }} as transaction_id,
+        'line-' || lines.line_position as posting_key,
+        case lines.detail_type
+            when 'DiscountLineDetail' then lines.discount_account_id
+            else coalesce(lines.item_account_id, items.income_account_id)
+        end as account_id,
+        case lines.detail_type
+            when 'DiscountLineDetail' then ({{ sign }}) * lines.amount
+            else -({{ sign }}) * lines.amount
+        end as transaction_amount,
+        lines.class_id,
+        lines.description
+    from lines
+    left join items
+        on lines.source_relation = items.source_relation
+        and lines.item_id = items.item_id
+    where lines.detail_type in ('SalesItemLineDetail', 'DiscountLineDetail')
+        and lines.amount <> 0
+
+    union all
+
+    -- an inventory item's cost: out of the asset, into cost of goods sold
+    select
+        lines.source_relation,
+        lines.{{ id_column }},
+        'line-' || lines.line_position || '-' || cost.side,
+        case cost.side when 'cost' then items.expense_account_id else items.asset_account_id end,
+        case cost.side when 'cost' then 1 else -1 end * ({{ sign }}) * round(lines.quantity * items.purchase_cost, 2),
+        lines.class_id,
+        lines.description
+    from lines
+    inner join items
+        on lines.source_relation = items.source_relation
+        and lines.item_id = items.item_id
+    cross join (values ('cost'), ('inventory')) as cost(side)
+    where lines.detail_type = 'SalesItemLineDetail'
+        and items.item_type = 'Inventory'
+        and round(lines.quantity * items.purchase_cost, 2) <> 0
+),
+
+header_postings as (
+    select
+        headers.source_relation,
+        headers.{{ id_column }} as transaction_id,
+        'tax' as posting_key,
+        default_accounts.sales_tax_account_id as account_id,
+        -({{ sign }}) * headers.tax_amount as transaction_amount
+    from headers
+    left join default_accounts using (source_relation)
+    where headers.tax_amount <> 0
+
+    union all
+
+    select
+        headers.source_relation,
+        headers.{{ id_column }},
+        'total',
+        {{ counter_account }},
+        ({{ sign }}) * headers.total_amount
+    from headers
+    left join default_accounts using (source_relation)
+),
+
+postings as (
+    select
+        postings.source_relation,
+        '{{ transaction_type }}' as transaction_type,
+        postings.transaction_id,
+        postings.posting_key,
+        headers.transaction_date,
+        headers.doc_number,
+        postings.account_id,
+        postings.transaction_amount,
+        headers.currency_code,
+        headers.exchange_rate,
+        headers.customer_id,
+        null::text as vendor_id,
+        coalesce(postings.class_id, headers.class_id) as class_id,
+        headers.department_id,
+        postings.description
+    from (
+        select * from line_postings
+        union all
+        select source_relation, transaction_id, posting_key, account_id, transaction_amount, null, null
+        from header_postings
+    ) as postings
+    inner join headers
+        on postings.source_relation = headers.source_relation
+        and postings.transaction_id = headers.{{ id_column }}
+)
+
+select {{ quickbooks_posting_columns() }} from postings
+{% endmacro %}
+
+{#
+    Purchase forms (Bill, Purchase, VendorCredit): each line debits its account (an item line the
+    item's inventory asset, or its expense account); the total is the counter posting (A/P, or the
+    bank or card that paid). `sign` 1 for a purchase, -1 for its reversal (vendor credit, a card
+    refund); an expression of the header's columns (`headers.…`) where it depends on them.
+#}
+{% macro quickbooks_expense_form_postings(transaction_type, headers_model, lines_model, id_column, sign, counter_account, vendor_id='headers.vendor_id', has_tax=true) %}
+with headers as (
+    select * from {{ ref(headers_model) }}
+),
+
+lines as (
+    select * from {{ ref(lines_model) }}
+),
+
+items as (
+    select * from {{ ref('stg_quickbooks__items') }}
+),
+
+default_accounts as (
+    select * from {{ ref('int_quickbooks__default_accounts') }}
+),
+
+signed_headers as (
+    select headers.*, ({{ sign }}) as posting_sign
+    from headers
+),
+
+postings as (
+    select
+        lines.source_relation,
+        lines.{{ id_column }} as transaction_id,
+        'line-' || lines.line_position as posting_key,
+        coalesce(
+            lines.account_id,
+            case when items.item_type = 'Inventory' then items.asset_account_id else items.expense_account_id end
+        ) as account_id,
+        signed_headers.posting_sign * lines.amount as transaction_amount,
+        lines.class_id,
+        lines.description
+    from lines
+    inner join signed_headers
+        on lines.source_relation = signed_headers.source_relation
+        and lines.{{ id_column }} = signed_headers.{{ id_column }}
+    left join items
+        on lines.source_relation = items.source_relation
+        and lines.item_id = items.item_id
+    where lines.amount <> 0
+
+    {%- if has_tax %}
+
+    union all
+
+    -- tax the company reclaims (tracked on purchases): a debit to the tax account
+    select
+        signed_headers.source_relation,
+        signed_headers.{{ id_column }},
+        'tax',
+        default_accounts.sales_tax_account_id,
+        signed_headers.posting_sign * signed_headers.tax_amount,
+        null,
+        null
+    from signed_headers
+    left join default_accounts using (source_relation)
+    where signed_headers.tax_amount <> 0
+    {%- endif %}
+
+    union all
+
+    select
+        signed_headers.source_relation,
+        signed_headers.{{ id_column }},
+        'total',
+        {{ counter_account }},
+        -signed_headers.posting_sign * signed_headers.total_amount,
+        null,
+        null
+    from signed_headers
+    left join default_accounts using (source_relation)
+),
+
+described as (
+    select
+        postings.source_relation,
+        '{{ transaction_type }}' as transaction_type,
+        postings.transaction_id,
+        postings.posting_key,
+        headers.transaction_date,
+        headers.doc_number,
+        postings.account_id,
+        postings.transaction_amount,
+        headers.currency_code,
+        headers.exchange_rate,
+        null::text as customer_id,
+        {{ vendor_id }} as vendor_id,
+        postings.class_id,
+        headers.department_id,
+        postings.description
+    from postings
+    inner join headers
+        on postings.source_relation = headers.source_relation
+        and postings.transaction_id = headers.{{ id_column }}
+)
+
+select {{ quickbooks_posting_columns() }} from described
+{% endmacro %}
+
+{# Which statement an account's balance belongs to, by QuickBooks' account type. #}
+{% macro quickbooks_financial_statement(account_type) -%}
+    case
+        when {{ account_type }} in ('Income', 'Other Income', 'Cost of Goods Sold', 'Expense', 'Other Expense')
+            then 'profit_and_loss'
+        else 'balance_sheet'
+    end
+{%- endmacro %}
