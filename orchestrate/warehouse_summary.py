@@ -7,6 +7,7 @@ WAREHOUSE_PORT and WAREHOUSE_DB name (defaults: the local dev warehouse).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 
@@ -158,7 +159,8 @@ def finance(conn: psycopg.Connection) -> None:
     for company, month, as_of, assets, liabilities_and_equity in balance_rows:
         assets, liabilities_and_equity = assets or 0, liabilities_and_equity or 0
         check = "balances" if assets == liabilities_and_equity else f"OFF BY {assets - liabilities_and_equity:,.2f}"
-        print(f"  {company}: balance sheet as of {as_of}: assets {assets:,.2f} = liabilities + equity "
+        when = f"{month:%B %Y} so far" if as_of > dt.date.today() else f"as of {as_of}"
+        print(f"  {company}: balance sheet, {when}: assets {assets:,.2f} = liabilities + equity "
               f"{liabilities_and_equity:,.2f} ({check})")
         if company in cash:
             start, end, operating, investing, financing = cash[company]

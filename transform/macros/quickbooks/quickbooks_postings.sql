@@ -38,10 +38,11 @@
     income account; an inventory item also moves its cost from the inventory asset to cost of
     goods sold (quantity × the item's purchase cost: QuickBooks itself values it FIFO, which the
     API does not expose); a discount line debits the discount account; the tax credits the sales
-    tax liability; the total is the counter posting (A/R, or the account the money went to).
-    `sign` 1 for a sale, -1 for its reversal (credit memo, refund).
+    tax liability; the total is the counter posting (A/R, or the account the money went to);
+    `has_deposit`: an invoice's deposit (paid in part when invoiced) moves that much from A/R to
+    the account it went to. `sign` 1 for a sale, -1 for its reversal (credit memo, refund).
 #}
-{% macro quickbooks_sales_form_postings(transaction_type, headers_model, lines_model, id_column, sign, counter_account) %}
+{% macro quickbooks_sales_form_postings(transaction_type, headers_model, lines_model, id_column, sign, counter_account, has_deposit=false) %}
 with headers as (
     select * from {{ ref(headers_model) }}
 ),
@@ -123,6 +124,22 @@ header_postings as (
         ({{ sign }}) * headers.total_amount
     from headers
     left join default_accounts using (source_relation)
+    {%- if has_deposit %}
+
+    union all
+
+    -- paid in part when invoiced (the invoice's Deposit): into that account, off the receivable
+    select
+        headers.source_relation,
+        headers.{{ id_column }},
+        sides.posting_key,
+        case sides.posting_key when 'deposit' then headers.deposit_to_account_id else {{ counter_account }} end,
+        sides.posting_sign * ({{ sign }}) * headers.deposit_amount
+    from headers
+    left join default_accounts using (source_relation)
+    cross join (values ('deposit', 1), ('deposit_received', -1)) as sides(posting_key, posting_sign)
+    where coalesce(headers.deposit_amount, 0) <> 0
+    {%- endif %}
 ),
 
 postings as (
@@ -209,7 +226,7 @@ postings as (
 
     union all
 
-    -- tax the company reclaims (tracked on purchases): a debit to the tax account
+    -- tax tracked on purchases (where the company reclaims it): a debit to the tax account
     select
         signed_headers.source_relation,
         signed_headers.{{ id_column }},

@@ -1,12 +1,18 @@
 {#
-    The ledger's balance sheet agrees with QuickBooks' own BalanceSheet report, to the cent, for
-    every month the report was loaded as of the same day: each account's balance (matched by
-    name, where one account has it) and total liabilities. Inventory and the totals that carry
-    it (assets, equity, net income) are checked apart, as a warning
-    (assert_quickbooks__inventory_value_matches_the_report): QuickBooks values inventory FIFO.
+    The ledger's balance sheet agrees with QuickBooks' own BalanceSheet report, to the cent, at
+    every month's end the report was loaded for (a month still going is compared once ended):
+    each account's balance (matched by name, where one account has it), total liabilities, and
+    wherever the inventory's value agrees (below) total assets, total equity, Retained Earnings and
+    Net Income too. A fiscal year set wrong (var quickbooks_fiscal_year_start_month) shows here,
+    as Retained Earnings and Net Income split differently.
+    Inventory: QuickBooks values it FIFO, which its API does not expose, and the ledger at each
+    item's purchase cost; a month where the two values differ is named by a warning instead
+    (assert_quickbooks__inventory_value_matches_the_report), and only those months' totals wait.
+    A month-end the report has and the ledger lacks is a row too: no month goes unchecked.
 #}
 with report as (
     select * from {{ ref('stg_quickbooks__balance_sheet') }}
+    where as_of_date = (report_month + interval '1 month - 1 day')::date
 ),
 
 ledger as (
@@ -24,73 +30,93 @@ uniquely_named as (
     having count(*) = 1
 ),
 
-compared_months as (
-    select distinct report.source_relation, report.report_month
-    from report
-    inner join ledger
-        on report.source_relation = ledger.source_relation
-        and report.report_month = ledger.period_month
-        and report.as_of_date = ledger.as_of_date
+report_months as (
+    select distinct source_relation, report_month from report
 ),
 
-reported_accounts as (
-    select report.source_relation, report.report_month, uniquely_named.account_id, report.amount
+-- the inventory's value, both ways, at each month's end
+inventory as (
+    select
+        report_months.source_relation,
+        report_months.report_month,
+        (select coalesce(sum(report.amount), 0) from report
+         inner join uniquely_named
+             on report.source_relation = uniquely_named.source_relation and report.row_label = uniquely_named.account_name
+         where report.source_relation = report_months.source_relation and report.report_month = report_months.report_month
+             and uniquely_named.account_sub_type = 'Inventory') as reported,
+        (select coalesce(sum(ledger.amount), 0) from ledger
+         inner join accounts
+             on ledger.source_relation = accounts.source_relation and ledger.account_id = accounts.account_id
+         where ledger.source_relation = report_months.source_relation and ledger.period_month = report_months.report_month
+             and accounts.account_sub_type = 'Inventory') as derived
+    from report_months
+),
+
+reported_rows as (
+    -- accounts, by id
+    select report.source_relation, report.report_month, uniquely_named.account_id as what, report.amount,
+           uniquely_named.account_sub_type in ('Inventory', 'RetainedEarnings') as carries_inventory
     from report
     inner join uniquely_named
         on report.source_relation = uniquely_named.source_relation
         and report.row_label = uniquely_named.account_name
-    where uniquely_named.account_sub_type not in ('Inventory', 'RetainedEarnings')
+    union all
+    -- totals, by label
+    select source_relation, report_month, row_label, amount, row_label <> 'Total Liabilities'
+    from report
+    where row_label in ('TOTAL ASSETS', 'Total Liabilities', 'Total Equity', 'Net Income')
 ),
 
-ledger_accounts as (
-    select ledger.source_relation, ledger.period_month as report_month, ledger.account_id, ledger.amount
+derived_rows as (
+    select source_relation, period_month as report_month, account_id as what, amount,
+           row_type = 'retained_earnings' as carries_inventory
     from ledger
-    inner join uniquely_named
-        on ledger.source_relation = uniquely_named.source_relation
-        and ledger.account_id = uniquely_named.account_id
-    where ledger.row_type = 'account'
-        and uniquely_named.account_sub_type not in ('Inventory', 'RetainedEarnings')
-),
-
-account_differences as (
-    select
-        coalesce(reported_accounts.source_relation, ledger_accounts.source_relation) as source_relation,
-        coalesce(reported_accounts.report_month, ledger_accounts.report_month) as report_month,
-        coalesce(reported_accounts.account_id, ledger_accounts.account_id) as what,
-        reported_accounts.amount as reported,
-        ledger_accounts.amount as ledger
-    from reported_accounts
-    full outer join ledger_accounts
-        on reported_accounts.source_relation = ledger_accounts.source_relation
-        and reported_accounts.report_month = ledger_accounts.report_month
-        and reported_accounts.account_id = ledger_accounts.account_id
-),
-
-liabilities as (
-    select
-        compared_months.source_relation,
-        compared_months.report_month,
-        'Total Liabilities' as what,
-        (select coalesce(sum(report.amount), 0) from report
-         where report.source_relation = compared_months.source_relation
-             and report.report_month = compared_months.report_month
-             and report.row_label = 'Total Liabilities') as reported,
-        (select coalesce(sum(ledger.amount), 0) from ledger
-         where ledger.source_relation = compared_months.source_relation
-             and ledger.period_month = compared_months.report_month
-             and ledger.section = 'Liabilities') as ledger
-    from compared_months
+    where row_type in ('account', 'retained_earnings')
+        and account_id is not null
+        and account_id not in (
+            select accounts.account_id from accounts
+            where accounts.source_relation = ledger.source_relation and accounts.account_sub_type = 'Inventory')
+    union all
+    select source_relation, period_month, total, sum(amount), total <> 'Total Liabilities'
+    from ledger
+    cross join lateral (values
+        (case section when 'Assets' then 'TOTAL ASSETS' when 'Liabilities' then 'Total Liabilities' else 'Total Equity' end),
+        (case when row_type = 'net_income' then 'Net Income' end)
+    ) as totals(total)
+    where total is not null
+    group by 1, 2, 3
 ),
 
 differences as (
-    select * from account_differences
-    union all
-    select * from liabilities
+    select
+        coalesce(reported_rows.source_relation, derived_rows.source_relation) as source_relation,
+        coalesce(reported_rows.report_month, derived_rows.report_month) as report_month,
+        coalesce(reported_rows.what, derived_rows.what) as what,
+        coalesce(reported_rows.carries_inventory, derived_rows.carries_inventory) as carries_inventory,
+        reported_rows.amount as reported,
+        derived_rows.amount as ledger
+    from reported_rows
+    full outer join derived_rows
+        on reported_rows.source_relation = derived_rows.source_relation
+        and reported_rows.report_month = derived_rows.report_month
+        and reported_rows.what = derived_rows.what
+    where coalesce(reported_rows.amount, 0) <> coalesce(derived_rows.amount, 0)
 )
 
-select differences.*
+select differences.source_relation, differences.report_month, differences.what, differences.reported, differences.ledger
 from differences
-inner join compared_months
-    on differences.source_relation = compared_months.source_relation
-    and differences.report_month = compared_months.report_month
-where coalesce(differences.reported, 0) <> coalesce(differences.ledger, 0)
+inner join inventory
+    on differences.source_relation = inventory.source_relation
+    and differences.report_month = inventory.report_month
+where not (differences.carries_inventory and inventory.reported <> inventory.derived)
+    and differences.what not in (
+        select accounts.account_id from accounts
+        where accounts.source_relation = differences.source_relation and accounts.account_sub_type = 'Inventory')
+
+union all
+
+select report_months.source_relation, report_months.report_month, 'the month is missing from the ledger', null, null
+from report_months
+where not exists (
+    select 1 from ledger
+    where ledger.source_relation = report_months.source_relation and ledger.period_month = report_months.report_month)

@@ -1,5 +1,5 @@
 {#
-    The balance sheet at each month's end (for the as-of month, at the as-of day), as QuickBooks
+    The balance sheet at each month's end (for the month still going, its balances so far), as QuickBooks
     lays it out: every asset, liability and equity account with a balance, in its natural sign
     (assets as debits, liabilities and equity as credits, each positive when normal), and profit
     rolled into equity: "Retained Earnings" holds every earlier fiscal year's net income (with
@@ -21,7 +21,7 @@ months as (
     select distinct
         source_relation,
         period_month,
-        least(period_end_date, greatest({{ quickbooks_as_of_date() }}, period_month)) as as_of_date,
+        period_end_date as as_of_date,
         -- the first month of the fiscal year this month is in
         make_date(
             extract(year from period_month)::int
