@@ -199,6 +199,7 @@ def test_shopify_a_partial_answer_that_persists_fails_naming_the_path(stack, loa
     run_whole(stack, "shopify")
 
 
+@pytest.mark.slow  # a retried run, 2 minutes (test budget); the other Shopify faults stay in make test
 def test_shopify_a_partial_answer_once_is_retried_and_the_run_is_whole(stack, loaded):
     loaded("shopify")
     stack.sandbox("POST", "/_sandbox/shopify/mutate", {"customers_updated": 2, "orders_updated": 1})
