@@ -9,8 +9,6 @@ import json
 import re
 import subprocess
 
-import pytest
-
 from this_worker import BIN, PROJECT_ROOT
 from ops import OUTPUT, command
 
@@ -96,7 +94,6 @@ def test_data_quality_names_a_broken_row_and_shows_it(stack):
     assert command(stack, "run.py", "attio").returncode == 0
 
 
-@pytest.mark.slow  # three job runs, 3 minutes (test budget); the freshness rule's unit test is in make test
 def test_data_quality_calls_an_empty_table_empty_and_an_old_one_stale(stack):
     """An Attio list with no entries loads as a table with no rows: the source has nothing, the
     table is not late. A table whose newest load is days old is stale, as before."""
