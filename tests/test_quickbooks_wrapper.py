@@ -422,3 +422,67 @@ def test_the_shipped_catalog_selects_the_stream_as_the_taps_own_discovery_descri
     assert entry == next(s for s in discovered["streams"] if s["tap_stream_id"] == "balance_sheet_report")
     assert root(entry) == {k: v for k, v in root(shipped["profit_loss_report"]).items() if k != "selected"}
     assert root(shipped["vendor_credits"])["selected"] is True
+
+
+# Every integer the shipped catalog still types as such is one QuickBooks documents as a whole
+# number. The tap's Transformer turns a value of an "integer" field with int(): 1.5 hours became 1,
+# silently. Quantities, on-hand counts, a credit's remainder and an hourly rate are decimals.
+WHOLE_NUMBER_FIELDS = {
+    "LineNum", "Level", "TaxOrder", "CcExpiryMonth", "CcExpiryYear", "TaxExemptionReasonId",
+    "DueDays", "DiscountDays", "DayOfMonthDue", "DiscountDayOfMonth", "DueNextMonthDays",
+    "Hours", "Minutes", "BreakHours", "BreakMinutes",
+}
+
+
+def integer_fields(schema: dict, path: str = "") -> list[str]:
+    """Paths of the fields typed integer (and not singer.decimal) in a stream's schema."""
+    found = []
+    for name, field in schema.get("properties", {}).items():
+        types = field.get("type", [])
+        if "integer" in types and field.get("format") != "singer.decimal":
+            found.append(f"{path}{name}")
+        found += integer_fields(field, f"{path}{name}.")
+        found += integer_fields(field.get("items", {}), f"{path}{name}[].")
+    return found
+
+
+def test_the_shipped_catalog_types_no_decimal_quickbooks_field_as_an_integer():
+    catalog = json.loads((PROJECT / "extract/quickbooks/catalog.json").read_text())
+    integers = {f"{s['tap_stream_id']}.{path}" for s in catalog["streams"] for path in integer_fields(s["schema"])}
+    assert integers and {path.rsplit(".", 1)[-1].rstrip("[]") for path in integers} <= WHOLE_NUMBER_FIELDS, sorted(integers)
+
+
+def test_fractional_quantities_rates_and_credits_pass_the_taps_own_transformer_whole():
+    """The records the tap writes go through singer's Transformer with the shipped catalog's
+    schema: a quantity of 1.5 (hours), a bundle component's 2.25, 12.5 on hand, a remaining credit
+    of 10.25 and an hourly rate of 42.5 reach the target exactly."""
+    code = """
+import json, sys
+from singer import Transformer
+streams = {s['tap_stream_id']: s['schema'] for s in json.load(open(sys.argv[1]))['streams']}
+records = {
+  'invoices': {'Id': '1', 'Line': [
+      {'Id': '1', 'Amount': 225.0, 'DetailType': 'SalesItemLineDetail', 'SalesItemLineDetail': {'Qty': 1.5, 'UnitPrice': 150}},
+      {'Id': '2', 'Amount': 45.0, 'DetailType': 'GroupLineDetail', 'GroupLineDetail': {'Quantity': 1, 'Line': [
+          {'Id': '3', 'Amount': 45.0, 'DetailType': 'SalesItemLineDetail', 'SalesItemLineDetail': {'Qty': 2.25, 'UnitPrice': 20}}]}}]},
+  'bills': {'Id': '1', 'Line': [{'Id': '1', 'Amount': 7.5, 'DetailType': 'ItemBasedExpenseLineDetail',
+                                 'ItemBasedExpenseLineDetail': {'Qty': 0.5, 'UnitPrice': 15}}]},
+  'items': {'Id': '1', 'QtyOnHand': 12.5},
+  'credit_memos': {'Id': '1', 'RemainingCredit': 10.25},
+  'time_activities': {'Id': '1', 'HourlyRate': 42.5, 'Hours': 3, 'Minutes': 30},
+}
+with Transformer() as transformer:
+    print(json.dumps({name: transformer.transform(record, streams[name]) for name, record in records.items()}))
+"""
+    done = subprocess.run([str(TAP_PYTHON), "-c", code, str(PROJECT / "extract/quickbooks/catalog.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = json.loads(done.stdout)
+    lines = written["invoices"]["Line"]
+    assert Decimal(lines[0]["SalesItemLineDetail"]["Qty"]) == Decimal("1.5")
+    assert Decimal(lines[1]["GroupLineDetail"]["Line"][0]["SalesItemLineDetail"]["Qty"]) == Decimal("2.25")
+    assert Decimal(written["bills"]["Line"][0]["ItemBasedExpenseLineDetail"]["Qty"]) == Decimal("0.5")
+    assert Decimal(written["items"]["QtyOnHand"]) == Decimal("12.5")
+    assert Decimal(written["credit_memos"]["RemainingCredit"]) == Decimal("10.25")
+    assert Decimal(written["time_activities"]["HourlyRate"]) == Decimal("42.5")
+    assert (written["time_activities"]["Hours"], written["time_activities"]["Minutes"]) == (3, 30)

@@ -158,6 +158,19 @@ def test_the_ledger_matches_the_books(stack, first_run):
     assert_the_ledger_matches_the_books(stack)
 
 
+def test_invoice_lines_keep_bundles_and_half_hours_as_quickbooks_sends_them(stack, first_run):
+    """Every item line of every invoice, a bundle's components in its place, with the quantity
+    QuickBooks sent: 1.5 hours stay 1.5 (the tap's own catalog typed quantities as integers, which
+    its Transformer truncates), and a bundle's components each land as a line of their own."""
+    books = stack.sandbox("GET", "/_sandbox/quickbooks/truth/invoice-lines")
+    expected = sorted((invoice_id, line["item"], Decimal(str(line["qty"])), Decimal(str(line["amount"])), line["bundle"] or "")
+                      for invoice_id, lines in books.items() for line in lines)
+    landed = sorted(stack.sql("""select invoice_id, item_id, quantity, amount, coalesce(bundle_item_id, '')
+                                 from staging.stg_quickbooks__invoice_lines where detail_type = 'SalesItemLineDetail'"""))
+    assert [tuple(row) for row in landed] == expected
+    assert any(bundle for *_, bundle in expected) and any(qty % 1 for _, _, qty, _, _ in expected)
+
+
 def test_a_second_run_with_no_change_changes_no_row(stack, first_run):
     before = content_checksums(stack)
     result = stack.meltano("run", "tap-quickbooks", "target-postgres")

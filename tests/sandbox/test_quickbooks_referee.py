@@ -17,7 +17,8 @@ from intuitlib.client import AuthClient
 from quickbooks import QuickBooks
 from quickbooks import exceptions
 from quickbooks.cdc import change_data_capture
-from quickbooks.objects import Account, Customer, Invoice, Payment
+from quickbooks.objects import Account, Customer, Invoice, Item, Payment
+from quickbooks.objects.detailline import GroupLine, SalesItemLine
 from quickbooks.objects.company_info import CompanyInfo
 from quickbooks.objects.preferences import Preferences
 
@@ -63,6 +64,20 @@ def test_what_a_developer_reads_first(qb):
     pages = every(Invoice, qb)
     assert Invoice.count(qb=qb) == len(pages) == len({i.Id for i in pages})
     assert Payment.count(qb=qb) > 0
+
+
+def test_bundles_and_half_hours_read_as_intuits_client_reads_them(qb):
+    """An invoice selling a bundle holds a GroupLine (python-quickbooks' class for QuickBooks'
+    GroupLineDetail) of a Group item, its components' amounts summing to its own; hours are billed
+    by the half (Qty 1.5): the shapes the models flatten and keep exact."""
+    invoices = every(Invoice, qb)
+    bundles = [line for i in invoices for line in i.Line if isinstance(line, GroupLine)]
+    assert bundles
+    detail = bundles[0].GroupLineDetail
+    assert Item.get(detail.GroupItemRef["value"], qb=qb).Type == "Group"
+    assert round(sum(part["Amount"] for part in detail.Line), 2) == bundles[0].Amount
+    quantities = [line.SalesItemLineDetail.Qty for i in invoices for line in i.Line if isinstance(line, SalesItemLine)]
+    assert any(q % 1 for q in quantities)
 
 
 def test_the_company_settings_a_developer_reads_before_any_figure(qb):

@@ -125,17 +125,30 @@ def test_batch_pages_to_the_end(sim):
     assert stamps == sorted(stamps)
 
 
+def item_lines(lines: list) -> list[dict]:
+    """The item lines of a sales form, a bundle's (GroupLineDetail) components in its place."""
+    return [part for ln in lines if ln["DetailType"] in ("SalesItemLineDetail", "GroupLineDetail")
+            for part in (ln["GroupLineDetail"]["Line"] if ln["DetailType"] == "GroupLineDetail" else [ln])]
+
+
 def test_invoice_json_is_consistent(sim):
+    bundles = half_hours = 0
     for inv in sim.all_rows("Invoice", where=None):
-        lines = [ln for ln in inv["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+        lines = item_lines(inv["Line"])
         sub = sum(D(ln["Amount"]) for ln in lines)
         for ln in lines:
             d = ln["SalesItemLineDetail"]
-            assert D(ln["Amount"]) == D(d["UnitPrice"]) * d["Qty"]
+            assert D(ln["Amount"]) == D(d["UnitPrice"]) * D(str(d["Qty"]))
+            half_hours += D(str(d["Qty"])) % 1 != 0
+        for group in (ln for ln in inv["Line"] if ln["DetailType"] == "GroupLineDetail"):
+            parts = group["GroupLineDetail"]["Line"]
+            assert len(parts) == 2 and D(group["Amount"]) == sum(D(p["Amount"]) for p in parts)
+            bundles += 1
         (subtotal,) = [ln for ln in inv["Line"] if ln["DetailType"] == "SubTotalLineDetail"]
         assert D(subtotal["Amount"]) == sub
         assert D(inv["TotalAmt"]) == sub + D(inv["TxnTaxDetail"]["TotalTax"])
         assert isinstance(inv["Id"], str) and isinstance(inv["SyncToken"], str)
+    assert bundles and half_hours   # both shapes of real books are served
     payments = sim.all_rows("Payment", where=None)
     paid: dict[str, Decimal] = {}
     for p in payments:
@@ -270,13 +283,11 @@ def _pl_from_transactions(sim, start: str, end: str) -> dict[str, Decimal]:
         for t in sim.all_rows(entity, where=None):
             if not start <= t["TxnDate"] <= end:
                 continue
-            for ln in t["Line"]:
-                if ln["DetailType"] != "SalesItemLineDetail":
-                    continue
+            for ln in item_lines(t["Line"]):
                 item = items[ln["SalesItemLineDetail"]["ItemRef"]["value"]]
                 add(item["IncomeAccountRef"]["value"], sign * D(ln["Amount"]))
                 if item["Type"] == "Inventory":
-                    add(item["ExpenseAccountRef"]["value"], sign * ln["SalesItemLineDetail"]["Qty"] * D(item["PurchaseCost"]))
+                    add(item["ExpenseAccountRef"]["value"], sign * D(str(ln["SalesItemLineDetail"]["Qty"])) * D(item["PurchaseCost"]))
     for entity, sign in (("Bill", 1), ("Purchase", 1), ("VendorCredit", -1)):
         for t in sim.all_rows(entity, where=None):
             if start <= t["TxnDate"] <= end:

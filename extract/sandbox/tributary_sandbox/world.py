@@ -50,6 +50,7 @@ PRODUCT_NOUNS = ("Tea", "Mug", "Notebook", "Candle", "Backpack", "Bottle", "Blan
 PRODUCT_ADJ = ("Classic", "Organic", "Deluxe", "Mini", "Travel", "Studio", "Heritage", "Everyday")
 SERVICES = (("Consulting Hours", 15000), ("Onboarding Package", 250000), ("Support Plan (monthly)", 49900),
             ("Custom Design", 120000), ("Workshop Day", 180000), ("Maintenance Retainer", 75000))
+HOURLY_SERVICE = "Consulting Hours"   # billed by the half hour: quantities 1, 1.5, 2, … 8.5
 EXPENSE_CATEGORIES = (  # (category, typical amount cents, share of expense records, usually paid by)
     ("Advertising", 60000, 0.18, "card"), ("Rent or Lease", 450000, 0.05, "bill"),
     ("Software & Subscriptions", 12000, 0.20, "card"), ("Utilities", 30000, 0.07, "bill"),
@@ -143,7 +144,7 @@ class Invoice:
     billed_as: int                # index into World.qbo_customers (which duplicate got the invoice)
     date: dt.date
     terms_days: int
-    lines: list                   # [(product idx, qty, unit price cents)]
+    lines: list                   # [(product idx, qty, unit price cents)]; hours may be half (1.5)
     tax_rate_bp: int              # basis points, 0 = not taxable; only goods are taxed
     payments: list                # [(date, amount cents)]
     created: dt.datetime
@@ -151,10 +152,10 @@ class Invoice:
 
     @property
     def subtotal(self) -> int:
-        return sum(q * p for _, q, p in self.lines)
+        return sum(round(q * p) for _, q, p in self.lines)
 
     def taxable(self, products: list) -> int:
-        return sum(q * p for i, q, p in self.lines if products[i].kind == "Inventory") if self.tax_rate_bp else 0
+        return sum(round(q * p) for i, q, p in self.lines if products[i].kind == "Inventory") if self.tax_rate_bp else 0
 
     @property
     def total(self) -> int:
@@ -294,7 +295,11 @@ class World:
             lines = []
             for _ in range(1 + int(r.random() ** 2 * 3)):
                 prod = services[r.randrange(len(services))] if r.random() < 0.8 else goods[r.randrange(len(goods))]
-                qty = 1 + int(r.random() ** 2 * (8 if prod.kind == "Service" else 20))
+                if prod.name == HOURLY_SERVICE:
+                    halves = 2 + int(r.random() ** 2 * 16)
+                    qty = halves // 2 if halves % 2 == 0 else halves / 2
+                else:
+                    qty = 1 + int(r.random() ** 2 * (8 if prod.kind == "Service" else 20))
                 lines.append((prod.idx, qty, prod.price))
             terms = r.choice((15, 30, 30, 30, 60))
             inv = Invoice(i, uid, billed_as, day, terms, lines, r.choice((0, 0, 825)), [], self._moment(r, day))

@@ -64,7 +64,7 @@ line_postings as (
     select
         lines.source_relation,
         lines.{{ id_column }} as transaction_id,
-        'line-' || lines.line_position as posting_key,
+        'line-' || lines.line_position || coalesce('.' || lines.component_position, '') as posting_key,
         case lines.detail_type
             when 'DiscountLineDetail' then lines.discount_account_id
             else coalesce(lines.item_account_id, items.income_account_id)
@@ -88,7 +88,7 @@ line_postings as (
     select
         lines.source_relation,
         lines.{{ id_column }},
-        'line-' || lines.line_position || '-' || cost.side,
+        'line-' || lines.line_position || coalesce('.' || lines.component_position, '') || '-' || cost.side,
         case cost.side when 'cost' then items.expense_account_id else items.asset_account_id end,
         case cost.side when 'cost' then 1 else -1 end * ({{ sign }}) * round(lines.quantity * items.purchase_cost, 2),
         lines.class_id,

@@ -1,5 +1,6 @@
--- Unnesting lost no line: item lines less discounts plus tax give each invoice's total.
--- Invoices with bundle (GroupLineDetail) lines are skipped: their amounts sit in nested lines.
+-- Unnesting lost no line: item lines less discounts plus tax give each invoice's total. A bundle's
+-- components are item lines of their own (its GroupLineDetail row is not counted), so an invoice
+-- selling a bundle adds up only if every component was unnested.
 with lines as (
     select
         source_relation,
@@ -8,8 +9,7 @@ with lines as (
             when 'SalesItemLineDetail' then amount
             when 'DiscountLineDetail' then -amount
             else 0
-        end) as lines_amount,
-        bool_or(detail_type = 'GroupLineDetail') as has_bundle
+        end) as lines_amount
     from {{ ref('stg_quickbooks__invoice_lines') }}
     group by source_relation, invoice_id
 )
@@ -19,5 +19,4 @@ from {{ ref('stg_quickbooks__invoices') }} as invoices
 left join lines
     on invoices.source_relation = lines.source_relation
     and invoices.invoice_id = lines.invoice_id
-where not coalesce(lines.has_bundle, false)
-    and invoices.total_amount <> coalesce(lines.lines_amount, 0) + invoices.tax_amount
+where invoices.total_amount <> coalesce(lines.lines_amount, 0) + invoices.tax_amount

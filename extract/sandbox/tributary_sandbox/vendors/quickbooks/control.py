@@ -10,6 +10,8 @@
     POST     tokens/access-ttl     {"seconds"}: access tokens issued from now on live that long
     GET      truth                 counts, totals, open A/R, P&L by month
     GET      truth/rows            every live row's Id, SyncToken, TotalAmt, LastUpdatedTime; deleted Ids
+    GET      truth/invoice-lines   each live invoice's item lines, a bundle's components in its place:
+                                   {Id: [{"item", "qty", "amount", "bundle"}]} (bundle: the Group item, or null)
     GET      truth/profit-and-loss the daily P&L as the report serves it
     GET      truth/balance-sheet   each month's balance sheet from the world's start to today, from the
                                    ledger: {"YYYY-MM": {"as_of", "accounts": {Id: balance}, "total_assets",
@@ -28,7 +30,8 @@ from ...world import cents
 from . import NAME
 from .api import fmt_money, monthly_pl_totals, profit_and_loss
 from .auth import ACCESS_TOKEN_TTL, CLIENT_ID, CLIENT_SECRET
-from .data import ENTITIES, local_date, month_end, recompute_balances, ref, sales_lines, to_cents, txn_tax_detail
+from .data import (ENTITIES, bundled_lines, item_lines, local_date, month_end, recompute_balances, ref, sales_lines,
+                   to_cents, txn_tax_detail)
 
 if TYPE_CHECKING:
     from . import Simulator
@@ -76,9 +79,9 @@ def mutate(simulator: "Simulator", seed=0, new=0, updated=0, deleted=0) -> list[
         it = items[r.randrange(len(items))]
         spec = [(ln["SalesItemLineDetail"]["ItemRef"]["value"], ln["SalesItemLineDetail"]["Qty"],
                  to_cents(ln["SalesItemLineDetail"]["UnitPrice"]))
-                for ln in inv["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+                for ln in item_lines(inv["Line"])]
         spec.append((it["Id"], r.randint(1, 3), to_cents(it["UnitPrice"])))
-        lines, sub = sales_lines(b, spec)
+        lines, sub = sales_lines(b, spec, bundled=bundled_lines(inv["Line"]))
         tax_detail = inv["TxnTaxDetail"]
         tax = to_cents(tax_detail.get("TotalTax", 0))
         if tax:   # keep the invoice's tax rate on its taxable (inventory) lines
@@ -225,6 +228,17 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
                 for e in ENTITIES}
         return web.json_response({"rows": rows, "deleted": {e: sorted(simulator.books.deleted[e], key=int) for e in ENTITIES}})
 
+    async def ctl_truth_invoice_lines(request: web.Request) -> web.Response:
+        out = {}
+        for inv in simulator.books.rows["Invoice"].values():
+            out[inv["Id"]] = [{"item": part["SalesItemLineDetail"]["ItemRef"]["value"], "qty": part["SalesItemLineDetail"]["Qty"],
+                               "amount": part["Amount"], "bundle": bundle}
+                              for line in inv["Line"]
+                              for bundle in [line["GroupLineDetail"]["GroupItemRef"]["value"]
+                                             if line["DetailType"] == "GroupLineDetail" else None]
+                              for part in item_lines([line])]
+        return web.json_response(out)
+
     async def ctl_truth_profit_and_loss(request: web.Request) -> web.Response:
         """?start_date&end_date (company dates, default: the last 30 days): the daily P&L exactly as
         GET /reports/ProfitAndLoss?summarize_column_by=Days serves it, one entry per day:
@@ -288,6 +302,7 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
                     web.post(base + "/mutate", ctl_mutate), web.post(base + "/revoke", ctl_revoke),
                     web.post(base + "/edit", ctl_edit),
                     web.get(base + "/truth", ctl_truth), web.get(base + "/truth/rows", ctl_truth_rows),
+                    web.get(base + "/truth/invoice-lines", ctl_truth_invoice_lines),
                     web.get(base + "/truth/profit-and-loss", ctl_truth_profit_and_loss),
                     web.get(base + "/truth/balance-sheet", ctl_truth_balance_sheet),
                     web.get(base + "/tokens", ctl_tokens),

@@ -54,6 +54,7 @@ CHART = (
     ("opening", "Opening Balance Equity", "Equity", "OpeningBalanceEquity", "Equity", True),
     ("retained", "Retained Earnings", "Equity", "RetainedEarnings", "Equity", True),
 )
+BUNDLE_EVERY = 9   # one invoice in nine sells its first two lines as a bundle (GroupLineDetail)
 ASSET_TYPES = ("Bank", "Accounts Receivable", "Other Current Asset", "Fixed Asset")
 LIABILITY_TYPES = ("Accounts Payable", "Credit Card", "Other Current Liability")
 
@@ -95,6 +96,7 @@ class Books:
         self.account_id: dict[str, str] = {}
         self.account_name: dict[str, str] = {}
         self.shipping_item = ""
+        self.bundle_item = ""
 
     def next_id(self, entity: str) -> str:
         ids = self.rows[entity].keys() | self.deleted[entity].keys()
@@ -160,9 +162,7 @@ def postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:
     if entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
         sign = 1 if entity in ("Invoice", "SalesReceipt") else -1
         items = books.rows["Item"]
-        for line in rec["Line"]:
-            if line["DetailType"] != "SalesItemLineDetail":
-                continue
+        for line in item_lines(rec["Line"]):
             d = line["SalesItemLineDetail"]
             item = items[d["ItemRef"]["value"]]
             out.append((item["IncomeAccountRef"]["value"], -sign * to_cents(line["Amount"])))
@@ -200,13 +200,27 @@ def postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:
     return out
 
 
+def item_lines(lines: list) -> list[dict]:
+    """A sales form's item lines (SalesItemLineDetail), each bundle's (GroupLineDetail) components
+    in its place: what posts to the books."""
+    out = []
+    for line in lines:
+        if line["DetailType"] == "GroupLineDetail":
+            out += line["GroupLineDetail"]["Line"]
+        elif line["DetailType"] == "SalesItemLineDetail":
+            out.append(line)
+    return out
+
+
 # ---- projection of the world into QuickBooks rows ----------------------------------------------
-def sales_lines(books: Books, lines: list[tuple[str, int, int]], shipping: int = 0) -> tuple[list, int]:
-    """[(item Id, qty, unit cents)] → QBO Line array (+ SubTotalLineDetail) and subtotal cents."""
+def sales_lines(books: Books, lines: list[tuple[str, int, int]], shipping: int = 0,
+                bundled: int = 0) -> tuple[list, int]:
+    """[(item Id, qty, unit cents)] → QBO Line array (+ SubTotalLineDetail) and subtotal cents.
+    The first `bundled` lines are sold as one bundle: a GroupLineDetail line holding them."""
     items = books.rows["Item"]
     out, sub = [], 0
     for n, (item_id, qty, unit) in enumerate(lines, start=1):
-        amt = qty * unit
+        amt = round(qty * unit)
         sub += amt
         item = items[item_id]
         out.append({"Id": str(n), "LineNum": n, "Description": item["Name"], "Amount": cents(amt),
@@ -223,8 +237,21 @@ def sales_lines(books: Books, lines: list[tuple[str, int, int]], shipping: int =
                     "SalesItemLineDetail": {"ItemRef": ref(ship["Id"], ship["Name"]), "UnitPrice": cents(shipping),
                                             "Qty": 1, "ItemAccountRef": dict(ship["IncomeAccountRef"]),
                                             "TaxCodeRef": ref("NON")}})
+    if bundled:
+        parts = out[:bundled]
+        bundle = items[books.bundle_item]
+        out[:bundled] = [{"Id": str(len(lines) + 1), "LineNum": 1, "Description": bundle["Name"],
+                          "Amount": cents(sum(to_cents(p["Amount"]) for p in parts)), "DetailType": "GroupLineDetail",
+                          "GroupLineDetail": {"GroupItemRef": ref(bundle["Id"], bundle["Name"]), "Quantity": 1,
+                                              "Line": parts}}]
     out.append({"Amount": cents(sub), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
     return out, sub
+
+
+def bundled_lines(lines: list) -> int:
+    """How many item lines the sales form's leading bundle holds (0: it starts with no bundle)."""
+    first = lines[0] if lines else {}
+    return len(first["GroupLineDetail"]["Line"]) if first.get("DetailType") == "GroupLineDetail" else 0
 
 
 def txn_tax_detail(tax: int, code_id: str, rate_id: str, pct: float, taxable: int) -> dict:
@@ -330,6 +357,13 @@ def project(w: World) -> Books:
     b.put("Item", {"Id": str(n_items + 3), "Name": "Legacy Audit (retired)", "FullyQualifiedName": "Legacy Audit (retired)",
                    "Type": "Service", "UnitPrice": 900, "Active": False, "Taxable": False,
                    "IncomeAccountRef": acct("service_income")}, origin)
+    # A bundle (QuickBooks' Group item): sold as one line whose components post as their own items.
+    b.bundle_item = str(n_items + 4)
+    services = [p for p in w.products if p.kind == "Service"][:2]
+    b.put("Item", {"Id": b.bundle_item, "Name": "Project Bundle", "FullyQualifiedName": "Project Bundle", "Type": "Group",
+                   "Active": True, "Description": "Hours with an onboarding, invoiced together",
+                   "ItemGroupDetail": {"ItemGroupLine": [{"ItemRef": ref(str(p.idx + 1), p.name), "Qty": 1}
+                                                         for p in services]}}, origin)
 
     # Customers: exactly the world's QuickBooks customer rows (Id = idx + 1), DisplayName unique.
     seen_names: set[str] = set()
@@ -366,7 +400,9 @@ def project(w: World) -> Books:
     for inv in w.invoices:
         iid = str(inv.idx + 1)
         cust = b.rows["Customer"][str(inv.billed_as + 1)]
-        lines, sub = sales_lines(b, [(item_id[p], q, u) for p, q, u in inv.lines])
+        # every BUNDLE_EVERY-th invoice sells its first two lines as a bundle
+        bundled = 2 if inv.idx % BUNDLE_EVERY == BUNDLE_EVERY // 2 and len(inv.lines) >= 2 else 0
+        lines, sub = sales_lines(b, [(item_id[p], q, u) for p, q, u in inv.lines], bundled=bundled)
         taxable = inv.taxable(w.products)
         tax = inv.tax
         total = sub + tax
