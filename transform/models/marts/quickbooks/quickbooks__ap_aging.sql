@@ -14,13 +14,7 @@ select
     vendor_id,
     max(vendor_name) as vendor_name,
     count(*) as open_bill_count,
-    sum(case when days_overdue = 0 then balance else 0 end) as current_balance,
-    sum(case when days_overdue between 1 and 30 then balance else 0 end) as overdue_1_30_balance,
-    sum(case when days_overdue between 31 and 60 then balance else 0 end) as overdue_31_60_balance,
-    sum(case when days_overdue between 61 and 90 then balance else 0 end) as overdue_61_90_balance,
-    sum(case when days_overdue > 90 then balance else 0 end) as overdue_over_90_balance,
-    sum(balance) as total_open_balance,
-    max(days_overdue) as max_days_overdue,
+    {{ quickbooks_aging_buckets() }},
     {{ quickbooks_as_of_date() }} as as_of_date
 from open_bills
 group by source_relation, vendor_id
