@@ -427,6 +427,8 @@ def test_the_shipped_catalog_selects_the_stream_as_the_taps_own_discovery_descri
 # Every integer the shipped catalog still types as such is one QuickBooks documents as a whole
 # number. The tap's Transformer turns a value of an "integer" field with int(): 1.5 hours became 1,
 # silently. Quantities, on-hand counts, a credit's remainder and an hourly rate are decimals.
+# TaxExemptionReasonId is text in Intuit's schema holding the codes "1" to "16": int() keeps them,
+# and a code that is no number would fail its record loudly, not truncate it.
 WHOLE_NUMBER_FIELDS = {
     "LineNum", "Level", "TaxOrder", "CcExpiryMonth", "CcExpiryYear", "TaxExemptionReasonId",
     "DueDays", "DiscountDays", "DayOfMonthDue", "DiscountDayOfMonth", "DueNextMonthDays",

@@ -142,7 +142,7 @@ def test_invoice_json_is_consistent(sim):
             half_hours += D(str(d["Qty"])) % 1 != 0
         for group in (ln for ln in inv["Line"] if ln["DetailType"] == "GroupLineDetail"):
             parts = group["GroupLineDetail"]["Line"]
-            assert len(parts) == 2 and D(group["Amount"]) == sum(D(p["Amount"]) for p in parts)
+            assert len(parts) == 2 and "Amount" not in group   # as Intuit documents a group line
             bundles += 1
         (subtotal,) = [ln for ln in inv["Line"] if ln["DetailType"] == "SubTotalLineDetail"]
         assert D(subtotal["Amount"]) == sub

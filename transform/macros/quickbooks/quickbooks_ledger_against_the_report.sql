@@ -2,7 +2,7 @@
     The ledger's figures against QuickBooks' own ProfitAndLoss report, month by month, over the
     days the report covers: one row per month where a figure differs, with both values. `figures`:
     [{'name', 'row_label': the report's row, 'sign': 1 for a debit balance (expenses), -1 for a
-    credit one (income), 'where': which ledger postings make it}].
+    credit one (income), 'where': which ledger postings make it, on the general ledger's columns}].
 #}
 {% macro quickbooks_ledger_against_the_report(figures) %}
 with report_days as (
@@ -25,7 +25,7 @@ ledger as (
         ledger.source_relation,
         date_trunc('month', ledger.transaction_date)::date as period_month,
         {%- for figure in figures %}
-        coalesce(sum(({{ figure.sign }}) * ledger.amount) filter (where ledger.{{ figure.where }}), 0) as {{ figure.name }}{{ "," if not loop.last }}
+        coalesce(sum(({{ figure.sign }}) * ledger.amount) filter (where {{ figure.where }}), 0) as {{ figure.name }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref('quickbooks__general_ledger') }} as ledger
     inner join report_days

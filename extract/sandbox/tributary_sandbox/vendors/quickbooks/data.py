@@ -240,8 +240,9 @@ def sales_lines(books: Books, lines: list[tuple[str, int, int]], shipping: int =
     if bundled:
         parts = out[:bundled]
         bundle = items[books.bundle_item]
-        out[:bundled] = [{"Id": str(len(lines) + 1), "LineNum": 1, "Description": bundle["Name"],
-                          "Amount": cents(sum(to_cents(p["Amount"]) for p in parts)), "DetailType": "GroupLineDetail",
+        # Intuit documents no Amount on a group line (its components carry theirs): none here either
+        out[:bundled] = [{"Id": str(len(out) + 1), "LineNum": 1, "Description": bundle["Name"],
+                          "DetailType": "GroupLineDetail",
                           "GroupLineDetail": {"GroupItemRef": ref(bundle["Id"], bundle["Name"]), "Quantity": 1,
                                               "Line": parts}}]
     out.append({"Amount": cents(sub), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})

@@ -4,6 +4,10 @@
 -- rounded to the cent, so they can miss zero by a cent (three lines of 1.05 EUR at 1.1 are 1.16
 -- each, 3.48, against 3.47 for their total): its counter posting (`total`) takes the difference,
 -- as QuickBooks' own home-currency total does, and the transaction balances.
+-- A table, not a view like the other intermediate models: the ledger and five tests read it, and
+-- as a view each of them computed the twelve posting models again (at 266,000 QuickBooks records
+-- the quickbooks build went from 64 to 49 s: bench/RESULTS.md).
+{{ config(materialized='table') }}
 {% set posting_models = [
     'int_quickbooks__invoice_postings', 'int_quickbooks__sales_receipt_postings',
     'int_quickbooks__credit_memo_postings', 'int_quickbooks__refund_receipt_postings',
