@@ -5,9 +5,10 @@
     rolled into equity: "Retained Earnings" holds every earlier fiscal year's net income (with
     anything posted to the account itself) and "Net Income" the fiscal year to date. So assets =
     liabilities + equity every month (tested). The fiscal year starts in the month of the var
-    quickbooks_fiscal_year_start_month (QuickBooks' company setting; default 1, January).
+    quickbooks_fiscal_year_start_month (QuickBooks' company setting; default 1, January; one per
+    company where they differ: macros/quickbooks/quickbooks_postings.sql).
 #}
-{% set fiscal_year_start_month = var('quickbooks_fiscal_year_start_month', 1) | int %}
+{% set fiscal_year_start_month = quickbooks_fiscal_year_start_month('source_relation') %}
 
 with trial_balance as (
     select * from {{ ref('quickbooks__trial_balance') }}
@@ -22,7 +23,7 @@ months as (
         source_relation,
         period_month,
         period_end_date as as_of_date,
-        -- the first month of the fiscal year this month is in
+        -- the first month of the fiscal year this month is in (the company's)
         make_date(
             extract(year from period_month)::int
                 - case when extract(month from period_month) < {{ fiscal_year_start_month }} then 1 else 0 end,
