@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import psycopg
 import pytest
 
 from incremental import an_hour_passes, assert_a_full_refresh_changes_nothing, incremental_models, inserted_rows
 # QuickBooks entity → the tap's stream (= the raw table): one map, kept with the truth checks.
+from this_worker import WAREHOUSE
 from truth import QUICKBOOKS_START_DATE, QUICKBOOKS_STREAMS as STREAMS, assert_warehouse_matches_truth
 
 
@@ -227,3 +229,22 @@ def test_a_daily_build_unnests_only_the_changed_transactions(stack, first_run):
                                      where _loaded_at > (now() at time zone 'UTC') - interval '30 minutes'""")
     assert 0 < inserted_rows(result.output, "stg_quickbooks__invoice_lines") == reloaded_lines < lines_before / 4
     assert_a_full_refresh_changes_nothing(stack, "quickbooks", 10)
+
+
+@pytest.mark.slow  # two more builds
+def test_a_line_table_built_by_older_code_stops_the_build_naming_it_until_a_full_refresh(stack, first_run):
+    """An upgrade that adds columns to an incremental line table (component_position and
+    bundle_item_id did): the scheduled build stops, naming the model and dbt's "out of sync",
+    instead of building on a table of the old shape; the one command the README gives rebuilds it,
+    and the rows are whole again."""
+    expected = stack.scalar("select count(*) from staging.stg_quickbooks__invoice_lines")
+    with psycopg.connect(**WAREHOUSE, autocommit=True) as conn:   # as the older code built it
+        conn.execute("alter table staging.stg_quickbooks__invoice_lines drop column component_position cascade, "
+                     "drop column bundle_item_id cascade")
+    stopped = stack.meltano("invoke", "dbt:build_quickbooks")
+    assert not stopped.ok
+    assert "stg_quickbooks__invoice_lines" in stopped.output and "out of sync" in stopped.output, stopped.output[-3000:]
+    rebuilt = stack.meltano("invoke", "dbt:build_quickbooks", "--full-refresh")
+    assert rebuilt.ok, rebuilt.output[-4000:]
+    assert stack.scalar("select count(*) from staging.stg_quickbooks__invoice_lines") == expected
+    assert_the_ledger_matches_the_books(stack)
