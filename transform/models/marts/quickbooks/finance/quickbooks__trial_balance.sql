@@ -2,9 +2,17 @@
 -- posting to the as-of month (quickbooks_as_of_date), with the month's debits and credits and the
 -- balance at the month's end (debits positive, since the first posting: profit-and-loss accounts
 -- are not closed to retained earnings here; quickbooks__balance_sheet does that). Each month's
--- closing balances sum to zero (tested).
-with ledger as (
-    select * from {{ ref('quickbooks__general_ledger') }}
+-- closing balances sum to zero (tested). Read from the postings, once, not from the general
+-- ledger view: only the amounts are needed, not the ledger's running balances.
+with monthly as (
+    select
+        source_relation,
+        account_id,
+        date_trunc('month', transaction_date)::date as period_month,
+        sum(greatest(amount, 0)) as debit_amount,
+        sum(greatest(-amount, 0)) as credit_amount
+    from {{ ref('int_quickbooks__postings') }}
+    group by 1, 2, 3
 ),
 
 accounts as (
@@ -16,30 +24,19 @@ company_months as (
         source_relation,
         month_start::date as period_month
     from (
-        select source_relation, min(transaction_date) as first_date, max(transaction_date) as last_date
-        from ledger
+        select source_relation, min(period_month) as first_month, max(period_month) as last_month
+        from monthly
         group by source_relation
     ) as spans
     cross join lateral generate_series(
-        date_trunc('month', spans.first_date),
-        date_trunc('month', greatest(spans.last_date, {{ quickbooks_as_of_date() }})),
+        spans.first_month,
+        date_trunc('month', greatest(spans.last_month, {{ quickbooks_as_of_date() }})),
         interval '1 month'
     ) as month_start
 ),
 
-monthly as (
-    select
-        source_relation,
-        account_id,
-        date_trunc('month', transaction_date)::date as period_month,
-        sum(debit_amount) as debit_amount,
-        sum(credit_amount) as credit_amount
-    from ledger
-    group by 1, 2, 3
-),
-
 posted_accounts as (
-    select distinct source_relation, account_id from ledger
+    select distinct source_relation, account_id from monthly
 ),
 
 filled as (
