@@ -217,7 +217,7 @@ def test_a_batch_answered_200_with_a_fault_inside_is_an_error_naming_the_entity(
     assert diagnose(log) == message
 
 
-# ---- balance_sheet_report (balance_sheet.py) ------------------------------------------------------
+# ---- balance_sheet_report and profit_loss_cash_report (month_reports.py) ----------------------------
 # The stream subclasses the tap's ReportStream, so it runs where the tap is installed: the plugin's
 # venv that `meltano install` builds (the tap pins old libraries, so it has a venv of its own).
 PROJECT = Path(__file__).resolve().parent.parent
@@ -225,8 +225,9 @@ TAP_PYTHON = PROJECT / ".meltano/extractors/tap-quickbooks/venv/bin/python"
 
 SYNC_THE_STREAM = r"""
 import datetime as dt, json, sys
-from tap_quickbooks_wrapper import balance_sheet
+from tap_quickbooks_wrapper import month_reports
 given = json.load(sys.stdin)
+report = getattr(month_reports, given["stream"])
 
 class Client:
     # answers the i-th request with the i-th answer (the last one from then on); keeps what was asked
@@ -237,23 +238,23 @@ class Client:
         return given["answers"][min(len(self.asked), len(given["answers"])) - 1]
 
 client = Client()
-balance_sheet.BalanceSheetReport.quickbooks_clock = [dt.datetime.fromisoformat(given["quickbooks_now"])]
-stream = balance_sheet.BalanceSheetReport(client, given["config"], given["state"])
+month_reports.MonthReport.quickbooks_clock = [dt.datetime.fromisoformat(given["quickbooks_now"])]
+stream = report(client, given["config"], given["state"])
 records, error = [], None
 try:
     for record in stream.sync():
         records.append(record)
-except balance_sheet.NotAReport as failure:
+except month_reports.NotAReport as failure:
     error = str(failure)
 print(json.dumps({"records": records, "asked": client.asked, "error": error}))
 """
 
 
-def sync_balance_sheet(answers: list, state: dict | None = None, quickbooks_now: str = "2026-11-25T20:00:00-08:00",
-                       **config) -> dict:
-    """The stream's sync with a client answering `answers`: its records, the requests (url, params),
-    the STATE messages it wrote and the NotAReport it stopped with."""
-    given = {"answers": answers, "state": state or {}, "quickbooks_now": quickbooks_now,
+def sync_month_report(answers: list, state: dict | None = None, quickbooks_now: str = "2026-11-25T20:00:00-08:00",
+                       stream: str = "BalanceSheetReport", **config) -> dict:
+    """The stream's sync (month_reports.<stream>) with a client answering `answers`: its records,
+    the requests (url, params), the STATE messages it wrote and the NotAReport it stopped with."""
+    given = {"answers": answers, "state": state or {}, "quickbooks_now": quickbooks_now, "stream": stream,
              "config": {"start_date": "2024-01-01T00:00:00Z", **config}}
     done = subprocess.run([str(TAP_PYTHON), "-c", SYNC_THE_STREAM], input=json.dumps(given), capture_output=True,
                           text=True, timeout=120)
@@ -327,7 +328,7 @@ FAULT = {"Fault": {"Error": [{"Message": "An application error has occurred whil
 def test_a_first_run_reads_every_month_from_start_date_to_quickbooks_today():
     """One request a month, as of its last day; the current month as of QuickBooks' today (the
     company's date, 2026-11-25, where this machine's UTC clock says the 26th)."""
-    run = sync_balance_sheet([BALANCE_SHEET], start_date="2026-08-15T00:00:00Z")
+    run = sync_month_report([BALANCE_SHEET], start_date="2026-08-15T00:00:00Z")
     assert run["months"] == [("2026-08-01", "2026-08-31"), ("2026-09-01", "2026-09-30"),
                              ("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-25")]
     assert {url for url, _ in run["asked"]} == {"/v3/company/{realm_id}/reports/BalanceSheet"}
@@ -338,23 +339,23 @@ def test_a_first_run_reads_every_month_from_start_date_to_quickbooks_today():
     assert [s["bookmarks"]["balance_sheet_report"]["LastUpdatedTime"] for s in run["states"]] == [
         "2026-08-01T00:00:00+00:00", "2026-09-01T00:00:00+00:00", "2026-10-01T00:00:00+00:00",
         "2026-11-01T00:00:00+00:00"]
-    assert sync_balance_sheet([BALANCE_SHEET], start_date="2026-12-01T00:00:00Z")["months"] == []   # not yet begun
+    assert sync_month_report([BALANCE_SHEET], start_date="2026-12-01T00:00:00Z")["months"] == []   # not yet begun
 
 
 def test_a_later_run_reads_again_the_months_of_the_restatement_window():
     bookmarked = {"bookmarks": {"balance_sheet_report": {"LastUpdatedTime": "2026-11-01T00:00:00+00:00"}}}
     # 2026-11-01 less 90 days is 2026-08-03: August on (an edit in last quarter's books reaches them)
-    assert sync_balance_sheet([BALANCE_SHEET], bookmarked)["months"] == [
+    assert sync_month_report([BALANCE_SHEET], bookmarked)["months"] == [
         ("2026-08-01", "2026-08-31"), ("2026-09-01", "2026-09-30"), ("2026-10-01", "2026-10-31"),
         ("2026-11-01", "2026-11-25")]
-    assert sync_balance_sheet([BALANCE_SHEET], bookmarked, report_restatement_days=0)["months"] == [
+    assert sync_month_report([BALANCE_SHEET], bookmarked, report_restatement_days=0)["months"] == [
         ("2026-11-01", "2026-11-25")]
     # never before start_date's month
-    assert sync_balance_sheet([BALANCE_SHEET], bookmarked, start_date="2026-10-10T00:00:00Z")["months"] == [
+    assert sync_month_report([BALANCE_SHEET], bookmarked, start_date="2026-10-10T00:00:00Z")["months"] == [
         ("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-25")]
     # across a year end, on a new year's day (QuickBooks' clock)
     december = {"bookmarks": {"balance_sheet_report": {"LastUpdatedTime": "2026-12-01T00:00:00+00:00"}}}
-    assert sync_balance_sheet([BALANCE_SHEET], december, quickbooks_now="2027-01-01T00:30:00-08:00",
+    assert sync_month_report([BALANCE_SHEET], december, quickbooks_now="2027-01-01T00:30:00-08:00",
                               report_restatement_days=40)["months"] == [
         ("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-30"), ("2026-12-01", "2026-12-31"),
         ("2027-01-01", "2027-01-01")]
@@ -363,7 +364,7 @@ def test_a_later_run_reads_again_the_months_of_the_restatement_window():
 def test_a_balance_sheet_answer_becomes_one_record_of_its_row_labels_and_amounts():
     """The shape of profit_loss_report plus the as-of day; Details as the tap's ReportStream parses
     a report: each Data and Summary row's label → its amount (headers carry none)."""
-    record = sync_balance_sheet([BALANCE_SHEET], start_date="2026-10-01T00:00:00Z",
+    record = sync_month_report([BALANCE_SHEET], start_date="2026-10-01T00:00:00Z",
                                 quickbooks_now="2026-11-02T09:00:00-08:00")["records"][0]
     assert record == {"ReportDate": "2026-10-01", "AsOfDate": "2026-10-31", "AccountingMethod": "Accrual", "Details": {
         "Checking": "1250.00", "Savings": "800.00", "Total Bank Accounts": "2050.00",
@@ -377,26 +378,70 @@ def test_a_balance_sheet_answer_becomes_one_record_of_its_row_labels_and_amounts
     details = {label: Decimal(amount) for label, amount in record["Details"].items()}
     assert details["TOTAL ASSETS"] == details["TOTAL LIABILITIES AND EQUITY"]
     # a month QuickBooks has no data for (before the company's first transaction): empty Details
-    empty = sync_balance_sheet([NO_DATA], start_date="2026-10-01T00:00:00Z",
+    empty = sync_month_report([NO_DATA], start_date="2026-10-01T00:00:00Z",
                                quickbooks_now="2026-11-02T09:00:00-08:00")["records"][0]
     assert empty == {"ReportDate": "2026-10-01", "AsOfDate": "2026-10-31", "AccountingMethod": "Accrual", "Details": {}}
 
 
+# A cash-basis ProfitAndLoss answer (GET /reports/ProfitAndLoss?accounting_method=Cash, one Total
+# column), as Intuit lays one out: Income, Cost of Goods Sold, Gross Profit, Expenses, Net Income.
+CASH_PROFIT_AND_LOSS = {
+    "Header": {"Time": "2026-11-25T20:00:01-08:00", "ReportName": "ProfitAndLoss", "ReportBasis": "Cash",
+               "StartPeriod": "2026-10-01", "EndPeriod": "2026-10-31", "SummarizeColumnsBy": "Total", "Currency": "USD",
+               "Option": [{"Name": "AccountingStandard", "Value": "GAAP"}, {"Name": "NoReportData", "Value": "false"}]},
+    "Columns": BALANCE_SHEET["Columns"],
+    "Rows": {"Row": [
+        section("Income", "Income", [account("Services", "1", "900.50"),
+                                     account("Unapplied Cash Payment Income", "91", "40.00")], "Total Income", "940.50"),
+        section("Cost of Goods Sold", "COGS", [account("Cost of Goods Sold", "80", "120.25")],
+                "Total Cost of Goods Sold", "120.25"),
+        {"Summary": {"ColData": [cell("Gross Profit"), cell("820.25")]}, "type": "Section", "group": "GrossProfit"},
+        section("Expenses", "Expenses", [account("Rent or Lease", "17", "300.00")], "Total Expenses", "300.00"),
+        {"Summary": {"ColData": [cell("Net Operating Income"), cell("520.25")]}, "type": "Section",
+         "group": "NetOperatingIncome"},
+        {"Summary": {"ColData": [cell("Net Income"), cell("520.25")]}, "type": "Section", "group": "NetIncome"}]},
+    "time": "2026-11-25T20:00:01.512-08:00",
+}
+
+
+def test_the_cash_basis_profit_and_loss_is_asked_for_month_by_month_and_kept_as_its_rows():
+    """profit_loss_cash_report asks QuickBooks' ProfitAndLoss with accounting_method=Cash for each
+    month (the current one to QuickBooks' today) and keeps each row's label and amount."""
+    run = sync_month_report([CASH_PROFIT_AND_LOSS], start_date="2026-10-01T00:00:00Z", stream="CashProfitAndLossReport")
+    assert run["asked"] == [
+        ["/v3/company/{realm_id}/reports/ProfitAndLoss",
+         {"start_date": "2026-10-01", "end_date": "2026-10-31", "accounting_method": "Cash"}],
+        ["/v3/company/{realm_id}/reports/ProfitAndLoss",
+         {"start_date": "2026-11-01", "end_date": "2026-11-25", "accounting_method": "Cash"}]]
+    assert run["records"][0] == {"ReportDate": "2026-10-01", "AsOfDate": "2026-10-31", "AccountingMethod": "Cash",
+                                 "Details": {"Services": "900.50", "Unapplied Cash Payment Income": "40.00",
+                                             "Total Income": "940.50", "Cost of Goods Sold": "120.25",
+                                             "Total Cost of Goods Sold": "120.25", "Gross Profit": "820.25",
+                                             "Rent or Lease": "300.00", "Total Expenses": "300.00",
+                                             "Net Operating Income": "520.25", "Net Income": "520.25"}}
+    assert [s["bookmarks"]["profit_loss_cash_report"]["LastUpdatedTime"] for s in run["states"]] == [
+        "2026-10-01T00:00:00+00:00", "2026-11-01T00:00:00+00:00"]
+    failed = sync_month_report([FAULT], start_date="2026-11-01T00:00:00Z", stream="CashProfitAndLossReport")
+    assert failed["records"] == [] and failed["error"].startswith(
+        "QuickBooks answered the ProfitAndLoss report of 2026-11 (stream profit_loss_cash_report, start_date=2026-11-01, "
+        "end_date=2026-11-25, accounting_method=Cash) with a Fault")
+
+
 def test_an_answer_that_is_not_a_report_stops_the_run_naming_the_stream_and_the_month():
-    run = sync_balance_sheet([BALANCE_SHEET, FAULT], start_date="2026-10-01T00:00:00Z")
+    run = sync_month_report([BALANCE_SHEET, FAULT], start_date="2026-10-01T00:00:00Z")
     assert [r["ReportDate"] for r in run["records"]] == ["2026-10-01"]     # November was never loaded empty
     assert run["states"][-1]["bookmarks"]["balance_sheet_report"]["LastUpdatedTime"] == "2026-10-01T00:00:00+00:00"
     message = run["error"]
     assert message.startswith("QuickBooks answered the BalanceSheet report of 2026-11 (stream balance_sheet_report, "
-                              "start_date=2026-11-01, end_date=2026-11-25) with a Fault: An application error has "
+                              "start_date=2026-11-01, end_date=2026-11-25, accounting_method=Accrual) with a Fault: An application error has "
                               "occurred while processing your request (code 10000, System Failure Error: Could not "
                               "generate the report), not a report.")
     assert "Fix: run again" in message
     # the wrapper's last line is that message, taken from the traceback's last line
-    log = f"Traceback (most recent call last):\n  ...\ntap_quickbooks_wrapper.balance_sheet.NotAReport: {message}\n"
+    log = f"Traceback (most recent call last):\n  ...\ntap_quickbooks_wrapper.month_reports.NotAReport: {message}\n"
     assert diagnose(log) == message
     # an answer with neither rows nor columns (and no NoReportData) is no empty month either
-    cut = sync_balance_sheet([{"QueryResponse": {}, "time": "2026-11-25T20:00:02.100-08:00"}],
+    cut = sync_month_report([{"QueryResponse": {}, "time": "2026-11-25T20:00:02.100-08:00"}],
                              start_date="2026-11-01T00:00:00Z")
     assert cut["records"] == [] and "with no Columns and no Rows (its keys: QueryResponse, time)" in cut["error"]
 
@@ -405,22 +450,24 @@ def test_the_shipped_catalog_selects_the_stream_as_the_taps_own_discovery_descri
     """guarded_tap.run() registers the stream in the tap's STANDARD_STREAMS (its do_sync refuses a
     stream it does not know) and in its discovery; the catalog Meltano passes holds that entry,
     selected, and vendor_credits (the ledger needs them) selected."""
-    code = ("import json\nfrom tap_quickbooks_wrapper.balance_sheet import register\nregister([])\n"
+    code = ("import json\nfrom tap_quickbooks_wrapper.month_reports import register\nregister([])\n"
             "from tap_quickbooks.discover import do_discover\nfrom tap_quickbooks.streams import STANDARD_STREAMS\n"
             "print(json.dumps({'standard': sorted(STANDARD_STREAMS), 'streams': do_discover().to_dict()['streams']}))")
     done = subprocess.run([str(TAP_PYTHON), "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     discovered = json.loads(done.stdout)
-    assert discovered["standard"] == ["balance_sheet_report", "deleted_objects", "profit_loss_report"]
+    assert discovered["standard"] == ["balance_sheet_report", "deleted_objects", "profit_loss_cash_report",
+                                      "profit_loss_report"]
     shipped = {s["tap_stream_id"]: s for s in json.loads((PROJECT / "extract/quickbooks/catalog.json").read_text())["streams"]}
 
     def root(stream: dict) -> dict:
         return next(m["metadata"] for m in stream["metadata"] if not m["breadcrumb"])
 
-    entry = json.loads(json.dumps(shipped["balance_sheet_report"]))
-    assert root(entry).pop("selected") is True
-    assert entry == next(s for s in discovered["streams"] if s["tap_stream_id"] == "balance_sheet_report")
-    assert root(entry) == {k: v for k, v in root(shipped["profit_loss_report"]).items() if k != "selected"}
+    for name in ("balance_sheet_report", "profit_loss_cash_report"):
+        entry = json.loads(json.dumps(shipped[name]))
+        assert root(entry).pop("selected") is True
+        assert entry == next(s for s in discovered["streams"] if s["tap_stream_id"] == name)
+        assert root(entry) == {k: v for k, v in root(shipped["profit_loss_report"]).items() if k != "selected"}
     assert root(shipped["vendor_credits"])["selected"] is True
 
 

@@ -122,20 +122,24 @@ def test_each_months_balance_sheet_is_quickbooks_own_to_the_cent(stack, first_ru
 
 def assert_the_ledger_matches_the_books(stack) -> None:
     """The finance layer (built from the transactions) against the sandbox's books, to the cent:
-    the profit and loss of every month, and every month-end balance sheet account by account."""
-    books = stack.sandbox("GET", "/_sandbox/quickbooks/truth")["pl_by_month"]
-    rows = stack.sql("select to_char(period_month, 'YYYY-MM'), section, sum(amount), sum(net_income_effect) "
-                     "from marts.quickbooks__profit_and_loss group by 1, 2")
-    ledger: dict[str, dict[str, Decimal]] = {}
-    for month, section, amount, effect in rows:
-        figures = ledger.setdefault(month, {"net_income": Decimal(0)})
-        figures[section] = amount
-        figures["net_income"] += effect
-    assert set(ledger) == set(books), set(ledger) ^ set(books)
-    for month, figures in books.items():
-        for section, key in (("Income", "income"), ("Cost of Goods Sold", "cogs"), ("Expenses", "expenses"),
-                             ("net_income", "net_income")):
-            assert ledger[month].get(section, Decimal(0)) == Decimal(str(figures[key])), f"{month} {section}"
+    the profit and loss of every month, on the accrual and on the cash basis (invoices and bills
+    as they are paid), and every month-end balance sheet account by account."""
+    truth = stack.sandbox("GET", "/_sandbox/quickbooks/truth")
+    for model, books in (("quickbooks__profit_and_loss", truth["pl_by_month"]),
+                         ("quickbooks__profit_and_loss_cash_basis", truth["cash_basis_pl_by_month"])):
+        rows = stack.sql("select to_char(period_month, 'YYYY-MM'), section, sum(amount), sum(net_income_effect) "
+                         f"from marts.{model} group by 1, 2")
+        ledger: dict[str, dict[str, Decimal]] = {}
+        for month, section, amount, effect in rows:
+            figures = ledger.setdefault(month, {"net_income": Decimal(0)})
+            figures[section] = amount
+            figures["net_income"] += effect
+        assert set(ledger) == set(books), (model, set(ledger) ^ set(books))
+        for month, figures in books.items():
+            for section, key in (("Income", "income"), ("Cost of Goods Sold", "cogs"), ("Expenses", "expenses"),
+                                 ("net_income", "net_income")):
+                assert ledger[month].get(section, Decimal(0)) == Decimal(str(figures[key])), f"{model} {month} {section}"
+    assert truth["cash_basis_pl_by_month"] != truth["pl_by_month"]   # unpaid invoices and bills part the two
 
     balance_sheets = stack.sandbox("GET", "/_sandbox/quickbooks/truth/balance-sheet")
     rows = stack.sql("select to_char(period_month, 'YYYY-MM'), to_char(as_of_date, 'YYYY-MM-DD'), section, row_type, "
@@ -208,7 +212,7 @@ def test_changes_in_quickbooks_arrive_exactly(stack, first_run):
     assert stack.scalar("select count(*) from marts.quickbooks__general_ledger "
                         "where transaction_type = 'Invoice' and transaction_id = any(%s)", (deleted_invoices,)) == 0
     assert_the_ledger_matches_the_books(stack)   # new, changed and deleted transactions, every month after them
-    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 10)
+    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 11)
 
 
 @pytest.mark.slow  # two more job runs; the full-refresh check is in make test too
@@ -228,7 +232,7 @@ def test_a_daily_build_unnests_only_the_changed_transactions(stack, first_run):
     reloaded_lines = stack.scalar("""select count(*) from staging.stg_quickbooks__invoice_lines
                                      where _loaded_at > (now() at time zone 'UTC') - interval '30 minutes'""")
     assert 0 < inserted_rows(result.output, "stg_quickbooks__invoice_lines") == reloaded_lines < lines_before / 4
-    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 10)
+    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 11)
 
 
 @pytest.mark.slow  # two more builds

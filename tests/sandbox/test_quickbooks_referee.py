@@ -55,6 +55,11 @@ def test_what_the_community_tap_reads(qb):
     report = qb.get_report("ProfitAndLoss", {"start_date": "2026-01-01", "end_date": "2026-01-31",
                                               "summarize_column_by": "Days"})
     assert report["Header"]["ReportName"] == "ProfitAndLoss" and report["Columns"]["Column"]
+    # what our wrapper adds beside the tap: each month's BalanceSheet and cash-basis ProfitAndLoss
+    for name, basis in (("BalanceSheet", "Accrual"), ("ProfitAndLoss", "Cash")):
+        month = qb.get_report(name, {"start_date": "2026-01-01", "end_date": "2026-01-31", "accounting_method": basis})
+        assert (month["Header"]["ReportName"], month["Header"]["ReportBasis"]) == (name, basis)
+        assert [column["ColTitle"] for column in month["Columns"]["Column"]] == ["", "Total"] and month["Rows"]["Row"]
 
 
 def test_what_a_developer_reads_first(qb):

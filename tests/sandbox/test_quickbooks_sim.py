@@ -5,7 +5,7 @@ import base64
 import datetime as dt
 import json
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import requests
@@ -427,6 +427,35 @@ def test_balance_sheet_is_laid_out_as_quickbooks_lays_it_out(sim):
     for line in _flatten(rep["Rows"]["Row"], []):
         if "id" in line[0]:
             assert accounts[line[0]["id"]]["Name"] == line[0]["value"]
+
+
+def test_the_cash_basis_profit_and_loss_counts_invoices_as_they_are_paid(sim):
+    """accounting_method=Cash: over all time, income is the accrual income less what is still
+    unpaid of each invoice line (its amount less its share of what was paid of the invoice's total,
+    tax included, rounded to the cent), and without the credit memos no payment applied yet. The
+    figures are worked out here from the invoices and credit memos the API serves."""
+    period = {"start_date": "2020-01-01", "end_date": dt.date.today().isoformat()}
+
+    def total_income(method: str) -> Decimal:
+        rep = sim.api("GET", "/reports/ProfitAndLoss", params={**period, "accounting_method": method}).json()
+        assert rep["Header"]["ReportBasis"] == method
+        return next(D(line[1]["value"]) for line in _flatten(rep["Rows"]["Row"], []) if line[0]["value"] == "Total Income")
+
+    def share(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:   # halves away from zero
+        return (amount * part / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    unpaid = Decimal(0)
+    for invoice in sim.all_rows("Invoice", where=""):
+        total, balance = D(invoice["TotalAmt"]), D(invoice["Balance"])
+        lines = [part for line in invoice["Line"] if line["DetailType"] in ("SalesItemLineDetail", "GroupLineDetail")
+                 for part in (line["GroupLineDetail"]["Line"] if line["DetailType"] == "GroupLineDetail" else [line])]
+        unpaid += sum(D(line["Amount"]) - share(D(line["Amount"]), total - balance, total) for line in lines)
+    credited = sum(D(memo["TotalAmt"]) - D(memo["TxnTaxDetail"]["TotalTax"]) for memo in sim.all_rows("CreditMemo", where=""))
+    assert unpaid > 0 and credited > 0
+    assert total_income("Cash") == total_income("Accrual") - unpaid + credited
+    # the cash basis is the profit and loss's only: a balance sheet on it is refused, not answered on accrual
+    refused = sim.api("GET", "/reports/BalanceSheet", params={**period, "accounting_method": "Cash"})
+    assert refused.status_code == 400 and "accounting_method=Cash" in refused.json()["Fault"]["Error"][0]["Detail"]
 
 
 def test_report_parameters_are_answered_as_quickbooks_does_or_refused(sim):

@@ -18,8 +18,9 @@ deletions silently (the answer's first 1000 objects held none). Here:
     current row, so deletions before it are already absent;
   * an answer that holds 1000 objects of one entity may have left some out: the run stops naming
     the entity, the cause and the fix, and the bookmark stays.
-It also adds one stream the tap does not have, balance_sheet_report (balance_sheet.py: QuickBooks'
-BalanceSheet report, month by month), to the tap's own streams before the tap starts.
+It also adds two streams the tap does not have, balance_sheet_report and profit_loss_cash_report
+(month_reports.py: QuickBooks' BalanceSheet report and its cash-basis ProfitAndLoss, month by
+month), to the tap's own streams before the tap starts.
 The wrapper (main.py) runs this module instead of the tap's own executable.
 """
 from __future__ import annotations
@@ -134,12 +135,12 @@ def run() -> None:
     from tap_quickbooks.client import QuickbooksClient
     from tap_quickbooks.streams import DeletedObjects
 
-    from .balance_sheet import register as add_balance_sheet_stream
+    from .month_reports import register as add_month_report_streams
 
     QuickbooksClient.post = checked(QuickbooksClient.post)
     QuickbooksClient.get = complete_change_feed(QuickbooksClient.get)
     DeletedObjects.sync = advancing_bookmark(DeletedObjects.sync, singer.write_state)
-    add_balance_sheet_stream(run_started)   # its current month is as of QuickBooks' today
+    add_month_report_streams(run_started)   # their current month ends at QuickBooks' today
     sys.exit(main())
 
 

@@ -14,8 +14,8 @@ Meltano calls this in place of `tap-quickbooks`, with the same arguments. Around
    guarded_tap.py, which starts it at the run's start and moves it on after each complete read;
 4. re-pulls the profit-and-loss report for the last `report_restatement_days` (default 90):
    the tap alone re-reads only 30 days, so a bill or invoice edited last quarter (month-end
-   closing) would leave the warehouse's P&L stale for good (the balance sheet stream,
-   balance_sheet.py, reads the same window again by itself);
+   closing) would leave the warehouse's P&L stale for good (the monthly report streams,
+   month_reports.py, read the same window again by themselves);
 5. streams the tap's log with every secret masked, and on failure ends with one message naming
    the cause and the fix.
 

@@ -139,7 +139,7 @@ def truth(simulator: "Simulator") -> dict:
             "deleted": {e: sorted(b.deleted[e], key=int) for e in ENTITIES if b.deleted[e]},
             "totals": totals, "invoices_total": totals.get("Invoice", 0),
             "open_ar": cents(sum(to_cents(r["Balance"]) for r in b.rows["Invoice"].values())),
-            "pl_by_month": monthly_pl_totals(b)}
+            "pl_by_month": monthly_pl_totals(b), "cash_basis_pl_by_month": monthly_pl_totals(b, b.cash_ledger())}
 
 
 def balance_sheet_truth(simulator: "Simulator") -> dict:

@@ -57,6 +57,11 @@ CHART = (
 BUNDLE_EVERY = 9   # one invoice in nine sells its first two lines as a bundle (GroupLineDetail)
 ASSET_TYPES = ("Bank", "Accounts Receivable", "Other Current Asset", "Fixed Asset")
 LIABILITY_TYPES = ("Accounts Payable", "Credit Card", "Other Current Liability")
+RESULT_TYPES = ("Income", "Cost of Goods Sold", "Expense", "Other Income", "Other Expense")   # the P&L's accounts
+POSTING_ENTITIES = ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt", "Payment", "Bill",
+                    "BillPayment", "Purchase", "VendorCredit", "JournalEntry", "Deposit", "Transfer")
+# On the cash basis these count as payments settle them (Books.cash_ledger), the others on their date.
+PAID_LATER = ("Invoice", "CreditMemo", "Bill", "VendorCredit")
 
 
 # ---- formatting helpers ------------------------------------------------------------------------
@@ -93,6 +98,7 @@ class Books:
         self.deleted: dict[str, dict[str, dict]] = {e: {} for e in ENTITIES}  # Id → deletion stub
         self._order: dict[str, list] = {}
         self._ledger: dict | None = None
+        self._cash_ledger: dict | None = None
         self.account_id: dict[str, str] = {}
         self.account_name: dict[str, str] = {}
         self.shipping_item = ""
@@ -128,7 +134,7 @@ class Books:
 
     def changed(self, entity: str) -> None:
         self._order.pop(entity, None)
-        self._ledger = None
+        self._ledger = self._cash_ledger = None
 
     def ordered(self, entity: str) -> list:
         """[(epoch, int id, id)] sorted: LastUpdatedTime then Id (stable paging)."""
@@ -141,8 +147,7 @@ class Books:
         """{'YYYY-MM-DD': {account Id: debit cents}} over every posting transaction."""
         if self._ledger is None:
             led: dict[str, dict[str, int]] = {}
-            for entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt", "Payment", "Bill",
-                           "BillPayment", "Purchase", "VendorCredit", "JournalEntry", "Deposit", "Transfer"):
+            for entity in POSTING_ENTITIES:
                 for rec in self.rows[entity].values():
                     day = led.setdefault(rec["TxnDate"], {})
                     for acct, debit in postings(self, entity, rec):
@@ -150,8 +155,55 @@ class Books:
             self._ledger = led
         return self._ledger
 
+    def cash_ledger(self) -> dict:
+        """{'YYYY-MM-DD': {account Id: debit cents}} of the income and expense accounts on the cash
+        basis, what QuickBooks' ProfitAndLoss report shows with accounting_method=Cash: a sales or
+        purchase form on credit (invoice, credit memo, bill, vendor credit) counts as the money
+        settles it, each of its income and expense postings (cost of goods sold included) in the
+        share its payment lines applied of its total, tax included in that total, on the payment's
+        date (the form's, if the payment came first); every other transaction on its own date.
+        Each share is rounded to the cent on the amount paid so far, so a form paid in full
+        counts exactly its amounts."""
+        if self._cash_ledger is None:
+            applied: dict[tuple[str, str], list] = {}   # (form entity, Id) -> [(day, payment Id, cents)]
+            for payment_entity, forms in (("Payment", ("Invoice", "CreditMemo")), ("BillPayment", ("Bill", "VendorCredit"))):
+                for rec in self.rows[payment_entity].values():
+                    for line in rec["Line"]:
+                        for link in line.get("LinkedTxn", []):
+                            if link["TxnType"] in forms:
+                                applied.setdefault((link["TxnType"], link["TxnId"]), []).append(
+                                    (rec["TxnDate"], int(rec["Id"]), to_cents(line["Amount"])))
+            led: dict[str, dict[str, int]] = {}
+
+            def post(day: str, acct: str, debit: int) -> None:
+                accounts = led.setdefault(day, {})
+                accounts[acct] = accounts.get(acct, 0) + debit
+
+            for entity in POSTING_ENTITIES:
+                for rec in self.rows[entity].values():
+                    results = [(a, d) for a, d in postings(self, entity, rec) if self.account_type(a) in RESULT_TYPES]
+                    if entity not in PAID_LATER:
+                        for acct, debit in results:
+                            post(rec["TxnDate"], acct, debit)
+                        continue
+                    total, paid = to_cents(rec["TotalAmt"]), 0
+                    for day, _, amount in sorted(applied.get((entity, rec["Id"]), [])):
+                        before, paid = paid, paid + amount
+                        for acct, debit in results:
+                            post(max(day, rec["TxnDate"]), acct, share(debit, paid, total) - share(debit, before, total))
+            self._cash_ledger = led
+        return self._cash_ledger
+
     def account_type(self, acct_id: str) -> str:
         return self.rows["Account"][acct_id]["AccountType"]
+
+
+def share(cents_: int, part: int, whole: int) -> int:
+    """cents_ * part / whole, rounded to the cent, halves away from zero (as PostgreSQL's round)."""
+    if not whole:
+        return 0
+    magnitude = (2 * abs(cents_ * part) + abs(whole)) // (2 * abs(whole))
+    return magnitude if (cents_ * part) * whole >= 0 else -magnitude
 
 
 def postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:

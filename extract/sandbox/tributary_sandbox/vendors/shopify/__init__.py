@@ -55,7 +55,9 @@ class Simulator:
         self.fault_name = NAME   # the "vendor" its own fault rules name; another shop's is shopify--<name>
         self.throttle = api.Throttle(maximum, restore_rate)
         self.start_bulk_polls = int(bulk_polls)   # what a reset goes back to, whatever /bulk set since
-        self.bulk_dir = Path(tempfile.mkdtemp(prefix="shopify-bulk-"))
+        # the bulk operations' result files; removed with the simulator (or at exit), never left in /tmp
+        self._bulk_files = tempfile.TemporaryDirectory(prefix="shopify-bulk-")
+        self.bulk_dir = Path(self._bulk_files.name)
         self.load(world)
 
     def load(self, world: World) -> None:

@@ -1,26 +1,31 @@
-"""QuickBooks' own BalanceSheet report, one record a month: the stream balance_sheet_report.
+"""Two QuickBooks reports the community tap does not read, one record a month: the streams
+balance_sheet_report (the BalanceSheet, accrual basis) and profit_loss_cash_report (the
+ProfitAndLoss, cash basis).
 
-The community tap reads one report, the ProfitAndLoss. The finance models reconcile a balance
-sheet built from the ledger with QuickBooks' own, to the cent, so this stream asks QuickBooks for
-it: one GET /reports/BalanceSheet per month, with start_date the month's first day, end_date the
-day its balances are as of (the month's last day; for the current month QuickBooks' today) and
-accounting_method=Accrual, in one Total column. A balance sheet is cumulative: start_date only
-names the period. Both dates are always sent (QuickBooks' default range is the year to date).
+The tap reads one report, the ProfitAndLoss on the company's own basis, day by day. The finance
+models reconcile what they build from the ledger with QuickBooks' own reports, to the cent: the
+balance sheet with the BalanceSheet, the cash-basis profit and loss with the cash-basis
+ProfitAndLoss. So these streams ask QuickBooks for them: one GET /reports/<report> per month, with
+start_date the month's first day, end_date its last day (for the current month QuickBooks' today)
+and the stream's accounting_method, in one Total column. A balance sheet is cumulative: start_date
+only names the period; a profit and loss covers the month. Both dates are always sent
+(QuickBooks' default range is the year to date).
 
-It is the tap's own kind of stream, a ReportStream whose row parsing it reuses, registered in the
-tap's STANDARD_STREAMS (and its discovery) by guarded_tap.run(), so the tap's do_sync writes its
-SCHEMA, RECORDs and STATE; the tap stays unmodified. A record, the same shape as
-profit_loss_report's, plus the as-of day:
+Each is the tap's own kind of stream, a ReportStream whose row parsing it reuses, registered in
+the tap's STANDARD_STREAMS (and its discovery) by guarded_tap.run(), so the tap's do_sync writes
+its SCHEMA, RECORDs and STATE; the tap stays unmodified. A record, the same shape as
+profit_loss_report's, plus the period's last day:
     ReportDate        the month's first day (the key, and the replication key)
-    AsOfDate          the day the balances are as of
-    AccountingMethod  "Accrual"
+    AsOfDate          the month's last day the report covers (the balances' day, for the balance sheet)
+    AccountingMethod  "Accrual" or "Cash"
     Details           each report row's label -> its amount as text, as ReportStream collects
                       them: the Data and Summary rows (section headers carry no amount)
 
 Months: from start_date's month on a first run; afterwards from the month holding the bookmark
 (the last month loaded) less `report_restatement_days` (default 90, never before start_date), to
-the current month: an edit to last quarter's books (month-end closing) changes those months'
-balance sheets, so they are read again. The bookmark moves after each month's record.
+the current month: an edit to last quarter's books (month-end closing), or a payment of last
+quarter's invoice (cash basis), changes those months' reports, so they are read again. The
+bookmark moves after each month's record.
 
 An answer that is not a report (a Fault, or no Rows/Columns) stops the run naming the month, the
 cause and the fix: a month is never loaded empty in silence. QuickBooks' own "no data" report
@@ -37,7 +42,6 @@ from tap_quickbooks.streams import STANDARD_STREAMS, ReportStream
 
 from .main import DEFAULT_REPORT_RESTATEMENT_DAYS   # the P&L's: one setting, report_restatement_days
 
-STREAM = "balance_sheet_report"
 SCHEMA = {
     "type": ["null", "object"],
     "properties": {
@@ -50,7 +54,7 @@ SCHEMA = {
 
 
 class NotAReport(Exception):
-    """QuickBooks answered a BalanceSheet request with something other than a report."""
+    """QuickBooks answered a report request with something other than a report."""
 
 
 def _next_month(first_day: dt.date) -> dt.date:
@@ -98,12 +102,19 @@ def has_no_data(report: dict) -> bool:
                for o in options if isinstance(o, dict))
 
 
-class BalanceSheetReport(ReportStream):
-    stream_name = STREAM
-    endpoint = "/v3/company/{realm_id}/reports/BalanceSheet"
+class MonthReport(ReportStream):
+    """One QuickBooks report a month, in one Total column: a subclass names the stream, the report
+    and its basis."""
+    stream_name = ""
+    report = ""
+    accounting_method = ""
     # QuickBooks' clock at its first answer of the run (guarded_tap.run_started, set by register):
-    # the current month's balances are as of the company's today, not this machine's.
+    # the current month ends at the company's today, not this machine's.
     quickbooks_clock: list[dt.datetime] = []
+
+    @property
+    def endpoint(self) -> str:
+        return f"/v3/company/{{realm_id}}/reports/{self.report}"
 
     def sync(self):
         bookmark = singer.get_bookmark(self.state, self.stream_name, "LastUpdatedTime")
@@ -112,7 +123,8 @@ class BalanceSheetReport(ReportStream):
         for first_day, as_of in report_months(self.config["start_date"], bookmark, self.quickbooks_today(),
                                               restatement_days):
             answer = self.client.get(self.endpoint, params={
-                "start_date": first_day.isoformat(), "end_date": as_of.isoformat(), "accounting_method": "Accrual"})
+                "start_date": first_day.isoformat(), "end_date": as_of.isoformat(),
+                "accounting_method": self.accounting_method})
             yield self.month_record(first_day, as_of, answer)
             # after the record: the tap wrote it before asking for the next one
             self.state = singer.write_bookmark(self.state, self.stream_name, "LastUpdatedTime",
@@ -129,25 +141,42 @@ class BalanceSheetReport(ReportStream):
         cause = not_a_report(answer)
         if cause:
             raise NotAReport(
-                f"QuickBooks answered the BalanceSheet report of {first_day:%Y-%m} (stream {STREAM}, "
-                f"start_date={first_day}, end_date={as_of}) with {cause}, not a report. This run loaded no month from "
-                f"{first_day:%Y-%m} on; the stream's bookmark stays at the last month loaded. Fix: run again; if it "
-                f"repeats, open the Balance Sheet as of {as_of} in QuickBooks and check "
-                f"https://status.developer.intuit.com.")
+                f"QuickBooks answered the {self.report} report of {first_day:%Y-%m} (stream {self.stream_name}, "
+                f"start_date={first_day}, end_date={as_of}, accounting_method={self.accounting_method}) with "
+                f"{cause}, not a report. This run loaded no month from {first_day:%Y-%m} on; the stream's bookmark "
+                f"stays at the last month loaded. Fix: run again; if it repeats, open that report for "
+                f"{first_day} to {as_of} in QuickBooks and check https://status.developer.intuit.com.")
         self.parsed_metadata = {"dates": [], "data": []}   # the tap's parser appends to it
         if not has_no_data(answer):
             self.parse_report_rows(answer.get("Rows", {}))
         # each parsed row's values are its money columns: one, Total (a later equal label wins, as in the tap)
         details = {row["name"]: (row["values"][-1] if row["values"] else "") for row in self.parsed_metadata["data"]}
-        return {"ReportDate": first_day.isoformat(), "AsOfDate": as_of.isoformat(), "AccountingMethod": "Accrual",
-                "Details": details}
+        return {"ReportDate": first_day.isoformat(), "AsOfDate": as_of.isoformat(),
+                "AccountingMethod": self.accounting_method, "Details": details}
+
+
+class BalanceSheetReport(MonthReport):
+    stream_name = "balance_sheet_report"
+    report = "BalanceSheet"
+    accounting_method = "Accrual"
+
+
+class CashProfitAndLossReport(MonthReport):
+    """Income and expenses as money moved: an invoice or bill counts as it is paid."""
+    stream_name = "profit_loss_cash_report"
+    report = "ProfitAndLoss"
+    accounting_method = "Cash"
+
+
+MONTH_REPORTS = (BalanceSheetReport, CashProfitAndLossReport)
 
 
 def register(quickbooks_clock: list[dt.datetime]) -> None:
-    """Make balance_sheet_report one of the tap's streams: its do_sync finds it in STANDARD_STREAMS
+    """Make each month report one of the tap's streams: its do_sync finds them in STANDARD_STREAMS
     (selected in the shipped catalog), and its discovery, which reads each stream's schema from the
     tap's own files, gets ours too."""
-    BalanceSheetReport.quickbooks_clock = quickbooks_clock
-    STANDARD_STREAMS[STREAM] = BalanceSheetReport
+    MonthReport.quickbooks_clock = quickbooks_clock
+    for stream in MONTH_REPORTS:
+        STANDARD_STREAMS[stream.stream_name] = stream
     load_schemas = discover._load_schemas
-    discover._load_schemas = lambda: {**load_schemas(), STREAM: SCHEMA}
+    discover._load_schemas = lambda: {**load_schemas(), **{stream.stream_name: SCHEMA for stream in MONTH_REPORTS}}
