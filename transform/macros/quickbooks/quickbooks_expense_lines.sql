@@ -3,24 +3,18 @@
     ItemBasedExpenseLineDetail buys an item (posting to the item's expense/asset account).
 #}
 {% macro quickbooks_expense_lines(table_name, entity_type, parent_id_name) %}
-with headers as (
-    {{ quickbooks_changed_rows(table_name, entity_type) }}
+with form_lines as (
+    {{ quickbooks_form_lines(table_name, entity_type) }}
 ),
 
 lines as (
     select
-        headers.source_relation,
-        headers."Id" as parent_id,
-        headers."TxnDate" as transaction_date,
-        headers._sdc_batched_at as _loaded_at,
-        line.line_position::integer as line_position,
-        line.line_item as item,
+        form_lines.*,
         coalesce(
-            line.line_item -> 'AccountBasedExpenseLineDetail',
-            line.line_item -> 'ItemBasedExpenseLineDetail'
+            form_lines.item -> 'AccountBasedExpenseLineDetail',
+            form_lines.item -> 'ItemBasedExpenseLineDetail'
         ) as detail
-    from headers
-    cross join lateral unnest(headers."Line") with ordinality as line(line_item, line_position)
+    from form_lines
 ),
 
 renamed as (

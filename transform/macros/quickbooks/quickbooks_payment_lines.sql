@@ -5,20 +5,8 @@
     QuickBooks gives each line exactly one LinkedTxn; the key (parent id + line position) breaks if not.
 #}
 {% macro quickbooks_payment_lines(table_name, entity_type, parent_id_name) %}
-with headers as (
-    {{ quickbooks_changed_rows(table_name, entity_type) }}
-),
-
-lines as (
-    select
-        headers.source_relation,
-        headers."Id" as parent_id,
-        headers."TxnDate" as transaction_date,
-        headers._sdc_batched_at as _loaded_at,
-        line.line_position::integer as line_position,
-        line.line_item as item
-    from headers
-    cross join lateral unnest(headers."Line") with ordinality as line(line_item, line_position)
+with lines as (
+    {{ quickbooks_form_lines(table_name, entity_type) }}
 ),
 
 linked as (

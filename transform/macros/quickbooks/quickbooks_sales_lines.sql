@@ -9,20 +9,8 @@
     lines (SalesItemLineDetail) count them and never the bundle's row.
 #}
 {% macro quickbooks_sales_lines(table_name, entity_type, parent_id_name) %}
-with headers as (
-    {{ quickbooks_changed_rows(table_name, entity_type) }}
-),
-
-form_lines as (
-    select
-        headers.source_relation,
-        headers."Id" as parent_id,
-        headers."TxnDate" as transaction_date,
-        headers._sdc_batched_at as _loaded_at,
-        line.line_position::integer as line_position,
-        line.line_item as item
-    from headers
-    cross join lateral unnest(headers."Line") with ordinality as line(line_item, line_position)
+with form_lines as (
+    {{ quickbooks_form_lines(table_name, entity_type) }}
 ),
 
 lines as (

@@ -3,21 +3,16 @@
           pre_hook="{{ quickbooks_delete_changed_lines('deposits', 'Deposit', 'deposit_id') }}") }}
 -- A deposit line either moves an earlier receipt out of Undeposited Funds (LinkedTxn: a Payment
 -- or SalesReceipt) or records new money against an account (DepositLineDetail.AccountRef).
-with deposits as (
-    {{ quickbooks_changed_rows('deposits', 'Deposit') }}
+with form_lines as (
+    {{ quickbooks_form_lines('deposits', 'Deposit') }}
 ),
 
 lines as (
     select
-        deposits.source_relation,
-        deposits."Id" as deposit_id,
-        deposits."TxnDate" as transaction_date,
-        deposits._sdc_batched_at as _loaded_at,
-        line.line_position::integer as line_position,
-        line.line_item as item,
-        line.line_item -> 'DepositLineDetail' as detail
-    from deposits
-    cross join lateral unnest(deposits."Line") with ordinality as line(line_item, line_position)
+        form_lines.*,
+        form_lines.parent_id as deposit_id,
+        form_lines.item -> 'DepositLineDetail' as detail
+    from form_lines
 ),
 
 renamed as (

@@ -1,21 +1,16 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['source_relation', 'journal_entry_id'],
           on_schema_change='fail',
           pre_hook="{{ quickbooks_delete_changed_lines('journal_entries', 'JournalEntry', 'journal_entry_id') }}") }}
-with journal_entries as (
-    {{ quickbooks_changed_rows('journal_entries', 'JournalEntry') }}
+with form_lines as (
+    {{ quickbooks_form_lines('journal_entries', 'JournalEntry') }}
 ),
 
 lines as (
     select
-        journal_entries.source_relation,
-        journal_entries."Id" as journal_entry_id,
-        journal_entries."TxnDate" as transaction_date,
-        journal_entries._sdc_batched_at as _loaded_at,
-        line.line_position::integer as line_position,
-        line.line_item as item,
-        line.line_item -> 'JournalEntryLineDetail' as detail
-    from journal_entries
-    cross join lateral unnest(journal_entries."Line") with ordinality as line(line_item, line_position)
+        form_lines.*,
+        form_lines.parent_id as journal_entry_id,
+        form_lines.item -> 'JournalEntryLineDetail' as detail
+    from form_lines
 ),
 
 renamed as (

@@ -8,23 +8,4 @@ with trial_balance as (
     where financial_statement = 'profit_and_loss'
 )
 
-select
-    source_relation,
-    period_month || ':' || account_id as profit_and_loss_id,
-    period_month,
-    case account_type
-        when 'Income' then 'Income'
-        when 'Cost of Goods Sold' then 'Cost of Goods Sold'
-        when 'Expense' then 'Expenses'
-        when 'Other Income' then 'Other Income'
-        when 'Other Expense' then 'Other Expenses'
-    end as section,
-    account_id,
-    account_name,
-    account_type,
-    case when account_type in ('Income', 'Other Income') then -net_change else net_change end as amount,
-    -- what the month adds to net income: income raises it, expenses lower it
-    -net_change as net_income_effect,
-    'accrual' as accounting_method
-from trial_balance
-where net_change <> 0
+{{ quickbooks_profit_and_loss_rows('trial_balance', 'accrual') }}

@@ -2,16 +2,16 @@
 -- posting to the as-of month (quickbooks_as_of_date), with the month's debits and credits and the
 -- balance at the month's end (debits positive, since the first posting: profit-and-loss accounts
 -- are not closed to retained earnings here; quickbooks__balance_sheet does that). Each month's
--- closing balances sum to zero (tested). Read from the postings, once, not from the general
--- ledger view: only the amounts are needed, not the ledger's running balances.
+-- closing balances sum to zero (tested). Read from the postings summed by day, not from the
+-- general ledger view: only the amounts are needed, not the ledger's running balances.
 with monthly as (
     select
         source_relation,
         account_id,
         date_trunc('month', transaction_date)::date as period_month,
-        sum(greatest(amount, 0)) as debit_amount,
-        sum(greatest(-amount, 0)) as credit_amount
-    from {{ ref('int_quickbooks__postings') }}
+        sum(debit_amount) as debit_amount,
+        sum(credit_amount) as credit_amount
+    from {{ ref('int_quickbooks__daily_account_totals') }}
     group by 1, 2, 3
 ),
 
