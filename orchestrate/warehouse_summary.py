@@ -132,7 +132,8 @@ def revenue_by_channel(conn: psycopg.Connection) -> None:
 
 def finance(conn: psycopg.Connection) -> None:
     """The finance layer's own check, for each company's latest month: the balance sheet balances
-    (assets = liabilities + equity) and the month's cash movement, by activity."""
+    (assets = liabilities + equity), the month's cash movement, by activity, and its net income as
+    earned (accrual) and as paid (cash basis)."""
     try:
         balance_rows = conn.execute(
             "select source_relation, period_month, max(as_of_date),"
@@ -151,10 +152,21 @@ def finance(conn: psycopg.Connection) -> None:
             " where (source_relation, period_month) in"
             "  (select source_relation, max(period_month) from marts.quickbooks__cash_flow group by 1)"
             " group by 1 order by 1").fetchall()
+        net_income_rows = conn.execute(
+            "select source_relation, period_month,"
+            " coalesce(sum(net_income_effect) filter (where basis = 'accrual'), 0),"
+            " coalesce(sum(net_income_effect) filter (where basis = 'cash'), 0)"
+            " from (select source_relation, period_month, net_income_effect, 'accrual' as basis"
+            "       from marts.quickbooks__profit_and_loss"
+            "       union all"
+            "       select source_relation, period_month, net_income_effect, 'cash'"
+            "       from marts.quickbooks__profit_and_loss_cash_basis) as both_bases"
+            " group by 1, 2").fetchall()
     except psycopg.Error:
         conn.rollback()
         return
     cash = {row[0]: row[1:] for row in cash_rows}
+    net_income = {(company, month): (accrual, cash_basis) for company, month, accrual, cash_basis in net_income_rows}
     print("\nFinance (QuickBooks ledger), the latest month")
     for company, month, as_of, assets, liabilities_and_equity in balance_rows:
         assets, liabilities_and_equity = assets or 0, liabilities_and_equity or 0
@@ -166,6 +178,9 @@ def finance(conn: psycopg.Connection) -> None:
             start, end, operating, investing, financing = cash[company]
             print(f"  {company}: cash in {month:%B %Y}: {start:,.2f} -> {end:,.2f} ({end - start:+,.2f}: "
                   f"operating {operating:+,.2f}, investing {investing:+,.2f}, financing {financing:+,.2f})")
+        accrual, cash_basis = net_income.get((company, month), (0, 0))
+        print(f"  {company}: net income in {month:%B %Y}: {accrual:+,.2f} as earned (accrual), "
+              f"{cash_basis:+,.2f} as paid (cash basis)")
 
 
 def main() -> int:

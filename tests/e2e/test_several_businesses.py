@@ -117,6 +117,18 @@ def test_the_demos_summary_gives_each_business_its_customers(stack, two_business
         differing = stack.scalar("select count(*) filter (where is_sales_mismatch or is_refunds_mismatch) "
                                  "from marts.reconciliation__shopify_vs_quickbooks where business = %s", (business,))
         assert re.search(rf"^  Days Shopify ≠ QuickBooks +{business} +{differing}$", summary.stdout, re.M), summary.stdout
+    # the finance layer's check, per company: its latest month balances, and its net income on both bases
+    for company in ("raw_quickbooks", "raw_quickbooks_second"):
+        month, assets = stack.sql("select period_month, sum(amount) filter (where section = 'Assets') "
+                                  "from marts.quickbooks__balance_sheet where source_relation = %s "
+                                  "group by 1 order by 1 desc limit 1", (company,))[0]
+        assert re.search(rf"^  {company}: balance sheet, .*: assets {assets:,.2f} = liabilities \+ equity "
+                         rf"{assets:,.2f} \(balances\)$", summary.stdout, re.M), summary.stdout
+        accrual, cash_basis = (stack.scalar(f"select coalesce(sum(net_income_effect), 0) from marts.{model} "
+                                            "where source_relation = %s and period_month = %s", (company, month))
+                               for model in ("quickbooks__profit_and_loss", "quickbooks__profit_and_loss_cash_basis"))
+        assert f"  {company}: net income in {month:%B %Y}: {accrual:+,.2f} as earned (accrual), " \
+               f"{cash_basis:+,.2f} as paid (cash basis)\n" in summary.stdout, summary.stdout
 
 
 def test_a_hostile_or_nameless_business_is_refused_before_any_sql_runs(stack, two_businesses):
