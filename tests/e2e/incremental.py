@@ -7,16 +7,21 @@ import re
 
 
 def incremental_models(stack, source: str) -> list[str]:
-    """The source's incremental models: its staging relations that are tables (the rest are views)."""
+    """The source's incremental models (schema.table): the tables of staging and intermediate that
+    record the code that built them (incremental_record_code; the other tables and views do not)."""
     return [name for (name,) in stack.sql(
-        "select table_name from information_schema.tables where table_schema = 'staging' "
-        "and table_type = 'BASE TABLE' and table_name like %s order by 1", (f"stg\\_{source}\\_\\_%",))]
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('staging', 'intermediate') and table_type = 'BASE TABLE' "
+        "and (table_name like %s or table_name like %s) "
+        "and obj_description(format('%%I.%%I', table_schema, table_name)::regclass, 'pg_class') like 'tributary-code:%%' "
+        "order by 1", (f"stg\\_{source}\\_\\_%", f"int\\_{source}\\_\\_%"))]
 
 
 def model_rows(stack, models: list[str], schema: str = "staging") -> dict[str, tuple]:
-    """Each model's row count and a digest of its rows, in a stable order."""
+    """Each model's row count and a digest of its rows, in a stable order (a name without its
+    schema is in `schema`)."""
     return {model: tuple(stack.sql(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
-                                   f"from {schema}.{model} as t")[0]) for model in models}
+                                   f"from {model if '.' in model else f'{schema}.{model}'} as t")[0]) for model in models}
 
 
 def assert_a_full_refresh_changes_nothing(stack, source: str, expected_models: int,

@@ -72,7 +72,7 @@ def test_an_hourly_build_parses_only_the_changed_records_and_equals_a_full_refre
                                                   "where table_schema = 'raw_attio'")]
     an_hour_passes(stack, [*((f"raw_attio.{table}", column) for table in raw_tables
                              for column in ("_sdc_batched_at", "_sdc_deleted_at")),
-                           *((f"staging.{model}", "_loaded_at") for model in incremental_models(stack, "attio"))])
+                           *((model, "_loaded_at") for model in incremental_models(stack, "attio"))])
     people_before = stack.scalar("select count(*) from staging.stg_attio__people")
     deleted = []
     for change in ({"object": "people", "update": 2, "delete": 1}, {"object": "people", "update": 1, "create": 1}):

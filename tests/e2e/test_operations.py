@@ -9,6 +9,8 @@ import json
 import re
 import subprocess
 
+import yaml
+
 from this_worker import BIN, PROJECT_ROOT
 from ops import OUTPUT, command
 
@@ -60,6 +62,23 @@ def test_full_run_when_every_source_works(stack):
     assert "METRIC" not in result.stdout and "[info" not in result.stdout
     assert stack.scalar("select count(*) from marts.attio__deal_pipeline") > 0
     assert stack.scalar("select count(*) from marts.quickbooks__invoices") > 0
+
+
+def test_the_unit_tests_run_apart_from_the_scheduled_builds(stack):
+    """dbt's unit tests check the models' code, not the data: the jobs' builds leave them out
+    (transform/transformers.meltano.yml) and `meltano invoke dbt:unit_test` runs every one."""
+    defined = sum(len((yaml.safe_load(path.read_text()) or {}).get("unit_tests") or [])
+                  for path in (PROJECT_ROOT / "transform" / "models").rglob("*.yml"))
+    result = subprocess.run([str(BIN / "meltano"), "invoke", "dbt:unit_test"], cwd=PROJECT_ROOT, env=stack.env,
+                            capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert defined > 30 and re.search(rf"Done\. PASS={defined} WARN=0 ERROR=0 SKIP=0 .*TOTAL={defined}\b", output), output
+    # the full run before this one ran every job: their builds made models and tested them, no unit test
+    last_run = max((OUTPUT / "logs" / "full").iterdir())
+    logs = "".join(path.read_text() for path in last_run.rglob("*") if path.is_file())
+    assert " START sql table model " in logs and " START test " in logs, sorted(last_run.rglob("*"))
+    assert " START unit_test " not in logs
 
 
 # -- data quality ------------------------------------------------------------------------------

@@ -212,7 +212,48 @@ def test_changes_in_quickbooks_arrive_exactly(stack, first_run):
     assert stack.scalar("select count(*) from marts.quickbooks__general_ledger "
                         "where transaction_type = 'Invoice' and transaction_id = any(%s)", (deleted_invoices,)) == 0
     assert_the_ledger_matches_the_books(stack)   # new, changed and deleted transactions, every month after them
-    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 11)
+    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 12)
+
+
+def test_an_items_new_cost_moves_the_cost_of_its_past_sales(stack, first_run):
+    """A sale's postings follow its item: the item's accounts and purchase cost. When a bookkeeper
+    corrects an item's cost, the next scheduled build moves the cost of every past sale of it, not
+    only of the transactions loaded since (the postings table is built incrementally, and the
+    items' rules are part of what it was built from); a full refresh gives the same rows."""
+    item_id, cost, raw_cost = stack.sql("""
+        select items.item_id, items.purchase_cost, raw."PurchaseCost"
+        from staging.stg_quickbooks__items as items join raw_quickbooks.items as raw on raw."Id" = items.item_id
+        where items.item_type = 'Inventory' and items.purchase_cost > 0
+            and exists (select from staging.stg_quickbooks__invoice_lines as lines where lines.item_id = items.item_id)
+        order by items.item_id limit 1""")[0]
+
+    def costs_of_its_sales() -> list[tuple[Decimal, Decimal]]:
+        return stack.sql("""
+            select lines.quantity, postings.amount
+            from staging.stg_quickbooks__invoice_lines as lines
+            join intermediate.int_quickbooks__postings as postings
+                on postings.transaction_type = 'Invoice' and postings.transaction_id = lines.invoice_id
+                and postings.posting_key = 'line-' || lines.line_position || coalesce('.' || lines.component_position, '') || '-cost'
+            where lines.item_id = %s and postings.exchange_rate is null""", (item_id,))
+
+    def at(unit_cost: Decimal, quantity: Decimal) -> Decimal:
+        return (quantity * unit_cost).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+
+    before = costs_of_its_sales()
+    assert before and all(amount == at(cost, quantity) for quantity, amount in before)
+    new_cost = cost + Decimal("1.25")
+    try:
+        # as a load of the corrected item leaves it (the loader's stamp is not what the build goes by)
+        stack.sql('update raw_quickbooks.items set "PurchaseCost" = %s where "Id" = %s returning 1', (str(new_cost), item_id))
+        result = stack.meltano("invoke", "dbt:build_quickbooks")
+        assert "int_quickbooks__postings" in result.output, result.output[-3000:]
+        after = costs_of_its_sales()
+        assert len(after) == len(before) and all(amount == at(new_cost, quantity) for quantity, amount in after)
+        assert_a_full_refresh_changes_nothing(stack, "quickbooks", 12)
+    finally:
+        stack.sql('update raw_quickbooks.items set "PurchaseCost" = %s where "Id" = %s returning 1', (raw_cost, item_id))
+        assert stack.meltano("invoke", "dbt:build_quickbooks").ok
+    assert costs_of_its_sales() == before
 
 
 @pytest.mark.slow  # two more job runs; the full-refresh check is in make test too
@@ -224,7 +265,7 @@ def test_a_daily_build_unnests_only_the_changed_transactions(stack, first_run):
                                            "where table_schema = 'raw_quickbooks'")]
     an_hour_passes(stack, [*((f"raw_quickbooks.{table}", column) for table in raw
                              for column in ("_sdc_batched_at", "_sdc_deleted_at")),
-                           *((f"staging.{model}", "_loaded_at") for model in incremental_models(stack, "quickbooks"))])
+                           *((model, "_loaded_at") for model in incremental_models(stack, "quickbooks"))])
     lines_before = stack.scalar("select count(*) from staging.stg_quickbooks__invoice_lines")
     built_before = None
     for seed in (11, 12):
@@ -238,7 +279,13 @@ def test_a_daily_build_unnests_only_the_changed_transactions(stack, first_run):
                                           "where _loaded_at > %s", (built_before,))
     assert 0 < inserted_rows(result.output, "stg_quickbooks__invoice_lines") == loaded_by_the_last_run < reloaded_lines
     assert reloaded_lines < lines_before / 4
-    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 11)
+    # the postings too: the last run's transactions (each one's postings and one placeholder row)
+    postings_of_the_last_run = stack.scalar("select count(*) + count(distinct (transaction_type, transaction_id)) "
+                                            "from intermediate.int_quickbooks__postings where _loaded_at > %s",
+                                            (built_before,))
+    assert 0 < postings_of_the_last_run <= inserted_rows(result.output, "int_quickbooks__postings", "intermediate") \
+        < postings_of_the_last_run + 10   # + the deleted transactions' placeholders
+    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 12)
 
 
 @pytest.mark.slow  # two more builds

@@ -120,7 +120,7 @@ def test_a_change_in_one_company_touches_no_other(stack, two_companies):
     assert without_zero_months(books(stack, "raw_quickbooks")) == expected_books(stack, "raw_quickbooks")
     assert company_rows(stack, "raw_quickbooks_second") == second_before
     # The incremental line tables hold what a rebuild of both companies from all history gives.
-    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 11, env=BOTH)
+    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 12, env=BOTH)
 
 
 def test_a_revoked_connection_fails_only_its_own_company(stack, two_companies):

@@ -53,6 +53,12 @@
         {%- set called = incremental_macro(macro_id) -%}
         {%- do texts.append(macro_id ~ (called.macro_sql if called else '')) -%}
     {%- endfor -%}
+    {#- Rules it reads from data, when it names them (config `inputs_digest`: a macro whose query
+        gives one text, e.g. the QuickBooks items' accounts every posting follows): when they change,
+        every row may change, so they count as code. -#}
+    {%- if config.get('inputs_digest') and execute -%}
+        {%- do texts.append('inputs: ' ~ run_query(context[config.get('inputs_digest')]()).rows[0][0]) -%}
+    {%- endif -%}
     {#- The seeds it reads are code too (a mailbox provider added to personal_email_domains). -#}
     {%- for node_id in model.depends_on.nodes | sort if node_id.startswith('seed.') and node_id in graph.nodes -%}
         {%- do texts.append(node_id ~ ' ' ~ graph.nodes[node_id].checksum.checksum) -%}

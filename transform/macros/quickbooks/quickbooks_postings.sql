@@ -12,26 +12,162 @@
     round(({{ amount }}) * coalesce({{ exchange_rate }}, 1), 2)
 {%- endmacro %}
 
-{# The posting columns, in order: every posting model ends with `select {{ quickbooks_posting_columns() }} from …`. #}
-{% macro quickbooks_posting_columns() -%}
+{#
+    The end of every posting model: the posting columns, in order, from `relation` (the type's
+    postings in their own currency, with their transaction's `_loaded_at`). A foreign-currency
+    transaction's postings are converted one by one, each rounded to the cent, so they can miss
+    zero by a cent (three lines of 1.05 EUR at 1.1 are 1.16 each, 3.48, against 3.47 for their
+    total): its counter posting (`total`) takes the difference, as QuickBooks' own home-currency
+    total does, and the transaction balances.
+#}
+{% macro quickbooks_postings_from(relation) %}
+select
     source_relation,
-    transaction_type || ':' || transaction_id || ':' || posting_key as posting_id,
+    posting_id,
     transaction_type,
     transaction_id,
     posting_key,
     transaction_date,
     doc_number,
     account_id,
-    {{ quickbooks_home_amount('transaction_amount', 'exchange_rate') }} as amount,
+    case
+        when posting_key = 'total' and exchange_rate is not null
+            then amount - sum(amount) over (partition by source_relation, transaction_id)
+        else amount
+    end as amount,
     transaction_amount,
-    coalesce(currency_code, 'home') as transaction_currency,
+    transaction_currency,
     exchange_rate,
     customer_id,
     vendor_id,
     class_id,
     department_id,
-    description
+    description,
+    _loaded_at
+from (
+    select
+        source_relation,
+        transaction_type || ':' || transaction_id || ':' || posting_key as posting_id,
+        transaction_type,
+        transaction_id,
+        posting_key,
+        transaction_date,
+        doc_number,
+        account_id,
+        {{ quickbooks_home_amount('transaction_amount', 'exchange_rate') }} as amount,
+        transaction_amount,
+        coalesce(currency_code, 'home') as transaction_currency,
+        exchange_rate,
+        customer_id,
+        vendor_id,
+        class_id,
+        department_id,
+        description,
+        _loaded_at
+    from {{ relation }}
+) as postings
+{% endmacro %}
+
+{#
+    A filter on a transaction type's headers or lines (their columns `source_relation` and
+    `id_column`): the transactions `changed` names (quickbooks_changed_transactions: by type, then
+    company, a list of ids), or every transaction when `changed` is none. The ids are written into
+    the query as constants, so PostgreSQL takes the filter down to the raw table's primary key
+    beneath the staging view; a join to a list of ids would read every transaction first.
+#}
+{% macro quickbooks_only_changed(changed, transaction_type, id_column) -%}
+    {%- if changed is none -%}
+        true
+    {%- elif not changed.get(transaction_type) -%}
+        false
+    {%- else -%}
+        (
+        {%- for company, ids in changed[transaction_type].items() | sort %}
+        {% if not loop.first %}or {% endif %}(source_relation = {{ quickbooks_literal(company) }}
+            and {{ id_column }} = any(array[{% for id in ids %}{{ quickbooks_literal(id) }}{{ ', ' if not loop.last }}{% endfor %}]))
+        {%- endfor %}
+        )
+    {%- endif -%}
 {%- endmacro %}
+
+{# A text value as an SQL literal (a vendor's id is data: any quote in it is doubled). #}
+{% macro quickbooks_literal(value) -%}
+    '{{ value | string | replace("'", "''") }}'
+{%- endmacro %}
+
+{# The transaction types the ledger holds, each with its raw table (its entity name is the type). #}
+{% macro quickbooks_posting_tables() -%}
+    {{ return({
+        'Invoice': 'invoices', 'SalesReceipt': 'sales_receipts', 'CreditMemo': 'credit_memos',
+        'RefundReceipt': 'refund_receipts', 'Payment': 'payments', 'Deposit': 'deposits', 'Bill': 'bills',
+        'BillPayment': 'bill_payments', 'Purchase': 'purchases', 'VendorCredit': 'vendor_credits',
+        'JournalEntry': 'journal_entries', 'Transfer': 'transfers',
+    }) }}
+{%- endmacro %}
+
+{#
+    What a scheduled build of int_quickbooks__postings makes again, read before the build's query
+    is written: the transactions the loader wrote or QuickBooks deleted since the table's watermark
+    (macros/incremental/incremental.sql), less those the table already built from that very load
+    (the postings keep their transaction's `_loaded_at`), as {type: {company: [ids]}}. None when
+    every transaction is to be built: a full build, the table's code or posting rules changed
+    (config inputs_digest), or more than `limit` transactions changed, where one pass over all of
+    them costs less than a filter naming each.
+#}
+{% macro quickbooks_changed_transactions(limit=10000) -%}
+    {%- set watermark = incremental_watermark_value() if execute and is_incremental() else none -%}
+    {%- if watermark is none -%}{{ return(none) }}{%- endif -%}
+    {%- set query -%}
+        with candidates as (
+            {%- for transaction_type, table_name in quickbooks_posting_tables().items() %}
+            {{ 'union all' if not loop.first }}
+            select '{{ transaction_type }}' as transaction_type, source_relation, "Id" as transaction_id,
+                   case when _sdc_deleted_at is null then _sdc_batched_at end as built_from
+            from ({{ instance_rows('quickbooks', table_name) }}) as raw
+            where greatest(_sdc_batched_at, _sdc_deleted_at) >= '{{ watermark }}'::timestamp
+            union all
+            select '{{ transaction_type }}', source_relation, "Id", null
+            from ({{ instance_rows('quickbooks', 'deleted_objects') }}) as deleted
+            where "Type" = '{{ transaction_type }}'
+                and greatest(_sdc_batched_at, _sdc_deleted_at) >= '{{ watermark }}'::timestamp
+            {%- endfor %}
+        )
+        select distinct transaction_type, source_relation, transaction_id
+        from candidates
+        where not exists (
+            select from {{ this }} as built
+            where built.transaction_id = candidates.transaction_id
+                and built.transaction_type = candidates.transaction_type
+                and built.source_relation = candidates.source_relation
+                and built._loaded_at = candidates.built_from
+        )
+        limit {{ limit + 1 }}
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {%- if rows | length > limit -%}{{ return(none) }}{%- endif -%}
+    {%- set changed = {} -%}
+    {%- for transaction_type, company, transaction_id in rows -%}
+        {%- do changed.setdefault(transaction_type, {}).setdefault(company, []).append(transaction_id) -%}
+    {%- endfor -%}
+    {{ return(changed) }}
+{%- endmacro %}
+
+{#
+    The rules every posting follows beyond its own transaction, as one digest (int_quickbooks__postings'
+    inputs_digest): each item's type, accounts and purchase cost, and the accounts QuickBooks posts
+    to unnamed. An item moved to another income account changes the postings of every sale of it,
+    so a change here rebuilds the table; a sale, a stock count or a price change does not.
+#}
+{% macro quickbooks_posting_rules_digest() %}
+    select md5(
+        coalesce((select string_agg(row(source_relation, item_id, item_type, income_account_id,
+                                        expense_account_id, asset_account_id, purchase_cost)::text, ','
+                                    order by source_relation, item_id)
+                  from {{ ref('stg_quickbooks__items') }}), '')
+        || ';' || coalesce((select string_agg(default_accounts::text, ',' order by source_relation)
+                            from {{ ref('int_quickbooks__default_accounts') }} as default_accounts), '')
+    )
+{% endmacro %}
 
 {#
     Sales forms (Invoice, SalesReceipt, CreditMemo, RefundReceipt): each item line credits its
@@ -42,13 +178,15 @@
     `has_deposit`: an invoice's deposit (paid in part when invoiced) moves that much from A/R to
     the account it went to. `sign` 1 for a sale, -1 for its reversal (credit memo, refund).
 #}
-{% macro quickbooks_sales_form_postings(transaction_type, headers_model, lines_model, id_column, sign, counter_account, has_deposit=false) %}
+{% macro quickbooks_sales_form_postings(transaction_type, headers_model, lines_model, id_column, sign, counter_account, has_deposit=false, changed=none) %}
 with headers as (
     select * from {{ ref(headers_model) }}
+    where {{ quickbooks_only_changed(changed, transaction_type, id_column) }}
 ),
 
 lines as (
     select * from {{ ref(lines_model) }}
+    where {{ quickbooks_only_changed(changed, transaction_type, id_column) }}
 ),
 
 items as (
@@ -158,7 +296,8 @@ postings as (
         null::text as vendor_id,
         coalesce(postings.class_id, headers.class_id) as class_id,
         headers.department_id,
-        postings.description
+        postings.description,
+        headers._loaded_at
     from (
         select * from line_postings
         union all
@@ -170,7 +309,7 @@ postings as (
         and postings.transaction_id = headers.{{ id_column }}
 )
 
-select {{ quickbooks_posting_columns() }} from postings
+{{ quickbooks_postings_from('postings') }}
 {% endmacro %}
 
 {#
@@ -179,13 +318,15 @@ select {{ quickbooks_posting_columns() }} from postings
     bank or card that paid). `sign` 1 for a purchase, -1 for its reversal (vendor credit, a card
     refund); an expression of the header's columns (`headers.…`) where it depends on them.
 #}
-{% macro quickbooks_expense_form_postings(transaction_type, headers_model, lines_model, id_column, sign, counter_account, vendor_id='headers.vendor_id', has_tax=true) %}
+{% macro quickbooks_expense_form_postings(transaction_type, headers_model, lines_model, id_column, sign, counter_account, vendor_id='headers.vendor_id', has_tax=true, changed=none) %}
 with headers as (
     select * from {{ ref(headers_model) }}
+    where {{ quickbooks_only_changed(changed, transaction_type, id_column) }}
 ),
 
 lines as (
     select * from {{ ref(lines_model) }}
+    where {{ quickbooks_only_changed(changed, transaction_type, id_column) }}
 ),
 
 items as (
@@ -270,14 +411,15 @@ described as (
         {{ vendor_id }} as vendor_id,
         postings.class_id,
         headers.department_id,
-        postings.description
+        postings.description,
+        headers._loaded_at
     from postings
     inner join headers
         on postings.source_relation = headers.source_relation
         and postings.transaction_id = headers.{{ id_column }}
 )
 
-select {{ quickbooks_posting_columns() }} from described
+{{ quickbooks_postings_from('described') }}
 {% endmacro %}
 
 {# Which statement an account's balance belongs to, by QuickBooks' account type. #}

@@ -1,48 +1,57 @@
--- Every posting of every transaction type the pipeline loads, in one list: the general ledger's
+-- Every posting of every transaction type the pipeline loads, in one table: the general ledger's
 -- rows before they meet their accounts (marts/quickbooks/finance/quickbooks__general_ledger).
--- A foreign-currency transaction's postings are converted to the home currency one by one, each
--- rounded to the cent, so they can miss zero by a cent (three lines of 1.05 EUR at 1.1 are 1.16
--- each, 3.48, against 3.47 for their total): its counter posting (`total`) takes the difference,
--- as QuickBooks' own home-currency total does, and the transaction balances.
--- A table, not a view like the other intermediate models: the ledger and five tests read it, and
--- as a view each of them computed the twelve posting models again (at 266,000 QuickBooks records
--- the quickbooks build went from 64 to 49 s: bench/RESULTS.md).
-{{ config(materialized='table') }}
-{% set posting_models = [
-    'int_quickbooks__invoice_postings', 'int_quickbooks__sales_receipt_postings',
-    'int_quickbooks__credit_memo_postings', 'int_quickbooks__refund_receipt_postings',
-    'int_quickbooks__payment_postings', 'int_quickbooks__deposit_postings',
-    'int_quickbooks__bill_postings', 'int_quickbooks__bill_payment_postings',
-    'int_quickbooks__purchase_postings', 'int_quickbooks__vendor_credit_postings',
-    'int_quickbooks__journal_entry_postings', 'int_quickbooks__transfer_postings',
+-- Each type's rules are its macro (macros/quickbooks/quickbooks_postings_by_type.sql), the same
+-- code its own view runs (int_quickbooks__<type>_postings).
+--
+-- Incremental: a scheduled build makes again only the transactions a load changed or deleted
+-- (quickbooks_changed_transactions), with their ids written into the query so PostgreSQL reads
+-- just those rows (at 1.59M postings the table took 11-13 s to rebuild whole on every build).
+-- Each changed transaction also gives one placeholder row (posting_id null): dbt's delete+insert
+-- then removes every posting of every transaction the build names, the deleted ones included,
+-- and the post-hook removes the placeholders, in the same transaction. When every transaction is
+-- built again in place (the code or the posting rules changed, or many transactions did), the
+-- placeholders name every transaction the table holds. `--full-refresh` gives the same rows.
+-- Its columns follow the code (sync_all_columns, not fail): a code change rebuilds every row.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_relation', 'transaction_type', 'transaction_id'],
+    on_schema_change='sync_all_columns',
+    inputs_digest='quickbooks_posting_rules_digest',
+    indexes=[{'columns': ['transaction_id', 'transaction_type', 'source_relation']}],
+    pre_hook="{% if is_incremental() %}lock table {{ this }} in exclusive mode{% endif %}",
+    post_hook="delete from {{ this }} where posting_id is null",
+) }}
+{%- set changed = quickbooks_changed_transactions() %}
+{%- set every_type = [
+    quickbooks_invoice_postings(changed), quickbooks_sales_receipt_postings(changed),
+    quickbooks_credit_memo_postings(changed), quickbooks_refund_receipt_postings(changed),
+    quickbooks_payment_postings(changed), quickbooks_deposit_postings(changed),
+    quickbooks_bill_postings(changed), quickbooks_bill_payment_postings(changed),
+    quickbooks_purchase_postings(changed), quickbooks_vendor_credit_postings(changed),
+    quickbooks_journal_entry_postings(changed), quickbooks_transfer_postings(changed),
 ] %}
-with postings as (
-    {% for posting_model in posting_models %}
-    select * from {{ ref(posting_model) }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-)
-
+{%- for postings_of_one_type in every_type %}
+select * from ({{ postings_of_one_type }}) as postings
+union all
+{% endfor %}
+-- the placeholders: one per transaction this build replaces (none on a full build)
 select
-    source_relation,
-    posting_id,
-    transaction_type,
-    transaction_id,
-    posting_key,
-    transaction_date,
-    doc_number,
-    account_id,
-    case
-        when posting_key = 'total' and exchange_rate is not null
-            then amount - sum(amount) over (partition by source_relation, transaction_type, transaction_id)
-        else amount
-    end as amount,
-    transaction_amount,
-    transaction_currency,
-    exchange_rate,
-    customer_id,
-    vendor_id,
-    class_id,
-    department_id,
-    description
-from postings
+    source_relation, null, transaction_type, transaction_id, null, null, null, null, null, null, null,
+    null, null, null, null, null, null, null
+from (
+    {%- if not is_incremental() %}
+    select null::text as source_relation, null::text as transaction_type, null::text as transaction_id where false
+    {%- elif changed is none %}
+    select distinct source_relation, transaction_type, transaction_id from {{ this }}
+    {%- else %}
+    select null::text as source_relation, null::text as transaction_type, null::text as transaction_id where false
+        {%- for transaction_type, companies in changed.items() | sort %}
+            {%- for company, ids in companies.items() | sort %}
+    union all
+    select {{ quickbooks_literal(company) }}, {{ quickbooks_literal(transaction_type) }}, transaction_id
+    from unnest(array[{% for id in ids %}{{ quickbooks_literal(id) }}{{ ', ' if not loop.last }}{% endfor %}]) as transaction_id
+            {%- endfor %}
+        {%- endfor %}
+    {%- endif %}
+) as replaced

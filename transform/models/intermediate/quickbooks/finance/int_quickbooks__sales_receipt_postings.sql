@@ -1,5 +1,2 @@
--- Sales receipts: as an invoice, but paid on the spot: the total goes to the account it was
--- deposited to (Undeposited Funds when none is named).
-{{ quickbooks_sales_form_postings('SalesReceipt', 'stg_quickbooks__sales_receipts', 'stg_quickbooks__sales_receipt_lines',
-                                  'sales_receipt_id', sign=1,
-                                  counter_account='coalesce(headers.deposit_to_account_id, default_accounts.undeposited_funds_account_id)') }}
+-- One row per account each sales receipt moves: the rules are in macros/quickbooks/quickbooks_postings_by_type.sql.
+{{ quickbooks_sales_receipt_postings() }}

@@ -1,6 +1,2 @@
--- Vendor credits: a bill reversed: each line credited, the total off what the company owes (A/P).
--- (QuickBooks' VendorCredit carries no tax detail.)
-{{ quickbooks_expense_form_postings('VendorCredit', 'stg_quickbooks__vendor_credits', 'stg_quickbooks__vendor_credit_lines',
-                                    'vendor_credit_id', sign=-1,
-                                    counter_account='coalesce(signed_headers.payable_account_id, default_accounts.payable_account_id)',
-                                    has_tax=false) }}
+-- One row per account each vendor credit moves: the rules are in macros/quickbooks/quickbooks_postings_by_type.sql.
+{{ quickbooks_vendor_credit_postings() }}
