@@ -158,12 +158,17 @@ country_tld_links as (
 ),
 
 name_keys as (
+    -- has_domain by a join, not `in (select …)`: the planner overestimates the domain keys
+    -- (8M rows for 47,000), will not hash that many, and then scanned them once per record
+    -- (1 billion comparisons, 100 s of the cross-source build at 1M records).
     select
-        company_record_key,
-        business,
-        {{ identity_company_name_key('company_name') }} as name_key,
-        company_record_key in (select company_record_key from usable_domain_keys) as has_domain
+        records.company_record_key,
+        records.business,
+        {{ identity_company_name_key('records.company_name') }} as name_key,
+        with_domain.company_record_key is not null as has_domain
     from records
+    left join (select distinct company_record_key from usable_domain_keys) as with_domain
+        on records.company_record_key = with_domain.company_record_key
 ),
 
 name_links as (
