@@ -256,6 +256,31 @@ def test_an_items_new_cost_moves_the_cost_of_its_past_sales(stack, first_run):
     assert costs_of_its_sales() == before
 
 
+def test_a_load_between_the_line_tables_and_the_postings_is_built_again(stack, first_run):
+    """A load that lands after a build made the line tables and before it makes the postings
+    (another company's job, a hand run): the postings pair the invoice's new header with its old
+    lines, so they carry no stamp, and the next build makes them again with both, instead of
+    taking them for built from that load."""
+    invoice_id = stack.scalar("select invoice_id from staging.stg_quickbooks__invoices order by invoice_id limit 1")
+
+    def unstamped_and_all() -> tuple[int, int]:
+        return tuple(stack.sql("select count(*) filter (where _loaded_at is null), count(*) "
+                               "from intermediate.int_quickbooks__postings "
+                               "where transaction_type = 'Invoice' and transaction_id = %s", (invoice_id,))[0])
+
+    assert unstamped_and_all()[0] == 0 < unstamped_and_all()[1]
+    # the invoice loaded again (as the loader leaves a row it writes: a newer stamp), after the line tables
+    stack.sql("update raw_quickbooks.invoices set _sdc_batched_at = _sdc_batched_at + interval '1 second' "
+              'where "Id" = %s returning 1', (invoice_id,))
+    postings_only = stack.meltano("invoke", "dbt", "run", "--select", "int_quickbooks__postings")
+    assert postings_only.ok, postings_only.output[-3000:]
+    assert unstamped_and_all()[0] == unstamped_and_all()[1] > 0
+    result = stack.meltano("invoke", "dbt:build_quickbooks")
+    assert result.ok, result.output[-3000:]
+    assert unstamped_and_all()[0] == 0 < unstamped_and_all()[1]
+    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 12)
+
+
 @pytest.mark.slow  # two more job runs; the full-refresh check is in make test too
 def test_a_daily_build_unnests_only_the_changed_transactions(stack, first_run):
     """The line tables rebuild the transactions the loader wrote (or QuickBooks reported deleted)

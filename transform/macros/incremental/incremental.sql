@@ -32,7 +32,19 @@
 
 {# A digest of the model's code: its SQL, every macro it calls, directly or not, and the instances it reads. #}
 {% macro incremental_code_digest() -%}
-    {%- set ns = namespace(frontier=model.depends_on.macros | list, seen=[]) -%}
+    {%- set ns = namespace(frontier=model.depends_on.macros | list, seen=[], models=[], model_frontier=model.depends_on.nodes | list) -%}
+    {#- The models it reads, and theirs, are its code too: a fix to how a staging view reads a
+        field rebuilds the tables built from it (a table built once and then only by what changed
+        would keep the old reading for every row that does not change again). Their macros count. -#}
+    {%- for depth in range(20) -%}
+        {%- set next_models = [] -%}
+        {%- for node_id in ns.model_frontier if node_id.startswith('model.') and node_id not in ns.models and node_id in graph.nodes -%}
+            {%- do ns.models.append(node_id) -%}
+            {%- do next_models.extend(graph.nodes[node_id].depends_on.nodes) -%}
+            {%- do ns.frontier.extend(graph.nodes[node_id].depends_on.macros) -%}
+        {%- endfor -%}
+        {%- set ns.model_frontier = next_models -%}
+    {%- endfor -%}
     {%- for depth in range(10) -%}
         {%- set next_frontier = [] -%}
         {%- for macro_id in ns.frontier if macro_id not in ns.seen -%}
@@ -59,6 +71,9 @@
     {%- if config.get('inputs_digest') and execute -%}
         {%- do texts.append('inputs: ' ~ run_query(context[config.get('inputs_digest')]()).rows[0][0]) -%}
     {%- endif -%}
+    {%- for node_id in ns.models | sort -%}
+        {%- do texts.append(node_id ~ ' ' ~ graph.nodes[node_id].checksum.checksum) -%}
+    {%- endfor -%}
     {#- The seeds it reads are code too (a mailbox provider added to personal_email_domains). -#}
     {%- for node_id in model.depends_on.nodes | sort if node_id.startswith('seed.') and node_id in graph.nodes -%}
         {%- do texts.append(node_id ~ ' ' ~ graph.nodes[node_id].checksum.checksum) -%}

@@ -95,6 +95,25 @@ from (
     '{{ value | string | replace("'", "''") }}'
 {%- endmacro %}
 
+{#
+    A transaction's stamp on its postings (`_loaded_at`, what quickbooks_changed_transactions
+    compares with the raw row's): its header's load, when its lines, from a line table built earlier
+    in the same build, come from that same load; else none, and the next build makes its postings
+    again. (A load that lands between the line table's build and the postings' would otherwise
+    pair a new header with old lines, or none, under the new header's stamp, never to be redone.)
+    `line_stamps`: the lines' load per transaction (quickbooks_line_stamps), joined as such.
+#}
+{% macro quickbooks_postings_stamp(headers_alias) -%}
+    case when line_stamps.lines_loaded_at = {{ headers_alias }}._loaded_at then {{ headers_alias }}._loaded_at end
+{%- endmacro %}
+
+{# Each transaction's lines' load, from a line table's rows `lines_relation`, for quickbooks_postings_stamp. #}
+{% macro quickbooks_line_stamps(lines_relation, id_column) -%}
+    select source_relation, {{ id_column }}, max(_loaded_at) as lines_loaded_at
+    from {{ lines_relation }}
+    group by source_relation, {{ id_column }}
+{%- endmacro %}
+
 {# The transaction types the ledger holds, each with its raw table (its entity name is the type). #}
 {% macro quickbooks_posting_tables() -%}
     {{ return({
@@ -297,7 +316,7 @@ postings as (
         coalesce(postings.class_id, headers.class_id) as class_id,
         headers.department_id,
         postings.description,
-        headers._loaded_at
+        {{ quickbooks_postings_stamp('headers') }} as _loaded_at
     from (
         select * from line_postings
         union all
@@ -307,6 +326,9 @@ postings as (
     inner join headers
         on postings.source_relation = headers.source_relation
         and postings.transaction_id = headers.{{ id_column }}
+    left join ({{ quickbooks_line_stamps('lines', id_column) }}) as line_stamps
+        on headers.source_relation = line_stamps.source_relation
+        and headers.{{ id_column }} = line_stamps.{{ id_column }}
 )
 
 {{ quickbooks_postings_from('postings') }}
@@ -412,11 +434,14 @@ described as (
         postings.class_id,
         headers.department_id,
         postings.description,
-        headers._loaded_at
+        {{ quickbooks_postings_stamp('headers') }} as _loaded_at
     from postings
     inner join headers
         on postings.source_relation = headers.source_relation
         and postings.transaction_id = headers.{{ id_column }}
+    left join ({{ quickbooks_line_stamps('lines', id_column) }}) as line_stamps
+        on headers.source_relation = line_stamps.source_relation
+        and headers.{{ id_column }} = line_stamps.{{ id_column }}
 )
 
 {{ quickbooks_postings_from('described') }}

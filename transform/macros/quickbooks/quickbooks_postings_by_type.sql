@@ -144,11 +144,14 @@ described as (
         postings.class_id,
         deposits.department_id,
         coalesce(postings.description, deposits.private_note) as description,
-        deposits._loaded_at
+        {{ quickbooks_postings_stamp('deposits') }} as _loaded_at
     from postings
     inner join deposits
         on postings.source_relation = deposits.source_relation
         and postings.transaction_id = deposits.deposit_id
+    left join ({{ quickbooks_line_stamps('lines', 'deposit_id') }}) as line_stamps
+        on deposits.source_relation = line_stamps.source_relation
+        and deposits.deposit_id = line_stamps.deposit_id
 )
 
 {{ quickbooks_postings_from('described') }}
@@ -250,11 +253,14 @@ postings as (
         lines.class_id,
         lines.department_id,
         lines.description,
-        entries._loaded_at
+        {{ quickbooks_postings_stamp('entries') }} as _loaded_at
     from lines
     inner join entries
         on lines.source_relation = entries.source_relation
         and lines.journal_entry_id = entries.journal_entry_id
+    left join ({{ quickbooks_line_stamps('lines', 'journal_entry_id') }}) as line_stamps
+        on entries.source_relation = line_stamps.source_relation
+        and entries.journal_entry_id = line_stamps.journal_entry_id
     where lines.debit_minus_credit <> 0
 )
 
