@@ -281,6 +281,39 @@ def test_a_load_between_the_line_tables_and_the_postings_is_built_again(stack, f
     assert_a_full_refresh_changes_nothing(stack, "quickbooks", 12)
 
 
+def test_a_hostile_transaction_id_is_built_and_deleted_like_any_other(stack, first_run):
+    """The postings' build writes changed ids into its query as constants: an id with quotes, a
+    backslash and 300 characters is data there too. A copy of an invoice under such an id gets the
+    same postings as the invoice, and its deletion removes them."""
+    hostile_id = "7'); drop table raw_quickbooks.invoices; --\\\"" + "9" * 300
+    original_id = stack.scalar("select invoice_id from staging.stg_quickbooks__invoices order by invoice_id limit 1")
+
+    def postings(invoice_id: str) -> list[tuple]:
+        return stack.sql("select posting_key, account_id, amount from intermediate.int_quickbooks__postings "
+                         "where transaction_type = 'Invoice' and transaction_id = %s order by posting_key",
+                         (invoice_id,))
+
+    def build_the_postings() -> None:
+        result = stack.meltano("invoke", "dbt", "run", "--select", "+int_quickbooks__postings")
+        assert result.ok, result.output[-3000:]
+
+    stack.sql("""insert into raw_quickbooks.invoices
+                 select (jsonb_populate_record(null::raw_quickbooks.invoices, to_jsonb(invoice) || jsonb_build_object(
+                     'Id', %s::text, 'DocNumber', 'HOSTILE-1',
+                     '_sdc_batched_at', (select max(_sdc_batched_at) from raw_quickbooks.invoices) + interval '1 second'))).*
+                 from raw_quickbooks.invoices as invoice where "Id" = %s returning 1""", (hostile_id, original_id))
+    build_the_postings()
+    assert stack.scalar("select count(*) from raw_quickbooks.invoices") > 1   # the table is still there
+    assert postings(hostile_id) == postings(original_id) != []
+    # deleted in QuickBooks: the loader marks the row, and the next build removes its postings
+    stack.sql("""update raw_quickbooks.invoices set _sdc_deleted_at = (select max(_sdc_batched_at)
+                 from raw_quickbooks.invoices) + interval '2 seconds' where "Id" = %s returning 1""", (hostile_id,))
+    build_the_postings()
+    assert postings(hostile_id) == []
+    stack.sql('delete from raw_quickbooks.invoices where "Id" = %s returning 1', (hostile_id,))
+    assert_a_full_refresh_changes_nothing(stack, "quickbooks", 12)
+
+
 @pytest.mark.slow  # two more job runs; the full-refresh check is in make test too
 def test_a_daily_build_unnests_only_the_changed_transactions(stack, first_run):
     """The line tables rebuild the transactions the loader wrote (or QuickBooks reported deleted)

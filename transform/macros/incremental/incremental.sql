@@ -116,10 +116,22 @@
     {%- if value is none -%}'-infinity'::timestamp{%- else -%}'{{ value }}'::timestamp{%- endif -%}
 {%- endmacro %}
 
-{# Raw rows the loader wrote or marked deleted since the watermark (every row on a full build). #}
-{% macro loaded_since_watermark(relation_alias=none) -%}
+{#
+    Raw rows the loader wrote or marked deleted since the watermark (every row on a full build);
+    `since`: the watermark as SQL, when the caller has read it already.
+#}
+{% macro loaded_since_watermark(relation_alias=none, since=none) -%}
     {%- set prefix = relation_alias ~ '.' if relation_alias else '' -%}
-    greatest({{ prefix }}_sdc_batched_at, {{ prefix }}_sdc_deleted_at) >= {{ incremental_watermark() }}
+    greatest({{ prefix }}_sdc_batched_at, {{ prefix }}_sdc_deleted_at) >= {{ since or incremental_watermark() }}
+{%- endmacro %}
+
+{#
+    An incremental build's first step: hold the table against a second build of it (another
+    company's job, a hand run) until this build commits, so two builds never interleave their
+    deletes and inserts. Nothing on a full build, where the table is made anew.
+#}
+{% macro incremental_lock() -%}
+    {%- if is_incremental() -%}lock table {{ this }} in exclusive mode{%- endif -%}
 {%- endmacro %}
 
 {#
@@ -129,7 +141,7 @@
 #}
 {% macro incremental_delete_changed(key_column, changed_keys_sql, newest='max(_loaded_at)') -%}
     {%- if is_incremental() -%}
-        lock table {{ this }} in exclusive mode;
+        {{ incremental_lock() }};
         {% if incremental_watermark_value(newest) is none -%}
         delete from {{ this }}
         {%- else -%}
@@ -157,7 +169,7 @@
 #}
 {% macro incremental_delete_stale(key_column, records_sql) -%}
     {%- if is_incremental() -%}
-        lock table {{ this }} in exclusive mode;
+        {{ incremental_lock() }};
         {% if not incremental_code_is_current() -%}
         delete from {{ this }}
         {%- else -%}

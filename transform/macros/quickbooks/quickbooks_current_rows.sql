@@ -46,28 +46,33 @@
 {% endmacro %}
 
 {#
-    The entities of one type the loader wrote since the incremental model's watermark: changed
-    rows, and entities whose deletion QuickBooks' change-data-capture reported since. A row the
-    model already built from that very load (its lines carry the row's _sdc_batched_at as
-    _loaded_at; the model's key is the last column of its unique_key) is not read again: the late
+    The entities of one type the loader wrote since the incremental model's watermark (`since`, an
+    SQL timestamp): changed rows, and entities whose deletion QuickBooks' change-data-capture
+    reported since, as (source_relation, "Id"). A row the model already built from that very load
+    (its rows carry the raw row's _sdc_batched_at as _loaded_at, and the entity's id in
+    `built_id_column`, by default the last column of its unique_key) is not read again: the late
     window is for rows a build may have missed, and after a first load whose last two minutes
     wrote a whole table (313,000 sales receipt lines at 266,000 QuickBooks records), every build
-    re-read all of it.
+    re-read all of it. `type_column`: for a model holding several entity types (the postings),
+    the column that names the type.
 #}
-{% macro quickbooks_changed_ids(table_name, entity_type) -%}
-    {%- set key_column = config.get('unique_key')[-1] -%}
+{% macro quickbooks_changed_ids(table_name, entity_type, built_id_column=none, type_column=none, since=none) -%}
+    {%- set built_id_column = built_id_column or config.get('unique_key')[-1] -%}
     select source_relation, "Id" from ({{ instance_rows('quickbooks', table_name) }}) as changed
-    where {{ loaded_since_watermark() }}
+    where {{ loaded_since_watermark('changed', since) }}
         and not exists (
             select 1 from {{ this }} as built
             where built.source_relation = changed.source_relation
-                and built.{{ key_column }} = changed."Id"
+                and built.{{ built_id_column }} = changed."Id"
+                {%- if type_column %}
+                and built.{{ type_column }} = '{{ entity_type }}'
+                {%- endif %}
                 and built._loaded_at = changed._sdc_batched_at
                 and changed._sdc_deleted_at is null   -- a deletion is always applied
         )
     union
     select source_relation, "Id" from ({{ instance_rows('quickbooks', 'deleted_objects') }}) as deleted
-    where "Type" = '{{ entity_type }}' and {{ loaded_since_watermark() }}
+    where "Type" = '{{ entity_type }}' and {{ loaded_since_watermark(since=since) }}
 {%- endmacro %}
 
 {# The current rows of the entities an incremental model rebuilds (all of them on a full build). #}

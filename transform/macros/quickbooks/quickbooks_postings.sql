@@ -21,9 +21,10 @@
     total does, and the transaction balances.
 #}
 {% macro quickbooks_postings_from(relation) %}
+{%- set home_amount = quickbooks_home_amount('transaction_amount', 'exchange_rate') %}
 select
     source_relation,
-    posting_id,
+    transaction_type || ':' || transaction_id || ':' || posting_key as posting_id,
     transaction_type,
     transaction_id,
     posting_key,
@@ -32,11 +33,11 @@ select
     account_id,
     case
         when posting_key = 'total' and exchange_rate is not null
-            then amount - sum(amount) over (partition by source_relation, transaction_id)
-        else amount
+            then {{ home_amount }} - sum({{ home_amount }}) over (partition by source_relation, transaction_id)
+        else {{ home_amount }}
     end as amount,
     transaction_amount,
-    transaction_currency,
+    coalesce(currency_code, 'home') as transaction_currency,
     exchange_rate,
     customer_id,
     vendor_id,
@@ -44,28 +45,7 @@ select
     department_id,
     description,
     _loaded_at
-from (
-    select
-        source_relation,
-        transaction_type || ':' || transaction_id || ':' || posting_key as posting_id,
-        transaction_type,
-        transaction_id,
-        posting_key,
-        transaction_date,
-        doc_number,
-        account_id,
-        {{ quickbooks_home_amount('transaction_amount', 'exchange_rate') }} as amount,
-        transaction_amount,
-        coalesce(currency_code, 'home') as transaction_currency,
-        exchange_rate,
-        customer_id,
-        vendor_id,
-        class_id,
-        department_id,
-        description,
-        _loaded_at
-    from {{ relation }}
-) as postings
+from {{ relation }}
 {% endmacro %}
 
 {#
@@ -137,29 +117,13 @@ from (
     {%- set watermark = incremental_watermark_value() if execute and is_incremental() else none -%}
     {%- if watermark is none -%}{{ return(none) }}{%- endif -%}
     {%- set query -%}
-        with candidates as (
-            {%- for transaction_type, table_name in quickbooks_posting_tables().items() %}
-            {{ 'union all' if not loop.first }}
-            select '{{ transaction_type }}' as transaction_type, source_relation, "Id" as transaction_id,
-                   case when _sdc_deleted_at is null then _sdc_batched_at end as built_from
-            from ({{ instance_rows('quickbooks', table_name) }}) as raw
-            where greatest(_sdc_batched_at, _sdc_deleted_at) >= '{{ watermark }}'::timestamp
-            union all
-            select '{{ transaction_type }}', source_relation, "Id", null
-            from ({{ instance_rows('quickbooks', 'deleted_objects') }}) as deleted
-            where "Type" = '{{ transaction_type }}'
-                and greatest(_sdc_batched_at, _sdc_deleted_at) >= '{{ watermark }}'::timestamp
-            {%- endfor %}
-        )
-        select distinct transaction_type, source_relation, transaction_id
-        from candidates
-        where not exists (
-            select from {{ this }} as built
-            where built.transaction_id = candidates.transaction_id
-                and built.transaction_type = candidates.transaction_type
-                and built.source_relation = candidates.source_relation
-                and built._loaded_at = candidates.built_from
-        )
+        {%- for transaction_type, table_name in quickbooks_posting_tables().items() %}
+        {{ 'union all' if not loop.first }}
+        select '{{ transaction_type }}', source_relation, "Id"
+        from ({{ quickbooks_changed_ids(table_name, transaction_type, built_id_column='transaction_id',
+                                        type_column='transaction_type',
+                                        since="'" ~ watermark ~ "'::timestamp") }}) as changed
+        {%- endfor %}
         limit {{ limit + 1 }}
     {%- endset -%}
     {%- set rows = run_query(query).rows -%}

@@ -19,7 +19,7 @@
     on_schema_change='sync_all_columns',
     inputs_digest='quickbooks_posting_rules_digest',
     indexes=[{'columns': ['transaction_id', 'transaction_type', 'source_relation']}],
-    pre_hook="{% if is_incremental() %}lock table {{ this }} in exclusive mode{% endif %}",
+    pre_hook="{{ incremental_lock() }}",
     post_hook="delete from {{ this }} where posting_id is null",
 ) }}
 {%- set changed = quickbooks_changed_transactions() %}
