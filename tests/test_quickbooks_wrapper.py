@@ -446,18 +446,79 @@ def test_an_answer_that_is_not_a_report_stops_the_run_naming_the_stream_and_the_
     assert cut["records"] == [] and "with no Columns and no Rows (its keys: QueryResponse, time)" in cut["error"]
 
 
-def test_the_shipped_catalog_selects_the_stream_as_the_taps_own_discovery_describes_it():
-    """guarded_tap.run() registers the stream in the tap's STANDARD_STREAMS (its do_sync refuses a
-    stream it does not know) and in its discovery; the catalog Meltano passes holds that entry,
-    selected, and vendor_credits (the ledger needs them) selected."""
-    code = ("import json\nfrom tap_quickbooks_wrapper.month_reports import register\nregister([])\n"
+# ---- preferences (preferences.py) ------------------------------------------------------------------
+SYNC_PREFERENCES = r"""
+import json, sys
+from tap_quickbooks_wrapper import preferences
+answer = json.load(sys.stdin)
+
+class Client:
+    asked = []
+    def get(self, url, headers=None, params=None):
+        self.asked.append(url)
+        return answer
+
+client = Client()
+records, error = [], None
+try:
+    records = list(preferences.Preferences(client, {}, {}).sync())
+except preferences.NotPreferences as failure:
+    error = str(failure)
+print(json.dumps({"records": records, "asked": client.asked, "error": error}))
+"""
+
+# GET /preferences in Intuit's shape (abridged): the settings in groups, with the entity's Id and MetaData.
+PREFERENCES = {"Preferences": {
+    "AccountingInfoPrefs": {"FirstMonthOfFiscalYear": "April", "UseAccountNumbers": True, "TaxYearMonth": "January"},
+    "CurrencyPrefs": {"MultiCurrencyEnabled": True, "HomeCurrency": {"value": "CAD"}},
+    "ReportPrefs": {"ReportBasis": "Cash", "CalcAgingReportFromTxnDate": False},
+    "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": True},
+    "domain": "QBO", "sparse": False, "Id": "1", "SyncToken": "6",
+    "MetaData": {"CreateTime": "2024-01-02T09:00:00-08:00", "LastUpdatedTime": "2026-04-02T10:11:12-07:00"}},
+    "time": "2026-11-25T20:00:01.512-08:00"}
+
+
+def sync_preferences(answer) -> dict:
+    done = subprocess.run([str(TAP_PYTHON), "-c", SYNC_PREFERENCES], input=json.dumps(answer), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_preferences_are_one_record_of_the_companys_settings_as_quickbooks_sends_them():
+    synced = sync_preferences(PREFERENCES)
+    assert synced["asked"] == ["/v3/company/{realm_id}/preferences"] and synced["error"] is None
+    assert synced["records"] == [PREFERENCES["Preferences"]]
+
+
+@pytest.mark.parametrize("answer, cause", [
+    (FAULT, "a Fault: An application error has occurred while processing your request (code 10000)"),
+    ({"QueryResponse": {}, "time": "2026-11-25T20:00:02.100-08:00"},
+     "no Preferences with an Id (its keys: QueryResponse, time)"),
+    ({"Preferences": {"AccountingInfoPrefs": {}}}, "no Preferences with an Id (its keys: Preferences)"),
+    ("<html>Service unavailable</html>", "a str ('<html>Service unavailable</html>')"),
+])
+def test_an_answer_that_is_not_the_preferences_stops_the_run_naming_the_stream(answer, cause):
+    synced = sync_preferences(answer)
+    assert synced["records"] == []
+    assert f"(stream preferences, GET /v3/company/{{realm_id}}/preferences) with {cause}." in synced["error"]
+    assert "Fix: run again" in synced["error"]
+
+
+def test_the_shipped_catalog_selects_our_streams_as_the_taps_own_discovery_describes_them():
+    """guarded_tap.run() registers our streams (the month reports and the preferences) in the
+    tap's STANDARD_STREAMS (its do_sync refuses a stream it does not know) and in its discovery;
+    the catalog Meltano passes holds their entries, selected, and vendor_credits (the ledger needs
+    them) selected."""
+    code = ("import json\nfrom tap_quickbooks_wrapper import month_reports, preferences\n"
+            "month_reports.register([])\npreferences.register()\n"
             "from tap_quickbooks.discover import do_discover\nfrom tap_quickbooks.streams import STANDARD_STREAMS\n"
             "print(json.dumps({'standard': sorted(STANDARD_STREAMS), 'streams': do_discover().to_dict()['streams']}))")
     done = subprocess.run([str(TAP_PYTHON), "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     discovered = json.loads(done.stdout)
-    assert discovered["standard"] == ["balance_sheet_report", "deleted_objects", "profit_loss_cash_report",
-                                      "profit_loss_report"]
+    assert discovered["standard"] == ["balance_sheet_report", "deleted_objects", "preferences",
+                                      "profit_loss_cash_report", "profit_loss_report"]
     shipped = {s["tap_stream_id"]: s for s in json.loads((PROJECT / "extract/quickbooks/catalog.json").read_text())["streams"]}
 
     def root(stream: dict) -> dict:
@@ -468,6 +529,9 @@ def test_the_shipped_catalog_selects_the_stream_as_the_taps_own_discovery_descri
         assert root(entry).pop("selected") is True
         assert entry == next(s for s in discovered["streams"] if s["tap_stream_id"] == name)
         assert root(entry) == {k: v for k, v in root(shipped["profit_loss_report"]).items() if k != "selected"}
+    preferences = json.loads(json.dumps(shipped["preferences"]))
+    assert root(preferences).pop("selected") is True
+    assert preferences == next(s for s in discovered["streams"] if s["tap_stream_id"] == "preferences")
     assert root(shipped["vendor_credits"])["selected"] is True
 
 
@@ -535,3 +599,4 @@ with Transformer() as transformer:
     assert Decimal(written["credit_memos"]["RemainingCredit"]) == Decimal("10.25")
     assert Decimal(written["time_activities"]["HourlyRate"]) == Decimal("42.5")
     assert (written["time_activities"]["Hours"], written["time_activities"]["Minutes"]) == (3, 30)
+

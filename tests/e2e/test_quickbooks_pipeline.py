@@ -18,7 +18,8 @@ from truth import QUICKBOOKS_START_DATE, QUICKBOOKS_STREAMS as STREAMS, assert_w
 def content_checksums(stack) -> dict[str, tuple[int, str]]:
     """Row count and a checksum of every business column (not the loader's _sdc_ columns)."""
     sums = {}
-    for stream in [*STREAMS.values(), "deleted_objects", "profit_loss_report", "balance_sheet_report", "vendor_credits"]:
+    for stream in [*STREAMS.values(), "deleted_objects", "profit_loss_report", "balance_sheet_report", "vendor_credits",
+                   "preferences"]:
         columns = [c for (c,) in stack.sql(
             "select column_name from information_schema.columns where table_schema = 'raw_quickbooks' "
             "and table_name = %s and column_name not like '\\_sdc\\_%%' order by column_name", (stream,))]
@@ -49,6 +50,11 @@ def test_every_selected_stream_lands_whole(stack, first_run):
         loaded = stack.scalar(f"select count(*) from raw_quickbooks.{stream}")
         assert loaded == first_run["counts"][entity], f"{stream}: {loaded} rows, QuickBooks has {first_run['counts'][entity]}"
     assert stack.scalar("select count(*) from raw_quickbooks.profit_loss_report") > 600  # one row a day, ~2 years
+    # the company's settings, one row (our wrapper's stream), and its fiscal year read from them
+    assert stack.sql("""select "Id", "AccountingInfoPrefs" ->> 'FirstMonthOfFiscalYear', "CurrencyPrefs" -> 'HomeCurrency'
+                        from raw_quickbooks.preferences""") == [("1", "January", {"value": "USD"})]
+    assert stack.sql("select fiscal_year_start_month, home_currency_code, report_basis "
+                     "from staging.stg_quickbooks__preferences") == [(1, "USD", "Accrual")]
     # every row's version, and the daily P&L's every figure, as the books have them
     assert_warehouse_matches_truth("quickbooks")
 

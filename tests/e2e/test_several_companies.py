@@ -47,8 +47,14 @@ def books(stack, company: str) -> dict:
     assets = {month: amount for month, amount in stack.sql(
         "select to_char(period_month, 'YYYY-MM'), sum(amount) from marts.quickbooks__balance_sheet "
         "where source_relation = %s and section = 'Assets' group by 1", (company,))}
+    # each company's fiscal year closes in its own month (the second's starts in April): the equity it leaves
+    equity: dict[str, dict] = {}
+    for month, row_type, amount in stack.sql(
+            "select to_char(period_month, 'YYYY-MM'), row_type, amount from marts.quickbooks__balance_sheet "
+            "where source_relation = %s and row_type in ('retained_earnings', 'net_income')", (company,)):
+        equity.setdefault(month, {})[row_type] = amount
     return {"invoices": count, "invoices_total": total, "open_ar": open_balance, "aging": aging, "net_income": income,
-            "ledger_net_income": ledger, "total_assets": assets}
+            "ledger_net_income": ledger, "total_assets": assets, "equity": equity}
 
 
 def expected_books(stack, company: str) -> dict:
@@ -59,7 +65,9 @@ def expected_books(stack, company: str) -> dict:
     return {"invoices": t["counts"]["Invoice"], "invoices_total": Decimal(str(t["invoices_total"])),
             "open_ar": Decimal(str(t["open_ar"])), "aging": Decimal(str(t["open_ar"])),
             "net_income": net_income, "ledger_net_income": net_income,
-            "total_assets": {month: Decimal(sheet["total_assets"]) for month, sheet in balance_sheets.items()}}
+            "total_assets": {month: Decimal(sheet["total_assets"]) for month, sheet in balance_sheets.items()},
+            "equity": {month: {"retained_earnings": Decimal(sheet["retained_earnings"]),
+                               "net_income": Decimal(sheet["net_income"])} for month, sheet in balance_sheets.items()}}
 
 
 def company_rows(stack, company: str) -> dict[str, tuple]:
@@ -78,10 +86,11 @@ def run(stack, job: list[str], **env: str):
 
 def without_zero_months(found: dict) -> dict:
     # (and a month the warehouse's UTC today has begun but the company's not: nothing posted yet)
+    months = {m for m, v in found["total_assets"].items() if m != f"{dt.datetime.now(dt.timezone.utc):%Y-%m}" or v}
     return {**found, "net_income": {m: v for m, v in found["net_income"].items() if v},
             "ledger_net_income": {m: v for m, v in found["ledger_net_income"].items() if v},
-            "total_assets": {m: v for m, v in found["total_assets"].items()
-                             if m != f"{dt.datetime.now(dt.timezone.utc):%Y-%m}" or v}}
+            "total_assets": {m: v for m, v in found["total_assets"].items() if m in months},
+            "equity": {m: v for m, v in found["equity"].items() if m in months}}
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +111,9 @@ def test_each_company_loads_into_its_own_schema_and_state(stack, two_companies):
     assert set(first) & set(second), "the companies should share id ranges (that is what keys are tested on)"
     assert first != second, "two businesses, not one loaded twice"
     assert stack.state("dev:tap-quickbooks--second-to-target-postgres"), "the second company keeps its own state"
+    # each company's settings, its fiscal year among them (the second's starts in April)
+    assert dict(stack.sql("select source_relation, fiscal_year_start_month from staging.stg_quickbooks__preferences")) \
+        == {"raw_quickbooks": 1, "raw_quickbooks_second": 4}
 
 
 def test_the_marts_hold_each_company_alone_and_the_group_together(stack, two_companies):

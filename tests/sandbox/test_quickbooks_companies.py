@@ -11,6 +11,7 @@ from intuitlib.client import AuthClient
 from quickbooks import QuickBooks, exceptions
 from quickbooks.objects import Customer, Invoice
 from quickbooks.objects.company_info import CompanyInfo
+from quickbooks.objects.preferences import Preferences
 
 from conftest import Sim
 from tributary_sandbox.vendors import quickbooks as simulator
@@ -75,6 +76,39 @@ def test_each_companys_balance_sheet_truth_is_its_own_report(companies, monkeypa
             totals[row["Summary"]["ColData"][0]["value"]] = row["Summary"]["ColData"][1]["value"]
     assert totals["TOTAL ASSETS"] == truth[month]["total_assets"]
     assert totals["TOTAL LIABILITIES AND EQUITY"] == truth[month]["total_liabilities_and_equity"]
+
+
+def report_amounts(report: dict) -> dict[str, str]:
+    """Each row label of a one-column report and its amount (data rows and section totals)."""
+    amounts, rows = {}, list(report["Rows"]["Row"])
+    while rows:
+        row = rows.pop()
+        rows += row.get("Rows", {}).get("Row", [])
+        for cells in (row.get("ColData"), row.get("Summary", {}).get("ColData")):
+            if cells and cells[1]["value"] != "":
+                amounts[cells[0]["value"]] = cells[1]["value"]
+    return amounts
+
+
+@pytest.mark.parametrize("hooks, realm, first_month, name", [
+    ("", simulator.REALM_ID, 1, "January"), ("/instances/second", SECOND_REALM, 4, "April")])
+def test_each_companys_fiscal_year_is_its_own(companies, monkeypatch, hooks, realm, first_month, name):
+    """The second company's fiscal year starts in April (its preferences, as Intuit's client reads
+    them): its BalanceSheet's Net Income in the last whole June is the profit of April to June,
+    which its own ProfitAndLoss report for those months shows, and the profit before April is in
+    Retained Earnings. The first company's year starts in January."""
+    qb = connect(companies, monkeypatch, hooks, realm)
+    assert Preferences.get(qb=qb).AccountingInfoPrefs.FirstMonthOfFiscalYear == name
+    assert CompanyInfo.get(realm, qb=qb).FiscalYearStartMonth == name
+    truth = companies.ctl("GET", f"{hooks}/_sandbox/quickbooks/truth/balance-sheet")
+    june = max(month for month in list(truth)[:-1] if month.endswith("-06"))
+    year_start = f"{june[:4]}-{first_month:02d}-01"
+    sheet = report_amounts(qb.get_report("BalanceSheet", {"start_date": f"{june}-01", "end_date": f"{june}-30",
+                                                          "accounting_method": "Accrual"}))
+    profit = report_amounts(qb.get_report("ProfitAndLoss", {"start_date": year_start, "end_date": f"{june}-30",
+                                                             "accounting_method": "Accrual"}))
+    assert sheet["Net Income"] == profit["Net Income"] == truth[june]["net_income"]
+    assert sheet["Retained Earnings"] == truth[june]["retained_earnings"]
 
 
 def test_a_token_reads_only_its_own_company(companies, monkeypatch):

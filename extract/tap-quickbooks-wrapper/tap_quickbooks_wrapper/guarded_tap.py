@@ -18,9 +18,10 @@ deletions silently (the answer's first 1000 objects held none). Here:
     current row, so deletions before it are already absent;
   * an answer that holds 1000 objects of one entity may have left some out: the run stops naming
     the entity, the cause and the fix, and the bookmark stays.
-It also adds two streams the tap does not have, balance_sheet_report and profit_loss_cash_report
-(month_reports.py: QuickBooks' BalanceSheet report and its cash-basis ProfitAndLoss, month by
-month), to the tap's own streams before the tap starts.
+It also adds three streams the tap does not have to the tap's own streams before the tap starts:
+balance_sheet_report and profit_loss_cash_report (month_reports.py: QuickBooks' BalanceSheet report
+and its cash-basis ProfitAndLoss, month by month) and preferences (preferences.py: the company's
+settings, its fiscal year among them).
 The wrapper (main.py) runs this module instead of the tap's own executable.
 """
 from __future__ import annotations
@@ -136,11 +137,13 @@ def run() -> None:
     from tap_quickbooks.streams import DeletedObjects
 
     from .month_reports import register as add_month_report_streams
+    from .preferences import register as add_preferences_stream
 
     QuickbooksClient.post = checked(QuickbooksClient.post)
     QuickbooksClient.get = complete_change_feed(QuickbooksClient.get)
     DeletedObjects.sync = advancing_bookmark(DeletedObjects.sync, singer.write_state)
     add_month_report_streams(run_started)   # their current month ends at QuickBooks' today
+    add_preferences_stream()
     sys.exit(main())
 
 

@@ -419,34 +419,3 @@ described as (
         else 'balance_sheet'
     end
 {%- endmacro %}
-
-{#
-    The first month of each company's fiscal year (QuickBooks' company setting, Account and
-    Settings > Advanced > Accounting), as SQL on `source_relation`: the var
-    quickbooks_fiscal_year_start_month is one month for every company (default 1, January), or a
-    month per company's raw schema ({raw_quickbooks: 1, raw_quickbooks_acme: 4}) when a warehouse
-    holds businesses whose years start apart. A month that is not 1-12, or a company the mapping
-    leaves out, stops the build naming the var.
-#}
-{% macro quickbooks_fiscal_year_start_month(source_relation='source_relation') -%}
-    {%- set setting = var('quickbooks_fiscal_year_start_month', 1) -%}
-    {%- set months = setting if setting is mapping else {} -%}
-    {%- set fix = ' (var quickbooks_fiscal_year_start_month: a month 1-12, or one per raw schema, e.g. {raw_quickbooks: 1, raw_quickbooks_acme: 4})' -%}
-    {%- for schema, month in ([('every company', setting)] if setting is not mapping else months.items()) -%}
-        {%- if (month | string) not in ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'] -%}
-            {%- do exceptions.raise_compiler_error('fiscal year of ' ~ schema ~ ': "' ~ month ~ '" is no month' ~ fix) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- if setting is not mapping -%}
-        {{ setting | int }}
-    {%- else -%}
-        {#- a unit test's companies are its fixture's, not the warehouse's -#}
-        {%- for schema in instance_schemas('quickbooks') if schema not in months and execute
-                and model.resource_type != 'unit_test' -%}
-            {%- do exceptions.raise_compiler_error('fiscal year of ' ~ schema ~ ': not given' ~ fix) -%}
-        {%- endfor -%}
-        case {{ source_relation }}
-            {%- for schema, month in months.items() | sort %} when '{{ schema }}' then {{ month | int }}{% endfor %}
-        end
-    {%- endif -%}
-{%- endmacro %}

@@ -3,7 +3,7 @@
     every month's end the report was loaded for (a month still going is compared once ended):
     each account's balance (matched by name, where one account has it), total liabilities, and
     wherever the inventory's value agrees (below) total assets, total equity, Retained Earnings and
-    Net Income too. A fiscal year set wrong (var quickbooks_fiscal_year_start_month) shows here,
+    Net Income too. A fiscal year read wrong (stg_quickbooks__preferences) shows here,
     as Retained Earnings and Net Income split differently.
     Inventory: QuickBooks values it FIFO, which its API does not expose, and the ledger at each
     item's purchase cost; a month where the two values differ is named by a warning instead

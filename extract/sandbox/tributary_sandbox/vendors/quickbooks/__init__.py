@@ -45,9 +45,12 @@ class Simulator:
 
     def __init__(self, world: World, clock: Clock, faults: Faults, state_dir: Path | None = None, *,
                  realm_id: str = REALM_ID, refresh_token: str = INITIAL_REFRESH_TOKEN,
-                 company_name: str = "Tributary Trading Co", tokens_file: str = TOKENS_FILE) -> None:
+                 company_name: str = "Tributary Trading Co", tokens_file: str = TOKENS_FILE,
+                 fiscal_year_start_month: int = 1) -> None:
         self.clock, self.faults = clock, faults
         self.realm_id, self.company_name = realm_id, company_name
+        # The company's fiscal year (its preferences, its BalanceSheet's Retained Earnings and Net Income)
+        self.fiscal_year_start_month = fiscal_year_start_month
         # Every company the app is connected to, by realm id: the API routes and the token endpoint
         # find a request's company here (another one joins through serve_instance).
         self.companies = {realm_id: self}
@@ -87,9 +90,12 @@ class Simulator:
 
 def instance_options(instance: str) -> dict:
     """Another company the same app is connected to (app.py, instances): its own realm id, refresh
-    token and name. The company's ids overlap the first's, as two real companies' do."""
+    token and name. The company's ids overlap the first's, as two real companies' do. Its fiscal
+    year starts in April, not January as the first company's: a warehouse of several businesses
+    holds years that close in different months, and each must close its own."""
     return {"realm_id": instance_realm_id(instance), "refresh_token": f"sandbox-refresh-token-{instance}-0",
-            "company_name": f"{instance.capitalize()} Trading Co", "tokens_file": f"quickbooks-{instance}-refresh-tokens.json"}
+            "company_name": f"{instance.capitalize()} Trading Co",
+            "tokens_file": f"quickbooks-{instance}-refresh-tokens.json", "fiscal_year_start_month": 4}
 
 
 def instance_realm_id(instance: str) -> str:

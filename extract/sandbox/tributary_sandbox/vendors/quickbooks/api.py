@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ...world import cents
-from .data import COMPANY_TZ, ENTITY_BY_LOWER, Books, local_date, month_end, parse_time, qbo_time, utc_at
+from .data import (COMPANY_TZ, ENTITY_BY_LOWER, MONTH_NAMES, Books, fiscal_year_start, local_date, month_end,
+                   parse_time, qbo_time, utc_at)
 
 if TYPE_CHECKING:
     from . import Simulator
@@ -455,15 +456,16 @@ BALANCE_SHEET_LIABILITIES = ("Liabilities", "Liabilities", "Total Liabilities", 
     ("Long-Term Liabilities", "LongTermLiabilities", "Total Long-Term Liabilities", ("Long Term Liability",))])
 
 
-def balance_sheet(b: Books, start: dt.date, end: dt.date, now: dt.datetime, date_macro: str | None = None) -> dict:
+def balance_sheet(b: Books, start: dt.date, end: dt.date, now: dt.datetime, date_macro: str | None = None,
+                  fiscal_year_start_month: int = 1) -> dict:
     """Balances as of `end` (a balance sheet is cumulative: `start` names the period only), in
     QuickBooks' sections. Equity shows Retained Earnings (the account's own postings plus every
     earlier fiscal year's profit, on the Retained Earnings account's row, as QuickBooks closes the
-    year) and Net Income (this fiscal year, January to `end`), so TOTAL ASSETS == TOTAL
+    year) and Net Income (this fiscal year, its first month to `end`), so TOTAL ASSETS == TOTAL
     LIABILITIES AND EQUITY. Accounts with a zero balance are left out."""
     bal: dict[str, int] = {}
     pl_before_year = pl_this_year = 0
-    fy_start = dt.date(end.year, 1, 1).isoformat()   # the company's fiscal year starts in January (preferences)
+    fy_start = fiscal_year_start(end, fiscal_year_start_month).isoformat()
     end_s = end.isoformat()
     for day, accts in b.ledger().items():
         if day > end_s:
@@ -581,7 +583,8 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
         return reply({"CompanyInfo": {
             "Id": "1", "SyncToken": "4", "domain": "QBO", "sparse": False, "CompanyName": simulator.company_name,
             "LegalName": "Tributary Trading Company LLC", "Country": "US", "SupportedLanguages": "en",
-            "FiscalYearStartMonth": "January", "Email": {"Address": "books@tributary-trading.com"},
+            "FiscalYearStartMonth": MONTH_NAMES[simulator.fiscal_year_start_month],
+            "Email": {"Address": "books@tributary-trading.com"},
             "WebAddr": {"URI": "https://www.tributary-trading.com"},
             "CompanyAddr": {"Id": "1", "Line1": "1 Harbor Way", "City": "San Francisco", "CountrySubDivisionCode": "CA",
                             "PostalCode": "94107", "Country": "US"},
@@ -597,7 +600,8 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
             return refused
         created = qbo_time(utc_at(simulator.world.start - dt.timedelta(days=30), 16))
         return reply({"Preferences": {
-            "AccountingInfoPrefs": {"FirstMonthOfFiscalYear": "January", "UseAccountNumbers": True,
+            "AccountingInfoPrefs": {"FirstMonthOfFiscalYear": MONTH_NAMES[simulator.fiscal_year_start_month],
+                                    "UseAccountNumbers": True,
                                     "TaxYearMonth": "January", "ClassTrackingPerTxn": False,
                                     "TrackDepartments": False, "CustomerTerminology": "Customers"},
             "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True, "QuantityWithPriceAndRate": True,
@@ -751,7 +755,8 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
                                   f"({'Total' if name == 'BalanceSheet' else 'Total, Days, Month'})"))
         if name == "ProfitAndLoss":
             return reply(profit_and_loss(simulator.books, start, end, by, simulator.clock.now(), date_macro, method))
-        return reply(balance_sheet(simulator.books, start, end, simulator.clock.now(), date_macro))
+        return reply(balance_sheet(simulator.books, start, end, simulator.clock.now(), date_macro,
+                                   simulator.fiscal_year_start_month))
 
     base = "/v3/company/{realm}"
     app.add_routes([web.get(base + "/companyinfo/{cid}", company_info),

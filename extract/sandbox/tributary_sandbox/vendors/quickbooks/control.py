@@ -30,8 +30,8 @@ from ...world import cents
 from . import NAME
 from .api import fmt_money, monthly_pl_totals, profit_and_loss
 from .auth import ACCESS_TOKEN_TTL, CLIENT_ID, CLIENT_SECRET
-from .data import (ENTITIES, bundled_lines, item_lines, local_date, month_end, recompute_balances, ref, sales_lines,
-                   to_cents, txn_tax_detail)
+from .data import (ENTITIES, bundled_lines, fiscal_year_start, item_lines, local_date, month_end, recompute_balances,
+                   ref, sales_lines, to_cents, txn_tax_detail)
 
 if TYPE_CHECKING:
     from . import Simulator
@@ -147,8 +147,9 @@ def balance_sheet_truth(simulator: "Simulator") -> dict:
     the world's first month to today's: as of the month's last day, or today for the current one.
     Every balance-sheet account (by its Classification) has its balance in natural sign (assets,
     liabilities and equity each positive when normal); the Retained Earnings account's holds, as
-    the report's row does, the profit of every fiscal year before the as-of day's (January fiscal
-    years); net_income is the fiscal year to date, as the report's Net Income row."""
+    the report's row does, the profit of every fiscal year before the as-of day's (the company's
+    fiscal years: Simulator.fiscal_year_start_month); net_income is the fiscal year to date, as
+    the report's Net Income row."""
     b = simulator.books
     today = local_date(simulator.clock.now())
     classification = {aid: a["Classification"] for aid, a in b.rows["Account"].items()}
@@ -156,7 +157,7 @@ def balance_sheet_truth(simulator: "Simulator") -> dict:
                               key=int)
     retained_id = next(aid for aid, a in b.rows["Account"].items() if a["AccountSubType"] == "RetainedEarnings")
     debits: dict[str, int] = {}            # balance-sheet accounts, debit cents
-    profit_by_year: dict[int, int] = {}    # income less expenses, cents
+    profit_by_year: dict[dt.date, int] = {}    # income less expenses by fiscal year (its first day), cents
     days = sorted(b.ledger().items())
     posted = 0
     out: dict[str, dict] = {}
@@ -169,10 +170,12 @@ def balance_sheet_truth(simulator: "Simulator") -> dict:
                 if aid in on_balance_sheet:
                     debits[aid] = debits.get(aid, 0) + debit
                 else:
-                    profit_by_year[int(day[:4])] = profit_by_year.get(int(day[:4]), 0) - debit
+                    year = fiscal_year_start(dt.date.fromisoformat(day), simulator.fiscal_year_start_month)
+                    profit_by_year[year] = profit_by_year.get(year, 0) - debit
             posted += 1
-        net_income = profit_by_year.get(as_of.year, 0)
-        earlier_years = sum(v for year, v in profit_by_year.items() if year < as_of.year)
+        this_year = fiscal_year_start(as_of, simulator.fiscal_year_start_month)
+        net_income = profit_by_year.get(this_year, 0)
+        earlier_years = sum(v for year, v in profit_by_year.items() if year < this_year)
         natural = {aid: debits.get(aid, 0) * (1 if classification[aid] == "Asset" else -1) for aid in on_balance_sheet}
         natural[retained_id] += earlier_years
         total_assets = sum(v for aid, v in natural.items() if classification[aid] == "Asset")

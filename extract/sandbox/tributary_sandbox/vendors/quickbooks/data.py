@@ -722,6 +722,17 @@ def month_end(y: int, m: int) -> dt.date:
     return (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
 
 
+# QuickBooks names months in English in its preferences, whatever the company's language.
+MONTH_NAMES = (None, "January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
+
+
+def fiscal_year_start(day: dt.date, first_month: int) -> dt.date:
+    """The first day of the fiscal year `day` is in, for a year starting in `first_month` (the
+    company's preferences: AccountingInfoPrefs.FirstMonthOfFiscalYear)."""
+    return dt.date(day.year - (1 if day.month < first_month else 0), first_month, 1)
+
+
 def _months(first: dt.date, last: dt.date) -> list[tuple[int, int]]:
     out, y, m = [], first.year, first.month
     while (y, m) <= (last.year, last.month):

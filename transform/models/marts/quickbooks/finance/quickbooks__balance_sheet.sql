@@ -4,11 +4,9 @@
     (assets as debits, liabilities and equity as credits, each positive when normal), and profit
     rolled into equity: "Retained Earnings" holds every earlier fiscal year's net income (with
     anything posted to the account itself) and "Net Income" the fiscal year to date. So assets =
-    liabilities + equity every month (tested). The fiscal year starts in the month of the var
-    quickbooks_fiscal_year_start_month (QuickBooks' company setting; default 1, January; one per
-    company where they differ: macros/quickbooks/quickbooks_postings.sql).
+    liabilities + equity every month (tested). Each company's fiscal year starts in the month its
+    QuickBooks preferences name (stg_quickbooks__preferences).
 #}
-{% set fiscal_year_start_month = quickbooks_fiscal_year_start_month('source_relation') %}
 
 with trial_balance as (
     select * from {{ ref('quickbooks__trial_balance') }}
@@ -18,19 +16,26 @@ default_accounts as (
     select * from {{ ref('int_quickbooks__default_accounts') }}
 ),
 
+preferences as (
+    select * from {{ ref('stg_quickbooks__preferences') }}
+),
+
 months as (
     select distinct
-        source_relation,
-        period_month,
-        period_end_date as as_of_date,
-        -- the first month of the fiscal year this month is in (the company's)
+        trial_balance.source_relation,
+        trial_balance.period_month,
+        trial_balance.period_end_date as as_of_date,
+        -- the first month of the fiscal year this month is in (the company's; a company without
+        -- preferences gets none, and the test that every company has them fails, naming it)
         make_date(
-            extract(year from period_month)::int
-                - case when extract(month from period_month) < {{ fiscal_year_start_month }} then 1 else 0 end,
-            {{ fiscal_year_start_month }},
+            extract(year from trial_balance.period_month)::int
+                - case when extract(month from trial_balance.period_month) < preferences.fiscal_year_start_month
+                    then 1 else 0 end,
+            preferences.fiscal_year_start_month,
             1
         ) as fiscal_year_start
     from trial_balance
+    left join preferences on preferences.source_relation = trial_balance.source_relation
 ),
 
 -- Profit for each month (income less expenses: the credits less debits of profit-and-loss accounts)
