@@ -21,7 +21,8 @@ deletions silently (the answer's first 1000 objects held none). Here:
 It also adds three streams the tap does not have to the tap's own streams before the tap starts:
 balance_sheet_report and profit_loss_cash_report (month_reports.py: QuickBooks' BalanceSheet report
 and its cash-basis ProfitAndLoss, month by month) and preferences (preferences.py: the company's
-settings, its fiscal year among them).
+settings, its fiscal year among them). And it makes the tap's record handling faster without
+changing a byte of its output (transform_speedups.py).
 The wrapper (main.py) runs this module instead of the tap's own executable.
 """
 from __future__ import annotations
@@ -138,12 +139,14 @@ def run() -> None:
 
     from .month_reports import register as add_month_report_streams
     from .preferences import register as add_preferences_stream
+    from .transform_speedups import install as speed_up_record_transform
 
     QuickbooksClient.post = checked(QuickbooksClient.post)
     QuickbooksClient.get = complete_change_feed(QuickbooksClient.get)
     DeletedObjects.sync = advancing_bookmark(DeletedObjects.sync, singer.write_state)
     add_month_report_streams(run_started)   # their current month ends at QuickBooks' today
     add_preferences_stream()
+    speed_up_record_transform()   # the same records, in about half the tap's time
     sys.exit(main())
 
 
