@@ -4,6 +4,7 @@ run by Meltano against the sandbox, checked against the sandbox's own books."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import psycopg
@@ -318,6 +319,28 @@ def test_a_hostile_transaction_id_is_built_and_deleted_like_any_other(stack, fir
     assert postings(hostile_id) == []
     stack.sql('delete from raw_quickbooks.invoices where "Id" = %s returning 1', (hostile_id,))
     assert_a_full_refresh_changes_nothing(stack, "quickbooks", 12)
+
+
+def test_a_company_without_its_preferences_stops_the_build_before_the_balance_sheet(stack, first_run):
+    """The balance sheet closes each fiscal year in the month the company's preferences name. Without
+    them (an upgraded warehouse whose company's job has not run since), the build stops at the
+    trial balance's test naming what is missing, and the last balance sheet stays; the company's
+    next run loads them again."""
+    def balance_sheet() -> tuple:
+        return tuple(stack.sql("select count(*), md5(string_agg(b::text, '|' order by b::text)) "
+                               "from marts.quickbooks__balance_sheet as b")[0])
+
+    before = balance_sheet()
+    stack.sql("with gone as (delete from raw_quickbooks.preferences returning 1) select count(*) from gone")
+    stopped = stack.meltano("invoke", "dbt:build_quickbooks")
+    assert not stopped.ok
+    assert "every_quickbooks_company_has_its_preferences_loaded" in stopped.output, stopped.output[-3000:]
+    assert re.search(r"SKIP relation marts\.quickbooks__balance_sheet\b", stopped.output), stopped.output[-3000:]
+    assert balance_sheet() == before
+    rerun = stack.meltano("run", "quickbooks")
+    assert rerun.ok, rerun.output[-3000:]
+    assert stack.scalar("select fiscal_year_start_month from staging.stg_quickbooks__preferences") == 1
+    assert balance_sheet() == before
 
 
 @pytest.mark.slow  # two more job runs; the full-refresh check is in make test too

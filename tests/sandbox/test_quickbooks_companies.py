@@ -109,6 +109,10 @@ def test_each_companys_fiscal_year_is_its_own(companies, monkeypatch, hooks, rea
                                                              "accounting_method": "Accrual"}))
     assert sheet["Net Income"] == profit["Net Income"] == truth[june]["net_income"]
     assert sheet["Retained Earnings"] == truth[june]["retained_earnings"]
+    # a report asked for without dates covers QuickBooks' default: this fiscal year to date
+    year, month = (int(part) for part in list(truth)[-1].split("-"))
+    undated = qb.get_report("ProfitAndLoss")
+    assert undated["Header"]["StartPeriod"] == f"{year - (month < first_month)}-{first_month:02d}-01"
 
 
 def test_a_token_reads_only_its_own_company(companies, monkeypatch):

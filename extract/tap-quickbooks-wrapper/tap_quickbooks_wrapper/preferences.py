@@ -46,6 +46,8 @@ def not_preferences(answer) -> str | None:
     if not isinstance(answer, dict):
         return f"a {type(answer).__name__} ({str(answer)[:200]!r})"
     fault = answer.get("Fault") or answer.get("fault")
+    if fault and not isinstance(fault, dict):
+        return f"a Fault: {str(fault)[:200]!r}"
     if fault:
         errors = fault.get("Error") or fault.get("error") or [{}]
         first = errors[0] if isinstance(errors, list) and errors else {}
@@ -60,8 +62,9 @@ def not_preferences(answer) -> str | None:
 class Preferences(Stream):
     stream_name = "preferences"
     endpoint = "/v3/company/{realm_id}/preferences"
-    replication_method = "FULL_TABLE"
-    # (discovery marks the first replication key as always read: the entity's MetaData, as the tap's own)
+    replication_method = "FULL_TABLE"   # one request, every run: no bookmark
+    # replication_keys stays the tap's ['MetaData']: its discovery marks the first one as always
+    # read, and the SCHEMA message names it (the loader upserts by Id and ignores it).
 
     def sync(self):
         answer = self.client.get(self.endpoint)

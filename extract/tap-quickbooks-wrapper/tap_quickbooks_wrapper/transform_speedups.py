@@ -26,19 +26,20 @@ TRANSFORM_MODULE = importlib.import_module("singer.transform")
 
 # What QuickBooks sends: a date, or a date and time to the second (a fraction of up to 6 digits)
 # with Z or an offset, or none.
-ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?)?")
+ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?)?",
+                           re.ASCII)
 
 
-def strptime_to_utc(value, dateutil_parse=TRANSFORM_MODULE.strptime_to_utc):
+def strptime_to_utc(value, library_parse=TRANSFORM_MODULE.strptime_to_utc):
     """singer.utils.strptime_to_utc's result (an aware UTC datetime, a naive time taken as UTC),
     through the standard library for the ISO shapes above, through dateutil for anything else."""
     if isinstance(value, str) and ISO_DATE_TIME.fullmatch(value):
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:   # e.g. February 30th: dateutil's error, as before
-            return dateutil_parse(value)
+            return library_parse(value)
         return parsed.replace(tzinfo=pytz.UTC) if parsed.tzinfo is None else parsed.astimezone(pytz.UTC)
-    return dateutil_parse(value)
+    return library_parse(value)
 
 
 def schema_dict_made_once(to_dict):

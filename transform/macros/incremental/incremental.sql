@@ -24,8 +24,8 @@
     and deleted_objects) whose batches commit in parallel, and a second loader (a hand run beside
     a schedule) can commit an earlier stamp after a later one. Re-reading the two minutes before
     the watermark covers those; an hourly job re-reads little more than what changed. QuickBooks'
-    line tables also skip, within the window, a row they already built from that very load
-    (quickbooks_changed_ids): a first load's last two minutes can be a whole table.
+    line tables and its postings also skip, within the window, a row they already built from that
+    very load (quickbooks_changed_ids): a first load's last two minutes can be a whole table.
     Deletions count as writes: ACTIVATE_VERSION stamps _sdc_deleted_at with the load's time, a
     tombstone moves _sdc_batched_at.
 #}

@@ -738,10 +738,12 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
                                   "accounting_method=Cash is not supported by the sandbox for BalanceSheet "
                                   "(its ProfitAndLoss has both bases)"))
         today = local_date(simulator.clock.now())
-        # No dates: QuickBooks' default range, this (January) fiscal year to date, named in the header.
-        date_macro = None if {"start_date", "end_date"} & set(request.query) else "this calendar year-to-date"
+        # No dates: QuickBooks' default range, this fiscal year to date (the company's), named in the header.
+        year_start = fiscal_year_start(today, simulator.fiscal_year_start_month)
+        date_macro = (None if {"start_date", "end_date"} & set(request.query)
+                      else "this calendar year-to-date" if year_start.month == 1 else "this fiscal year-to-date")
         try:
-            start = dt.date.fromisoformat(request.query.get("start_date", today.replace(month=1, day=1).isoformat()))
+            start = dt.date.fromisoformat(request.query.get("start_date", year_start.isoformat()))
             end = dt.date.fromisoformat(request.query.get("end_date", today.isoformat()))
         except ValueError:
             return fault(QboError(400, "2010", "Request has invalid or unsupported property",

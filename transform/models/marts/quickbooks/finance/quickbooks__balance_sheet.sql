@@ -25,8 +25,8 @@ months as (
         trial_balance.source_relation,
         trial_balance.period_month,
         trial_balance.period_end_date as as_of_date,
-        -- the first month of the fiscal year this month is in (the company's; a company without
-        -- preferences gets none, and the test that every company has them fails, naming it)
+        -- the first month of the fiscal year this month is in (the company's: a company without
+        -- preferences stops the build at the trial balance's test, before this model)
         make_date(
             extract(year from trial_balance.period_month)::int
                 - case when extract(month from trial_balance.period_month) < preferences.fiscal_year_start_month
