@@ -17,6 +17,7 @@ from tap_quickbooks_wrapper import guarded_tap  # noqa: E402
 from tap_quickbooks_wrapper.guarded_tap import (  # noqa: E402
     BatchItemFault, ChangeFeedTruncated, checked, complete_change_feed,
 )
+from tap_quickbooks_wrapper.faults import fault_text  # noqa: E402
 from tap_quickbooks_wrapper.main import (  # noqa: E402
     claim_company,
     ConfigError, TokenStore, bounded_cdc_state, check_config, diagnose, with_report_restatement,
@@ -446,6 +447,27 @@ def test_an_answer_that_is_not_a_report_stops_the_run_naming_the_stream_and_the_
     assert cut["records"] == [] and "with no Columns and no Rows (its keys: QueryResponse, time)" in cut["error"]
 
 
+
+@pytest.mark.parametrize("answer, text", [
+    (FAULT, "a Fault: An application error has occurred while processing your request (code 10000, "
+            "System Failure Error: Could not generate the report)"),
+    ({"fault": {"error": [{"message": "Token expired", "code": "3200"}]}}, "a Fault: Token expired (code 3200)"),
+    ({"Fault": {"type": "ValidationFault", "Error": ["not an object"]}}, "a Fault: ValidationFault (code ?)"),
+    ({"Fault": {"Error": []}}, "a Fault: no message (code ?)"),
+    ({"Fault": "Service unavailable"}, "a Fault: 'Service unavailable'"),
+    ({"Fault": ["a", "list"]}, "a Fault: \"['a', 'list']\""),
+    ({"Rows": {}}, None),
+])
+def test_every_shape_of_fault_reads_as_one_line_naming_it(answer, text):
+    assert fault_text(answer) == text
+
+
+def test_a_report_answer_whose_fault_is_text_stops_the_run_naming_it():
+    run = sync_month_report([{"Fault": "Service unavailable"}], start_date="2026-11-01T00:00:00Z")
+    assert run["records"] == []
+    assert "(stream balance_sheet_report, start_date=2026-11-01, end_date=2026-11-25, accounting_method=Accrual) " \
+           "with a Fault: 'Service unavailable', not a report." in run["error"]
+
 # ---- preferences (preferences.py) ------------------------------------------------------------------
 SYNC_PREFERENCES = r"""
 import json, sys
@@ -492,7 +514,9 @@ def test_the_preferences_are_one_record_of_the_companys_settings_as_quickbooks_s
 
 
 @pytest.mark.parametrize("answer, cause", [
-    (FAULT, "a Fault: An application error has occurred while processing your request (code 10000)"),
+    (FAULT, "a Fault: An application error has occurred while processing your request (code 10000, "
+            "System Failure Error: Could not generate the report)"),
+    ({"Fault": "throttled"}, "a Fault: 'throttled'"),
     ({"QueryResponse": {}, "time": "2026-11-25T20:00:02.100-08:00"},
      "no Preferences with an Id (its keys: QueryResponse, time)"),
     ({"Preferences": {"AccountingInfoPrefs": {}}}, "no Preferences with an Id (its keys: Preferences)"),

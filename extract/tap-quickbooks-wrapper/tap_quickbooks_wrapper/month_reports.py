@@ -40,6 +40,7 @@ from singer.utils import strptime_to_utc
 from tap_quickbooks import discover
 from tap_quickbooks.streams import STANDARD_STREAMS, ReportStream
 
+from .faults import fault_text
 from .main import DEFAULT_REPORT_RESTATEMENT_DAYS   # the P&L's: one setting, report_restatement_days
 
 SCHEMA = {
@@ -82,13 +83,9 @@ def not_a_report(answer) -> str | None:
     """Why `answer` is not a report, or None. Without data QuickBooks may leave Rows out."""
     if not isinstance(answer, dict):
         return f"a {type(answer).__name__} ({str(answer)[:200]!r})"
-    fault = answer.get("Fault") or answer.get("fault")
+    fault = fault_text(answer)
     if fault:
-        errors = fault.get("Error") or fault.get("error") or [{}]
-        first = errors[0] if isinstance(errors, list) and errors else {}
-        detail = first.get("Detail") or first.get("detail")
-        return (f"a Fault: {first.get('Message') or first.get('message') or fault.get('type') or 'no message'} "
-                f"(code {first.get('code', '?')}{', ' + str(detail) if detail else ''})")
+        return fault
     missing = [key for key in ("Columns", "Rows") if key not in answer
                and not (key == "Rows" and has_no_data(answer))]
     if missing:

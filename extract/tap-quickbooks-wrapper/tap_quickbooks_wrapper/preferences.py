@@ -19,6 +19,8 @@ from __future__ import annotations
 from tap_quickbooks import discover
 from tap_quickbooks.streams import STANDARD_STREAMS, Stream
 
+from .faults import fault_text
+
 # The groups of settings Intuit documents for the entity; each one lands as a JSON column.
 SETTING_GROUPS = ("AccountingInfoPrefs", "CurrencyPrefs", "ReportPrefs", "TaxPrefs", "SalesFormsPrefs",
                   "ProductAndServicesPrefs", "VendorAndPurchasesPrefs", "TimeTrackingPrefs",
@@ -45,14 +47,9 @@ def not_preferences(answer) -> str | None:
     """Why `answer` is not a Preferences answer, or None."""
     if not isinstance(answer, dict):
         return f"a {type(answer).__name__} ({str(answer)[:200]!r})"
-    fault = answer.get("Fault") or answer.get("fault")
-    if fault and not isinstance(fault, dict):
-        return f"a Fault: {str(fault)[:200]!r}"
+    fault = fault_text(answer)
     if fault:
-        errors = fault.get("Error") or fault.get("error") or [{}]
-        first = errors[0] if isinstance(errors, list) and errors else {}
-        return (f"a Fault: {first.get('Message') or first.get('message') or fault.get('type') or 'no message'} "
-                f"(code {first.get('code', '?')})")
+        return fault
     preferences = answer.get("Preferences")
     if not isinstance(preferences, dict) or not preferences.get("Id"):
         return f"no Preferences with an Id (its keys: {', '.join(sorted(answer)) or 'none'})"
