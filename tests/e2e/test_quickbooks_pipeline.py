@@ -144,7 +144,7 @@ def assert_the_ledger_matches_the_books(stack) -> None:
         assert set(ledger) == set(books), (model, set(ledger) ^ set(books))
         for month, figures in books.items():
             for section, key in (("Income", "income"), ("Cost of Goods Sold", "cogs"), ("Expenses", "expenses"),
-                                 ("net_income", "net_income")):
+                                 ("Other Expenses", "other_expenses"), ("net_income", "net_income")):
                 assert ledger[month].get(section, Decimal(0)) == Decimal(str(figures[key])), f"{model} {month} {section}"
     assert truth["cash_basis_pl_by_month"] != truth["pl_by_month"]   # unpaid invoices and bills part the two
 
@@ -169,6 +169,46 @@ def assert_the_ledger_matches_the_books(stack) -> None:
 
 def test_the_ledger_matches_the_books(stack, first_run):
     assert_the_ledger_matches_the_books(stack)
+
+
+def test_euro_forms_settle_at_their_own_rate_and_the_difference_is_a_realized_gain_or_loss(stack, first_run):
+    """The company has multicurrency on and trades in euros (the sandbox's project_foreign_currency):
+    its euro invoices and bills post to the euro A/R and A/P at their own rate, and each payment
+    takes them off at that rate, so what the euro A/R holds is exactly the open invoices' home
+    balances, and the rate a payment came in at is a realized gain or loss in the P&L."""
+    assert stack.sql("select home_currency_code, is_multicurrency_enabled from staging.stg_quickbooks__preferences") \
+        == [("USD", True)]
+    accounts = dict(stack.sql("select account_sub_type || ':' || currency_code, account_id from staging.stg_quickbooks__accounts "
+                              "where currency_code = 'EUR' or account_sub_type = 'ExchangeGainOrLoss'"))
+    assert stack.sql("select currency_code, receivable_account_id, payable_account_id "
+                     "from intermediate.int_quickbooks__currency_accounts") == [
+        ("EUR", accounts["AccountsReceivable:EUR"], accounts["AccountsPayable:EUR"])]
+    # what the euro A/R and A/P hold today: the open euro invoices and bills, at their own rate
+    open_home = dict(stack.sql("""select 'AccountsReceivable', sum(home_balance) from marts.quickbooks__invoices
+                                  where currency_code = 'EUR'
+                                  union all
+                                  select 'AccountsPayable', sum(home_balance) from staging.stg_quickbooks__bills
+                                  where currency_code = 'EUR'"""))
+    assert open_home["AccountsReceivable"] > 0 and open_home["AccountsPayable"] > 0
+    for kind, sign in (("AccountsReceivable", 1), ("AccountsPayable", -1)):
+        balance = stack.scalar("select sum(amount) from marts.quickbooks__general_ledger where account_id = %s",
+                               (accounts[f"{kind}:EUR"],))
+        assert sign * balance == open_home[kind], kind
+    # the agings: the open ones (an invoice paid in two parts may leave its rounding cent on the A/R)
+    assert stack.sql("select currency_code, sum(total_open_home_balance) from marts.quickbooks__ar_aging "
+                     "where currency_code = 'EUR' group by 1") == stack.sql(
+        "select 'EUR', sum(home_balance) from marts.quickbooks__invoices where currency_code = 'EUR' and balance > 0")
+    assert stack.sql("select currency_code, sum(total_open_home_balance) from marts.quickbooks__ap_aging "
+                     "where currency_code = 'EUR' group by 1") == stack.sql(
+        "select 'EUR', sum(home_balance) from staging.stg_quickbooks__bills where currency_code = 'EUR' and balance > 0")
+    # every euro payment's gain or loss, and nothing else, in Exchange Gain or Loss: the books' figure
+    gains = stack.sql("select transaction_type, count(*), sum(amount) from marts.quickbooks__general_ledger "
+                      "where account_id = %s group by 1 order by 1", (accounts["ExchangeGainOrLoss:USD"],))
+    assert [kind for kind, *_ in gains] == ["BillPayment", "Payment"] and all(n > 5 for _, n, _ in gains)
+    books = sum(Decimal(str(month["other_expenses"])) for month in first_run["pl_by_month"].values())
+    assert sum(amount for *_, amount in gains) == books != 0
+    assert stack.scalar("select count(*) from marts.quickbooks__general_ledger where posting_key = 'exchange_gain_or_loss' "
+                        "and transaction_currency = 'home'") == 0
 
 
 def test_invoice_lines_keep_bundles_and_half_hours_as_quickbooks_sends_them(stack, first_run):

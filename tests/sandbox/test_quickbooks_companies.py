@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from intuitlib.client import AuthClient
 from quickbooks import QuickBooks, exceptions
-from quickbooks.objects import Customer, Invoice
+from quickbooks.objects import Account, Customer, Invoice, Payment
 from quickbooks.objects.company_info import CompanyInfo
 from quickbooks.objects.preferences import Preferences
 
@@ -113,6 +113,34 @@ def test_each_companys_fiscal_year_is_its_own(companies, monkeypatch, hooks, rea
     year, month = (int(part) for part in list(truth)[-1].split("-"))
     undated = qb.get_report("ProfitAndLoss")
     assert undated["Header"]["StartPeriod"] == f"{year - (month < first_month)}-{first_month:02d}-01"
+
+
+def test_the_first_company_trades_in_euros_as_intuits_client_reads_it(companies, monkeypatch):
+    """Multicurrency on in the first company only. Its euro invoices carry their rate and home
+    amount; a euro payment's rate is the day's; the euro A/R is its own account; and the
+    ProfitAndLoss report shows the realized gain or loss under Other Expenses, which its Net
+    Income includes. The second company has multicurrency off and no such sections."""
+    first = connect(companies, monkeypatch, "", simulator.REALM_ID)
+    prefs = Preferences.get(qb=first).CurrencyPrefs
+    assert prefs.MultiCurrencyEnabled is True and prefs.HomeCurrency.value == "USD"
+    euro = Invoice.where("CurrencyRef = 'EUR'", max_results=1000, qb=first)
+    assert len(euro) > 5
+    for invoice in euro:
+        assert round(invoice.TotalAmt * invoice.ExchangeRate, 2) == invoice.HomeTotalAmt
+    receivable = {a.Name: a for a in Account.where("AccountType = 'Accounts Receivable'", qb=first)}
+    assert receivable["Accounts Receivable (A/R) - EUR"].CurrencyRef.value == "EUR"
+    payments = [p for p in Payment.where("", max_results=1000, qb=first) if p.CurrencyRef.value == "EUR"]
+    assert payments and {p.ARAccountRef.value for p in payments} == {receivable["Accounts Receivable (A/R) - EUR"].Id}
+    assert len({p.ExchangeRate for p in payments}) > 1    # the rate moves from day to day
+    truth = companies.ctl("GET", "/_sandbox/quickbooks/truth")["pl_by_month"]
+    month = max(m for m, figures in truth.items() if figures["other_expenses"] and m < list(truth)[-1])
+    profit = report_amounts(first.get_report("ProfitAndLoss", {"start_date": f"{month}-01", "end_date": f"{month}-28",
+                                                               "accounting_method": "Accrual"}))
+    assert "Exchange Gain or Loss" in profit and "Total Other Expenses" in profit
+    assert float(profit["Net Income"]) == round(float(profit["Net Operating Income"]) + float(profit["Net Other Income"]), 2)
+    second = connect(companies, monkeypatch, "/instances/second", SECOND_REALM)
+    assert Preferences.get(qb=second).CurrencyPrefs.MultiCurrencyEnabled is False
+    assert "Net Other Income" not in report_amounts(second.get_report("ProfitAndLoss"))
 
 
 def test_a_token_reads_only_its_own_company(companies, monkeypatch):

@@ -265,19 +265,34 @@ def test_cdc_answers_at_most_1000_objects(sim):
 
 
 # ---- reports -----------------------------------------------------------------------------------
-PL_TYPES = {"Income": -1, "Cost of Goods Sold": 1, "Expense": 1}
+PL_TYPES = {"Income": -1, "Cost of Goods Sold": 1, "Expense": 1, "Other Expense": 1}
 
 
 def _pl_from_transactions(sim, start: str, end: str) -> dict[str, Decimal]:
-    """Independent accrual P&L from raw transactions: {account name: amount in natural sign}."""
+    """Independent accrual P&L from raw transactions: {account name: amount in natural sign}, in
+    the home currency: a foreign-currency line at its transaction's ExchangeRate, to the cent; a
+    payment in a foreign currency gains or loses what its money and its invoices' (or bills')
+    rates set apart."""
     accounts = {a["Id"]: a for a in sim.all_rows("Account")}
     items = {i["Id"]: i for i in sim.all_rows("Item")}
     out: dict[str, Decimal] = {}
 
-    def add(acct_id, amount):
+    def home(amount, t) -> Decimal:
+        return (Decimal(amount) * Decimal(str(t.get("ExchangeRate", 1)))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+    def add(acct_id, amount, t=None):
         a = accounts[acct_id]
         if a["AccountType"] in PL_TYPES:
-            out[a["Name"]] = out.get(a["Name"], Decimal(0)) + amount
+            out[a["Name"]] = out.get(a["Name"], Decimal(0)) + (home(amount, t) if t else amount)
+
+    for entity, form_entity, sign in (("Payment", "Invoice", 1), ("BillPayment", "Bill", -1)):
+        forms = {f["Id"]: f for f in sim.all_rows(form_entity, where=None)}
+        for t in sim.all_rows(entity, where=None):
+            if "ExchangeRate" in t and start <= t["TxnDate"] <= end:
+                settled = sum(home(D(str(ln["Amount"])), forms[ln["LinkedTxn"][0]["TxnId"]]) for ln in t["Line"])
+                loss = sign * (settled - home(D(str(t["TotalAmt"])), t))
+                gain_or_loss = next(a["Id"] for a in accounts.values() if a["AccountSubType"] == "ExchangeGainOrLoss")
+                add(gain_or_loss, loss)
 
     for entity, sign in (("Invoice", 1), ("SalesReceipt", 1), ("CreditMemo", -1), ("RefundReceipt", -1)):
         for t in sim.all_rows(entity, where=None):
@@ -285,14 +300,14 @@ def _pl_from_transactions(sim, start: str, end: str) -> dict[str, Decimal]:
                 continue
             for ln in item_lines(t["Line"]):
                 item = items[ln["SalesItemLineDetail"]["ItemRef"]["value"]]
-                add(item["IncomeAccountRef"]["value"], sign * D(ln["Amount"]))
+                add(item["IncomeAccountRef"]["value"], sign * D(ln["Amount"]), t)
                 if item["Type"] == "Inventory":
                     add(item["ExpenseAccountRef"]["value"], sign * D(str(ln["SalesItemLineDetail"]["Qty"])) * D(item["PurchaseCost"]))
     for entity, sign in (("Bill", 1), ("Purchase", 1), ("VendorCredit", -1)):
         for t in sim.all_rows(entity, where=None):
             if start <= t["TxnDate"] <= end:
                 for ln in t["Line"]:
-                    add(ln["AccountBasedExpenseLineDetail"]["AccountRef"]["value"], sign * D(ln["Amount"]))
+                    add(ln["AccountBasedExpenseLineDetail"]["AccountRef"]["value"], sign * D(ln["Amount"]), t)
     for t in sim.all_rows("JournalEntry", where=None):
         if start <= t["TxnDate"] <= end:
             for ln in t["Line"]:
@@ -449,7 +464,9 @@ def test_the_cash_basis_profit_and_loss_counts_invoices_as_they_are_paid(sim):
         total, balance = D(invoice["TotalAmt"]), D(invoice["Balance"])
         lines = [part for line in invoice["Line"] if line["DetailType"] in ("SalesItemLineDetail", "GroupLineDetail")
                  for part in (line["GroupLineDetail"]["Line"] if line["DetailType"] == "GroupLineDetail" else [line])]
-        unpaid += sum(D(line["Amount"]) - share(D(line["Amount"]), total - balance, total) for line in lines)
+        rate = D(invoice.get("ExchangeRate", 1))      # a euro invoice's lines count in dollars
+        amounts = [(D(line["Amount"]) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) for line in lines]
+        unpaid += sum(amount - share(amount, total - balance, total) for amount in amounts)
     credited = sum(D(memo["TotalAmt"]) - D(memo["TxnTaxDetail"]["TotalTax"]) for memo in sim.all_rows("CreditMemo", where=""))
     assert unpaid > 0 and credited > 0
     assert total_income("Cash") == total_income("Accrual") - unpaid + credited

@@ -17,35 +17,40 @@
     postings in their own currency, with their transaction's `_loaded_at`). A foreign-currency
     transaction's postings are converted one by one, each rounded to the cent, so they can miss
     zero by a cent (three lines of 1.05 EUR at 1.1 are 1.16 each, 3.48, against 3.47 for their
-    total): its counter posting (`total`) takes the difference, as QuickBooks' own home-currency
-    total does, and the transaction balances.
+    total): its counter posting (`balancing_key`: `total`) takes the difference, as QuickBooks' own
+    home-currency total does, and the transaction balances. A payment's balancing posting is its
+    exchange gain or loss (quickbooks_settlement_postings).
 #}
-{% macro quickbooks_postings_from(relation) %}
+{% macro quickbooks_postings_from(relation, balancing_key='total') %}
 {%- set home_amount = quickbooks_home_amount('transaction_amount', 'exchange_rate') %}
-select
-    source_relation,
-    transaction_type || ':' || transaction_id || ':' || posting_key as posting_id,
-    transaction_type,
-    transaction_id,
-    posting_key,
-    transaction_date,
-    doc_number,
-    account_id,
-    case
-        when posting_key = 'total' and exchange_rate is not null
-            then {{ home_amount }} - sum({{ home_amount }}) over (partition by source_relation, transaction_id)
-        else {{ home_amount }}
-    end as amount,
-    transaction_amount,
-    coalesce(currency_code, 'home') as transaction_currency,
-    exchange_rate,
-    customer_id,
-    vendor_id,
-    class_id,
-    department_id,
-    description,
-    _loaded_at
-from {{ relation }}
+select * from (
+    select
+        source_relation,
+        transaction_type || ':' || transaction_id || ':' || posting_key as posting_id,
+        transaction_type,
+        transaction_id,
+        posting_key,
+        transaction_date,
+        doc_number,
+        account_id,
+        case
+            when posting_key = '{{ balancing_key }}' and exchange_rate is not null
+                then {{ home_amount }} - sum({{ home_amount }}) over (partition by source_relation, transaction_id)
+            else {{ home_amount }}
+        end as amount,
+        transaction_amount,
+        coalesce(currency_code, 'home') as transaction_currency,
+        exchange_rate,
+        customer_id,
+        vendor_id,
+        class_id,
+        department_id,
+        description,
+        _loaded_at
+    from {{ relation }}
+) as postings
+-- a balancing posting with nothing to balance (a payment at its forms' own rate) is no posting
+where not (posting_key = '{{ balancing_key }}' and amount = 0 and transaction_amount = 0)
 {% endmacro %}
 
 {#
@@ -108,7 +113,8 @@ from {{ relation }}
     What a scheduled build of int_quickbooks__postings makes again, read before the build's query
     is written: the transactions the loader wrote or QuickBooks deleted since the table's watermark
     (macros/incremental/incremental.sql), less those the table already built from that very load
-    (the postings keep their transaction's `_loaded_at`), as {type: {company: [ids]}}. None when
+    (the postings keep their transaction's `_loaded_at`), and the payments applied to a changed
+    form (a payment in a foreign currency reads its forms' rates), as {type: {company: [ids]}}. None when
     every transaction is to be built: a full build, the table's code or posting rules changed
     (config inputs_digest), or more than `limit` transactions changed, where one pass over all of
     them costs less than a filter naming each.
@@ -117,12 +123,29 @@ from {{ relation }}
     {%- set watermark = incremental_watermark_value() if execute and is_incremental() else none -%}
     {%- if watermark is none -%}{{ return(none) }}{%- endif -%}
     {%- set query -%}
+        with changed as (
         {%- for transaction_type, table_name in quickbooks_posting_tables().items() %}
-        {{ 'union all' if not loop.first }}
-        select '{{ transaction_type }}', source_relation, "Id"
-        from ({{ quickbooks_changed_ids(table_name, transaction_type, built_id_column='transaction_id',
-                                        type_column='transaction_type',
-                                        since="'" ~ watermark ~ "'::timestamp") }}) as changed
+            {{ 'union all' if not loop.first }}
+            select '{{ transaction_type }}' as transaction_type, source_relation, "Id" as transaction_id
+            from ({{ quickbooks_changed_ids(table_name, transaction_type, built_id_column='transaction_id',
+                                            type_column='transaction_type',
+                                            since="'" ~ watermark ~ "'::timestamp") }}) as changed
+        {%- endfor %}
+        )
+
+        select * from changed
+        {%- for payment_type, lines_model, id_column, form_types in [
+            ('Payment', 'stg_quickbooks__payment_lines', 'payment_id', ['Invoice', 'CreditMemo']),
+            ('BillPayment', 'stg_quickbooks__bill_payment_lines', 'bill_payment_id', ['Bill', 'VendorCredit'])] %}
+        union
+        -- a payment in a foreign currency settles its forms at their rates: a changed form, its payments
+        select '{{ payment_type }}', lines.source_relation, lines.{{ id_column }}
+        from {{ ref(lines_model) }} as lines
+        inner join changed
+            on changed.transaction_type in ('{{ form_types | join("', '") }}')
+            and lines.linked_transaction_type = changed.transaction_type
+            and lines.source_relation = changed.source_relation
+            and lines.linked_transaction_id = changed.transaction_id
         {%- endfor %}
         limit {{ limit + 1 }}
     {%- endset -%}
@@ -138,8 +161,9 @@ from {{ relation }}
 {#
     The rules every posting follows beyond its own transaction, as one digest (int_quickbooks__postings'
     inputs_digest): each item's type, accounts and purchase cost, and the accounts QuickBooks posts
-    to unnamed. An item moved to another income account changes the postings of every sale of it,
-    so a change here rebuilds the table; a sale, a stock count or a price change does not.
+    to unnamed (a foreign currency's A/R and A/P among them). An item moved to another income
+    account changes the postings of every sale of it, so a change here rebuilds the table; a sale,
+    a stock count or a price change does not.
 #}
 {% macro quickbooks_posting_rules_digest() %}
     select md5(
@@ -149,6 +173,8 @@ from {{ relation }}
                   from {{ ref('stg_quickbooks__items') }}), '')
         || ';' || coalesce((select string_agg(default_accounts::text, ',' order by source_relation)
                             from {{ ref('int_quickbooks__default_accounts') }} as default_accounts), '')
+        || ';' || coalesce((select string_agg(currency_accounts::text, ',' order by source_relation, currency_code)
+                            from {{ ref('int_quickbooks__currency_accounts') }} as currency_accounts), '')
     )
 {% endmacro %}
 
@@ -157,7 +183,8 @@ from {{ relation }}
     income account; an inventory item also moves its cost from the inventory asset to cost of
     goods sold (quantity × the item's purchase cost: QuickBooks itself values it FIFO, which the
     API does not expose); a discount line debits the discount account; the tax credits the sales
-    tax liability; the total is the counter posting (A/R, or the account the money went to);
+    tax liability; the total is the counter posting (A/R, or the account the money went to; a
+    form in a foreign currency goes to that currency's A/R, `currency_accounts`);
     `has_deposit`: an invoice's deposit (paid in part when invoiced) moves that much from A/R to
     the account it went to. `sign` 1 for a sale, -1 for its reversal (credit memo, refund).
 #}
@@ -178,6 +205,10 @@ items as (
 
 default_accounts as (
     select * from {{ ref('int_quickbooks__default_accounts') }}
+),
+
+currency_accounts as (
+    select * from {{ ref('int_quickbooks__currency_accounts') }}
 ),
 
 line_postings as (
@@ -233,6 +264,9 @@ header_postings as (
         -({{ sign }}) * headers.tax_amount as transaction_amount
     from headers
     left join default_accounts using (source_relation)
+    left join currency_accounts
+        on headers.source_relation = currency_accounts.source_relation
+        and headers.currency_code = currency_accounts.currency_code
     where headers.tax_amount <> 0
 
     union all
@@ -245,6 +279,9 @@ header_postings as (
         ({{ sign }}) * headers.total_amount
     from headers
     left join default_accounts using (source_relation)
+    left join currency_accounts
+        on headers.source_relation = currency_accounts.source_relation
+        and headers.currency_code = currency_accounts.currency_code
     {%- if has_deposit %}
 
     union all
@@ -258,6 +295,9 @@ header_postings as (
         sides.posting_sign * ({{ sign }}) * headers.deposit_amount
     from headers
     left join default_accounts using (source_relation)
+    left join currency_accounts
+        on headers.source_relation = currency_accounts.source_relation
+        and headers.currency_code = currency_accounts.currency_code
     cross join (values ('deposit', 1), ('deposit_received', -1)) as sides(posting_key, posting_sign)
     where coalesce(headers.deposit_amount, 0) <> 0
     {%- endif %}
@@ -299,9 +339,179 @@ postings as (
 {% endmacro %}
 
 {#
+    Payments: a customer's (sign 1: money in, off A/R) or a bill payment (-1: money out, off A/P).
+    The money (posting `money_key`) into or out of `money_account`, the whole amount off the open
+    account (`open_key`, `open_account`), applied to forms or not. A payment in a foreign currency
+    takes the money at its own rate, but each form it applies to comes off the open account at
+    that form's rate, the one it went on at (`open_key`-N, its Nth line; a credit memo or vendor
+    credit it uses, the other way: `forms`, {linked type: (staging model, id column, sign)}), and
+    what it leaves unapplied at its own; the difference is the realized exchange gain or loss
+    (exchange_gain_or_loss, to the company's Exchange Gain or Loss account), as QuickBooks posts
+    it. Column expressions may read `headers`, `default_accounts` and `currency_accounts` (the
+    open account of the payment's currency).
+#}
+{% macro quickbooks_settlement_postings(transaction_type, headers_model, lines_model, id_column, sign, money_key, open_key, money_account, open_account, forms, doc_number, customer_id, vendor_id, department_id, changed=none) %}
+with headers as (
+    select * from {{ ref(headers_model) }}
+    where {{ quickbooks_only_changed(changed, transaction_type, id_column) }}
+),
+
+lines as (
+    select * from {{ ref(lines_model) }}
+    where {{ quickbooks_only_changed(changed, transaction_type, id_column) }}
+),
+
+default_accounts as (
+    select * from {{ ref('int_quickbooks__default_accounts') }}
+),
+
+currency_accounts as (
+    select * from {{ ref('int_quickbooks__currency_accounts') }}
+),
+
+forms as (
+    {%- for form_type, (model, form_id, form_sign) in forms.items() %}
+    {{ 'union all' if not loop.first }}
+    select source_relation, '{{ form_type }}' as form_type, {{ form_id }} as form_id, {{ form_sign }} as form_sign,
+        exchange_rate
+    from {{ ref(model) }}
+    {%- endfor %}
+),
+
+-- a foreign-currency payment's lines, each in the sign of the form it applies to, at its rate
+settled_at_form_rates as (
+    select
+        lines.source_relation,
+        lines.{{ id_column }} as transaction_id,
+        lines.line_position,
+        forms.form_sign * lines.amount as amount,
+        coalesce(forms.exchange_rate, headers.exchange_rate) as exchange_rate
+    from lines
+    inner join headers
+        on lines.source_relation = headers.source_relation
+        and lines.{{ id_column }} = headers.{{ id_column }}
+    inner join forms
+        on lines.source_relation = forms.source_relation
+        and lines.linked_transaction_type = forms.form_type
+        and lines.linked_transaction_id = forms.form_id
+    where headers.exchange_rate is not null
+        and lines.amount <> 0
+),
+
+settled_in_total as (
+    select source_relation, transaction_id, sum(amount) as amount
+    from settled_at_form_rates
+    group by source_relation, transaction_id
+),
+
+postings as (
+    -- the money, at the payment's rate
+    select
+        headers.source_relation,
+        headers.{{ id_column }} as transaction_id,
+        '{{ money_key }}' as posting_key,
+        {{ money_account }} as account_id,
+        ({{ sign }}) * headers.total_amount as transaction_amount,
+        headers.exchange_rate
+    from headers
+    left join default_accounts using (source_relation)
+    where headers.total_amount <> 0
+
+    union all
+
+    -- each form a foreign-currency payment applies to, off the open account at the form's rate
+    select
+        settled.source_relation,
+        settled.transaction_id,
+        '{{ open_key }}-' || settled.line_position,
+        {{ open_account }},
+        -({{ sign }}) * settled.amount,
+        settled.exchange_rate
+    from settled_at_form_rates as settled
+    inner join headers
+        on settled.source_relation = headers.source_relation
+        and settled.transaction_id = headers.{{ id_column }}
+    left join default_accounts
+        on headers.source_relation = default_accounts.source_relation
+    left join currency_accounts
+        on headers.source_relation = currency_accounts.source_relation
+        and headers.currency_code = currency_accounts.currency_code
+
+    union all
+
+    -- the rest off the open account at the payment's rate: the whole amount, in the home currency
+    select
+        headers.source_relation,
+        headers.{{ id_column }},
+        '{{ open_key }}',
+        {{ open_account }},
+        -({{ sign }}) * (headers.total_amount - coalesce(settled_in_total.amount, 0)),
+        headers.exchange_rate
+    from headers
+    left join settled_in_total
+        on headers.source_relation = settled_in_total.source_relation
+        and headers.{{ id_column }} = settled_in_total.transaction_id
+    left join default_accounts
+        on headers.source_relation = default_accounts.source_relation
+    left join currency_accounts
+        on headers.source_relation = currency_accounts.source_relation
+        and headers.currency_code = currency_accounts.currency_code
+    where headers.total_amount - coalesce(settled_in_total.amount, 0) <> 0
+
+    union all
+
+    -- what balances the rates apart: the realized exchange gain (a credit) or loss (a debit)
+    select
+        headers.source_relation,
+        headers.{{ id_column }},
+        'exchange_gain_or_loss',
+        default_accounts.exchange_gain_or_loss_account_id,
+        0,
+        headers.exchange_rate
+    from headers
+    left join default_accounts using (source_relation)
+    where headers.exchange_rate is not null
+),
+
+described as (
+    select
+        postings.source_relation,
+        '{{ transaction_type }}' as transaction_type,
+        postings.transaction_id,
+        postings.posting_key,
+        headers.transaction_date,
+        {{ doc_number }} as doc_number,
+        postings.account_id,
+        postings.transaction_amount,
+        headers.currency_code,
+        postings.exchange_rate,
+        {{ customer_id }} as customer_id,
+        {{ vendor_id }} as vendor_id,
+        null::text as class_id,
+        {{ department_id }} as department_id,
+        headers.private_note as description,
+        -- a home-currency payment's postings are its header's alone; a foreign one's read its lines
+        case
+            when headers.exchange_rate is null then headers._loaded_at
+            else {{ quickbooks_postings_stamp('headers') }}
+        end as _loaded_at
+    from postings
+    inner join headers
+        on postings.source_relation = headers.source_relation
+        and postings.transaction_id = headers.{{ id_column }}
+    left join ({{ quickbooks_line_stamps('lines', id_column) }}) as line_stamps
+        on headers.source_relation = line_stamps.source_relation
+        and headers.{{ id_column }} = line_stamps.{{ id_column }}
+)
+
+{{ quickbooks_postings_from('described', balancing_key='exchange_gain_or_loss') }}
+{% endmacro %}
+
+{#
     Purchase forms (Bill, Purchase, VendorCredit): each line debits its account (an item line the
     item's inventory asset, or its expense account); the total is the counter posting (A/P, or the
-    bank or card that paid). `sign` 1 for a purchase, -1 for its reversal (vendor credit, a card
+    bank or card that paid; a bill in a foreign currency that names no A/P account goes to that
+    currency's, `currency_accounts`). `sign` 1 for a purchase, -1 for its reversal (vendor credit, a card
     refund); an expression of the header's columns (`headers.…`) where it depends on them.
 #}
 {% macro quickbooks_expense_form_postings(transaction_type, headers_model, lines_model, id_column, sign, counter_account, vendor_id='headers.vendor_id', has_tax=true, changed=none) %}
@@ -321,6 +531,10 @@ items as (
 
 default_accounts as (
     select * from {{ ref('int_quickbooks__default_accounts') }}
+),
+
+currency_accounts as (
+    select * from {{ ref('int_quickbooks__currency_accounts') }}
 ),
 
 signed_headers as (
@@ -379,6 +593,9 @@ postings as (
         null
     from signed_headers
     left join default_accounts using (source_relation)
+    left join currency_accounts
+        on signed_headers.source_relation = currency_accounts.source_relation
+        and signed_headers.currency_code = currency_accounts.currency_code
 ),
 
 described as (

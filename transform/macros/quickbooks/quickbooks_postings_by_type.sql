@@ -11,7 +11,8 @@
    receivable from the customer, less what was paid when invoiced (the invoice's deposit). #}
 {% macro quickbooks_invoice_postings(changed=none) %}
 {{ quickbooks_sales_form_postings('Invoice', 'stg_quickbooks__invoices', 'stg_quickbooks__invoice_lines', 'invoice_id',
-                                  sign=1, counter_account='default_accounts.receivable_account_id', has_deposit=true,
+                                  sign=1, has_deposit=true,
+                                  counter_account='coalesce(currency_accounts.receivable_account_id, default_accounts.receivable_account_id)',
                                   changed=changed) }}
 {% endmacro %}
 
@@ -28,7 +29,8 @@
    receivable. #}
 {% macro quickbooks_credit_memo_postings(changed=none) %}
 {{ quickbooks_sales_form_postings('CreditMemo', 'stg_quickbooks__credit_memos', 'stg_quickbooks__credit_memo_lines',
-                                  'credit_memo_id', sign=-1, counter_account='default_accounts.receivable_account_id',
+                                  'credit_memo_id', sign=-1,
+                                  counter_account='coalesce(currency_accounts.receivable_account_id, default_accounts.receivable_account_id)',
                                   changed=changed) }}
 {% endmacro %}
 
@@ -42,45 +44,18 @@
 
 {# Customer payments: the money into the account it was deposited to (Undeposited Funds when
    none is named), off the customer's receivable: the whole amount, applied to invoices or not
-   (an unapplied amount is a credit on the customer's account, still off A/R). #}
+   (an unapplied amount is a credit on the customer's account, still off A/R); in a foreign
+   currency, off that currency's A/R, with the realized exchange gain or loss. #}
 {% macro quickbooks_payment_postings(changed=none) %}
-with payments as (
-    select * from {{ ref('stg_quickbooks__payments') }}
-    where {{ quickbooks_only_changed(changed, 'Payment', 'payment_id') }}
-),
-
-default_accounts as (
-    select * from {{ ref('int_quickbooks__default_accounts') }}
-),
-
-postings as (
-    select
-        payments.source_relation,
-        'Payment' as transaction_type,
-        payments.payment_id as transaction_id,
-        sides.posting_key,
-        payments.transaction_date,
-        payments.payment_reference_number as doc_number,
-        case sides.posting_key
-            when 'deposit' then coalesce(payments.deposit_to_account_id, default_accounts.undeposited_funds_account_id)
-            else coalesce(payments.receivable_account_id, default_accounts.receivable_account_id)
-        end as account_id,
-        sides.posting_sign * payments.total_amount as transaction_amount,
-        payments.currency_code,
-        payments.exchange_rate,
-        payments.customer_id,
-        null::text as vendor_id,
-        null::text as class_id,
-        null::text as department_id,
-        payments.private_note as description,
-        payments._loaded_at
-    from payments
-    left join default_accounts using (source_relation)
-    cross join (values ('deposit', 1), ('receivable', -1)) as sides(posting_key, posting_sign)
-    where payments.total_amount <> 0
-)
-
-{{ quickbooks_postings_from('postings') }}
+{{ quickbooks_settlement_postings(
+    'Payment', 'stg_quickbooks__payments', 'stg_quickbooks__payment_lines', 'payment_id', sign=1,
+    money_key='deposit', open_key='receivable',
+    money_account='coalesce(headers.deposit_to_account_id, default_accounts.undeposited_funds_account_id)',
+    open_account='coalesce(headers.receivable_account_id, currency_accounts.receivable_account_id, default_accounts.receivable_account_id)',
+    forms={'Invoice': ('stg_quickbooks__invoices', 'invoice_id', 1),
+           'CreditMemo': ('stg_quickbooks__credit_memos', 'credit_memo_id', -1)},
+    doc_number='headers.payment_reference_number', customer_id='headers.customer_id', vendor_id='null::text',
+    department_id='null::text', changed=changed) }}
 {% endmacro %}
 
 {# Deposits: the total into the bank account; each line credits where the money came from: an
@@ -160,49 +135,22 @@ described as (
 {# Bills: each line's expense (or inventory) debited, the total owed to the vendor (A/P). #}
 {% macro quickbooks_bill_postings(changed=none) %}
 {{ quickbooks_expense_form_postings('Bill', 'stg_quickbooks__bills', 'stg_quickbooks__bill_lines', 'bill_id', sign=1,
-                                    counter_account='coalesce(signed_headers.payable_account_id, default_accounts.payable_account_id)',
+                                    counter_account='coalesce(signed_headers.payable_account_id, currency_accounts.payable_account_id, default_accounts.payable_account_id)',
                                     changed=changed) }}
 {% endmacro %}
 
-{# Bill payments: off what the company owes (A/P), out of the bank or card account that paid. #}
+{# Bill payments: off what the company owes (A/P), out of the bank or card account that paid; in
+   a foreign currency, off that currency's A/P, with the realized exchange gain or loss. #}
 {% macro quickbooks_bill_payment_postings(changed=none) %}
-with bill_payments as (
-    select * from {{ ref('stg_quickbooks__bill_payments') }}
-    where {{ quickbooks_only_changed(changed, 'BillPayment', 'bill_payment_id') }}
-),
-
-default_accounts as (
-    select * from {{ ref('int_quickbooks__default_accounts') }}
-),
-
-postings as (
-    select
-        bill_payments.source_relation,
-        'BillPayment' as transaction_type,
-        bill_payments.bill_payment_id as transaction_id,
-        sides.posting_key,
-        bill_payments.transaction_date,
-        bill_payments.doc_number,
-        case sides.posting_key
-            when 'payable' then coalesce(bill_payments.payable_account_id, default_accounts.payable_account_id)
-            else bill_payments.payment_account_id
-        end as account_id,
-        sides.posting_sign * bill_payments.total_amount as transaction_amount,
-        bill_payments.currency_code,
-        bill_payments.exchange_rate,
-        null::text as customer_id,
-        bill_payments.vendor_id,
-        null::text as class_id,
-        bill_payments.department_id,
-        bill_payments.private_note as description,
-        bill_payments._loaded_at
-    from bill_payments
-    left join default_accounts using (source_relation)
-    cross join (values ('payable', 1), ('paid_from', -1)) as sides(posting_key, posting_sign)
-    where bill_payments.total_amount <> 0
-)
-
-{{ quickbooks_postings_from('postings') }}
+{{ quickbooks_settlement_postings(
+    'BillPayment', 'stg_quickbooks__bill_payments', 'stg_quickbooks__bill_payment_lines', 'bill_payment_id', sign=-1,
+    money_key='paid_from', open_key='payable',
+    money_account='headers.payment_account_id',
+    open_account='coalesce(headers.payable_account_id, currency_accounts.payable_account_id, default_accounts.payable_account_id)',
+    forms={'Bill': ('stg_quickbooks__bills', 'bill_id', 1),
+           'VendorCredit': ('stg_quickbooks__vendor_credits', 'vendor_credit_id', -1)},
+    doc_number='headers.doc_number', customer_id='null::text', vendor_id='headers.vendor_id',
+    department_id='headers.department_id', changed=changed) }}
 {% endmacro %}
 
 {# Purchases (expenses, checks, card charges): each line debited, the total out of the bank or
@@ -220,7 +168,7 @@ postings as (
 {% macro quickbooks_vendor_credit_postings(changed=none) %}
 {{ quickbooks_expense_form_postings('VendorCredit', 'stg_quickbooks__vendor_credits', 'stg_quickbooks__vendor_credit_lines',
                                     'vendor_credit_id', sign=-1,
-                                    counter_account='coalesce(signed_headers.payable_account_id, default_accounts.payable_account_id)',
+                                    counter_account='coalesce(signed_headers.payable_account_id, currency_accounts.payable_account_id, default_accounts.payable_account_id)',
                                     has_tax=false, changed=changed) }}
 {% endmacro %}
 

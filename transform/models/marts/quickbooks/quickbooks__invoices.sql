@@ -30,6 +30,7 @@ enriched as (
         payments.last_payment_date,
         -- The open balance as QuickBooks states it; tests check it against the payments.
         invoices.balance,
+        invoices.home_balance,
         invoices.currency_code,
         invoices.created_at,
         invoices.updated_at,

@@ -14,6 +14,12 @@ renamed as (
         {{ quickbooks_money('"TotalAmt"') }} as total_amount,
         coalesce({{ quickbooks_money("\"TxnTaxDetail\" ->> 'TotalTax'") }}, 0) as tax_amount,
         {{ quickbooks_money('"Balance"') }} as balance,
+        -- the open balance in the home currency (at the form's rate), as QuickBooks states it, or
+        -- worked out from the rate when it does not (a home-currency form: the balance itself)
+        coalesce(
+            {{ quickbooks_money('"HomeBalance"') }},
+            round({{ quickbooks_money('"Balance"') }} * coalesce({{ quickbooks_decimal('"ExchangeRate"') }}, 1), 2)
+        ) as home_balance,
         {{ quickbooks_ref_id('"APAccountRef"') }} as payable_account_id,
         {{ quickbooks_ref_id('"SalesTermRef"') }} as term_id,
         {{ quickbooks_ref_id('"DepartmentRef"') }} as department_id,

@@ -15,6 +15,12 @@ renamed as (
         coalesce({{ quickbooks_money("\"TxnTaxDetail\" ->> 'TotalTax'") }}, 0) as tax_amount,
         coalesce({{ quickbooks_money('"Deposit"') }}, 0) as deposit_amount,
         {{ quickbooks_money('"Balance"') }} as balance,
+        -- the open balance in the home currency (at the form's rate), as QuickBooks states it, or
+        -- worked out from the rate when it does not (a home-currency form: the balance itself)
+        coalesce(
+            {{ quickbooks_money('"HomeBalance"') }},
+            round({{ quickbooks_money('"Balance"') }} * coalesce({{ quickbooks_decimal('"ExchangeRate"') }}, 1), 2)
+        ) as home_balance,
         {{ quickbooks_ref_id('"SalesTermRef"') }} as sales_term_id,
         {{ quickbooks_ref_id('"DepositToAccountRef"') }} as deposit_to_account_id,
         {{ quickbooks_ref_id('"ClassRef"') }} as class_id,

@@ -46,11 +46,13 @@ class Simulator:
     def __init__(self, world: World, clock: Clock, faults: Faults, state_dir: Path | None = None, *,
                  realm_id: str = REALM_ID, refresh_token: str = INITIAL_REFRESH_TOKEN,
                  company_name: str = "Tributary Trading Co", tokens_file: str = TOKENS_FILE,
-                 fiscal_year_start_month: int = 1) -> None:
+                 fiscal_year_start_month: int = 1, multicurrency: bool = True) -> None:
         self.clock, self.faults = clock, faults
         self.realm_id, self.company_name = realm_id, company_name
         # The company's fiscal year (its preferences, its BalanceSheet's Retained Earnings and Net Income)
         self.fiscal_year_start_month = fiscal_year_start_month
+        # Multicurrency on: the company also trades in euros (data.project_foreign_currency)
+        self.multicurrency = multicurrency
         # Every company the app is connected to, by realm id: the API routes and the token endpoint
         # find a request's company here (another one joins through serve_instance).
         self.companies = {realm_id: self}
@@ -63,7 +65,7 @@ class Simulator:
 
     def load(self, world: World) -> None:
         self.world = world
-        self.books = project(world)
+        self.books = project(world, self.multicurrency)
         self.tokens.reset()
         self.throttle.configure(enabled=False)
         self.mutations = 0
@@ -92,10 +94,12 @@ def instance_options(instance: str) -> dict:
     """Another company the same app is connected to (app.py, instances): its own realm id, refresh
     token and name. The company's ids overlap the first's, as two real companies' do. Its fiscal
     year starts in April, not January as the first company's: a warehouse of several businesses
-    holds years that close in different months, and each must close its own."""
+    holds years that close in different months, and each must close its own. It trades in its home
+    currency only (multicurrency off), as most small businesses do."""
     return {"realm_id": instance_realm_id(instance), "refresh_token": f"sandbox-refresh-token-{instance}-0",
             "company_name": f"{instance.capitalize()} Trading Co",
-            "tokens_file": f"quickbooks-{instance}-refresh-tokens.json", "fiscal_year_start_month": 4}
+            "tokens_file": f"quickbooks-{instance}-refresh-tokens.json", "fiscal_year_start_month": 4,
+            "multicurrency": False}
 
 
 def instance_realm_id(instance: str) -> str:

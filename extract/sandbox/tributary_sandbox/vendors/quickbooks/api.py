@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ...world import cents
-from .data import (COMPANY_TZ, ENTITY_BY_LOWER, MONTH_NAMES, Books, fiscal_year_start, local_date, month_end,
+from .data import (COMPANY_TZ, ENTITY_BY_LOWER, MONTH_NAMES, RESULT_TYPES, Books, fiscal_year_start, local_date, month_end,
                    parse_time, qbo_time, utc_at)
 
 if TYPE_CHECKING:
@@ -48,6 +48,10 @@ REPORT_PARAMETERS_NOT_COMPUTED = {"date_macro", "customer", "vendor", "item", "c
                                   "adjusted_gain_loss"}
 PL_GROUPS = (("Income", "Income", "Total Income"), ("COGS", "Cost of Goods Sold", "Total Cost of Goods Sold"),
              ("Expenses", "Expense", "Total Expenses"))
+# Below Net Operating Income, each only when the chart has an account of its type (an exchange
+# gain or loss is an Other Expense): (group, account type, header, summary)
+PL_OTHER_GROUPS = (("OtherIncome", "Other Income", "Other Income", "Total Other Income"),
+                   ("OtherExpenses", "Other Expense", "Other Expenses", "Total Other Expenses"))
 
 
 # ---- formatting and errors ----------------------------------------------------------------------
@@ -358,9 +362,9 @@ def profit_and_loss(b: Books, start: dt.date, end: dt.date, by: str, now: dt.dat
         key = d.isoformat()
         for aid, debit in led.get(key, {}).items():
             atype = b.account_type(aid)
-            if atype not in ("Income", "Cost of Goods Sold", "Expense"):
+            if atype not in RESULT_TYPES:
                 continue
-            v = -debit if atype == "Income" else debit
+            v = -debit if atype in ("Income", "Other Income") else debit
             per = amounts.setdefault(aid, {})
             if periods:
                 per[col_of[key]] = per.get(col_of[key], 0) + v
@@ -413,7 +417,26 @@ def profit_and_loss(b: Books, start: dt.date, end: dt.date, by: str, now: dt.dat
     noi = combine(group_sums["GrossProfit"], group_sums["Expenses"], -1)
     rows.append({"Summary": {"ColData": [{"value": "Net Operating Income"}] + cells(noi[0], noi[1], False)},
                  "type": "Section", "group": "NetOperatingIncome"})
-    rows.append({"Summary": {"ColData": [{"value": "Net Income"}] + cells(noi[0], noi[1], False)},
+    net_income = noi
+    # a section for each kind of account the chart has (the same sections for any dates asked)
+    charted = {a["AccountType"] for a in b.rows["Account"].values()}
+    others = [(group, atype, header, label, sorted((a for a in amounts if b.account_type(a) == atype),
+                                                   key=lambda a: b.account_name[a]))
+              for group, atype, header, label in PL_OTHER_GROUPS if atype in charted]
+    if others:
+        net_other = ({}, 0)
+        for group, atype, header, label, aids in others:
+            sums = col_sums(aids)
+            net_other = combine(net_other, sums, 1 if atype == "Other Income" else -1)
+            rows.append({"Header": {"ColData": [{"value": header}] + [{"value": ""}] * (ncols + 1)},
+                         "Rows": {"Row": [{"ColData": [{"value": b.account_name[a], "id": a}]
+                                           + cells(amounts[a], totals[a], True), "type": "Data"} for a in aids]},
+                         "Summary": {"ColData": [{"value": label}] + cells(sums[0], sums[1], False)},
+                         "type": "Section", "group": group})
+        rows.append({"Summary": {"ColData": [{"value": "Net Other Income"}] + cells(net_other[0], net_other[1], False)},
+                     "type": "Section", "group": "NetOtherIncome"})
+        net_income = combine(noi, net_other, 1)
+    rows.append({"Summary": {"ColData": [{"value": "Net Income"}] + cells(net_income[0], net_income[1], False)},
                  "type": "Section", "group": "NetIncome"})
     columns = [{"ColTitle": "", "ColType": "Account", "MetaData": [{"Name": "ColKey", "Value": "account"}]}]
     for ps, pe in periods:
@@ -472,7 +495,7 @@ def balance_sheet(b: Books, start: dt.date, end: dt.date, now: dt.datetime, date
             continue
         for aid, debit in accts.items():
             atype = b.account_type(aid)
-            if atype in ("Income", "Cost of Goods Sold", "Expense"):
+            if atype in RESULT_TYPES:
                 if day < fy_start:
                     pl_before_year -= debit
                 else:
@@ -533,11 +556,13 @@ def monthly_pl_totals(b: Books, ledger: dict | None = None) -> dict:
         m = day[:7]
         for aid, debit in accts.items():
             atype = b.account_type(aid)
-            key = {"Income": "income", "Cost of Goods Sold": "cogs", "Expense": "expenses"}.get(atype)
+            key = {"Income": "income", "Cost of Goods Sold": "cogs", "Expense": "expenses",
+                   "Other Income": "other_income", "Other Expense": "other_expenses"}.get(atype)
             if key:
-                slot = out.setdefault(m, {"income": 0, "cogs": 0, "expenses": 0})
-                slot[key] += -debit if key == "income" else debit
-    return {m: {**{k: cents(v) for k, v in s.items()}, "net_income": cents(s["income"] - s["cogs"] - s["expenses"])}
+                slot = out.setdefault(m, {"income": 0, "cogs": 0, "expenses": 0, "other_income": 0, "other_expenses": 0})
+                slot[key] += -debit if key in ("income", "other_income") else debit
+    return {m: {**{k: cents(v) for k, v in s.items()},
+                "net_income": cents(s["income"] - s["cogs"] - s["expenses"] + s["other_income"] - s["other_expenses"])}
             for m, s in sorted(out.items())}
 
 
@@ -615,7 +640,7 @@ def add_routes(app: web.Application, simulator: "Simulator") -> None:
             "TimeTrackingPrefs": {"UseServices": True, "BillCustomers": False, "ShowBillRateToAll": False,
                                   "WorkWeekStartDate": "Monday", "MarkTimeEntriesBillable": False},
             "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": True},
-            "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+            "CurrencyPrefs": {"MultiCurrencyEnabled": simulator.multicurrency, "HomeCurrency": {"value": "USD"}},
             "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
             "OtherPrefs": {"NameValue": [{"Name": "SalesFormsPrefs.DefaultCustomerMessage",
                                           "Value": "Thank you for your business."}]},

@@ -47,7 +47,11 @@ def mutate(simulator: "Simulator", seed=0, new=0, updated=0, deleted=0) -> list[
     today = local_date(now)
     cutoff = (today - dt.timedelta(days=30)).isoformat()
     changes: list[dict] = []
-    customers = sorted((c for c in b.rows["Customer"].values() if c["Active"]), key=lambda c: int(c["Id"]))
+    # home-currency customers and invoices only: a new invoice here is in dollars, and an edited
+    # one keeps no home-currency amounts up to date (a euro invoice's HomeTotalAmt)
+    home_currency = lambda rec: rec["CurrencyRef"]["value"] == "USD"  # noqa: E731
+    customers = sorted((c for c in b.rows["Customer"].values() if c["Active"] and home_currency(c)),
+                       key=lambda c: int(c["Id"]))
     items = sorted((i for i in b.rows["Item"].values() if i["Active"] and i["Type"] in ("Service", "Inventory")
                     and to_cents(i["UnitPrice"]) > 0), key=lambda i: int(i["Id"]))
     for k in range(new):
@@ -73,7 +77,8 @@ def mutate(simulator: "Simulator", seed=0, new=0, updated=0, deleted=0) -> list[
                           "HomeBalance": cents(sub), "CurrencyRef": ref("USD", "United States Dollar"), "LinkedTxn": [],
                           "EmailStatus": "NotSet", "PrintStatus": "NotSet", "GlobalTaxCalculation": "TaxExcluded"}, now)
         changes.append({"entity": "Invoice", "Id": iid, "kind": "new"})
-    recent = sorted((i for i in b.rows["Invoice"].values() if i["TxnDate"] >= cutoff), key=lambda i: int(i["Id"]))
+    recent = sorted((i for i in b.rows["Invoice"].values() if i["TxnDate"] >= cutoff and home_currency(i)),
+                    key=lambda i: int(i["Id"]))
     for inv in r.sample(recent, min(updated, len(recent))):
         # Add one line (amounts only grow, so payments never exceed the total).
         it = items[r.randrange(len(items))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import math
 import random
 
 from ...world import EXPENSE_CATEGORIES, World, cents
@@ -103,6 +104,8 @@ class Books:
         self.account_name: dict[str, str] = {}
         self.shipping_item = ""
         self.bundle_item = ""
+        # With multicurrency on: each foreign currency's own A/R and A/P account, {"EUR": {"ar": Id, "ap": Id}}
+        self.currency_accounts: dict[str, dict[str, str]] = {}
 
     def next_id(self, entity: str) -> str:
         ids = self.rows[entity].keys() | self.deleted[entity].keys()
@@ -206,11 +209,69 @@ def share(cents_: int, part: int, whole: int) -> int:
     return magnitude if (cents_ * part) * whole >= 0 else -magnitude
 
 
+def exchange_rate_e4(rec: dict) -> int | None:
+    """A foreign-currency transaction's ExchangeRate (home units per unit of its currency) in
+    ten-thousandths, as the sandbox writes it (4 decimals); None for a home-currency one."""
+    rate = rec.get("ExchangeRate")
+    return None if rate is None else round(rate * 10_000)
+
+
+def home(cents_: int, rec: dict) -> int:
+    """An amount of `rec`'s currency in the home currency at `rec`'s rate, to the cent (halves away
+    from zero, as PostgreSQL's round)."""
+    rate = exchange_rate_e4(rec)
+    return cents_ if rate is None else share(cents_, rate, 10_000)
+
+
 def postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:
-    """Double-entry effect of one transaction: [(account Id, debit cents; credit < 0)]."""
+    """Double-entry effect of one transaction: [(account Id, debit cents; credit < 0)], in the
+    home currency. A foreign-currency form's lines are each converted at its rate and its counter
+    posting (A/R, A/P, the account paid from or into) takes what balances them, as the ledger does.
+    A payment settles each form it applies to at that form's rate and takes the money at its own:
+    the difference is the realized exchange gain or loss."""
+    A = books.account_id
+    if entity == "Payment":
+        return settlement_postings(books, rec, rec["DepositToAccountRef"]["value"],
+                                   rec.get("ARAccountRef", {}).get("value") or A["ar"], {"Invoice": 1, "CreditMemo": -1}, 1)
+    if entity == "BillPayment":
+        return settlement_postings(books, rec, rec["CheckPayment"]["BankAccountRef"]["value"],
+                                   rec.get("APAccountRef", {}).get("value") or A["ap"], {"Bill": 1, "VendorCredit": -1}, -1)
+    own = own_currency_postings(books, entity, rec)
+    if exchange_rate_e4(rec) is None or not own:
+        return own
+    converted = [(acct, home(amount, rec)) for acct, amount in own[:-1]]
+    return converted + [(own[-1][0], -sum(amount for _, amount in converted))]
+
+
+def settlement_postings(books: Books, rec: dict, money_account: str, open_account: str,
+                        form_signs: dict[str, int], sign: int) -> list[tuple[str, int]]:
+    """A customer payment (sign 1: money in, off A/R) or a bill payment (-1: money out, off A/P):
+    the money at the payment's rate; each form it applies to off the open account at the form's
+    own rate (a credit memo or vendor credit it uses, the other way); what it leaves unapplied at
+    the payment's rate; the difference to the company's exchange gain or loss account."""
+    total = to_cents(rec.get("TotalAmt", 0))
+    money = home(total, rec)
+    settled = applied = 0
+    for line in rec["Line"]:
+        for link in line.get("LinkedTxn", []):
+            if link["TxnType"] in form_signs:
+                amount = form_signs[link["TxnType"]] * to_cents(line["Amount"])
+                form = books.rows[link["TxnType"]].get(link["TxnId"], rec)
+                settled += home(amount, form)
+                applied += amount
+    settled += home(total - applied, rec)
+    out = [(money_account, sign * money), (open_account, -sign * settled)]
+    if money != settled:
+        out.append((books.account_id["exchange_gain_or_loss"], sign * (settled - money)))
+    return out
+
+
+def own_currency_postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:
+    """A transaction's postings in its own currency, its counter posting last."""
     A = books.account_id
     out: list[tuple[str, int]] = []
     total = to_cents(rec.get("TotalAmt", 0))
+    currency = books.currency_accounts.get(rec.get("CurrencyRef", {}).get("value"), {})
     if entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
         sign = 1 if entity in ("Invoice", "SalesReceipt") else -1
         items = books.rows["Item"]
@@ -225,30 +286,27 @@ def postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:
         tax = to_cents(rec.get("TxnTaxDetail", {}).get("TotalTax", 0))
         if tax:
             out.append((A["sales_tax"], -sign * tax))
-        counter = A["ar"] if entity in ("Invoice", "CreditMemo") else rec["DepositToAccountRef"]["value"]
+        counter = currency.get("ar", A["ar"]) if entity in ("Invoice", "CreditMemo") else rec["DepositToAccountRef"]["value"]
         out.append((counter, sign * total))
-    elif entity == "Payment":
-        out += [(rec["DepositToAccountRef"]["value"], total), (A["ar"], -total)]
     elif entity in ("Bill", "Purchase", "VendorCredit"):
         sign = -1 if entity == "VendorCredit" else 1
         for line in rec["Line"]:
             out.append((line["AccountBasedExpenseLineDetail"]["AccountRef"]["value"], sign * to_cents(line["Amount"])))
-        counter = rec["AccountRef"]["value"] if entity == "Purchase" else A["ap"]
+        counter = rec["AccountRef"]["value"] if entity == "Purchase" else \
+            rec.get("APAccountRef", {}).get("value") or A["ap"]
         out.append((counter, -sign * total))
-    elif entity == "BillPayment":
-        out += [(A["ap"], total), (rec["CheckPayment"]["BankAccountRef"]["value"], -total)]
     elif entity == "JournalEntry":
         for line in rec["Line"]:
             d = line["JournalEntryLineDetail"]
             amt = to_cents(line["Amount"])
             out.append((d["AccountRef"]["value"], amt if d["PostingType"] == "Debit" else -amt))
     elif entity == "Deposit":
-        out.append((rec["DepositToAccountRef"]["value"], total))
         for line in rec["Line"]:
             out.append((line["DepositLineDetail"]["AccountRef"]["value"], -to_cents(line["Amount"])))
+        out.append((rec["DepositToAccountRef"]["value"], total))
     elif entity == "Transfer":
         amt = to_cents(rec["Amount"])
-        out += [(rec["ToAccountRef"]["value"], amt), (rec["FromAccountRef"]["value"], -amt)]
+        out += [(rec["FromAccountRef"]["value"], -amt), (rec["ToAccountRef"]["value"], amt)]
     return out
 
 
@@ -321,8 +379,9 @@ def utc_at(day: dt.date, hour: int = 17) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc)
 
 
-def project(w: World) -> Books:
-    """Build every QBO row from the world. Deterministic: only world data and fixed offsets."""
+def project(w: World, multicurrency: bool = False) -> Books:
+    """Build every QBO row from the world. Deterministic: only world data and fixed offsets.
+    `multicurrency`: the company has it on and deals in euros too (project_foreign_currency)."""
     b = Books()
     r = random.Random(f"{w.seed}:quickbooks")
     origin = utc_at(w.start - dt.timedelta(days=30), 16)           # company set up before history
@@ -714,8 +773,128 @@ def project(w: World) -> Books:
                          "EndDate": f"{year}-12-31", "BudgetType": "ProfitAndLoss", "BudgetEntryType": "Monthly",
                          "Active": True, "BudgetDetail": detail}, clamp(utc_at(dt.date(year, 1, 2) if dt.date(year, 1, 2) > w.start else w.start, 16)))
 
+    if multicurrency:
+        project_foreign_currency(b, w, origin, clamp)
     recompute_balances(b)
     return b
+
+
+HOME_CURRENCY = ("USD", "United States Dollar")
+EURO = ("EUR", "Euro")
+
+
+def eur_rate(day: dt.date) -> float:
+    """US dollars per euro on `day` in the sandbox's world: 1.03 to 1.13, moving from day to day,
+    to four decimals (as QuickBooks' ExchangeRate)."""
+    return round(1.08 + 0.05 * math.sin(day.toordinal() / 11), 4)
+
+
+def project_foreign_currency(b: Books, w: World, origin: dt.datetime, clamp) -> None:
+    """A company with multicurrency on that also trades in euros: the accounts QuickBooks adds for
+    a currency (its own A/R and A/P) and for multicurrency (Exchange Gain or Loss); two customers
+    and a vendor who deal in euros; each month an invoice to one of the customers, paid about
+    three weeks later at that day's rate (every fifth in two payments), and a bill from the
+    vendor, paid five weeks later (the last month's still open). Rows are added after the home-currency ones, from their own
+    random stream, so the rest of the books is the same with or without them."""
+    r = random.Random(f"{w.seed}:quickbooks:euro")
+    for key, name, atype, sub, cls, currency in (
+            ("ar_eur", "Accounts Receivable (A/R) - EUR", "Accounts Receivable", "AccountsReceivable", "Asset", EURO),
+            ("ap_eur", "Accounts Payable (A/P) - EUR", "Accounts Payable", "AccountsPayable", "Liability", EURO),
+            ("exchange_gain_or_loss", "Exchange Gain or Loss", "Other Expense", "ExchangeGainOrLoss", "Expense",
+             HOME_CURRENCY)):
+        aid = b.next_id("Account")
+        b.account_id[key], b.account_name[aid] = aid, name
+        b.put("Account", {"Id": aid, "Name": name, "FullyQualifiedName": name, "AccountType": atype,
+                          "AccountSubType": sub, "Classification": cls, "SubAccount": False, "Active": True,
+                          "CurrentBalance": 0, "CurrentBalanceWithSubAccounts": 0, "CurrencyRef": ref(*currency)}, origin)
+    b.currency_accounts["EUR"] = {"ar": b.account_id["ar_eur"], "ap": b.account_id["ap_eur"]}
+    acct = lambda key: ref(b.account_id[key], b.account_name[b.account_id[key]])  # noqa: E731
+    customers = []
+    for name, street, city, postal, country in (("Atelier Lumière SARL", "12 Rue Mercière", "Lyon", "69002", "FR"),
+                                                ("Grachten Studio BV", "88 Keizersgracht", "Amsterdam", "1015 CS", "NL")):
+        cid = b.next_id("Customer")
+        customers.append(b.put("Customer", {
+            "Id": cid, "DisplayName": name, "FullyQualifiedName": name, "CompanyName": name, "PrintOnCheckName": name,
+            "Active": True, "Job": False, "BillWithParent": False, "Taxable": False, "Balance": 0, "BalanceWithJobs": 0,
+            "CurrencyRef": ref(*EURO), "CustomerTypeRef": {"value": "1"}, "PreferredDeliveryMethod": "Email",
+            "SalesTermRef": ref("2"), "PrimaryEmailAddr": {"Address": f"accounts@{name.split()[0].lower()}.eu"},
+            "BillAddr": {"Id": str(5000 + int(cid)), "Line1": street, "City": city, "PostalCode": postal,
+                         "Country": country}}, origin))
+    vid = b.next_id("Vendor")
+    vendor = b.put("Vendor", {"Id": vid, "DisplayName": "Druckerei Rhein GmbH", "CompanyName": "Druckerei Rhein GmbH",
+                              "PrintOnCheckName": "Druckerei Rhein GmbH", "Active": True, "Balance": 0,
+                              "Vendor1099": False, "CurrencyRef": ref(*EURO)}, origin)
+    services = sorted((i for i in b.rows["Item"].values() if i["Type"] == "Service" and i["Active"]
+                       and to_cents(i["UnitPrice"]) > 0), key=lambda i: int(i["Id"]))
+    yesterday = w.today - dt.timedelta(days=1)
+    for n, (y, m) in enumerate(_months(w.start, yesterday)):
+        day = max(dt.date(y, m, 12), w.start)
+        if day > yesterday:
+            continue
+        cust = customers[n % len(customers)]
+        item = services[n % len(services)]
+        lines, total = sales_lines(b, [(item["Id"], r.randint(2, 12), to_cents(item["UnitPrice"]))])
+        inv_id = b.next_id("Invoice")
+        rate = eur_rate(day)
+        first = day + dt.timedelta(days=18 + r.randrange(8))
+        parts = [(first, total)] if n % 5 != 2 else [(first, total // 2), (first + dt.timedelta(days=20), total - total // 2)]
+        at_rate = {"ExchangeRate": rate}
+        paid, home_paid, linked, updated = 0, 0, [], utc_at(day, 17)
+        for k, (pday, amount) in enumerate(parts):
+            if pday > yesterday:
+                break
+            pid = b.next_id("Payment")
+            pmoment = clamp(utc_at(pday, 18))
+            b.put("Payment", {"Id": pid, "TxnDate": pday.isoformat(), "CustomerRef": ref(cust["Id"], cust["DisplayName"]),
+                              "TotalAmt": cents(amount), "UnappliedAmt": 0, "ProcessPayment": False,
+                              "PaymentRefNum": f"SEPA-{inv_id}-{k + 1}", "PaymentMethodRef": ref("6"),
+                              "DepositToAccountRef": acct("checking"), "ARAccountRef": acct("ar_eur"),
+                              "CurrencyRef": ref(*EURO), "ExchangeRate": eur_rate(pday),
+                              "Line": [{"Amount": cents(amount), "LinkedTxn": [{"TxnId": inv_id, "TxnType": "Invoice"}]}]},
+                  pmoment)
+            paid += amount
+            home_paid += home(amount, at_rate)     # what the payment takes off the euro A/R
+            linked.append({"TxnId": pid, "TxnType": "Payment"})
+            updated = pmoment
+        b.put("Invoice", {"Id": inv_id, "DocNumber": f"INV-EU-{n + 1:03d}", "TxnDate": day.isoformat(),
+                          "DueDate": (day + dt.timedelta(days=30)).isoformat(),
+                          "CustomerRef": ref(cust["Id"], cust["DisplayName"]), "SalesTermRef": ref("2"), "Line": lines,
+                          "TxnTaxDetail": {"TotalTax": 0}, "TotalAmt": cents(total),
+                          "HomeTotalAmt": cents(home(total, at_rate)), "Balance": cents(total - paid),
+                          "HomeBalance": cents(home(total, at_rate) - home_paid), "CurrencyRef": ref(*EURO),
+                          "ExchangeRate": rate, "LinkedTxn": linked, "BillEmail": dict(cust["PrimaryEmailAddr"]),
+                          "BillAddr": dict(cust["BillAddr"]), "EmailStatus": "EmailSent", "PrintStatus": "NotSet",
+                          "GlobalTaxCalculation": "NotApplicable"}, clamp(utc_at(day, 17)), updated)
+        # the vendor's monthly bill (printing), paid by check five weeks later
+        bill_day = max(dt.date(y, m, 5), w.start)
+        if bill_day > yesterday:
+            continue
+        amount = r.randrange(40_000, 250_000)
+        bill_id = b.next_id("Bill")
+        pay_day = bill_day + dt.timedelta(days=35)
+        linked, updated = [], clamp(utc_at(bill_day, 19))
+        if pay_day <= yesterday:
+            bp_id = b.next_id("BillPayment")
+            updated = clamp(utc_at(pay_day, 20))
+            b.put("BillPayment", {"Id": bp_id, "TxnDate": pay_day.isoformat(), "VendorRef": ref(vid, vendor["DisplayName"]),
+                                  "PayType": "Check", "TotalAmt": cents(amount), "DocNumber": f"EU-{bp_id}",
+                                  "CheckPayment": {"BankAccountRef": acct("checking"), "PrintStatus": "NotSet"},
+                                  "APAccountRef": acct("ap_eur"), "CurrencyRef": ref(*EURO),
+                                  "ExchangeRate": eur_rate(pay_day),
+                                  "Line": [{"Amount": cents(amount), "LinkedTxn": [{"TxnId": bill_id, "TxnType": "Bill"}]}]},
+                  updated)
+            linked.append({"TxnId": bp_id, "TxnType": "BillPayment"})
+        paid = amount if linked else 0
+        b.put("Bill", {"Id": bill_id, "DocNumber": f"DR-{y}{m:02d}", "TxnDate": bill_day.isoformat(),
+                       "DueDate": (bill_day + dt.timedelta(days=30)).isoformat(), "VendorRef": ref(vid, vendor["DisplayName"]),
+                       "APAccountRef": acct("ap_eur"), "SalesTermRef": ref("2"), "TotalAmt": cents(amount),
+                       "Balance": cents(amount - paid), "HomeBalance": cents(home(amount - paid, {"ExchangeRate": eur_rate(bill_day)})),
+                       "CurrencyRef": ref(*EURO), "ExchangeRate": eur_rate(bill_day), "LinkedTxn": linked,
+                       "Line": [{"Id": "1", "LineNum": 1, "Description": "Printing", "Amount": cents(amount),
+                                 "DetailType": "AccountBasedExpenseLineDetail",
+                                 "AccountBasedExpenseLineDetail": {"AccountRef": acct("Office Supplies"),
+                                                                   "BillableStatus": "NotBillable", "TaxCodeRef": ref("NON")}}]},
+              clamp(utc_at(bill_day, 19)), updated)
 
 
 def month_end(y: int, m: int) -> dt.date:
