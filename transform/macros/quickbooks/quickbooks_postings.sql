@@ -49,8 +49,10 @@ select * from (
         _loaded_at
     from {{ relation }}
 ) as postings
+{%- if balancing_key != 'total' %}
 -- a balancing posting with nothing to balance (a payment at its forms' own rate) is no posting
-where not (posting_key = '{{ balancing_key }}' and amount = 0 and transaction_amount = 0)
+where not (posting_key = '{{ balancing_key }}' and coalesce(amount, 1) = 0)
+{%- endif %}
 {% endmacro %}
 
 {#
@@ -182,7 +184,8 @@ where not (posting_key = '{{ balancing_key }}' and amount = 0 and transaction_am
     Sales forms (Invoice, SalesReceipt, CreditMemo, RefundReceipt): each item line credits its
     income account; an inventory item also moves its cost from the inventory asset to cost of
     goods sold (quantity × the item's purchase cost: QuickBooks itself values it FIFO, which the
-    API does not expose); a discount line debits the discount account; the tax credits the sales
+    API does not expose; in the home currency, so a sale in another currency posts it at a rate
+    of 1); a discount line debits the discount account; the tax credits the sales
     tax liability; the total is the counter posting (A/R, or the account the money went to; a
     form in a foreign currency goes to that currency's A/R, `currency_accounts`);
     `has_deposit`: an invoice's deposit (paid in part when invoiced) moves that much from A/R to
@@ -225,6 +228,7 @@ line_postings as (
             when 'DiscountLineDetail' then ({{ sign }}) * lines.amount
             else -({{ sign }}) * lines.amount
         end as transaction_amount,
+        false as is_at_home_value,
         lines.class_id,
         lines.description
     from lines
@@ -243,6 +247,7 @@ line_postings as (
         'line-' || lines.line_position || coalesce('.' || lines.component_position, '') || '-' || cost.side,
         case cost.side when 'cost' then items.expense_account_id else items.asset_account_id end,
         case cost.side when 'cost' then 1 else -1 end * ({{ sign }}) * round(lines.quantity * items.purchase_cost, 2),
+        true,   -- the item's cost is in the home currency already, whatever the sale's
         lines.class_id,
         lines.description
     from lines
@@ -264,9 +269,6 @@ header_postings as (
         -({{ sign }}) * headers.tax_amount as transaction_amount
     from headers
     left join default_accounts using (source_relation)
-    left join currency_accounts
-        on headers.source_relation = currency_accounts.source_relation
-        and headers.currency_code = currency_accounts.currency_code
     where headers.tax_amount <> 0
 
     union all
@@ -314,7 +316,8 @@ postings as (
         postings.account_id,
         postings.transaction_amount,
         headers.currency_code,
-        headers.exchange_rate,
+        case when headers.exchange_rate is not null and postings.is_at_home_value then 1 else headers.exchange_rate end
+            as exchange_rate,
         headers.customer_id,
         null::text as vendor_id,
         coalesce(postings.class_id, headers.class_id) as class_id,
@@ -324,7 +327,7 @@ postings as (
     from (
         select * from line_postings
         union all
-        select source_relation, transaction_id, posting_key, account_id, transaction_amount, null, null
+        select source_relation, transaction_id, posting_key, account_id, transaction_amount, false, null, null
         from header_postings
     ) as postings
     inner join headers
@@ -339,6 +342,28 @@ postings as (
 {% endmacro %}
 
 {#
+    The forms the payments of `transaction_type` that `changed` names apply to, read before the
+    build's query is written (as quickbooks_changed_transactions), as {form type: {company: [ids]}}:
+    quickbooks_settlement_postings reads those forms' rates alone, by id, where a join would read
+    every form. None when every payment is built (`changed` none).
+#}
+{% macro quickbooks_settled_forms(changed, transaction_type, lines_model, id_column) -%}
+    {%- if changed is none or not execute -%}{{ return(none) }}{%- endif -%}
+    {%- if not changed.get(transaction_type) -%}{{ return({}) }}{%- endif -%}
+    {%- set query -%}
+        select linked_transaction_type, source_relation, linked_transaction_id
+        from {{ ref(lines_model) }}
+        where {{ quickbooks_only_changed(changed, transaction_type, id_column) }}
+            and linked_transaction_id is not null
+    {%- endset -%}
+    {%- set settled = {} -%}
+    {%- for form_type, company, form_id in run_query(query).rows -%}
+        {%- do settled.setdefault(form_type, {}).setdefault(company, []).append(form_id) -%}
+    {%- endfor -%}
+    {{ return(settled) }}
+{%- endmacro %}
+
+{#
     Payments: a customer's (sign 1: money in, off A/R) or a bill payment (-1: money out, off A/P).
     The money (posting `money_key`) into or out of `money_account`, the whole amount off the open
     account (`open_key`, `open_account`), applied to forms or not. A payment in a foreign currency
@@ -347,11 +372,12 @@ postings as (
     credit it uses, the other way: `forms`, {linked type: (staging model, id column, sign)}), and
     what it leaves unapplied at its own; the difference is the realized exchange gain or loss
     (exchange_gain_or_loss, to the company's Exchange Gain or Loss account), as QuickBooks posts
-    it. Column expressions may read `headers`, `default_accounts` and `currency_accounts` (the
-    open account of the payment's currency).
+    it. `money_account` and `open_account` are expressions of `headers`, `default_accounts` and
+    `currency_accounts` (the accounts of the payment's currency).
 #}
 {% macro quickbooks_settlement_postings(transaction_type, headers_model, lines_model, id_column, sign, money_key, open_key, money_account, open_account, forms, doc_number, customer_id, vendor_id, department_id, changed=none) %}
-with headers as (
+{%- set settled_forms = quickbooks_settled_forms(changed, transaction_type, lines_model, id_column) %}
+with payments as (
     select * from {{ ref(headers_model) }}
     where {{ quickbooks_only_changed(changed, transaction_type, id_column) }}
 ),
@@ -369,12 +395,29 @@ currency_accounts as (
     select * from {{ ref('int_quickbooks__currency_accounts') }}
 ),
 
+-- each payment with the accounts it moves
+headers as (
+    select
+        headers.*,
+        {{ money_account }} as money_account_id,
+        {{ open_account }} as open_account_id,
+        default_accounts.exchange_gain_or_loss_account_id
+    from payments as headers
+    left join default_accounts
+        on headers.source_relation = default_accounts.source_relation
+    left join currency_accounts
+        on headers.source_relation = currency_accounts.source_relation
+        and headers.currency_code = currency_accounts.currency_code
+),
+
+-- the rates of the forms the payments apply to (a scheduled build: of those alone, by id)
 forms as (
     {%- for form_type, (model, form_id, form_sign) in forms.items() %}
     {{ 'union all' if not loop.first }}
     select source_relation, '{{ form_type }}' as form_type, {{ form_id }} as form_id, {{ form_sign }} as form_sign,
         exchange_rate
     from {{ ref(model) }}
+    where {{ quickbooks_only_changed(settled_forms, form_type, form_id) }}
     {%- endfor %}
 ),
 
@@ -407,15 +450,14 @@ settled_in_total as (
 postings as (
     -- the money, at the payment's rate
     select
-        headers.source_relation,
-        headers.{{ id_column }} as transaction_id,
+        source_relation,
+        {{ id_column }} as transaction_id,
         '{{ money_key }}' as posting_key,
-        {{ money_account }} as account_id,
-        ({{ sign }}) * headers.total_amount as transaction_amount,
-        headers.exchange_rate
+        money_account_id as account_id,
+        ({{ sign }}) * total_amount as transaction_amount,
+        exchange_rate
     from headers
-    left join default_accounts using (source_relation)
-    where headers.total_amount <> 0
+    where total_amount <> 0
 
     union all
 
@@ -424,18 +466,13 @@ postings as (
         settled.source_relation,
         settled.transaction_id,
         '{{ open_key }}-' || settled.line_position,
-        {{ open_account }},
+        headers.open_account_id,
         -({{ sign }}) * settled.amount,
         settled.exchange_rate
     from settled_at_form_rates as settled
     inner join headers
         on settled.source_relation = headers.source_relation
         and settled.transaction_id = headers.{{ id_column }}
-    left join default_accounts
-        on headers.source_relation = default_accounts.source_relation
-    left join currency_accounts
-        on headers.source_relation = currency_accounts.source_relation
-        and headers.currency_code = currency_accounts.currency_code
 
     union all
 
@@ -444,33 +481,21 @@ postings as (
         headers.source_relation,
         headers.{{ id_column }},
         '{{ open_key }}',
-        {{ open_account }},
+        headers.open_account_id,
         -({{ sign }}) * (headers.total_amount - coalesce(settled_in_total.amount, 0)),
         headers.exchange_rate
     from headers
     left join settled_in_total
         on headers.source_relation = settled_in_total.source_relation
         and headers.{{ id_column }} = settled_in_total.transaction_id
-    left join default_accounts
-        on headers.source_relation = default_accounts.source_relation
-    left join currency_accounts
-        on headers.source_relation = currency_accounts.source_relation
-        and headers.currency_code = currency_accounts.currency_code
     where headers.total_amount - coalesce(settled_in_total.amount, 0) <> 0
 
     union all
 
     -- what balances the rates apart: the realized exchange gain (a credit) or loss (a debit)
-    select
-        headers.source_relation,
-        headers.{{ id_column }},
-        'exchange_gain_or_loss',
-        default_accounts.exchange_gain_or_loss_account_id,
-        0,
-        headers.exchange_rate
+    select source_relation, {{ id_column }}, 'exchange_gain_or_loss', exchange_gain_or_loss_account_id, 0, exchange_rate
     from headers
-    left join default_accounts using (source_relation)
-    where headers.exchange_rate is not null
+    where exchange_rate is not null
 ),
 
 described as (
@@ -490,7 +515,9 @@ described as (
         null::text as class_id,
         {{ department_id }} as department_id,
         headers.private_note as description,
-        -- a home-currency payment's postings are its header's alone; a foreign one's read its lines
+        -- a home-currency payment's postings are its header's alone (QuickBooks names no rate for
+        -- it); a foreign one's read its lines, built earlier in the build (one with no lines at
+        -- all, wholly unapplied, is made again by each build that reads its load)
         case
             when headers.exchange_rate is null then headers._loaded_at
             else {{ quickbooks_postings_stamp('headers') }}

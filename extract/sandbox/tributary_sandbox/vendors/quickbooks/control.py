@@ -30,8 +30,8 @@ from ...world import cents
 from . import NAME
 from .api import fmt_money, monthly_pl_totals, profit_and_loss
 from .auth import ACCESS_TOKEN_TTL, CLIENT_ID, CLIENT_SECRET
-from .data import (ENTITIES, bundled_lines, fiscal_year_start, item_lines, local_date, month_end, recompute_balances,
-                   ref, sales_lines, to_cents, txn_tax_detail)
+from .data import (ENTITIES, HOME_CURRENCY, bundled_lines, fiscal_year_start, item_lines, local_date, month_end,
+                   recompute_balances, ref, sales_lines, to_cents, txn_tax_detail)
 
 if TYPE_CHECKING:
     from . import Simulator
@@ -49,7 +49,7 @@ def mutate(simulator: "Simulator", seed=0, new=0, updated=0, deleted=0) -> list[
     changes: list[dict] = []
     # home-currency customers and invoices only: a new invoice here is in dollars, and an edited
     # one keeps no home-currency amounts up to date (a euro invoice's HomeTotalAmt)
-    home_currency = lambda rec: rec["CurrencyRef"]["value"] == "USD"  # noqa: E731
+    home_currency = lambda rec: rec["CurrencyRef"]["value"] == HOME_CURRENCY[0]  # noqa: E731
     customers = sorted((c for c in b.rows["Customer"].values() if c["Active"] and home_currency(c)),
                        key=lambda c: int(c["Id"]))
     items = sorted((i for i in b.rows["Item"].values() if i["Active"] and i["Type"] in ("Service", "Inventory")

@@ -225,22 +225,29 @@ def home(cents_: int, rec: dict) -> int:
 
 def postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:
     """Double-entry effect of one transaction: [(account Id, debit cents; credit < 0)], in the
-    home currency. A foreign-currency form's lines are each converted at its rate and its counter
-    posting (A/R, A/P, the account paid from or into) takes what balances them, as the ledger does.
-    A payment settles each form it applies to at that form's rate and takes the money at its own:
-    the difference is the realized exchange gain or loss."""
+    home currency, by the ledger's rules (transform/macros/quickbooks/). A foreign-currency
+    transaction's postings are each converted at its rate; a form's counter posting (A/R, A/P,
+    the account paid from or into) takes what balances them. An inventory sale's cost is in the
+    home currency already. A payment settles each form it applies to at that form's rate and takes
+    the money at its own: the difference is the realized exchange gain or loss."""
     A = books.account_id
+    currency = books.currency_accounts.get(rec.get("CurrencyRef", {}).get("value"), {})
     if entity == "Payment":
         return settlement_postings(books, rec, rec["DepositToAccountRef"]["value"],
-                                   rec.get("ARAccountRef", {}).get("value") or A["ar"], {"Invoice": 1, "CreditMemo": -1}, 1)
+                                   rec.get("ARAccountRef", {}).get("value") or currency.get("ar", A["ar"]),
+                                   {"Invoice": 1, "CreditMemo": -1}, 1)
     if entity == "BillPayment":
         return settlement_postings(books, rec, rec["CheckPayment"]["BankAccountRef"]["value"],
-                                   rec.get("APAccountRef", {}).get("value") or A["ap"], {"Bill": 1, "VendorCredit": -1}, -1)
+                                   rec.get("APAccountRef", {}).get("value") or currency.get("ap", A["ap"]),
+                                   {"Bill": 1, "VendorCredit": -1}, -1)
     own = own_currency_postings(books, entity, rec)
+    cost = inventory_cost_postings(books, entity, rec)
     if exchange_rate_e4(rec) is None or not own:
-        return own
+        return own + cost
+    if entity in ("JournalEntry", "Transfer"):    # no counter posting: each line converted alone
+        return [(acct, home(amount, rec)) for acct, amount in own] + cost
     converted = [(acct, home(amount, rec)) for acct, amount in own[:-1]]
-    return converted + [(own[-1][0], -sum(amount for _, amount in converted))]
+    return converted + cost + [(own[-1][0], -sum(amount for _, amount in converted))]
 
 
 def settlement_postings(books: Books, rec: dict, money_account: str, open_account: str,
@@ -254,10 +261,10 @@ def settlement_postings(books: Books, rec: dict, money_account: str, open_accoun
     settled = applied = 0
     for line in rec["Line"]:
         for link in line.get("LinkedTxn", []):
-            if link["TxnType"] in form_signs:
+            form = books.rows.get(link["TxnType"], {}).get(link["TxnId"])
+            if link["TxnType"] in form_signs and form is not None and exchange_rate_e4(rec) is not None:
                 amount = form_signs[link["TxnType"]] * to_cents(line["Amount"])
-                form = books.rows[link["TxnType"]].get(link["TxnId"], rec)
-                settled += home(amount, form)
+                settled += home(amount, form if exchange_rate_e4(form) is not None else rec)
                 applied += amount
     settled += home(total - applied, rec)
     out = [(money_account, sign * money), (open_account, -sign * settled)]
@@ -266,8 +273,24 @@ def settlement_postings(books: Books, rec: dict, money_account: str, open_accoun
     return out
 
 
+def inventory_cost_postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:
+    """A sales form's inventory items' cost, from the inventory asset to cost of goods sold, in the
+    home currency (accrual COGS at the item's purchase cost)."""
+    if entity not in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
+        return []
+    sign = 1 if entity in ("Invoice", "SalesReceipt") else -1
+    out = []
+    for line in item_lines(rec["Line"]):
+        d = line["SalesItemLineDetail"]
+        item = books.rows["Item"][d["ItemRef"]["value"]]
+        if item["Type"] == "Inventory":
+            cost = d["Qty"] * to_cents(item["PurchaseCost"])
+            out += [(item["ExpenseAccountRef"]["value"], sign * cost), (item["AssetAccountRef"]["value"], -sign * cost)]
+    return out
+
+
 def own_currency_postings(books: Books, entity: str, rec: dict) -> list[tuple[str, int]]:
-    """A transaction's postings in its own currency, its counter posting last."""
+    """A transaction's postings in its own currency (its inventory cost aside), its counter posting last."""
     A = books.account_id
     out: list[tuple[str, int]] = []
     total = to_cents(rec.get("TotalAmt", 0))
@@ -279,10 +302,6 @@ def own_currency_postings(books: Books, entity: str, rec: dict) -> list[tuple[st
             d = line["SalesItemLineDetail"]
             item = items[d["ItemRef"]["value"]]
             out.append((item["IncomeAccountRef"]["value"], -sign * to_cents(line["Amount"])))
-            if item["Type"] == "Inventory":       # accrual COGS at the item's cost
-                cost = d["Qty"] * to_cents(item["PurchaseCost"])
-                out.append((item["ExpenseAccountRef"]["value"], sign * cost))
-                out.append((item["AssetAccountRef"]["value"], -sign * cost))
         tax = to_cents(rec.get("TxnTaxDetail", {}).get("TotalTax", 0))
         if tax:
             out.append((A["sales_tax"], -sign * tax))
@@ -293,7 +312,7 @@ def own_currency_postings(books: Books, entity: str, rec: dict) -> list[tuple[st
         for line in rec["Line"]:
             out.append((line["AccountBasedExpenseLineDetail"]["AccountRef"]["value"], sign * to_cents(line["Amount"])))
         counter = rec["AccountRef"]["value"] if entity == "Purchase" else \
-            rec.get("APAccountRef", {}).get("value") or A["ap"]
+            rec.get("APAccountRef", {}).get("value") or currency.get("ap", A["ap"])
         out.append((counter, -sign * total))
     elif entity == "JournalEntry":
         for line in rec["Line"]:
@@ -379,7 +398,7 @@ def utc_at(day: dt.date, hour: int = 17) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc)
 
 
-def project(w: World, multicurrency: bool = False) -> Books:
+def project(w: World, multicurrency: bool = True) -> Books:
     """Build every QBO row from the world. Deterministic: only world data and fixed offsets.
     `multicurrency`: the company has it on and deals in euros too (project_foreign_currency)."""
     b = Books()
