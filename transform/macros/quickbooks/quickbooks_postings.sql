@@ -136,15 +136,13 @@ where not (posting_key = '{{ balancing_key }}' and coalesce(amount, 1) = 0)
         )
 
         select * from changed
-        {%- for payment_type, lines_model, id_column, form_types in [
-            ('Payment', 'stg_quickbooks__payment_lines', 'payment_id', ['Invoice', 'CreditMemo']),
-            ('BillPayment', 'stg_quickbooks__bill_payment_lines', 'bill_payment_id', ['Bill', 'VendorCredit'])] %}
+        {%- for payment_type, settlement in quickbooks_settlements().items() %}
         union
         -- a payment in a foreign currency settles its forms at their rates: a changed form, its payments
-        select '{{ payment_type }}', lines.source_relation, lines.{{ id_column }}
-        from {{ ref(lines_model) }} as lines
+        select '{{ payment_type }}', lines.source_relation, lines.{{ settlement['id_column'] }}
+        from {{ ref(settlement['lines_model']) }} as lines
         inner join changed
-            on changed.transaction_type in ('{{ form_types | join("', '") }}')
+            on changed.transaction_type in ('{{ settlement['forms'] | join("', '") }}')
             and lines.linked_transaction_type = changed.transaction_type
             and lines.source_relation = changed.source_relation
             and lines.linked_transaction_id = changed.transaction_id
@@ -342,6 +340,28 @@ postings as (
 {% endmacro %}
 
 {#
+    Which payment settles which forms, in one place: for each payment type, its staging models
+    and id column, and the forms its lines apply to, {linked type: (staging model, id column,
+    sign)}: a credit memo or vendor credit the payment uses counts the other way (-1). Read by
+    the settlement postings, by quickbooks_changed_transactions (a changed form rebuilds its
+    payments) and by the cash-basis P&L (a form counts as its payments settle it).
+#}
+{% macro quickbooks_settlements() -%}
+    {{ return({
+        'Payment': {
+            'headers_model': 'stg_quickbooks__payments', 'lines_model': 'stg_quickbooks__payment_lines',
+            'id_column': 'payment_id',
+            'forms': {'Invoice': ('stg_quickbooks__invoices', 'invoice_id', 1),
+                      'CreditMemo': ('stg_quickbooks__credit_memos', 'credit_memo_id', -1)}},
+        'BillPayment': {
+            'headers_model': 'stg_quickbooks__bill_payments', 'lines_model': 'stg_quickbooks__bill_payment_lines',
+            'id_column': 'bill_payment_id',
+            'forms': {'Bill': ('stg_quickbooks__bills', 'bill_id', 1),
+                      'VendorCredit': ('stg_quickbooks__vendor_credits', 'vendor_credit_id', -1)}},
+    }) }}
+{%- endmacro %}
+
+{#
     The forms the payments of `transaction_type` that `changed` names apply to, read before the
     build's query is written (as quickbooks_changed_transactions), as {form type: {company: [ids]}}:
     quickbooks_settlement_postings reads those forms' rates alone, by id, where a join would read
@@ -369,13 +389,15 @@ postings as (
     account (`open_key`, `open_account`), applied to forms or not. A payment in a foreign currency
     takes the money at its own rate, but each form it applies to comes off the open account at
     that form's rate, the one it went on at (`open_key`-N, its Nth line; a credit memo or vendor
-    credit it uses, the other way: `forms`, {linked type: (staging model, id column, sign)}), and
+    credit it uses, the other way: quickbooks_settlements), and
     what it leaves unapplied at its own; the difference is the realized exchange gain or loss
     (exchange_gain_or_loss, to the company's Exchange Gain or Loss account), as QuickBooks posts
     it. `money_account` and `open_account` are expressions of `headers`, `default_accounts` and
     `currency_accounts` (the accounts of the payment's currency).
 #}
-{% macro quickbooks_settlement_postings(transaction_type, headers_model, lines_model, id_column, sign, money_key, open_key, money_account, open_account, forms, doc_number, customer_id, vendor_id, department_id, changed=none) %}
+{% macro quickbooks_settlement_postings(transaction_type, sign, money_key, open_key, money_account, open_account, doc_number, customer_id, vendor_id, department_id, changed=none) %}
+{%- set settlement = quickbooks_settlements()[transaction_type] %}
+{%- set headers_model, lines_model, id_column = settlement['headers_model'], settlement['lines_model'], settlement['id_column'] %}
 {%- set settled_forms = quickbooks_settled_forms(changed, transaction_type, lines_model, id_column) %}
 with payments as (
     select * from {{ ref(headers_model) }}
@@ -412,7 +434,7 @@ headers as (
 
 -- the rates of the forms the payments apply to (a scheduled build: of those alone, by id)
 forms as (
-    {%- for form_type, (model, form_id, form_sign) in forms.items() %}
+    {%- for form_type, (model, form_id, form_sign) in settlement['forms'].items() %}
     {{ 'union all' if not loop.first }}
     select source_relation, '{{ form_type }}' as form_type, {{ form_id }} as form_id, {{ form_sign }} as form_sign,
         exchange_rate

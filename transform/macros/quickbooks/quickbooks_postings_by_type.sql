@@ -48,12 +48,10 @@
    currency, off that currency's A/R, with the realized exchange gain or loss. #}
 {% macro quickbooks_payment_postings(changed=none) %}
 {{ quickbooks_settlement_postings(
-    'Payment', 'stg_quickbooks__payments', 'stg_quickbooks__payment_lines', 'payment_id', sign=1,
+    'Payment', sign=1,
     money_key='deposit', open_key='receivable',
     money_account='coalesce(headers.deposit_to_account_id, default_accounts.undeposited_funds_account_id)',
     open_account='coalesce(headers.receivable_account_id, currency_accounts.receivable_account_id, default_accounts.receivable_account_id)',
-    forms={'Invoice': ('stg_quickbooks__invoices', 'invoice_id', 1),
-           'CreditMemo': ('stg_quickbooks__credit_memos', 'credit_memo_id', -1)},
     doc_number='headers.payment_reference_number', customer_id='headers.customer_id', vendor_id='null::text',
     department_id='null::text', changed=changed) }}
 {% endmacro %}
@@ -143,12 +141,10 @@ described as (
    a foreign currency, off that currency's A/P, with the realized exchange gain or loss. #}
 {% macro quickbooks_bill_payment_postings(changed=none) %}
 {{ quickbooks_settlement_postings(
-    'BillPayment', 'stg_quickbooks__bill_payments', 'stg_quickbooks__bill_payment_lines', 'bill_payment_id', sign=-1,
+    'BillPayment', sign=-1,
     money_key='paid_from', open_key='payable',
     money_account='headers.payment_account_id',
     open_account='coalesce(headers.payable_account_id, currency_accounts.payable_account_id, default_accounts.payable_account_id)',
-    forms={'Bill': ('stg_quickbooks__bills', 'bill_id', 1),
-           'VendorCredit': ('stg_quickbooks__vendor_credits', 'vendor_credit_id', -1)},
     doc_number='headers.doc_number', customer_id='null::text', vendor_id='headers.vendor_id',
     department_id='headers.department_id', changed=changed) }}
 {% endmacro %}

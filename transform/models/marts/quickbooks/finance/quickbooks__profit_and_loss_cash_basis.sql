@@ -13,7 +13,8 @@
 --   counts on its own date, as in the accrual P&L.
 -- Matches QuickBooks' cash-basis report to the cent
 -- (tests/quickbooks/finance/assert_quickbooks__profit_and_loss_cash_basis_matches_the_report.sql).
-{% set paid_later = ['Invoice', 'CreditMemo', 'Bill', 'VendorCredit'] %}
+{% set settlements = quickbooks_settlements() %}
+{% set paid_later = settlements.values() | map(attribute='forms') | map('list') | sum(start=[]) %}
 -- (The postings table is read twice, by name, not through a CTE: PostgreSQL would store a CTE
 -- read twice in full, 1.6M rows at 266,000 QuickBooks records.)
 with accounts as (
@@ -31,17 +32,13 @@ forms as (
 ),
 
 applications as (
-    select source_relation, payment_id as paid_by_id, transaction_date as paid_on, line_position,
+    {%- for settlement in settlements.values() %}
+    {{ 'union all' if not loop.first }}
+    select source_relation, {{ settlement['id_column'] }} as paid_by_id, transaction_date as paid_on, line_position,
            linked_transaction_type, linked_transaction_id, amount
-    from {{ ref('stg_quickbooks__payment_lines') }}
-    where linked_transaction_type in ('Invoice', 'CreditMemo')
-
-    union all
-
-    select source_relation, bill_payment_id, transaction_date, line_position,
-           linked_transaction_type, linked_transaction_id, amount
-    from {{ ref('stg_quickbooks__bill_payment_lines') }}
-    where linked_transaction_type in ('Bill', 'VendorCredit')
+    from {{ ref(settlement['lines_model']) }}
+    where linked_transaction_type in ('{{ settlement['forms'] | join("', '") }}')
+    {%- endfor %}
 ),
 
 -- what had been paid of the form before and after each application, in the order they were paid
