@@ -82,15 +82,7 @@ class LeaveItToTheLibrary(Exception):
 # schema lacks is dropped and noted there under its dotted path, as the library notes it.
 def compiled(schema: dict):
     if "anyOf" in schema:
-        alternatives = [compiled(subschema) for subschema in schema["anyOf"]]
-
-        def first_fitting(value, where):
-            for alternative in alternatives:
-                result = alternative(value, where)
-                if result is not FAILED:
-                    return result
-            return FAILED
-        return first_fitting
+        return _first_fitting([compiled(subschema) for subschema in schema["anyOf"]], unwalked=[])
     if "type" not in schema:
         return _unchanged
     types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
@@ -109,8 +101,12 @@ def compiled(schema: dict):
             result = first(value, where)
             return second(value, where) if result is FAILED else result
         return either
+    return _first_fitting(attempts, unwalked)
 
-    def any_type(value, where):
+
+def _first_fitting(attempts: list, unwalked: list):
+    """The first attempt's result that is not FAILED (a node's types, or anyOf's alternatives)."""
+    def first_fitting(value, where):
         if unwalked:
             _null_last(unwalked.pop())
         for attempt in attempts:
@@ -118,7 +114,7 @@ def compiled(schema: dict):
             if result is not FAILED:
                 return result
         return FAILED
-    return any_type
+    return first_fitting
 
 
 def _null_last(types: list) -> list:
@@ -247,22 +243,19 @@ def _string(value, where):
         return FAILED
 
 
-def _integer(value, where):
-    if isinstance(value, str):
-        value = value.replace(",", "")
-    try:
-        return int(value)
-    except Exception:
-        return FAILED
+def _parsed_by(convert):
+    """An integer's or a number's attempt: text loses its thousands commas first."""
+    def attempt(value, where):
+        if isinstance(value, str):
+            value = value.replace(",", "")
+        try:
+            return convert(value)
+        except Exception:
+            return FAILED
+    return attempt
 
 
-def _number(value, where):
-    if isinstance(value, str):
-        value = value.replace(",", "")
-    try:
-        return float(value)
-    except Exception:
-        return FAILED
+_integer, _number = _parsed_by(int), _parsed_by(float)
 
 
 def _boolean(value, where):
