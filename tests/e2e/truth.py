@@ -68,7 +68,7 @@ QUICKBOOKS_STREAMS = {
     "CreditMemo": "credit_memos", "RefundReceipt": "refund_receipts", "Bill": "bills",
     "BillPayment": "bill_payments", "Purchase": "purchases", "JournalEntry": "journal_entries",
     "Deposit": "deposits", "Transfer": "transfers", "Estimate": "estimates", "Term": "terms",
-    "PaymentMethod": "payment_methods",
+    "PaymentMethod": "payment_methods", "TaxAgency": "tax_agencies", "TaxRate": "tax_rates",
 }
 QUICKBOOKS_START_DATE = "2024-01-01"   # tap-quickbooks' start_date (extract/extractors.meltano.yml)
 GA4_PROPERTY = "412345678"   # the dev environment's property_ids

@@ -10,6 +10,9 @@ import pytest
 from intuitlib.client import AuthClient
 from quickbooks import QuickBooks, exceptions
 from quickbooks.objects import Account, Customer, Invoice, Payment
+from quickbooks.objects.salesreceipt import SalesReceipt
+from quickbooks.objects.taxagency import TaxAgency
+from quickbooks.objects.taxrate import TaxRate
 from quickbooks.objects.company_info import CompanyInfo
 from quickbooks.objects.preferences import Preferences
 
@@ -141,6 +144,27 @@ def test_the_first_company_trades_in_euros_as_intuits_client_reads_it(companies,
     second = connect(companies, monkeypatch, "/instances/second", SECOND_REALM)
     assert Preferences.get(qb=second).CurrencyPrefs.MultiCurrencyEnabled is False
     assert "Net Other Income" not in report_amounts(second.get_report("ProfitAndLoss"))
+
+
+def test_the_online_shops_sales_tax_is_owed_to_its_own_agency_as_intuits_client_reads_it(companies, monkeypatch):
+    """Two tax agencies. The online shop's rate is owed to the second, which keeps its own
+    liability account, "<agency> Payable", the only link QuickBooks gives between the two: each
+    Shopify sales receipt's tax line names that rate, and the BalanceSheet report carries the
+    account beside Sales Tax Payable, both owed something."""
+    first = connect(companies, monkeypatch, "", simulator.REALM_ID)
+    agencies = {agency.Id: agency.DisplayName for agency in TaxAgency.all(qb=first)}
+    assert len(agencies) == 2
+    online = next(rate for rate in TaxRate.all(qb=first) if rate.Name == "Online Sales Tax")
+    payable = f"{agencies[online.AgencyRef.value]} Payable"
+    account = Account.where(f"Name = '{payable}'", qb=first)
+    assert len(account) == 1 and account[0].Classification == "Liability"
+    receipts = [r for r in SalesReceipt.where("", max_results=1000, qb=first) if r.TxnTaxDetail.TotalTax]
+    assert receipts
+    for receipt in receipts:
+        (line,) = receipt.TxnTaxDetail.TaxLine
+        assert line.TaxLineDetail.TaxRateRef.value == online.Id and line.Amount == receipt.TxnTaxDetail.TotalTax
+    balances = report_amounts(first.get_report("BalanceSheet"))
+    assert float(balances[payable]) > 0 and float(balances["Sales Tax Payable"]) > 0
 
 
 def test_a_token_reads_only_its_own_company(companies, monkeypatch):

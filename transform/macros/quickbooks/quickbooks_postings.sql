@@ -161,9 +161,9 @@ where not (posting_key = '{{ balancing_key }}' and coalesce(amount, 1) = 0)
 {#
     The rules every posting follows beyond its own transaction, as one digest (int_quickbooks__postings'
     inputs_digest): each item's type, accounts and purchase cost, and the accounts QuickBooks posts
-    to unnamed (a foreign currency's A/R and A/P among them). An item moved to another income
-    account changes the postings of every sale of it, so a change here rebuilds the table; a sale,
-    a stock count or a price change does not.
+    to unnamed (a foreign currency's A/R and A/P, each tax agency's among them). An item moved
+    to another income account changes the postings of every sale of it, so a change here rebuilds
+    the table; a sale, a stock count or a price change does not.
 #}
 {% macro quickbooks_posting_rules_digest() %}
     select md5(
@@ -175,7 +175,55 @@ where not (posting_key = '{{ balancing_key }}' and coalesce(amount, 1) = 0)
                             from {{ ref('int_quickbooks__default_accounts') }} as default_accounts), '')
         || ';' || coalesce((select string_agg(currency_accounts::text, ',' order by source_relation, currency_code)
                             from {{ ref('int_quickbooks__currency_accounts') }} as currency_accounts), '')
+        || ';' || coalesce((select string_agg(tax_accounts::text, ',' order by source_relation, tax_rate_id)
+                            from {{ ref('int_quickbooks__tax_accounts') }} as tax_accounts), '')
     )
+{% endmacro %}
+
+{#
+    A form's tax, by agency: the tax at each rate whose agency keeps its own liability account
+    (int_quickbooks__tax_accounts, the CTE `tax_accounts`) to that account, one posting per tax
+    line (`tax-N`); the rest of the form's total tax (all of it, where no rate's agency has an
+    account of its own, or QuickBooks sends no tax lines) to the company's sales tax account
+    (`tax`), so the tax postings always add up to TotalTax. `headers` has tax_amount and
+    tax_lines (quickbooks_tax_lines); `sign` multiplies the tax (a sale credits it).
+#}
+{% macro quickbooks_tax_postings(headers, id_column, sign) %}
+    -- the tax at a rate whose agency keeps its own account
+    select
+        {{ headers }}.source_relation,
+        {{ headers }}.{{ id_column }} as transaction_id,
+        'tax-' || tax_lines.position as posting_key,
+        tax_accounts.payable_account_id as account_id,
+        {{ sign }} * tax_lines.amount as transaction_amount
+    from {{ headers }}
+    cross join lateral jsonb_to_recordset({{ headers }}.tax_lines)
+        as tax_lines(position integer, tax_rate_id text, amount numeric)
+    inner join tax_accounts
+        on {{ headers }}.source_relation = tax_accounts.source_relation
+        and tax_lines.tax_rate_id = tax_accounts.tax_rate_id
+    where tax_lines.amount <> 0
+
+    union all
+
+    -- the rest, to the company's sales tax account
+    select
+        {{ headers }}.source_relation,
+        {{ headers }}.{{ id_column }},
+        'tax',
+        default_accounts.sales_tax_account_id,
+        {{ sign }} * ({{ headers }}.tax_amount - coalesce(owed_to_agencies.amount, 0))
+    from {{ headers }}
+    left join default_accounts using (source_relation)
+    left join lateral (
+        select sum(tax_lines.amount) as amount
+        from jsonb_to_recordset({{ headers }}.tax_lines)
+            as tax_lines(position integer, tax_rate_id text, amount numeric)
+        inner join tax_accounts
+            on {{ headers }}.source_relation = tax_accounts.source_relation
+            and tax_lines.tax_rate_id = tax_accounts.tax_rate_id
+    ) as owed_to_agencies on true
+    where {{ headers }}.tax_amount - coalesce(owed_to_agencies.amount, 0) <> 0
 {% endmacro %}
 
 {#
@@ -183,9 +231,10 @@ where not (posting_key = '{{ balancing_key }}' and coalesce(amount, 1) = 0)
     income account; an inventory item also moves its cost from the inventory asset to cost of
     goods sold (quantity × the item's purchase cost: QuickBooks itself values it FIFO, which the
     API does not expose; in the home currency, so a sale in another currency posts it at a rate
-    of 1); a discount line debits the discount account; the tax credits the sales
-    tax liability; the total is the counter posting (A/R, or the account the money went to; a
-    form in a foreign currency goes to that currency's A/R, `currency_accounts`);
+    of 1); a discount line debits the discount account; the tax credits the sales tax
+    liability, each agency's own (quickbooks_tax_postings); the total is the counter posting
+    (A/R, or the account the money went to; a form in a foreign currency goes to that currency's
+    A/R, `currency_accounts`);
     `has_deposit`: an invoice's deposit (paid in part when invoiced) moves that much from A/R to
     the account it went to. `sign` 1 for a sale, -1 for its reversal (credit memo, refund).
 #}
@@ -210,6 +259,10 @@ default_accounts as (
 
 currency_accounts as (
     select * from {{ ref('int_quickbooks__currency_accounts') }}
+),
+
+tax_accounts as (
+    select * from {{ ref('int_quickbooks__tax_accounts') }}
 ),
 
 line_postings as (
@@ -259,15 +312,7 @@ line_postings as (
 ),
 
 header_postings as (
-    select
-        headers.source_relation,
-        headers.{{ id_column }} as transaction_id,
-        'tax' as posting_key,
-        default_accounts.sales_tax_account_id as account_id,
-        -({{ sign }}) * headers.tax_amount as transaction_amount
-    from headers
-    left join default_accounts using (source_relation)
-    where headers.tax_amount <> 0
+    {{ quickbooks_tax_postings('headers', id_column, '-(' ~ sign ~ ')') }}
 
     union all
 
@@ -590,6 +635,12 @@ signed_headers as (
     select headers.*, ({{ sign }}) as posting_sign
     from headers
 ),
+{%- if has_tax %}
+
+tax_accounts as (
+    select * from {{ ref('int_quickbooks__tax_accounts') }}
+),
+{%- endif %}
 
 postings as (
     select
@@ -617,17 +668,8 @@ postings as (
     union all
 
     -- tax tracked on purchases (where the company reclaims it): a debit to the tax account
-    select
-        signed_headers.source_relation,
-        signed_headers.{{ id_column }},
-        'tax',
-        default_accounts.sales_tax_account_id,
-        signed_headers.posting_sign * signed_headers.tax_amount,
-        null,
-        null
-    from signed_headers
-    left join default_accounts using (source_relation)
-    where signed_headers.tax_amount <> 0
+    select tax_postings.*, null, null
+    from ({{ quickbooks_tax_postings('signed_headers', id_column, 'signed_headers.posting_sign') }}) as tax_postings
     {%- endif %}
 
     union all

@@ -13,6 +13,7 @@ renamed as (
         "DueDate"::date as due_date,
         {{ quickbooks_money('"TotalAmt"') }} as total_amount,
         coalesce({{ quickbooks_money("\"TxnTaxDetail\" ->> 'TotalTax'") }}, 0) as tax_amount,
+        {{ quickbooks_tax_lines('"TxnTaxDetail"') }} as tax_lines,
         {{ quickbooks_money('"Balance"') }} as balance,
         -- the open balance in the home currency (at the form's rate), as QuickBooks states it, or
         -- worked out from the rate when it does not (a home-currency form: the balance itself)

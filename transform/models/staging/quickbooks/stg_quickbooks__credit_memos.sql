@@ -12,6 +12,7 @@ renamed as (
         "TxnDate"::date as transaction_date,
         {{ quickbooks_money('"TotalAmt"') }} as total_amount,
         coalesce({{ quickbooks_money("\"TxnTaxDetail\" ->> 'TotalTax'") }}, 0) as tax_amount,
+        {{ quickbooks_tax_lines('"TxnTaxDetail"') }} as tax_lines,
         {{ quickbooks_money('"Balance"') }} as balance,
         {{ quickbooks_money('"RemainingCredit"') }} as remaining_credit,
         {{ quickbooks_ref_id('"InvoiceRef"') }} as invoice_id,

@@ -12,6 +12,7 @@ renamed as (
         "TxnDate"::date as transaction_date,
         {{ quickbooks_money('"TotalAmt"') }} as total_amount,
         coalesce({{ quickbooks_money("\"TxnTaxDetail\" ->> 'TotalTax'") }}, 0) as tax_amount,
+        {{ quickbooks_tax_lines('"TxnTaxDetail"') }} as tax_lines,
         -- A credit-card credit (refund) rather than a charge.
         coalesce("Credit", false) as is_credit,
         {{ quickbooks_ref_id('"AccountRef"') }} as payment_account_id,

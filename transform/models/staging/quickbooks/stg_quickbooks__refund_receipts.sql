@@ -12,6 +12,7 @@ renamed as (
         "TxnDate"::date as transaction_date,
         {{ quickbooks_money('"TotalAmt"') }} as total_amount,
         coalesce({{ quickbooks_money("\"TxnTaxDetail\" ->> 'TotalTax'") }}, 0) as tax_amount,
+        {{ quickbooks_tax_lines('"TxnTaxDetail"') }} as tax_lines,
         {{ quickbooks_money('"Balance"') }} as balance,
         {{ quickbooks_ref_id('"DepositToAccountRef"') }} as refund_from_account_id,
         {{ quickbooks_ref_id('"PaymentMethodRef"') }} as payment_method_id,
