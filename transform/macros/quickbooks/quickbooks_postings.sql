@@ -183,26 +183,32 @@ where not (posting_key = '{{ balancing_key }}' and coalesce(amount, 1) = 0)
 {#
     A form's tax, by agency: the tax at each rate whose agency keeps its own liability account
     (int_quickbooks__tax_accounts, the CTE `tax_accounts`) to that account, one posting per tax
-    line (`tax-N`); the rest of the form's total tax (all of it, where no rate's agency has an
-    account of its own, or QuickBooks sends no tax lines) to the company's sales tax account
-    (`tax`), so the tax postings always add up to TotalTax. `headers` has tax_amount and
-    tax_lines (quickbooks_tax_lines); `sign` multiplies the tax (a sale credits it).
+    line (`tax-N`), if the form was entered once the account was open (as QuickBooks posted it);
+    the rest of the form's total tax (all of it, where no rate's agency has an account of its own,
+    or QuickBooks sends no tax lines) to the company's sales tax account (`tax`), so the tax
+    postings always add up to TotalTax. `headers` has tax_amount, tax_lines
+    (quickbooks_tax_lines) and created_at; `sign` multiplies the tax (a sale credits it).
 #}
 {% macro quickbooks_tax_postings(headers, id_column, sign) %}
+    {%- set owed_to_agencies -%}
+        select tax_line.position, tax_line.amount, tax_accounts.payable_account_id
+        from jsonb_to_recordset({{ headers }}.tax_lines)
+            as tax_line(position integer, tax_rate_id text, amount numeric)
+        inner join tax_accounts
+            on {{ headers }}.source_relation = tax_accounts.source_relation
+            and tax_line.tax_rate_id = tax_accounts.tax_rate_id
+            and coalesce({{ headers }}.created_at >= tax_accounts.account_opened_at, true)
+    {%- endset %}
     -- the tax at a rate whose agency keeps its own account
     select
         {{ headers }}.source_relation,
         {{ headers }}.{{ id_column }} as transaction_id,
-        'tax-' || tax_lines.position as posting_key,
-        tax_accounts.payable_account_id as account_id,
-        {{ sign }} * tax_lines.amount as transaction_amount
+        'tax-' || owed.position as posting_key,
+        owed.payable_account_id as account_id,
+        {{ sign }} * owed.amount as transaction_amount
     from {{ headers }}
-    cross join lateral jsonb_to_recordset({{ headers }}.tax_lines)
-        as tax_lines(position integer, tax_rate_id text, amount numeric)
-    inner join tax_accounts
-        on {{ headers }}.source_relation = tax_accounts.source_relation
-        and tax_lines.tax_rate_id = tax_accounts.tax_rate_id
-    where tax_lines.amount <> 0
+    cross join lateral ({{ owed_to_agencies }}) as owed
+    where owed.amount <> 0
 
     union all
 
@@ -212,18 +218,11 @@ where not (posting_key = '{{ balancing_key }}' and coalesce(amount, 1) = 0)
         {{ headers }}.{{ id_column }},
         'tax',
         default_accounts.sales_tax_account_id,
-        {{ sign }} * ({{ headers }}.tax_amount - coalesce(owed_to_agencies.amount, 0))
+        {{ sign }} * ({{ headers }}.tax_amount - coalesce(owed.amount, 0))
     from {{ headers }}
     left join default_accounts using (source_relation)
-    left join lateral (
-        select sum(tax_lines.amount) as amount
-        from jsonb_to_recordset({{ headers }}.tax_lines)
-            as tax_lines(position integer, tax_rate_id text, amount numeric)
-        inner join tax_accounts
-            on {{ headers }}.source_relation = tax_accounts.source_relation
-            and tax_lines.tax_rate_id = tax_accounts.tax_rate_id
-    ) as owed_to_agencies on true
-    where {{ headers }}.tax_amount - coalesce(owed_to_agencies.amount, 0) <> 0
+    left join lateral (select sum(amount) as amount from ({{ owed_to_agencies }}) as owed_lines) as owed on true
+    where {{ headers }}.tax_amount - coalesce(owed.amount, 0) <> 0
 {% endmacro %}
 
 {#

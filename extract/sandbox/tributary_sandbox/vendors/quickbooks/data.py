@@ -106,8 +106,9 @@ class Books:
         self.bundle_item = ""
         # With multicurrency on: each foreign currency's own A/R and A/P account, {"EUR": {"ar": Id, "ap": Id}}
         self.currency_accounts: dict[str, dict[str, str]] = {}
-        # The liability account of each tax rate whose agency keeps its own ("<agency> Payable"), {rate Id: account Id}
-        self.tax_accounts: dict[str, str] = {}
+        # The liability account of each tax rate whose agency keeps its own ("<agency> Payable") and
+        # when it was opened, {rate Id: (account Id, its CreateTime)}
+        self.tax_accounts: dict[str, tuple[str, dt.datetime]] = {}
 
     def next_id(self, entity: str) -> str:
         ids = self.rows[entity].keys() | self.deleted[entity].keys()
@@ -331,11 +332,15 @@ def own_currency_postings(books: Books, entity: str, rec: dict) -> list[tuple[st
 
 def tax_postings(books: Books, rec: dict) -> list[tuple[str, int]]:
     """A form's tax by agency, as the ledger posts it (quickbooks_tax_postings): each tax line at a
-    rate whose agency keeps its own liability account to that account, the rest of TotalTax to the
-    company's Sales Tax Payable."""
+    rate whose agency keeps its own liability account to that account, if the form was entered
+    once the account was open; the rest of TotalTax to the company's Sales Tax Payable."""
     detail = rec.get("TxnTaxDetail", {})
-    owed = [(books.tax_accounts[line["TaxLineDetail"]["TaxRateRef"]["value"]], to_cents(line["Amount"]))
-            for line in detail.get("TaxLine", []) if line["TaxLineDetail"]["TaxRateRef"]["value"] in books.tax_accounts]
+    entered = parse_time(rec["MetaData"]["CreateTime"])
+    owed = []
+    for line in detail.get("TaxLine", []):
+        account, opened = books.tax_accounts.get(line["TaxLineDetail"]["TaxRateRef"]["value"], (None, None))
+        if account and entered >= opened:
+            owed.append((account, to_cents(line["Amount"])))
     rest = to_cents(detail.get("TotalTax", 0)) - sum(tax for _, tax in owed)
     return [(account, tax) for account, tax in owed if tax] + ([(books.account_id["sales_tax"], rest)] if rest else [])
 
@@ -805,30 +810,32 @@ def project(w: World, multicurrency: bool = True) -> Books:
 
     if multicurrency:
         project_foreign_currency(b, w, origin, clamp)
-    project_second_tax_agency(b, origin)
+    project_second_tax_agency(b, clamp(utc_at(w.start + (w.today - w.start) / 2, 9)))
     recompute_balances(b)
     return b
 
 
-def project_second_tax_agency(b: Books, origin: dt.datetime) -> None:
+def project_second_tax_agency(b: Books, opened: dt.datetime) -> None:
     """The online shop's sales tax (the rate "Online Sales Tax", on every Shopify sales receipt
-    and refund) is owed to a second agency. QuickBooks opened that agency's own liability account,
-    "<agency> Payable", and posts the tax at its rates there; the first agency's tax stays in
-    Sales Tax Payable (a company that kept sales tax before QuickBooks opened an account per
-    agency). Added after the rest, so every other row stays as it was."""
+    and refund) is owed to a second agency, set up halfway through the books' history (`opened`).
+    QuickBooks then opened that agency's own liability account, "<agency> Payable", and posts the
+    tax at its rates there from forms entered since; the tax of forms entered before, and the
+    first agency's, stays in Sales Tax Payable (a company that kept sales tax before QuickBooks
+    opened an account per agency). Added after the rest, so every other row stays as it was."""
     agency = b.next_id("TaxAgency")
     name = "California Department of Tax and Fee Administration"
     b.put("TaxAgency", {"Id": agency, "DisplayName": name, "TaxTrackedOnSales": True,
-                        "TaxTrackedOnPurchases": False}, origin)
+                        "TaxTrackedOnPurchases": False}, opened)
     aid = b.next_id("Account")
     b.account_id["online_sales_tax"], b.account_name[aid] = aid, f"{name} Payable"
     b.put("Account", {"Id": aid, "Name": f"{name} Payable", "FullyQualifiedName": f"{name} Payable",
                       "AccountType": "Other Current Liability", "AccountSubType": "SalesTaxPayable",
                       "Classification": "Liability", "SubAccount": False, "Active": True, "CurrentBalance": 0,
-                      "CurrentBalanceWithSubAccounts": 0, "CurrencyRef": ref(*HOME_CURRENCY)}, origin)
+                      "CurrentBalanceWithSubAccounts": 0, "CurrencyRef": ref(*HOME_CURRENCY)}, opened)
     online_rate = next(rate for rate in b.rows["TaxRate"].values() if rate["Name"] == "Online Sales Tax")
     online_rate["AgencyRef"] = ref(agency)
-    b.tax_accounts[online_rate["Id"]] = aid
+    b.touch("TaxRate", online_rate, opened)
+    b.tax_accounts[online_rate["Id"]] = (aid, opened)
 
 
 HOME_CURRENCY = ("USD", "United States Dollar")
